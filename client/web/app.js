@@ -1,0 +1,1360 @@
+/*
+ * Skirmish browser client (protocol version 1, see docs/PROTOCOL.md).
+ *
+ * What it does:
+ *   1. Lobby: POST /v1/sessions with the chosen name, open /ws?token=… as a
+ *      binary WebSocket, send hello [0,1,1], wait for welcome, send queue
+ *      [1,mode], wait for matched. `?autoplay=1` starts at once, `?mode=tag`
+ *      picks the mode, `?name=…` presets the name.
+ *   2. Match: one input per tick ([2,seq,mx,my,buttons,aimX,aimY], seq +1 each)
+ *      from WASD/arrows and the mouse (click or hold to fire, respecting the
+ *      fire cooldown), client-side prediction of the own avatar with the
+ *      server's movement rule, reconciliation on every snapshot (drop pending
+ *      inputs with seq <= ackSeq, replay the rest on the server position), and
+ *      interpolation of every other entity ~100 ms in the past.
+ *   3. Canvas rendering (camera following the own avatar, world border, grid,
+ *      hp bars, minimap), a HUD (ping, tick, score, time left, entities), a
+ *      status line, an event feed, and a result panel with the standings.
+ *   4. Unexpected socket closes (code != 1000) are retried with the same token
+ *      with exponential backoff and jitter (250 ms doubling, capped at 5 s).
+ *
+ * Test hook: `window.skirmish` is a plain object kept up to date in place
+ * (state, ids, tick, ackSeq, predicted/server position, score, last snapshot,
+ * counters…); `window.skirmishDebug` has helpers for tests.
+ *
+ * Depends only on vendor/msgpack.min.js (global `MessagePack`). Plain ES2020,
+ * classic script, no build step.
+ */
+(() => {
+  "use strict";
+
+  const { encode, decode } = window.MessagePack;
+
+  // ---------------------------------------------------------------------------
+  // Protocol constants
+  // ---------------------------------------------------------------------------
+
+  const PROTO_MIN = 1;
+  const PROTO_MAX = 1;
+
+  // client → server
+  const C_HELLO = 0, C_QUEUE = 1, C_INPUT = 2, C_PING = 3, C_LEAVE = 4;
+  // server → client
+  const S_WELCOME = 0, S_QUEUED = 1, S_MATCHED = 2, S_SNAPSHOT = 3,
+    S_RESULT = 4, S_PONG = 5, S_ERROR = 6;
+
+  // snapshot event types
+  const EV_HIT = 1, EV_KILL = 2, EV_RESPAWN = 3, EV_TAGGED = 4;
+
+  const CLOSE_NAMES = {
+    1000: "bye", 1001: "shutdown", 1006: "abnormal", 1008: "flood",
+    1009: "too_large", 4000: "protocol", 4001: "version", 4002: "idle",
+    4005: "internal",
+  };
+  const REJECT_NAMES = { 1: "bad_direction", 2: "cooldown", 3: "dropped", 4: "invalid" };
+  const OUTCOME_TITLES = {
+    0: "Match over",
+    1: "Match ended (server error)",
+    2: "Match ended (server shutting down)",
+  };
+
+  // ---------------------------------------------------------------------------
+  // Game constants
+  // ---------------------------------------------------------------------------
+
+  // Avatar speed in u/s by mode name (the server's rule: x += mx*speed*dt,
+  // y += my*speed*dt, then clamp to the world).
+  const SPEEDS = { arena: 200, tag: 220 };
+  const DEFAULT_SPEED = 200;
+
+  // Fire cooldown in seconds (arena: 250 ms -> ceil(0.25 * tickRate) ticks).
+  const FIRE_COOLDOWN_S = 0.25;
+
+  // Diagonal component: one ulp below Math.SQRT1_2, so that the diagonal move
+  // vector has length <= 1 however the server computes it
+  // (SQRT1_2² * 2 is 1.0000000000000002 in float64; this gives 0.9999999999999998).
+  const DIAG = 0.7071067811865475;
+
+  const INTERP_DELAY_MS = 100;     // render others this far in the past
+  const SNAPSHOT_BUFFER_MS = 1000; // how much snapshot history to keep
+  const PING_INTERVAL_MS = 1000;
+  const BACKOFF_START_MS = 250;
+  const BACKOFF_CAP_MS = 5000;
+  const RESUME_GRACE_MS = 750;     // after a reconnect, wait this long for the server to resume the seat
+  const NEW_SESSION_AFTER = 8;     // consecutive failed opens before asking for a fresh session
+  const AUTOPLAY_REQUEUE_MS = 3000;
+  const MAX_ERRORS_KEPT = 50;
+
+  // Drawing sizes in world units (the protocol does not carry them).
+  const RADIUS = { player: 18, npc: 15, projectile: 5 };
+  const DEFAULT_RADIUS = 10;
+  const VIEW_SPAN = 1100; // world units visible across the smaller screen side
+
+  // ---------------------------------------------------------------------------
+  // URL options
+  // ---------------------------------------------------------------------------
+
+  const params = new URLSearchParams(location.search);
+  const AUTOPLAY = params.get("autoplay") === "1" || params.get("autoplay") === "true";
+
+  // ---------------------------------------------------------------------------
+  // Test hook: a plain object mutated in place as things happen.
+  // ---------------------------------------------------------------------------
+
+  const hook = {
+    state: "lobby",       // "lobby" | "connecting" | "queued" | "playing" | "reconnecting" | "over"
+    status: "",           // the status line text
+    mode: "arena",
+    name: null,
+    version: null,
+    playerId: null,
+    entityId: null,
+    matchId: null,
+    tick: 0,
+    ackSeq: 0,
+    tickRate: 0,
+    worldW: 0,
+    worldH: 0,
+    predicted: { x: 0, y: 0 }, // own predicted position
+    server: { x: 0, y: 0 },    // own position as last received from the server
+    dead: false,
+    score: 0,
+    timeLeftMs: 0,
+    entities: 0,               // entity count of the last snapshot
+    lastSnapshot: null,        // { tick, ackSeq, timeLeftMs, rejects, events, scores, entities: [{id,kind,kindName,x,y,fields}] }
+    snapshots: 0,              // snapshots received in the current match
+    lastSeq: 0,                // seq of the last input sent
+    inputsSent: 0,
+    shotsFired: 0,
+    pendingInputs: 0,
+    rejects: 0,                // total rejected inputs
+    rejectsByCode: {},
+    rttMs: null,
+    reconnects: 0,             // successful reconnects
+    reconnectAttempts: 0,
+    closeCode: null,
+    closeReason: "",
+    errors: [],                // [{source, code, text, at}]
+    outcome: null,
+    standings: null,           // [{playerId, name, entityId, score, place}]
+  };
+  window.skirmish = hook;
+
+  // ---------------------------------------------------------------------------
+  // DOM
+  // ---------------------------------------------------------------------------
+
+  const $ = (id) => document.getElementById(id);
+  const canvas = $("view");
+  const ctx = canvas.getContext("2d");
+  const el = {
+    status: $("status"),
+    lobby: $("lobby"),
+    name: $("name"),
+    mode: $("mode"),
+    play: $("play"),
+    result: $("result"),
+    resultTitle: $("result-title"),
+    resultNote: $("result-note"),
+    standingsBody: document.querySelector("#standings tbody"),
+    again: $("again"),
+    leave: $("leave"),
+    error: $("error"),
+    feed: $("feed"),
+    ping: $("hud-ping"),
+    tick: $("hud-tick"),
+    score: $("hud-score"),
+    time: $("hud-time"),
+    entities: $("hud-entities"),
+    debug: $("hud-debug"),
+  };
+
+  // ---------------------------------------------------------------------------
+  // Connection state
+  // ---------------------------------------------------------------------------
+
+  let token = null;          // session credential: kept private, never put in the hook
+  let ws = null;             // current WebSocket (null when none)
+  let wsOpened = false;      // the current socket reached "open"
+  let welcomed = false;      // welcome received on the current socket
+  let closingByUs = false;   // we closed the current socket ourselves
+  let wantPlay = false;      // the player asked to play (queue after welcome)
+  let reconnecting = false;  // the current socket is a reconnection attempt
+  let stateBeforeDrop = null;
+  let reconnectAttempt = 0;
+  let failedOpens = 0;
+  let reconnectTimer = null;
+  let pingTimer = null;
+  let graceTimer = null;
+  let autoplayTimer = null;
+  let creatingSession = false;
+
+  // ---------------------------------------------------------------------------
+  // Match state
+  // ---------------------------------------------------------------------------
+
+  let match = null;          // see onMatched
+  let seq = 0;               // seq of the last input sent
+  let pending = [];          // inputs sent and not yet acknowledged: {seq, mx, my}
+  let pred = null;           // own predicted position {x, y} (null before the first snapshot)
+  let prevPred = null;       // predicted position before the last input (for smooth drawing)
+  let lastInputAt = 0;
+  let ownDead = false;
+  let sentSinceFire = Infinity; // inputs sent since the last input that fired
+  let fireQueued = false;    // a click is waiting for the next allowed input
+  let inputTimer = null;
+  let nextInputAt = 0;
+  let snapshots = [];        // [{t, tick, ents: Map(id -> entity)}], oldest first
+  let scores = new Map();    // entityId -> score
+  let maxHp = 1;             // highest hp seen on a player (hp bars are relative to it)
+  const hitFlash = new Map();// entityId -> time of the last hit
+  const feedItems = [];      // [{text, at}]
+
+  // Input devices
+  const keys = new Set();
+  let mouseDown = false;
+  let mouseScreen = null;    // {x, y} in CSS pixels
+  let camera = { cx: 0, cy: 0, scale: 1, w: 0, h: 0 };
+
+  // ---------------------------------------------------------------------------
+  // Small helpers
+  // ---------------------------------------------------------------------------
+
+  const num = (v) => (typeof v === "bigint" ? Number(v) : typeof v === "number" ? v : 0);
+  const clamp = (v, lo, hi) => (v < lo ? lo : v > hi ? hi : v);
+  const lerp = (a, b, t) => a + (b - a) * t;
+
+  function sanitizeName(s) {
+    // 1..24 printable characters; default "player".
+    const clean = Array.from(String(s || "").replace(/[\u0000-\u001f\u007f-\u009f]/g, "").trim())
+      .slice(0, 24).join("");
+    return clean || "player";
+  }
+
+  function setStatus(text, warn = false) {
+    hook.status = text;
+    el.status.textContent = text;
+    el.status.classList.toggle("warn", warn);
+  }
+
+  function setState(state, statusText, warn = false) {
+    hook.state = state;
+    if (statusText !== undefined) setStatus(statusText, warn);
+    const inGame = state === "playing";
+    el.leave.classList.toggle("hidden", !(inGame || state === "queued"));
+    el.lobby.classList.toggle("hidden", state !== "lobby");
+    if (state !== "over") el.result.classList.add("hidden");
+  }
+
+  function recordError(source, code, text) {
+    hook.errors.push({ source, code, text, at: Date.now() });
+    if (hook.errors.length > MAX_ERRORS_KEPT) hook.errors.splice(0, hook.errors.length - MAX_ERRORS_KEPT);
+  }
+
+  let errorTimer = null;
+  function showError(text) {
+    el.error.textContent = text;
+    el.error.classList.remove("hidden");
+    clearTimeout(errorTimer);
+    errorTimer = setTimeout(() => el.error.classList.add("hidden"), 8000);
+  }
+  function hideError() {
+    el.error.classList.add("hidden");
+  }
+
+  function pushFeed(text) {
+    feedItems.push({ text, at: performance.now() });
+    if (feedItems.length > 6) feedItems.shift();
+    renderFeed();
+  }
+  function renderFeed() {
+    const now = performance.now();
+    while (feedItems.length && now - feedItems[0].at > 6000) feedItems.shift();
+    const html = feedItems.map((f) => `<li>${escapeHtml(f.text)}</li>`).join("");
+    if (el.feed.innerHTML !== html) el.feed.innerHTML = html;
+  }
+
+  function escapeHtml(s) {
+    return String(s).replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }[c]));
+  }
+
+  function closeLabel(code, reason) {
+    return `${code} ${reason || CLOSE_NAMES[code] || ""}`.trim();
+  }
+
+  function entityLabel(id) {
+    if (match && id === match.entityId) return "you";
+    return `#${id}`;
+  }
+
+  // ---------------------------------------------------------------------------
+  // Session and socket
+  // ---------------------------------------------------------------------------
+
+  async function createSession() {
+    const name = sanitizeName(el.name.value);
+    el.name.value = name;
+    const res = await fetch("/v1/sessions", {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ name }),
+      cache: "no-store",
+    });
+    if (res.status !== 201 && !res.ok) throw new Error(`session request failed: HTTP ${res.status}`);
+    const body = await res.json();
+    if (!body || typeof body.token !== "string") throw new Error("session request failed: no token");
+    token = body.token;
+    hook.playerId = body.playerId || null;
+    hook.name = body.name || name;
+  }
+
+  /** Called by the Play buttons and by autoplay. */
+  async function start() {
+    clearTimeout(autoplayTimer);
+    autoplayTimer = null;
+    hook.mode = el.mode.value;
+    wantPlay = true;
+    hideError();
+    el.result.classList.add("hidden");
+    el.lobby.classList.add("hidden");
+
+    if (ws && welcomed) {            // connection already up: just queue
+      sendQueue();
+      return;
+    }
+    if (ws || reconnectTimer) {      // a (re)connection is under way; it will queue after welcome
+      setState(hook.state === "reconnecting" ? "reconnecting" : "connecting", "connecting…");
+      return;
+    }
+    setState("connecting", "connecting…");
+    if (!token) {
+      if (creatingSession) return;
+      creatingSession = true;
+      try {
+        await createSession();
+      } catch (err) {
+        creatingSession = false;
+        const text = String(err && err.message ? err.message : err);
+        recordError("session", 0, text);
+        showError(text);
+        if (AUTOPLAY) {
+          setState("connecting", `session failed, retrying… (${text})`, true);
+          scheduleReconnect();
+        } else {
+          wantPlay = false;
+          setState("lobby", `session failed: ${text}`, true);
+        }
+        return;
+      }
+      creatingSession = false;
+    }
+    openSocket(false);
+  }
+
+  function openSocket(isReconnect) {
+    const scheme = location.protocol === "https:" ? "wss:" : "ws:";
+    const url = `${scheme}//${location.host}/ws?token=${encodeURIComponent(token)}`;
+    const sock = new WebSocket(url);
+    sock.binaryType = "arraybuffer";
+    ws = sock;
+    wsOpened = false;
+    welcomed = false;
+    closingByUs = false;
+    reconnecting = isReconnect;
+
+    sock.onopen = () => {
+      if (ws !== sock) return;
+      wsOpened = true;
+      send([C_HELLO, PROTO_MIN, PROTO_MAX]);
+    };
+    sock.onmessage = (ev) => {
+      if (ws !== sock) return;
+      onFrame(ev.data);
+    };
+    // An error is always followed by a close event, whose code tells the story.
+    sock.onerror = () => {};
+    sock.onclose = (ev) => {
+      if (ws !== sock) return;
+      onClose(ev);
+    };
+  }
+
+  function send(msg) {
+    if (!ws || ws.readyState !== WebSocket.OPEN) return false;
+    ws.send(encode(msg));
+    return true;
+  }
+
+  function sendQueue() {
+    const mode = hook.mode || "arena";
+    if (send([C_QUEUE, mode])) {
+      if (hook.state !== "queued") setState("connecting", `joining the ${mode} queue…`);
+    }
+  }
+
+  function closeByUs(code = 1000, reason = "bye") {
+    if (!ws) return;
+    closingByUs = true;
+    try { ws.close(code, reason); } catch (_) { /* already closing */ }
+  }
+
+  function onClose(ev) {
+    const code = ev.code;
+    const reason = ev.reason || "";
+    hook.closeCode = code;
+    hook.closeReason = reason;
+    const wasOpened = wsOpened;
+    const byUs = closingByUs;
+    ws = null;
+    wsOpened = false;
+    welcomed = false;
+    stopPing();
+    stopInputLoop();
+    clearTimeout(graceTimer);
+    graceTimer = null;
+
+    if (byUs) {
+      wantPlay = false;
+      if (hook.state === "over") setStatus(`connection closed (${closeLabel(code, reason)})`);
+      else setState("lobby", `connection closed (${closeLabel(code, reason)})`);
+      return;
+    }
+    if (!wasOpened) failedOpens += 1;
+
+    if (code === 1000) {
+      // The server said goodbye normally: nothing to retry.
+      wantPlay = false;
+      setState("lobby", `connection closed (${closeLabel(code, reason)})`);
+      return;
+    }
+    if (code === 4001) {
+      // No common protocol version: retrying cannot help.
+      wantPlay = false;
+      const text = `connection closed (${closeLabel(code, reason)}): this client speaks protocol ${PROTO_MIN}..${PROTO_MAX}`;
+      showError(text);
+      setState("lobby", text, true);
+      return;
+    }
+
+    // Unexpected close: reconnect with the same token.
+    if (hook.state !== "reconnecting") stateBeforeDrop = hook.state;
+    const delay = scheduleReconnect();
+    setState("reconnecting",
+      `connection lost (${closeLabel(code, reason)}), reconnecting in ${(delay / 1000).toFixed(1)} s…`, true);
+  }
+
+  /** Schedules the next (re)connection attempt; returns its delay in ms. */
+  function scheduleReconnect() {
+    clearTimeout(reconnectTimer);
+    const base = Math.min(BACKOFF_CAP_MS, BACKOFF_START_MS * 2 ** reconnectAttempt);
+    // Jitter: ±20 % around the base, never above the cap.
+    const delay = Math.round(Math.min(BACKOFF_CAP_MS, base * (0.8 + 0.4 * Math.random())));
+    reconnectAttempt += 1;
+    reconnectTimer = setTimeout(reconnectNow, delay);
+    return delay;
+  }
+
+  async function reconnectNow() {
+    reconnectTimer = null;
+    hook.reconnectAttempts += 1;
+    // Many failed opens in a row usually mean the token is no longer known
+    // (server restarted): get a fresh session, then carry on.
+    if (!token || failedOpens >= NEW_SESSION_AFTER) {
+      try {
+        await createSession();
+        failedOpens = 0;
+      } catch (err) {
+        const delay = scheduleReconnect();
+        setState(hook.state, `server unreachable, retrying in ${(delay / 1000).toFixed(1)} s…`, true);
+        return;
+      }
+    }
+    if (hook.state === "reconnecting") setStatus(`reconnecting… (attempt ${reconnectAttempt})`, true);
+    openSocket(stateBeforeDrop !== null);
+  }
+
+  function startPing() {
+    stopPing();
+    const ping = () => send([C_PING, performance.now()]);
+    ping();
+    pingTimer = setInterval(ping, PING_INTERVAL_MS);
+  }
+  function stopPing() {
+    clearInterval(pingTimer);
+    pingTimer = null;
+  }
+
+  // ---------------------------------------------------------------------------
+  // Incoming messages
+  // ---------------------------------------------------------------------------
+
+  function onFrame(data) {
+    if (typeof data === "string") return; // the protocol only uses binary frames
+    let msg;
+    try {
+      msg = decode(new Uint8Array(data));
+    } catch (err) {
+      recordError("decode", 0, String(err && err.message ? err.message : err));
+      return;
+    }
+    if (!Array.isArray(msg) || msg.length === 0) return;
+    switch (num(msg[0])) {
+      case S_WELCOME: onWelcome(msg); break;
+      case S_QUEUED: onQueued(msg); break;
+      case S_MATCHED: onMatched(msg); break;
+      case S_SNAPSHOT: onSnapshot(msg); break;
+      case S_RESULT: onResult(msg); break;
+      case S_PONG: onPong(msg); break;
+      case S_ERROR: onError(msg); break;
+      default: break; // unknown message types are ignored
+    }
+  }
+
+  function onWelcome(msg) {
+    welcomed = true;
+    reconnectAttempt = 0;
+    failedOpens = 0;
+    hook.version = num(msg[1]);
+    hook.playerId = String(msg[2]);
+    hook.name = String(msg[3]);
+    startPing();
+
+    if (reconnecting) {
+      hook.reconnects += 1;
+      reconnecting = false;
+      const before = stateBeforeDrop;
+      stateBeforeDrop = null;
+      if (wantPlay && (before === "playing" || before === "queued" || before === "connecting" || before === "reconnecting")) {
+        // Give the server a moment to resume our seat (matched/snapshot/queued);
+        // if it says nothing about a match, queue again.
+        setState("reconnecting", "reconnected, waiting for the server…", true);
+        clearTimeout(graceTimer);
+        graceTimer = setTimeout(() => {
+          graceTimer = null;
+          if (hook.state === "reconnecting" && welcomed) sendQueue();
+        }, RESUME_GRACE_MS);
+        return;
+      }
+      if (before === "over") {
+        setState("over", "match over (reconnected)");
+        el.result.classList.remove("hidden");
+        return;
+      }
+      if (!wantPlay) {
+        setState("lobby", "reconnected: lobby");
+        return;
+      }
+    }
+    if (wantPlay) sendQueue();
+    else setState("lobby", "connected: lobby");
+  }
+
+  function onQueued(msg) {
+    clearTimeout(graceTimer);
+    graceTimer = null;
+    if (hook.state === "playing") return;
+    const mode = String(msg[1]);
+    setState("queued", `queued for ${mode}, waiting for players…`);
+  }
+
+  function onMatched(msg) {
+    clearTimeout(graceTimer);
+    graceTimer = null;
+    const matchId = String(msg[1]);
+    const mode = String(msg[2]);
+    const tickRate = Math.max(1, num(msg[4]));
+    const schema = Array.isArray(msg[7]) ? msg[7] : [1, [], []];
+    const fields = (Array.isArray(schema[2]) ? schema[2] : []).map((f) => ({
+      name: String(Array.isArray(f) ? f[0] : f),
+      scale: (Array.isArray(f) && num(f[1])) || 1,
+    }));
+    const resumed = match && match.id === matchId; // same match again (seat resumed): keep seq
+
+    match = {
+      id: matchId,
+      mode,
+      entityId: num(msg[3]),
+      tickRate,
+      worldW: num(msg[5]),
+      worldH: num(msg[6]),
+      posScale: num(schema[0]) || 1,
+      kinds: (Array.isArray(schema[1]) ? schema[1] : []).map(String),
+      fields,
+      hpIndex: fields.findIndex((f) => f.name === "hp"),
+      itIndex: fields.findIndex((f) => f.name === "it"),
+      speed: SPEEDS[mode] !== undefined ? SPEEDS[mode] : DEFAULT_SPEED,
+      dt: 1 / tickRate,
+      cooldownTicks: Math.ceil(FIRE_COOLDOWN_S * tickRate),
+    };
+
+    if (!resumed) {
+      seq = 0;
+      pending = [];
+      pred = null;
+      prevPred = null;
+      ownDead = false;
+      sentSinceFire = Infinity;
+      fireQueued = false;
+      snapshots = [];
+      scores = new Map();
+      maxHp = 1;
+      hitFlash.clear();
+      hook.snapshots = 0;
+      hook.inputsSent = 0;
+      hook.shotsFired = 0;
+      hook.rejects = 0;
+      hook.rejectsByCode = {};
+      hook.lastSnapshot = null;
+      hook.score = 0;
+      hook.tick = 0;
+      hook.ackSeq = 0;
+      hook.lastSeq = 0;
+      hook.pendingInputs = 0;
+      hook.entities = 0;
+      hook.outcome = null;
+      hook.standings = null;
+    }
+    hook.matchId = matchId;
+    hook.mode = mode;
+    hook.entityId = match.entityId;
+    hook.tickRate = tickRate;
+    hook.worldW = match.worldW;
+    hook.worldH = match.worldH;
+
+    setState("playing", `in match ${matchId} (${mode})`);
+    startInputLoop();
+  }
+
+  function onSnapshot(msg) {
+    if (!match) return;
+    const st = hook.state;
+    if (st === "lobby" || st === "over") return; // stray snapshot after leave/result
+    if (st !== "playing") {
+      // The server resumed our seat without a new `matched`.
+      clearTimeout(graceTimer);
+      graceTimer = null;
+      setState("playing", `in match ${match.id} (${match.mode})`);
+      startInputLoop();
+    }
+
+    const tick = num(msg[1]);
+    const ackSeq = num(msg[2]);
+    const rejects = Array.isArray(msg[3]) ? msg[3] : [];
+    const events = Array.isArray(msg[4]) ? msg[4] : [];
+    const timeLeftMs = num(msg[5]);
+    const rawScores = Array.isArray(msg[6]) ? msg[6] : [];
+    const rawEnts = Array.isArray(msg[7]) ? msg[7] : [];
+
+    // Mirror of the world, dequantized.
+    const ps = match.posScale;
+    const nf = match.fields.length;
+    const ents = new Map();
+    const list = [];
+    for (const e of rawEnts) {
+      if (!Array.isArray(e) || e.length < 4) continue;
+      const fields = new Array(nf);
+      for (let i = 0; i < nf; i++) fields[i] = num(e[4 + i]) / match.fields[i].scale;
+      const kind = num(e[1]);
+      const ent = {
+        id: num(e[0]),
+        kind,
+        kindName: match.kinds[kind] !== undefined ? match.kinds[kind] : String(kind),
+        x: num(e[2]) / ps,
+        y: num(e[3]) / ps,
+        fields,
+      };
+      ents.set(ent.id, ent);
+      list.push(ent);
+      if (ent.kindName === "player" && match.hpIndex >= 0 && fields[match.hpIndex] > maxHp) {
+        maxHp = fields[match.hpIndex];
+      }
+    }
+
+    // Rejected inputs: they are already past ackSeq, so dropping pending
+    // inputs below removes them; only count them.
+    for (const r of rejects) {
+      if (!Array.isArray(r)) continue;
+      const code = num(r[1]);
+      hook.rejects += 1;
+      hook.rejectsByCode[code] = (hook.rejectsByCode[code] || 0) + 1;
+    }
+
+    scores = new Map();
+    for (const s of rawScores) if (Array.isArray(s)) scores.set(num(s[0]), num(s[1]));
+
+    handleEvents(events);
+
+    // Reconciliation.
+    if (ackSeq > seq) seq = ackSeq; // never reuse a seq the server has already seen
+    let drop = 0;
+    while (drop < pending.length && pending[drop].seq <= ackSeq) drop++;
+    if (drop) pending.splice(0, drop);
+
+    const own = ents.get(match.entityId);
+    if (own) {
+      hook.server = { x: own.x, y: own.y };
+      ownDead = match.hpIndex >= 0 && own.fields[match.hpIndex] <= 0;
+      let x = own.x;
+      let y = own.y;
+      if (!ownDead) {
+        for (const p of pending) {
+          const n = stepMove(x, y, p.mx, p.my);
+          x = n.x;
+          y = n.y;
+        }
+      }
+      if (pred && prevPred) {
+        // Shift the drawing start point by the same correction.
+        prevPred = { x: prevPred.x + (x - pred.x), y: prevPred.y + (y - pred.y) };
+      } else {
+        prevPred = { x, y };
+      }
+      pred = { x, y };
+      hook.predicted = { x, y };
+      hook.dead = ownDead;
+    }
+
+    // Interpolation buffer.
+    const now = performance.now();
+    snapshots.push({ t: now, tick, ents });
+    while (snapshots.length > 2 && now - snapshots[1].t > SNAPSHOT_BUFFER_MS) snapshots.shift();
+
+    hook.tick = tick;
+    hook.ackSeq = ackSeq;
+    hook.timeLeftMs = timeLeftMs;
+    hook.entities = list.length;
+    hook.score = scores.has(match.entityId) ? scores.get(match.entityId) : 0;
+    hook.pendingInputs = pending.length;
+    hook.snapshots += 1;
+    hook.lastSnapshot = {
+      tick,
+      ackSeq,
+      timeLeftMs,
+      rejects: rejects.map((r) => (Array.isArray(r) ? [num(r[0]), num(r[1])] : r)),
+      events: events.map((e) => (Array.isArray(e) ? e.map(num) : e)),
+      scores: rawScores.map((s) => (Array.isArray(s) ? [num(s[0]), num(s[1])] : s)),
+      entities: list,
+    };
+  }
+
+  function handleEvents(events) {
+    const now = performance.now();
+    for (const ev of events) {
+      if (!Array.isArray(ev)) continue;
+      const type = num(ev[0]);
+      const a = num(ev[1]);
+      const b = num(ev[2]);
+      switch (type) {
+        case EV_HIT:
+          hitFlash.set(b, now);
+          break;
+        case EV_KILL:
+          pushFeed(`${entityLabel(a)} eliminated ${entityLabel(b)}`);
+          break;
+        case EV_RESPAWN:
+          if (match && a === match.entityId) pushFeed("you respawned");
+          break;
+        case EV_TAGGED:
+          pushFeed(`${entityLabel(a)} ${a === (match && match.entityId) ? "are" : "is"} it`);
+          break;
+        default:
+          break;
+      }
+    }
+  }
+
+  function onResult(msg) {
+    clearTimeout(graceTimer);
+    graceTimer = null;
+    stopInputLoop();
+    pending = [];
+    fireQueued = false;
+    wantPlay = false;
+    const outcome = num(msg[1]);
+    const standings = (Array.isArray(msg[2]) ? msg[2] : []).filter(Array.isArray).map((s) => ({
+      playerId: String(s[0]),
+      name: String(s[1]),
+      entityId: num(s[2]),
+      score: num(s[3]),
+      place: num(s[4]),
+    }));
+    hook.outcome = outcome;
+    hook.standings = standings;
+    hook.pendingInputs = 0;
+
+    el.resultTitle.textContent = OUTCOME_TITLES[outcome] || `Match ended (outcome ${outcome})`;
+    el.standingsBody.innerHTML = "";
+    let mine = null;
+    for (const s of standings) {
+      const tr = document.createElement("tr");
+      const me = s.playerId === hook.playerId;
+      if (me) { tr.className = "me"; mine = s; }
+      for (const v of [s.place, me ? `${s.name} (you)` : s.name, s.score]) {
+        const td = document.createElement("td");
+        td.textContent = String(v);
+        tr.appendChild(td);
+      }
+      el.standingsBody.appendChild(tr);
+    }
+    const placeText = mine ? `you placed ${mine.place} of ${standings.length}` : "";
+    setState("over", `match over${placeText ? ": " + placeText : ""}`);
+    el.result.classList.remove("hidden");
+    if (AUTOPLAY) {
+      el.resultNote.textContent = `next match in ${AUTOPLAY_REQUEUE_MS / 1000} s…`;
+      clearTimeout(autoplayTimer);
+      autoplayTimer = setTimeout(() => {
+        autoplayTimer = null;
+        if (hook.state === "over") start();
+      }, AUTOPLAY_REQUEUE_MS);
+    } else {
+      el.resultNote.textContent = "";
+    }
+  }
+
+  function onPong(msg) {
+    const sent = num(msg[1]);
+    const rtt = performance.now() - sent;
+    if (Number.isFinite(rtt) && rtt >= 0 && rtt < 60000) hook.rttMs = Math.round(rtt * 10) / 10;
+    hook.serverTimeMs = num(msg[2]);
+  }
+
+  function onError(msg) {
+    const code = num(msg[1]);
+    const text = String(msg[2]);
+    recordError("server", code, text);
+    showError(`server: ${text} (${code})`);
+    if (code === 1 /* unknown_mode */ && hook.state !== "playing") {
+      wantPlay = false;
+      setState("lobby", `cannot queue: ${text}`, true);
+    }
+    // already_queued (2) and not_queued (3) need no state change.
+  }
+
+  // ---------------------------------------------------------------------------
+  // Input loop, prediction
+  // ---------------------------------------------------------------------------
+
+  /** The server's movement rule, in the same float operations. */
+  function stepMove(x, y, mx, my) {
+    const s = match.speed;
+    const dt = match.dt;
+    x += mx * s * dt;
+    y += my * s * dt;
+    x = clamp(x, 0, match.worldW);
+    y = clamp(y, 0, match.worldH);
+    return { x, y };
+  }
+
+  /** WASD / arrows to a move vector of length <= 1 (y grows downward). */
+  function readMove() {
+    const right = keys.has("KeyD") || keys.has("ArrowRight");
+    const left = keys.has("KeyA") || keys.has("ArrowLeft");
+    const down = keys.has("KeyS") || keys.has("ArrowDown");
+    const up = keys.has("KeyW") || keys.has("ArrowUp");
+    let mx = (right ? 1 : 0) - (left ? 1 : 0);
+    let my = (down ? 1 : 0) - (up ? 1 : 0);
+    if (mx !== 0 && my !== 0) {
+      mx *= DIAG;
+      my *= DIAG;
+    }
+    return { mx, my };
+  }
+
+  function startInputLoop() {
+    stopInputLoop();
+    nextInputAt = performance.now();
+    pumpInputs();
+  }
+
+  function stopInputLoop() {
+    clearTimeout(inputTimer);
+    inputTimer = null;
+  }
+
+  /** Sends one input per tick period; never bursts after a stall. */
+  function pumpInputs() {
+    inputTimer = null;
+    if (!match || hook.state !== "playing" || !welcomed) return;
+    const period = 1000 / match.tickRate;
+    const now = performance.now();
+    // Far behind (background tab, long pause): resync instead of bursting.
+    if (now - nextInputAt > period * 4) nextInputAt = now;
+    let sent = 0;
+    while (nextInputAt <= now && sent < 2) {
+      tickInput(now);
+      nextInputAt += period;
+      sent++;
+    }
+    inputTimer = setTimeout(pumpInputs, Math.max(1, nextInputAt - performance.now()));
+  }
+
+  function tickInput(now) {
+    if (!ws || ws.readyState !== WebSocket.OPEN) return;
+    // Flow control: the server keeps at most 8 inputs waiting; if far more
+    // than a round trip's worth are unacknowledged, skip this tick.
+    const period = 1000 / match.tickRate;
+    const inFlight = Math.ceil((hook.rttMs !== null ? hook.rttMs : 200) / period) + 8;
+    if (pending.length > inFlight) return;
+
+    const { mx, my } = readMove();
+    let buttons = 0;
+    let aimX = 0;
+    let aimY = 0;
+    const wantsFire = fireQueued || mouseDown;
+    if (wantsFire && !ownDead && sentSinceFire >= match.cooldownTicks) {
+      buttons = 1;
+      const from = pred || hook.server;
+      const aim = mouseWorld();
+      if (aim) {
+        aimX = aim.x - from.x;
+        aimY = aim.y - from.y;
+        if (!Number.isFinite(aimX) || !Number.isFinite(aimY)) { aimX = 0; aimY = 0; }
+      }
+      fireQueued = false;
+      sentSinceFire = 0;
+      hook.shotsFired += 1;
+    } else {
+      sentSinceFire += 1;
+    }
+
+    seq += 1;
+    send([C_INPUT, seq, mx, my, buttons, aimX, aimY]);
+    pending.push({ seq, mx, my });
+
+    // Prediction.
+    if (pred && !ownDead) {
+      prevPred = pred;
+      pred = stepMove(pred.x, pred.y, mx, my);
+      hook.predicted = { x: pred.x, y: pred.y };
+    } else if (pred) {
+      prevPred = pred;
+    }
+    lastInputAt = now;
+    hook.lastSeq = seq;
+    hook.inputsSent += 1;
+    hook.pendingInputs = pending.length;
+  }
+
+  function mouseWorld() {
+    if (!mouseScreen) return null;
+    return screenToWorld(mouseScreen.x, mouseScreen.y);
+  }
+
+  // ---------------------------------------------------------------------------
+  // Interpolation
+  // ---------------------------------------------------------------------------
+
+  /** Entities as they were INTERP_DELAY_MS ago, interpolated between snapshots. */
+  function interpolatedEntities(now) {
+    const n = snapshots.length;
+    if (n === 0) return [];
+    const rt = now - INTERP_DELAY_MS;
+    if (n === 1 || rt <= snapshots[0].t) return Array.from(snapshots[0].ents.values());
+    let i = n - 1;
+    while (i > 0 && snapshots[i].t > rt) i--;
+    if (i === n - 1) return Array.from(snapshots[n - 1].ents.values()); // no newer one: hold the last
+    const a = snapshots[i];
+    const b = snapshots[i + 1];
+    const span = b.t - a.t;
+    const t = span > 0 ? clamp((rt - a.t) / span, 0, 1) : 1;
+    const out = [];
+    for (const eb of b.ents.values()) {
+      const ea = a.ents.get(eb.id);
+      if (!ea || ea.kind !== eb.kind) {
+        out.push(eb);
+        continue;
+      }
+      // A jump of more than 300 u between two snapshots is a respawn/teleport: don't slide.
+      if (Math.abs(eb.x - ea.x) + Math.abs(eb.y - ea.y) > 300) {
+        out.push(t < 0.5 ? ea : eb);
+        continue;
+      }
+      out.push({ id: eb.id, kind: eb.kind, kindName: eb.kindName,
+        x: lerp(ea.x, eb.x, t), y: lerp(ea.y, eb.y, t), fields: eb.fields });
+    }
+    return out;
+  }
+
+  // ---------------------------------------------------------------------------
+  // Rendering
+  // ---------------------------------------------------------------------------
+
+  function resizeCanvas() {
+    const dpr = window.devicePixelRatio || 1;
+    const w = window.innerWidth;
+    const h = window.innerHeight;
+    const pw = Math.round(w * dpr);
+    const ph = Math.round(h * dpr);
+    if (canvas.width !== pw || canvas.height !== ph) {
+      canvas.width = pw;
+      canvas.height = ph;
+    }
+    camera.w = w;
+    camera.h = h;
+    ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+  }
+
+  function worldToScreen(x, y) {
+    return { x: (x - camera.cx) * camera.scale + camera.w / 2, y: (y - camera.cy) * camera.scale + camera.h / 2 };
+  }
+  function screenToWorld(sx, sy) {
+    return { x: (sx - camera.w / 2) / camera.scale + camera.cx, y: (sy - camera.h / 2) / camera.scale + camera.cy };
+  }
+
+  function ownDrawPos(now) {
+    if (!pred) return null;
+    if (ownDead || !prevPred || !match) return pred;
+    const period = 1000 / match.tickRate;
+    const t = clamp((now - lastInputAt) / period, 0, 1);
+    return { x: lerp(prevPred.x, pred.x, t), y: lerp(prevPred.y, pred.y, t) };
+  }
+
+  function updateCamera(own) {
+    const W = match ? match.worldW : 2000;
+    const H = match ? match.worldH : 2000;
+    const minSide = Math.min(camera.w, camera.h) || 1;
+    let scale = minSide / VIEW_SPAN;
+    const fit = Math.min(camera.w / (W + 80), camera.h / (H + 80));
+    if (fit > scale) scale = fit; // the whole world fits: show it all
+    camera.scale = scale;
+    const halfW = camera.w / 2 / scale;
+    const halfH = camera.h / 2 / scale;
+    const margin = 60;
+    const cx = own ? own.x : W / 2;
+    const cy = own ? own.y : H / 2;
+    // Keep the view within the world (plus a margin); center it on an axis where the world is smaller.
+    camera.cx = 2 * halfW >= W + 2 * margin ? W / 2 : clamp(cx, halfW - margin, W - halfW + margin);
+    camera.cy = 2 * halfH >= H + 2 * margin ? H / 2 : clamp(cy, halfH - margin, H - halfH + margin);
+  }
+
+  function render() {
+    const now = performance.now();
+    resizeCanvas();
+    const own = match ? ownDrawPos(now) : null;
+    updateCamera(own);
+
+    const W = match ? match.worldW : 2000;
+    const H = match ? match.worldH : 2000;
+    const s = camera.scale;
+
+    ctx.fillStyle = "#070a0e";
+    ctx.fillRect(0, 0, camera.w, camera.h);
+
+    // World floor and grid.
+    const tl = worldToScreen(0, 0);
+    ctx.fillStyle = "#111922";
+    ctx.fillRect(tl.x, tl.y, W * s, H * s);
+    ctx.strokeStyle = "rgba(120, 150, 180, 0.08)";
+    ctx.lineWidth = 1;
+    ctx.beginPath();
+    const step = 100;
+    for (let gx = step; gx < W; gx += step) {
+      const p = worldToScreen(gx, 0);
+      ctx.moveTo(Math.round(p.x) + 0.5, tl.y);
+      ctx.lineTo(Math.round(p.x) + 0.5, tl.y + H * s);
+    }
+    for (let gy = step; gy < H; gy += step) {
+      const p = worldToScreen(0, gy);
+      ctx.moveTo(tl.x, Math.round(p.y) + 0.5);
+      ctx.lineTo(tl.x + W * s, Math.round(p.y) + 0.5);
+    }
+    ctx.stroke();
+
+    // World border.
+    ctx.strokeStyle = "#3d6b9a";
+    ctx.lineWidth = 3;
+    ctx.strokeRect(tl.x, tl.y, W * s, H * s);
+
+    if (match && snapshots.length) {
+      const ents = interpolatedEntities(now);
+      // Projectiles under avatars, NPCs, then players.
+      const order = { projectile: 0, npc: 1, player: 2 };
+      ents.sort((a, b) => (order[a.kindName] ?? 1) - (order[b.kindName] ?? 1));
+      for (const e of ents) {
+        if (e.id === match.entityId) continue;
+        drawEntity(e, e.x, e.y, false, now);
+      }
+      // Own avatar at its predicted position.
+      const latest = snapshots[snapshots.length - 1].ents.get(match.entityId);
+      if (latest && own) drawEntity(latest, own.x, own.y, true, now);
+      drawAimLine(own);
+      drawMinimap(ents, own);
+    }
+
+    updateHud();
+    renderFeed();
+    requestAnimationFrame(render);
+  }
+
+  function drawEntity(e, x, y, isOwn, now) {
+    const p = worldToScreen(x, y);
+    const s = camera.scale;
+    const kind = e.kindName;
+    const r = Math.max(2, (RADIUS[kind] || DEFAULT_RADIUS) * s);
+    if (p.x < -50 || p.y < -50 || p.x > camera.w + 50 || p.y > camera.h + 50) return;
+
+    const hp = match.hpIndex >= 0 ? e.fields[match.hpIndex] : null;
+    const it = match.itIndex >= 0 ? e.fields[match.itIndex] > 0 : false;
+    const dead = hp !== null && hp <= 0 && kind !== "projectile";
+
+    ctx.save();
+    if (dead) ctx.globalAlpha = 0.3;
+
+    if (kind === "projectile") {
+      ctx.fillStyle = "#ffe066";
+      ctx.shadowColor = "#ffcc33";
+      ctx.shadowBlur = 8;
+      ctx.beginPath();
+      ctx.arc(p.x, p.y, r, 0, Math.PI * 2);
+      ctx.fill();
+    } else if (kind === "npc") {
+      ctx.fillStyle = "#d9823b";
+      ctx.strokeStyle = "#8a4a18";
+      ctx.lineWidth = 2;
+      ctx.beginPath();
+      ctx.moveTo(p.x, p.y - r);
+      ctx.lineTo(p.x + r, p.y);
+      ctx.lineTo(p.x, p.y + r);
+      ctx.lineTo(p.x - r, p.y);
+      ctx.closePath();
+      ctx.fill();
+      ctx.stroke();
+    } else {
+      const isPlayer = kind === "player";
+      ctx.fillStyle = isOwn ? "#4fdc7c" : isPlayer ? "#4a9dff" : "#9aa7b4";
+      ctx.strokeStyle = isOwn ? "#e8fff0" : isPlayer ? "#1c4f8f" : "#56606a";
+      ctx.lineWidth = isOwn ? 3 : 2;
+      ctx.beginPath();
+      ctx.arc(p.x, p.y, r, 0, Math.PI * 2);
+      ctx.fill();
+      ctx.stroke();
+    }
+
+    if (it) {
+      ctx.strokeStyle = "#ff4d5a";
+      ctx.lineWidth = 3;
+      ctx.beginPath();
+      ctx.arc(p.x, p.y, r + 5, 0, Math.PI * 2);
+      ctx.stroke();
+    }
+
+    const flashAt = hitFlash.get(e.id);
+    if (flashAt !== undefined && now - flashAt < 250) {
+      ctx.globalAlpha = 1 - (now - flashAt) / 250;
+      ctx.strokeStyle = "#ffffff";
+      ctx.lineWidth = 3;
+      ctx.beginPath();
+      ctx.arc(p.x, p.y, r + 3, 0, Math.PI * 2);
+      ctx.stroke();
+      ctx.globalAlpha = dead ? 0.3 : 1;
+    }
+    ctx.restore();
+
+    if (kind === "player") {
+      // hp bar
+      if (hp !== null) {
+        const bw = Math.max(24, r * 2.2);
+        const bh = 5;
+        const bx = p.x - bw / 2;
+        const by = p.y - r - 12;
+        const frac = clamp(hp / (maxHp || 1), 0, 1);
+        ctx.fillStyle = "rgba(0,0,0,0.6)";
+        ctx.fillRect(bx - 1, by - 1, bw + 2, bh + 2);
+        ctx.fillStyle = frac > 0.5 ? "#5fe08a" : frac > 0.25 ? "#f0c040" : "#f05060";
+        ctx.fillRect(bx, by, bw * frac, bh);
+      }
+      // label
+      ctx.font = "12px system-ui, sans-serif";
+      ctx.textAlign = "center";
+      ctx.textBaseline = "top";
+      ctx.fillStyle = isOwn ? "#bff5cf" : "#b8c6d4";
+      const label = (isOwn ? "you" : `#${e.id}`) + (it ? " (it)" : "");
+      ctx.fillText(label, p.x, p.y + r + 4);
+    }
+  }
+
+  function drawAimLine(own) {
+    if (!own || !mouseScreen || hook.state !== "playing" || ownDead) return;
+    const p = worldToScreen(own.x, own.y);
+    ctx.save();
+    ctx.strokeStyle = "rgba(255, 255, 255, 0.12)";
+    ctx.setLineDash([4, 6]);
+    ctx.lineWidth = 1;
+    ctx.beginPath();
+    ctx.moveTo(p.x, p.y);
+    ctx.lineTo(mouseScreen.x, mouseScreen.y);
+    ctx.stroke();
+    ctx.restore();
+  }
+
+  function drawMinimap(ents, own) {
+    const size = 150;
+    const W = match.worldW || 1;
+    const H = match.worldH || 1;
+    const k = size / Math.max(W, H);
+    const mw = W * k;
+    const mh = H * k;
+    const x0 = 10;
+    const y0 = camera.h - mh - 10;
+    ctx.save();
+    ctx.fillStyle = "rgba(10, 16, 22, 0.92)";
+    ctx.fillRect(x0, y0, mw, mh);
+    ctx.strokeStyle = "#3d6b9a";
+    ctx.lineWidth = 1;
+    ctx.strokeRect(x0 + 0.5, y0 + 0.5, mw - 1, mh - 1);
+    for (const e of ents) {
+      if (e.kindName === "projectile" || e.id === match.entityId) continue;
+      ctx.fillStyle = e.kindName === "npc" ? "#d9823b" : e.kindName === "player" ? "#4a9dff" : "#9aa7b4";
+      ctx.fillRect(x0 + e.x * k - 1.5, y0 + e.y * k - 1.5, 3, 3);
+    }
+    if (own) {
+      ctx.fillStyle = "#4fdc7c";
+      ctx.fillRect(x0 + own.x * k - 2.5, y0 + own.y * k - 2.5, 5, 5);
+    }
+    // The camera's view rectangle.
+    const a = screenToWorld(0, 0);
+    const b = screenToWorld(camera.w, camera.h);
+    ctx.strokeStyle = "rgba(255,255,255,0.35)";
+    ctx.strokeRect(x0 + clamp(a.x, 0, W) * k, y0 + clamp(a.y, 0, H) * k,
+      (clamp(b.x, 0, W) - clamp(a.x, 0, W)) * k, (clamp(b.y, 0, H) - clamp(a.y, 0, H)) * k);
+    ctx.restore();
+  }
+
+  // HUD text is only written when it changes.
+  const hudCache = {};
+  function setText(key, node, text) {
+    if (hudCache[key] !== text) {
+      hudCache[key] = text;
+      node.textContent = text;
+    }
+  }
+
+  function formatTime(ms) {
+    const total = Math.max(0, Math.ceil(ms / 1000));
+    const m = Math.floor(total / 60);
+    const s = total % 60;
+    return `${m}:${String(s).padStart(2, "0")}`;
+  }
+
+  function updateHud() {
+    const inMatch = match && (hook.state === "playing" || hook.state === "over" || hook.state === "reconnecting");
+    setText("ping", el.ping, hook.rttMs === null ? "–" : `${Math.round(hook.rttMs)} ms`);
+    setText("tick", el.tick, inMatch && hook.snapshots ? String(hook.tick) : "–");
+    setText("score", el.score, inMatch ? String(hook.score) : "–");
+    setText("time", el.time, inMatch && hook.snapshots ? formatTime(hook.timeLeftMs) : "–");
+    setText("entities", el.entities, inMatch && hook.snapshots ? String(hook.entities) : "–");
+    const dbg = match
+      ? `${match.mode} ${match.tickRate} Hz  seq ${seq}  ack ${hook.ackSeq}\n` +
+        `pending ${pending.length}  rejects ${hook.rejects}  reconnects ${hook.reconnects}` +
+        (ownDead ? "\n(dead, waiting to respawn)" : "")
+      : `reconnects ${hook.reconnects}`;
+    setText("debug", el.debug, dbg);
+  }
+
+  // ---------------------------------------------------------------------------
+  // Input devices and UI wiring
+  // ---------------------------------------------------------------------------
+
+  const GAME_KEYS = new Set(["KeyW", "KeyA", "KeyS", "KeyD", "ArrowUp", "ArrowDown", "ArrowLeft", "ArrowRight"]);
+
+  function typingInField(ev) {
+    const t = ev.target;
+    return t && (t.tagName === "INPUT" || t.tagName === "SELECT" || t.tagName === "TEXTAREA");
+  }
+
+  window.addEventListener("keydown", (ev) => {
+    if (typingInField(ev)) {
+      if (ev.key === "Enter" && hook.state === "lobby") start();
+      return;
+    }
+    if (GAME_KEYS.has(ev.code)) {
+      keys.add(ev.code);
+      if (hook.state === "playing") ev.preventDefault();
+    }
+  });
+  window.addEventListener("keyup", (ev) => {
+    keys.delete(ev.code);
+  });
+  window.addEventListener("blur", () => {
+    keys.clear();
+    mouseDown = false;
+  });
+
+  canvas.addEventListener("mousemove", (ev) => {
+    mouseScreen = { x: ev.clientX, y: ev.clientY };
+  });
+  canvas.addEventListener("mousedown", (ev) => {
+    if (ev.button !== 0) return;
+    mouseScreen = { x: ev.clientX, y: ev.clientY };
+    if (hook.state === "playing") {
+      fireQueued = true;
+      mouseDown = true;
+    }
+  });
+  window.addEventListener("mouseup", (ev) => {
+    if (ev.button === 0) mouseDown = false;
+  });
+  canvas.addEventListener("contextmenu", (ev) => ev.preventDefault());
+
+  function updatePlayLabel() {
+    el.play.textContent = `Play ${el.mode.value}`;
+    hook.mode = el.mode.value;
+  }
+  el.mode.addEventListener("change", updatePlayLabel);
+  el.play.addEventListener("click", () => start());
+  el.again.addEventListener("click", () => start());
+  el.leave.addEventListener("click", () => {
+    send([C_LEAVE]);
+    wantPlay = false;
+    stopInputLoop();
+    clearTimeout(graceTimer);
+    graceTimer = null;
+    match = null;
+    snapshots = [];
+    pending = [];
+    pred = null;
+    setState("lobby", "left: lobby");
+  });
+
+  window.addEventListener("pagehide", () => {
+    clearTimeout(reconnectTimer);
+    closeByUs(1000, "bye");
+  });
+
+  // Helpers for automated tests (not used by the page itself).
+  window.skirmishDebug = {
+    /** Closes the socket as if the network dropped it (triggers reconnection). */
+    dropSocket() {
+      if (ws) ws.close(4999, "test drop");
+    },
+    /** Closes the socket on purpose (no reconnection). */
+    close() {
+      closeByUs(1000, "bye");
+    },
+    start,
+  };
+
+  // ---------------------------------------------------------------------------
+  // Boot
+  // ---------------------------------------------------------------------------
+
+  {
+    const mode = params.get("mode");
+    if (mode) {
+      if (![...el.mode.options].some((o) => o.value === mode)) {
+        const opt = document.createElement("option");
+        opt.value = mode;
+        opt.textContent = mode;
+        el.mode.appendChild(opt);
+      }
+      el.mode.value = mode;
+    }
+    const name = params.get("name");
+    if (name) el.name.value = sanitizeName(name);
+    updatePlayLabel();
+  }
+
+  setState("lobby", "lobby: choose a name and press Play");
+  requestAnimationFrame(render);
+  if (AUTOPLAY) start();
+})();

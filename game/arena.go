@@ -1,0 +1,284 @@
+package game
+
+import (
+	"math"
+	"time"
+
+	"skirmish/netcode"
+)
+
+// Arena entity kinds and fields.
+const (
+	KindPlayer     uint8 = 0
+	KindNPC        uint8 = 1
+	KindProjectile uint8 = 2
+
+	// FieldHP is the index of the hp field of arena entities.
+	FieldHP = 0
+)
+
+// ArenaConfig sizes an arena. The zero value of a field means its default.
+type ArenaConfig struct {
+	Players    int           // seats; default 8
+	NPCs       int           // wandering NPCs; default 64
+	Width      float32       // world width and height; default 2000
+	Height     float32       //
+	Duration   time.Duration // default 3 minutes
+	ScoreLimit int32         // default 50 hits
+}
+
+// Arena tuning.
+const (
+	ArenaSpeed      = 200 // player speed, u/s
+	arenaNPCSpeed   = 100 // u/s
+	arenaShotSpeed  = 600 // u/s
+	arenaShotLife   = 1.0 // s
+	arenaMaxHP      = 100
+	arenaHitDamage  = 25
+	arenaRespawn    = 2.0 // s
+	arenaPlayerSize = 16
+	arenaNPCSize    = 14
+	arenaShotSize   = 4
+	// ArenaCooldown is the minimum time between two shots of a player.
+	ArenaCooldown = 250 * time.Millisecond
+)
+
+// Arena is the built-in free-for-all mode: players move, shoot projectiles
+// and score a point for every hit on a player or an NPC.
+type Arena struct {
+	cfg  ArenaConfig
+	spec Spec
+}
+
+// NewArena returns an arena mode with cfg's size.
+func NewArena(cfg ArenaConfig) *Arena {
+	if cfg.Players <= 0 {
+		cfg.Players = 8
+	}
+	if cfg.NPCs < 0 {
+		cfg.NPCs = 0
+	} else if cfg.NPCs == 0 {
+		cfg.NPCs = 64
+	}
+	if cfg.Width <= 0 {
+		cfg.Width = 2000
+	}
+	if cfg.Height <= 0 {
+		cfg.Height = cfg.Width
+	}
+	if cfg.Duration <= 0 {
+		cfg.Duration = 3 * time.Minute
+	}
+	if cfg.ScoreLimit <= 0 {
+		cfg.ScoreLimit = 50
+	}
+	return &Arena{cfg: cfg, spec: Spec{
+		Name:       "arena",
+		MaxPlayers: cfg.Players,
+		Width:      cfg.Width,
+		Height:     cfg.Height,
+		Duration:   cfg.Duration,
+		Speed:      ArenaSpeed,
+		Schema: netcode.Schema{
+			PosScale: 8,
+			Kinds:    []string{"player", "npc", "projectile"},
+			Fields:   []netcode.Field{{Name: "hp", Scale: 1}},
+		},
+	}}
+}
+
+// Spec implements Mode.
+func (a *Arena) Spec() *Spec { return &a.spec }
+
+// NewRules implements Mode: it spawns the NPCs.
+func (a *Arena) NewRules(w *World) Rules {
+	r := &arenaRules{cfg: a.cfg, spec: &a.spec, seats: make([]arenaSeat, a.cfg.Players)}
+	r.cooldown = CooldownTicks(ArenaCooldown, w.TickRate)
+	for range a.cfg.NPCs {
+		x, y := w.RandomPoint(arenaNPCSize)
+		e := w.Spawn(KindNPC, x, y)
+		e.Radius = arenaNPCSize
+		e.F[FieldHP] = 1
+		r.newHeading(w, e)
+	}
+	return r
+}
+
+type arenaSeat struct {
+	lastFire uint64 // tick of the last accepted shot + 1 (0: never)
+	faceX    float32
+	faceY    float32
+}
+
+type arenaRules struct {
+	cfg      ArenaConfig
+	spec     *Spec
+	seats    []arenaSeat
+	cooldown uint64
+	over     bool
+}
+
+func (r *arenaRules) Join(w *World, p *Player) {
+	x, y := w.RandomPoint(arenaPlayerSize)
+	e := w.Spawn(KindPlayer, x, y)
+	e.Radius = arenaPlayerSize
+	e.F[FieldHP] = arenaMaxHP
+	e.Owner = p.Seat
+	p.Entity = e.ID
+	r.seats[p.Seat] = arenaSeat{faceX: 1}
+}
+
+func (r *arenaRules) Leave(w *World, p *Player) {
+	w.Remove(p.Entity)
+	for i := range w.Entities {
+		if e := &w.Entities[i]; e.Kind == KindProjectile && e.Owner == p.Seat {
+			w.Remove(e.ID)
+		}
+	}
+}
+
+func (r *arenaRules) Apply(w *World, p *Player, in *netcode.Input) uint8 {
+	if !ValidDirection(in.MoveX, in.MoveY) {
+		return netcode.RejectBadDirection
+	}
+	s := &r.seats[p.Seat]
+	if in.Fire() && s.lastFire != 0 && w.Tick+1-s.lastFire < r.cooldown {
+		return netcode.RejectCooldown
+	}
+	e := w.Get(p.Entity)
+	if e == nil || e.F[FieldHP] <= 0 {
+		return netcode.RejectNone // dead: the input is accepted and does nothing
+	}
+	e.X, e.Y = Move(e.X, e.Y, in.MoveX, in.MoveY, ArenaSpeed, w.Dt, w.Width, w.Height)
+	if in.MoveX != 0 || in.MoveY != 0 {
+		s.faceX, s.faceY = in.MoveX, in.MoveY
+	}
+	if in.Fire() {
+		s.lastFire = w.Tick + 1
+		dx, dy := in.AimX, in.AimY
+		if dx == 0 && dy == 0 {
+			dx, dy = s.faceX, s.faceY
+		}
+		l := float32(math.Hypot(float64(dx), float64(dy)))
+		if l == 0 || math.IsInf(float64(l), 0) {
+			dx, dy, l = 1, 0, 1
+		}
+		shot := w.Spawn(KindProjectile, e.X, e.Y)
+		shot.Radius = arenaShotSize
+		shot.Owner = p.Seat
+		shot.VX, shot.VY = dx/l*arenaShotSpeed, dy/l*arenaShotSpeed
+		shot.Timer = arenaShotLife
+	}
+	return netcode.RejectNone
+}
+
+func (r *arenaRules) Step(w *World) {
+	dt := w.Dt
+	for i := range w.Entities {
+		e := &w.Entities[i]
+		if e.removed {
+			continue
+		}
+		switch e.Kind {
+		case KindNPC:
+			r.stepNPC(w, e, dt)
+		case KindPlayer:
+			if e.F[FieldHP] <= 0 {
+				e.Timer -= dt
+				if e.Timer <= 0 {
+					e.X, e.Y = w.RandomPoint(arenaPlayerSize)
+					e.F[FieldHP] = arenaMaxHP
+					w.Emit(netcode.EventRespawn, e.ID, 0)
+				}
+			}
+		case KindProjectile:
+			e.X += e.VX * dt
+			e.Y += e.VY * dt
+			e.Timer -= dt
+			if e.Timer <= 0 || e.X < 0 || e.Y < 0 || e.X > w.Width || e.Y > w.Height {
+				w.Remove(e.ID)
+			}
+		}
+	}
+	r.collide(w)
+	for _, p := range w.Players {
+		if p != nil && p.Score >= r.cfg.ScoreLimit {
+			r.over = true
+		}
+	}
+}
+
+func (r *arenaRules) stepNPC(w *World, e *Entity, dt float32) {
+	e.Timer -= dt
+	if e.Timer <= 0 {
+		r.newHeading(w, e)
+	}
+	e.X += e.VX * dt
+	e.Y += e.VY * dt
+	if e.X < 0 || e.X > w.Width {
+		e.VX = -e.VX
+		e.X = min(max(e.X, 0), w.Width)
+	}
+	if e.Y < 0 || e.Y > w.Height {
+		e.VY = -e.VY
+		e.Y = min(max(e.Y, 0), w.Height)
+	}
+}
+
+// newHeading points an NPC in a random direction for 1 to 3 seconds.
+func (r *arenaRules) newHeading(w *World, e *Entity) {
+	a := w.Rng.Float64() * 2 * math.Pi
+	e.VX = float32(math.Cos(a)) * arenaNPCSpeed
+	e.VY = float32(math.Sin(a)) * arenaNPCSpeed
+	e.Timer = 1 + 2*w.Rng.Float32()
+}
+
+// collide resolves projectile hits: a projectile hits the first living
+// player (not its shooter) or NPC it overlaps.
+func (r *arenaRules) collide(w *World) {
+	for i := range w.Entities {
+		shot := &w.Entities[i]
+		if shot.Kind != KindProjectile || shot.removed {
+			continue
+		}
+		for j := range w.Entities {
+			t := &w.Entities[j]
+			if t.removed || t.Kind == KindProjectile || t.F[FieldHP] <= 0 || (t.Kind == KindPlayer && t.Owner == shot.Owner) {
+				continue
+			}
+			dx, dy, rr := t.X-shot.X, t.Y-shot.Y, t.Radius+shot.Radius
+			if dx*dx+dy*dy > rr*rr {
+				continue
+			}
+			r.hit(w, shot, t)
+			break
+		}
+	}
+}
+
+func (r *arenaRules) hit(w *World, shot, t *Entity) {
+	w.Remove(shot.ID)
+	var shooter uint32
+	if p := w.Players[shot.Owner]; p != nil {
+		p.Score++
+		shooter = p.Entity
+	}
+	w.Emit(netcode.EventHit, shooter, t.ID)
+	if t.Kind == KindNPC {
+		t.X, t.Y = w.RandomPoint(arenaNPCSize)
+		r.newHeading(w, t)
+		return
+	}
+	t.F[FieldHP] -= arenaHitDamage
+	if t.F[FieldHP] <= 0 {
+		t.F[FieldHP] = 0
+		t.Timer = arenaRespawn
+		w.Emit(netcode.EventKill, shooter, t.ID)
+	}
+}
+
+func (r *arenaRules) Over(w *World) bool {
+	return r.over || w.Seconds() >= r.spec.Duration.Seconds()
+}
+
+func (r *arenaRules) Result(w *World) []netcode.Standing { return Standings(w) }

@@ -1,0 +1,101 @@
+package game
+
+import (
+	"math"
+	"time"
+
+	"skirmish/netcode"
+)
+
+// Spec is what a mode declares once: its world, its seats, how long a match
+// lasts and how its entities travel on the wire.
+type Spec struct {
+	// Name is the mode's name in queue messages ("arena").
+	Name string
+	// MaxPlayers is the number of seats of a match.
+	MaxPlayers int
+	// Width and Height are the world's size in units.
+	Width, Height float32
+	// Duration is how long a match lasts by the clock.
+	Duration time.Duration
+	// Speed is the avatar speed in units per second; clients use it to
+	// predict their own movement with Move.
+	Speed float32
+	// Schema declares the entity kinds and fields the netcode sends.
+	Schema netcode.Schema
+}
+
+// Mode is a game mode: a spec and a factory of rules, one per match.
+type Mode interface {
+	Spec() *Spec
+	// NewRules returns the rules of one new match over w. It may spawn the
+	// world's initial entities.
+	NewRules(w *World) Rules
+}
+
+// Rules are one match's game logic. The match goroutine calls them, one at a
+// time, never concurrently; a panic in them ends that match with an error
+// result and nothing else.
+type Rules interface {
+	// Join seats p (p.Seat is set) and creates its avatar: the rules set
+	// p.Entity.
+	Join(w *World, p *Player)
+	// Leave removes p, who is no longer seated after the call.
+	Leave(w *World, p *Player)
+	// Apply validates in and, if valid, applies it to p's avatar. It
+	// returns netcode.RejectNone or the reason the input was rejected, in
+	// which case nothing of it is applied.
+	Apply(w *World, p *Player, in *netcode.Input) (reject uint8)
+	// Step advances the world by w.Dt after the tick's inputs are applied.
+	Step(w *World)
+	// Over reports whether the match has ended (time is up, score limit).
+	Over(w *World) bool
+	// Result returns the final standings, best first.
+	Result(w *World) []netcode.Standing
+}
+
+// ValidDirection reports whether (mx, my) is an acceptable move direction:
+// finite and no longer than 1 (with a tolerance for float rounding).
+func ValidDirection(mx, my float32) bool {
+	l := mx*mx + my*my
+	return l <= 1.002 // false for NaN
+}
+
+// Move is the movement rule of avatars, shared by the server and by
+// client-side prediction: (x, y) moves by (mx, my)·speed·dt and stays inside
+// the w×h world.
+func Move(x, y, mx, my, speed, dt, w, h float32) (float32, float32) {
+	x += mx * speed * dt
+	y += my * speed * dt
+	return min(max(x, 0), w), min(max(y, 0), h)
+}
+
+// Standings ranks the seated players by score, best first; equal scores
+// share a place. Modes without their own ranking return it from Result.
+func Standings(w *World) []netcode.Standing {
+	var out []netcode.Standing
+	for _, p := range w.Players {
+		if p != nil {
+			out = append(out, netcode.Standing{PlayerID: p.ID, Name: p.Name, Entity: p.Entity, Score: p.Score})
+		}
+	}
+	// Insertion sort: at most a few hundred players, once per match.
+	for i := 1; i < len(out); i++ {
+		for j := i; j > 0 && out[j].Score > out[j-1].Score; j-- {
+			out[j], out[j-1] = out[j-1], out[j]
+		}
+	}
+	for i := range out {
+		out[i].Place = uint16(i + 1)
+		if i > 0 && out[i].Score == out[i-1].Score {
+			out[i].Place = out[i-1].Place
+		}
+	}
+	return out
+}
+
+// CooldownTicks converts a cooldown to whole ticks, rounding up, so that a
+// client sending one input per tick can predict it exactly.
+func CooldownTicks(d time.Duration, tickRate int) uint64 {
+	return uint64(math.Ceil(d.Seconds()*float64(tickRate) - 1e-9))
+}

@@ -1,0 +1,129 @@
+package game
+
+import (
+	"time"
+
+	"skirmish/netcode"
+)
+
+// Tag is a small mode that shows the rules API is general: one player is
+// "it"; touching another player passes "it" on. Every second a player is not
+// "it" scores a point. It has no network code: the schema below is all the
+// netcode needs.
+type Tag struct{ spec Spec }
+
+// Tag tuning.
+const (
+	TagSpeed    = 220 // u/s
+	tagSize     = 16  // avatar radius
+	tagImmunity = 1.0 // s during which the new "it" cannot tag back
+	// FieldIt is the index of the "it" field: 1 for the player who is it.
+	FieldIt = 0
+)
+
+// NewTag returns the tag mode: 8 seats, a 1000×1000 world, 2 minutes.
+func NewTag() *Tag {
+	return &Tag{spec: Spec{
+		Name:       "tag",
+		MaxPlayers: 8,
+		Width:      1000,
+		Height:     1000,
+		Duration:   2 * time.Minute,
+		Speed:      TagSpeed,
+		Schema: netcode.Schema{
+			PosScale: 8,
+			Kinds:    []string{"player"},
+			Fields:   []netcode.Field{{Name: "it", Scale: 1}},
+		},
+	}}
+}
+
+// Spec implements Mode.
+func (t *Tag) Spec() *Spec { return &t.spec }
+
+// NewRules implements Mode.
+func (t *Tag) NewRules(w *World) Rules { return &tagRules{spec: &t.spec} }
+
+type tagRules struct {
+	spec     *Spec
+	it       uint32  // entity that is "it" (0: nobody yet)
+	immune   float32 // seconds before "it" can pass it on again
+	untilPay float32 // seconds before the next point
+}
+
+func (r *tagRules) Join(w *World, p *Player) {
+	x, y := w.RandomPoint(tagSize)
+	e := w.Spawn(0, x, y)
+	e.Radius = tagSize
+	p.Entity = e.ID
+	if r.it == 0 {
+		r.makeIt(w, e.ID, 0)
+	}
+}
+
+func (r *tagRules) Leave(w *World, p *Player) {
+	w.Remove(p.Entity)
+	if r.it != p.Entity {
+		return
+	}
+	r.it = 0
+	for _, q := range w.Players { // pass "it" to anyone still here
+		if q != nil && q != p {
+			r.makeIt(w, q.Entity, 0)
+			return
+		}
+	}
+}
+
+func (r *tagRules) Apply(w *World, p *Player, in *netcode.Input) uint8 {
+	if !ValidDirection(in.MoveX, in.MoveY) {
+		return netcode.RejectBadDirection
+	}
+	if e := w.Get(p.Entity); e != nil {
+		e.X, e.Y = Move(e.X, e.Y, in.MoveX, in.MoveY, TagSpeed, w.Dt, w.Width, w.Height)
+	}
+	return netcode.RejectNone
+}
+
+func (r *tagRules) Step(w *World) {
+	r.immune -= w.Dt
+	r.untilPay -= w.Dt
+	pay := r.untilPay <= 0
+	if pay {
+		r.untilPay += 1
+	}
+	it := w.Get(r.it)
+	for _, p := range w.Players {
+		if p == nil || p.Entity == r.it {
+			continue
+		}
+		if pay {
+			p.Score++
+		}
+		e := w.Get(p.Entity)
+		if it == nil || e == nil || r.immune > 0 {
+			continue
+		}
+		dx, dy, rr := e.X-it.X, e.Y-it.Y, e.Radius+it.Radius
+		if dx*dx+dy*dy <= rr*rr {
+			r.makeIt(w, e.ID, it.ID)
+			it = e
+		}
+	}
+}
+
+// makeIt passes "it" from entity prev (0: nobody) to entity id.
+func (r *tagRules) makeIt(w *World, id, prev uint32) {
+	if e := w.Get(prev); e != nil {
+		e.F[FieldIt] = 0
+	}
+	if e := w.Get(id); e != nil {
+		e.F[FieldIt] = 1
+	}
+	r.it, r.immune = id, tagImmunity
+	w.Emit(netcode.EventTagged, id, prev)
+}
+
+func (r *tagRules) Over(w *World) bool { return w.Seconds() >= r.spec.Duration.Seconds() }
+
+func (r *tagRules) Result(w *World) []netcode.Standing { return Standings(w) }

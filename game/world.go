@@ -1,0 +1,147 @@
+package game
+
+import (
+	"math/rand/v2"
+
+	"skirmish/netcode"
+)
+
+// Entity is one thing in the world. The embedded netcode.Entity (ID, Kind,
+// X, Y and the schema's fields F) is what players see; the rest is private
+// to the server and free for the mode's use.
+type Entity struct {
+	netcode.Entity
+	// VX, VY is a velocity in units per second, for the mode's use.
+	VX, VY float32
+	// Radius is the entity's collision radius.
+	Radius float32
+	// Owner is the seat that owns the entity (a projectile's shooter), or -1.
+	Owner int
+	// Timer is a countdown in seconds for the mode's use.
+	Timer float32
+	// removed marks an entity that leaves the world at the end of the tick.
+	removed bool
+}
+
+// Player is a seated player as the rules see them.
+type Player struct {
+	// Seat is the player's index in World.Players, stable while seated.
+	Seat int
+	// ID and Name identify the player across matches.
+	ID, Name string
+	// Entity is the ID of the player's avatar (0 if none).
+	Entity uint32
+	// Score is the player's score in this match.
+	Score int32
+	// Away is set while the player's connection is gone.
+	Away bool
+}
+
+// World is the state of one match: its entities, seated players and the
+// events of the current tick. It belongs to the match goroutine.
+type World struct {
+	Width, Height float32
+	// TickRate is the number of ticks per second; Dt is 1/TickRate seconds.
+	TickRate int
+	Dt       float32
+	// Tick is the number of the tick being computed (0 for the first).
+	Tick uint64
+	// Rng is the match's seeded random source.
+	Rng *rand.Rand
+	// Entities holds every entity; order is not stable across ticks.
+	Entities []Entity
+	// Players is indexed by seat; a free seat is nil.
+	Players []*Player
+	// Events are the events of the current tick, sent in its snapshots.
+	Events []netcode.Event
+
+	nextID  uint32
+	index   map[uint32]int
+	removed int
+}
+
+// NewWorld returns an empty world of the spec's size and seats.
+func NewWorld(spec *Spec, tickRate int, seed uint64) *World {
+	return &World{
+		Width:    spec.Width,
+		Height:   spec.Height,
+		TickRate: tickRate,
+		Dt:       1 / float32(tickRate),
+		Rng:      rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)),
+		Entities: make([]Entity, 0, 256),
+		Players:  make([]*Player, spec.MaxPlayers),
+		Events:   make([]netcode.Event, 0, 64),
+		index:    make(map[uint32]int, 256),
+	}
+}
+
+// Spawn adds an entity of kind at (x, y) and returns it. The pointer is
+// valid until the next Spawn or the end of the tick.
+func (w *World) Spawn(kind uint8, x, y float32) *Entity {
+	w.nextID++
+	w.Entities = append(w.Entities, Entity{
+		Entity: netcode.Entity{ID: w.nextID, Kind: kind, X: x, Y: y},
+		Owner:  -1,
+	})
+	w.index[w.nextID] = len(w.Entities) - 1
+	return &w.Entities[len(w.Entities)-1]
+}
+
+// Get returns the entity with id, or nil if there is none (or it was
+// removed this tick).
+func (w *World) Get(id uint32) *Entity {
+	i, ok := w.index[id]
+	if !ok || w.Entities[i].removed {
+		return nil
+	}
+	return &w.Entities[i]
+}
+
+// Remove takes the entity with id out of the world at the end of the tick.
+func (w *World) Remove(id uint32) {
+	if i, ok := w.index[id]; ok && !w.Entities[i].removed {
+		w.Entities[i].removed = true
+		w.removed++
+	}
+}
+
+// Removed reports whether e was removed this tick.
+func (e *Entity) Removed() bool { return e.removed }
+
+// Emit records an event of this tick.
+func (w *World) Emit(typ uint8, a, b uint32) {
+	w.Events = append(w.Events, netcode.Event{Type: typ, A: a, B: b})
+}
+
+// Seconds is the match time elapsed at the start of the current tick.
+func (w *World) Seconds() float64 { return float64(w.Tick) / float64(w.TickRate) }
+
+// RandomPoint returns a uniform point at least margin from every edge.
+func (w *World) RandomPoint(margin float32) (float32, float32) {
+	return margin + w.Rng.Float32()*(w.Width-2*margin), margin + w.Rng.Float32()*(w.Height-2*margin)
+}
+
+// EndTick drops the entities removed during the tick and clears its events.
+// The match calls it after the tick's snapshots are sent.
+func (w *World) EndTick() {
+	w.Events = w.Events[:0]
+	if w.removed == 0 {
+		return
+	}
+	j := 0
+	for i := range w.Entities {
+		e := &w.Entities[i]
+		if e.removed {
+			delete(w.index, e.ID)
+			continue
+		}
+		if i != j {
+			w.Entities[j] = *e
+			w.index[e.ID] = j
+		}
+		j++
+	}
+	clear(w.Entities[j:])
+	w.Entities = w.Entities[:j]
+	w.removed = 0
+}

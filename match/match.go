@@ -1,0 +1,482 @@
+package match
+
+import (
+	"fmt"
+	"log/slog"
+	"time"
+
+	"skirmish/game"
+	"skirmish/netcode"
+)
+
+// Config tunes matches. The zero value of a field means its default.
+type Config struct {
+	// TickRate is the number of ticks per second, 1 to 128; default 30.
+	TickRate int
+	// MaxCatchUp is the most late ticks run back to back before the loop
+	// skips ahead; default 4.
+	MaxCatchUp int
+	// Clock is the time source; default SystemClock.
+	Clock Clock
+	// Observer receives measurements; default NopObserver.
+	Observer Observer
+	// Logger is the structured logger; default slog.Default().
+	Logger *slog.Logger
+}
+
+func (c *Config) withDefaults() Config {
+	out := *c
+	if out.TickRate == 0 {
+		out.TickRate = 30
+	}
+	if out.MaxCatchUp <= 0 {
+		out.MaxCatchUp = 4
+	}
+	if out.Clock == nil {
+		out.Clock = SystemClock{}
+	}
+	if out.Observer == nil {
+		out.Observer = NopObserver{}
+	}
+	if out.Logger == nil {
+		out.Logger = slog.Default()
+	}
+	return out
+}
+
+// Validate reports a configuration the match cannot run with.
+func (c *Config) Validate() error {
+	if c.TickRate != 0 && (c.TickRate < 1 || c.TickRate > 128) {
+		return fmt.Errorf("tick rate %d outside 1..128", c.TickRate)
+	}
+	return nil
+}
+
+// Per-player input limits.
+const (
+	// InputQueue is the most inputs that wait per player; more are
+	// rejected with netcode.RejectDropped.
+	InputQueue = 8
+	maxRejects = 32
+)
+
+type inputMsg struct {
+	p  *Player
+	in netcode.Input
+}
+
+type ctlKind uint8
+
+const (
+	ctlJoin ctlKind = iota
+	ctlLeave
+	ctlStop
+)
+
+type ctlMsg struct {
+	kind ctlKind
+	p    *Player
+}
+
+// seat is one player's place in a match; the match goroutine owns it.
+type seat struct {
+	p       *Player
+	gp      game.Player
+	queue   [InputQueue]netcode.Input
+	head, n int
+	seen    uint32 // highest seq queued or dropped
+	ack     uint32 // seq of the last input applied or rejected
+	rejects []netcode.Reject
+}
+
+// Match is one running match: a goroutine that owns a world and runs the
+// mode's rules on a fixed tick. Create it with the Lobby.
+type Match struct {
+	ID    string
+	mode  game.Mode
+	spec  *game.Spec
+	rules game.Rules
+	world *game.World
+	cfg   Config
+	obs   Observer
+	log   *slog.Logger
+
+	inbox  chan inputMsg
+	ctl    chan ctlMsg
+	events chan<- lobbyEvent
+	done   chan struct{}
+
+	seats   []seat
+	scores  []netcode.Score
+	entBuf  []byte // this tick's entities, encoded once for every view
+	dt      time.Duration
+	startAt time.Time
+	ended   bool
+}
+
+// newMatch creates a match of mode; it starts running with start.
+func newMatch(id string, mode game.Mode, cfg Config, seed uint64, events chan<- lobbyEvent) *Match {
+	spec := mode.Spec()
+	m := &Match{
+		ID:     id,
+		mode:   mode,
+		spec:   spec,
+		cfg:    cfg,
+		obs:    cfg.Observer,
+		log:    cfg.Logger.With("match", id, "mode", spec.Name),
+		inbox:  make(chan inputMsg, spec.MaxPlayers*InputQueue*2),
+		ctl:    make(chan ctlMsg, spec.MaxPlayers*2+8),
+		events: events,
+		done:   make(chan struct{}),
+		seats:  make([]seat, spec.MaxPlayers),
+		scores: make([]netcode.Score, 0, spec.MaxPlayers),
+		entBuf: make([]byte, 0, 16<<10),
+		dt:     time.Second / time.Duration(cfg.TickRate),
+	}
+	for i := range m.seats {
+		m.seats[i].rejects = make([]netcode.Reject, 0, maxRejects)
+	}
+	m.world = game.NewWorld(spec, cfg.TickRate, seed)
+	return m
+}
+
+// Done is closed when the match goroutine has ended.
+func (m *Match) Done() <-chan struct{} { return m.done }
+
+// Mode returns the name of the match's mode.
+func (m *Match) Mode() string { return m.spec.Name }
+
+// join asks the match to seat p; it never blocks and reports false if the
+// control queue is full.
+func (m *Match) post(c ctlMsg) bool {
+	select {
+	case m.ctl <- c:
+		return true
+	default:
+		return false
+	}
+}
+
+// Stop asks the match to end now with a shutdown result. It never blocks;
+// wait on Done.
+func (m *Match) Stop() {
+	if !m.post(ctlMsg{kind: ctlStop}) {
+		go func() {
+			select {
+			case m.ctl <- ctlMsg{kind: ctlStop}:
+			case <-m.done:
+			}
+		}()
+	}
+}
+
+// run is the match goroutine: it seats the first players, then runs tick n
+// at start + n·dt. When late it runs the late ticks back to back, at most
+// MaxCatchUp of them, skips the rest and counts them as overruns.
+func (m *Match) run(players []*Player) {
+	defer close(m.done)
+	outcome := uint8(netcode.OutcomeNormal)
+	defer func() {
+		if v := recover(); v != nil {
+			m.log.Error("match panicked", "panic", fmt.Sprint(v))
+			m.end(netcode.OutcomeError)
+		}
+	}()
+	if err := m.safely(func() { m.rules = m.mode.NewRules(m.world) }); err != nil {
+		m.end(netcode.OutcomeError)
+		return
+	}
+	m.obs.MatchStarted(m.spec.Name)
+	for _, p := range players {
+		m.join(p)
+	}
+	clock := m.cfg.Clock
+	m.startAt = clock.Now()
+	timer := clock.NewTimer(0)
+	defer timer.Stop()
+	var n int64 // next tick
+	for !m.ended {
+		select {
+		case c := <-m.ctl:
+			if m.control(c) {
+				outcome = netcode.OutcomeShutdown
+				m.end(outcome)
+			}
+			continue
+		case <-timer.C():
+		}
+		now := clock.Now()
+		for ran := 0; !m.ended && !now.Before(m.tickTime(n)); ran++ {
+			if ran == m.cfg.MaxCatchUp {
+				skip := int64(now.Sub(m.tickTime(n))/m.dt) + 1
+				m.obs.Overrun(int(skip))
+				n += skip
+				break
+			}
+			if now.Sub(m.tickTime(n)) >= m.dt {
+				m.obs.Overrun(1)
+			}
+			t0 := time.Now()
+			if err := m.safely(m.tick); err != nil {
+				m.end(netcode.OutcomeError)
+				break
+			}
+			m.obs.TickDone(time.Since(t0))
+			n++
+			if m.rules.Over(m.world) {
+				m.end(netcode.OutcomeNormal)
+			}
+		}
+		if !m.ended {
+			timer.Reset(m.tickTime(n).Sub(clock.Now()))
+		}
+	}
+}
+
+func (m *Match) tickTime(n int64) time.Time { return m.startAt.Add(time.Duration(n) * m.dt) }
+
+// safely runs f, turning a panic into an error so that a fault in the rules
+// ends this match only.
+func (m *Match) safely(f func()) (err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			m.log.Error("rules panicked", "panic", fmt.Sprint(v), "tick", m.world.Tick)
+			err = fmt.Errorf("rules panic: %v", v)
+		}
+	}()
+	f()
+	return nil
+}
+
+// control handles one control message; it reports true for a stop.
+func (m *Match) control(c ctlMsg) bool {
+	switch c.kind {
+	case ctlJoin:
+		if err := m.safely(func() { m.join(c.p) }); err != nil {
+			m.end(netcode.OutcomeError)
+		}
+	case ctlLeave:
+		if err := m.safely(func() { m.leave(c.p) }); err != nil {
+			m.end(netcode.OutcomeError)
+		}
+	case ctlStop:
+		return true
+	}
+	return false
+}
+
+// join seats p in a free seat and sends it the matched message.
+func (m *Match) join(p *Player) {
+	i := -1
+	for j := range m.seats {
+		if m.seats[j].p == nil {
+			i = j
+			break
+		}
+	}
+	if i < 0 {
+		// The lobby counts seats, so this does not happen; requeue anyway.
+		m.notify(lobbyEvent{kind: evSeatRefused, m: m, p: p})
+		return
+	}
+	s := &m.seats[i]
+	rejects := s.rejects[:0]
+	*s = seat{p: p, rejects: rejects, gp: game.Player{Seat: i, ID: p.ID, Name: p.Name}}
+	m.world.Players[i] = &s.gp
+	m.rules.Join(m.world, &s.gp)
+	p.match.Store(m)
+	msg := netcode.Matched{
+		MatchID:  m.ID,
+		Mode:     m.spec.Name,
+		Entity:   s.gp.Entity,
+		TickRate: uint32(m.cfg.TickRate),
+		WorldW:   m.spec.Width,
+		WorldH:   m.spec.Height,
+		Schema:   m.spec.Schema,
+	}
+	if !p.Out.PostControl(netcode.AppendMatched(nil, &msg)) {
+		p.Out.Kick(netcode.CloseCongested)
+	}
+	m.log.Debug("player seated", "player", p.ID, "seat", i, "entity", s.gp.Entity)
+}
+
+// leave frees p's seat, if p is seated here.
+func (m *Match) leave(p *Player) {
+	for i := range m.seats {
+		s := &m.seats[i]
+		if s.p != p {
+			continue
+		}
+		m.rules.Leave(m.world, &s.gp)
+		m.world.Players[i] = nil
+		s.p = nil
+		p.match.CompareAndSwap(m, nil)
+		m.notify(lobbyEvent{kind: evSeatFreed, m: m, p: p})
+		m.log.Debug("player left", "player", p.ID, "seat", i)
+		return
+	}
+}
+
+// tick runs one tick: gather inputs, apply at most one per player, step,
+// send every player its snapshot.
+func (m *Match) tick() {
+	w := m.world
+	m.gather()
+	applied, rejected := 0, 0
+	for i := range m.seats {
+		s := &m.seats[i]
+		if s.p == nil || s.n == 0 {
+			continue
+		}
+		in := &s.queue[s.head]
+		s.head = (s.head + 1) % InputQueue
+		s.n--
+		s.ack = in.Seq
+		if code := m.rules.Apply(w, &s.gp, in); code != netcode.RejectNone {
+			s.reject(in.Seq, code)
+			rejected++
+		} else {
+			applied++
+		}
+	}
+	m.obs.InputsApplied(applied, rejected)
+	m.rules.Step(w)
+	m.send()
+	w.EndTick()
+	w.Tick++
+}
+
+// gather drains the inbox into the per-player queues, dropping duplicates
+// (seq already seen) and inputs beyond a full queue.
+func (m *Match) gather() {
+	for {
+		var msg inputMsg
+		select {
+		case msg = <-m.inbox:
+		default:
+			return
+		}
+		s := m.seatOf(msg.p)
+		if s == nil || msg.in.Seq <= s.seen {
+			continue
+		}
+		s.seen = msg.in.Seq
+		if s.n == InputQueue {
+			s.reject(msg.in.Seq, netcode.RejectDropped)
+			m.obs.InputDropped()
+			continue
+		}
+		s.queue[(s.head+s.n)%InputQueue] = msg.in
+		s.n++
+	}
+}
+
+func (m *Match) seatOf(p *Player) *seat {
+	for i := range m.seats {
+		if m.seats[i].p == p {
+			return &m.seats[i]
+		}
+	}
+	return nil
+}
+
+func (s *seat) reject(seq uint32, code uint8) {
+	if len(s.rejects) < cap(s.rejects) {
+		s.rejects = append(s.rejects, netcode.Reject{Seq: seq, Code: code})
+	}
+}
+
+// send encodes the world once and sends every seated player a snapshot
+// with their own ack and rejects. A congested player's view is skipped;
+// their rejects wait for the next snapshot.
+func (m *Match) send() {
+	w := m.world
+	schema := &m.spec.Schema
+	m.entBuf = m.entBuf[:0]
+	live := 0
+	for i := range w.Entities {
+		e := &w.Entities[i]
+		if e.Removed() {
+			continue
+		}
+		m.entBuf = netcode.AppendEntity(m.entBuf, schema, &e.Entity)
+		live++
+	}
+	m.scores = m.scores[:0]
+	for _, p := range w.Players {
+		if p != nil {
+			m.scores = append(m.scores, netcode.Score{Entity: p.Entity, Score: p.Score})
+		}
+	}
+	left := m.spec.Duration - time.Duration(w.Tick+1)*m.dt
+	h := netcode.SnapshotHeader{
+		Tick:       uint32(w.Tick),
+		Events:     w.Events,
+		TimeLeftMs: uint32(max(left, 0) / time.Millisecond),
+		Scores:     m.scores,
+	}
+	for i := range m.seats {
+		s := &m.seats[i]
+		if s.p == nil {
+			continue
+		}
+		buf := s.p.Out.Buffer()
+		if buf == nil {
+			m.obs.ViewSkipped()
+			continue
+		}
+		h.AckSeq, h.Rejects = s.ack, s.rejects
+		buf = netcode.AppendSnapshotHeader(buf, &h, live)
+		buf = append(buf, m.entBuf...)
+		if s.p.Out.PostBuffer(buf) {
+			s.rejects = s.rejects[:0]
+		} else {
+			m.obs.ViewSkipped()
+		}
+	}
+}
+
+// end finishes the match: the lobby learns it first (so that a player who
+// queues again on the result finds it free), then every seated player gets
+// the result.
+func (m *Match) end(outcome uint8) {
+	if m.ended {
+		return
+	}
+	m.ended = true
+	var standings []netcode.Standing
+	if m.rules != nil && outcome == netcode.OutcomeNormal {
+		if err := m.safely(func() { standings = m.rules.Result(m.world) }); err != nil {
+			outcome = netcode.OutcomeError
+		}
+	}
+	if standings == nil && outcome != netcode.OutcomeError {
+		standings = game.Standings(m.world)
+	}
+	var seated []*Player
+	for i := range m.seats {
+		if p := m.seats[i].p; p != nil {
+			seated = append(seated, p)
+			p.match.CompareAndSwap(m, nil)
+		}
+	}
+	m.notify(lobbyEvent{kind: evEnded, m: m, players: seated})
+	frame := netcode.AppendResult(nil, outcome, standings)
+	for _, p := range seated {
+		if !p.Out.PostControl(frame) {
+			p.Out.Kick(netcode.CloseCongested)
+		}
+	}
+	m.obs.MatchEnded(m.spec.Name, outcome)
+	m.log.Info("match ended", "outcome", outcome, "players", len(seated), "ticks", m.world.Tick)
+}
+
+// notify sends an event to the lobby without blocking the match: if the
+// lobby's queue is full, a goroutine delivers it.
+func (m *Match) notify(ev lobbyEvent) {
+	select {
+	case m.events <- ev:
+	default:
+		go func() { m.events <- ev }()
+	}
+}

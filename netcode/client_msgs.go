@@ -1,0 +1,182 @@
+package netcode
+
+import "math"
+
+// Input is one player input: a move direction, buttons and an aim, with the
+// client's sequence number.
+type Input struct {
+	Seq          uint32
+	MoveX, MoveY float32
+	Buttons      uint8
+	AimX, AimY   float32
+}
+
+// Fire reports whether the fire button is down.
+func (in *Input) Fire() bool { return in.Buttons&ButtonFire != 0 }
+
+// MaxModeName is the longest mode name a queue message may carry.
+const MaxModeName = 16
+
+// ClientMsg is one decoded client frame. Only the fields of its Type are set.
+type ClientMsg struct {
+	Type uint8
+	// hello
+	MinVersion, MaxVersion uint32
+	// queue
+	Mode string
+	// input
+	Input Input
+	// ping
+	ClientTime float64
+}
+
+// DecodeClient decodes one client frame into m. It is bounded: a frame never
+// makes it allocate more than a mode name (at most MaxModeName bytes). Every
+// error wraps ErrMalformed.
+func (r *Reader) DecodeClient(frame []byte, m *ClientMsg) error {
+	r.Reset(frame)
+	n, err := r.ArrayLen(32)
+	if err != nil {
+		return err
+	}
+	if n < 1 {
+		return errTruncated
+	}
+	t, err := r.Uint(math.MaxUint8)
+	if err != nil {
+		return err
+	}
+	m.Type = uint8(t)
+	need := 1
+	switch m.Type {
+	case MsgHello:
+		need = 3
+		if n < need {
+			return errTruncated
+		}
+		lo, err := r.Uint(math.MaxUint32)
+		if err != nil {
+			return err
+		}
+		hi, err := r.Uint(math.MaxUint32)
+		if err != nil {
+			return err
+		}
+		m.MinVersion, m.MaxVersion = uint32(lo), uint32(hi)
+	case MsgQueue:
+		need = 2
+		if n < need {
+			return errTruncated
+		}
+		var buf [MaxModeName]byte
+		b, err := r.StringBytes(buf[:])
+		if err != nil {
+			return err
+		}
+		if len(b) == 0 {
+			return errRange
+		}
+		m.Mode = string(b)
+	case MsgInput:
+		need = 7
+		if n < need {
+			return errTruncated
+		}
+		if err := r.decodeInput(&m.Input); err != nil {
+			return err
+		}
+	case MsgPing:
+		need = 2
+		if n < need {
+			return errTruncated
+		}
+		if m.ClientTime, err = r.Float(); err != nil {
+			return err
+		}
+	case MsgLeave:
+	default:
+		return errUnknown
+	}
+	if err := r.SkipRest(n - need); err != nil {
+		return err
+	}
+	return r.End()
+}
+
+func (r *Reader) decodeInput(in *Input) error {
+	seq, err := r.Uint(math.MaxUint32)
+	if err != nil {
+		return err
+	}
+	if seq == 0 {
+		return errRange
+	}
+	in.Seq = uint32(seq)
+	var f [4]float32
+	for i := range 2 {
+		v, err := r.Float()
+		if err != nil {
+			return err
+		}
+		f[i] = clampFloat32(v)
+	}
+	b, err := r.Uint(math.MaxUint8)
+	if err != nil {
+		return err
+	}
+	in.Buttons = uint8(b)
+	for i := 2; i < 4; i++ {
+		v, err := r.Float()
+		if err != nil {
+			return err
+		}
+		f[i] = clampFloat32(v)
+	}
+	in.MoveX, in.MoveY, in.AimX, in.AimY = f[0], f[1], f[2], f[3]
+	return nil
+}
+
+// clampFloat32 converts a finite float64 to a finite float32.
+func clampFloat32(v float64) float32 {
+	return float32(max(-math.MaxFloat32, min(math.MaxFloat32, v)))
+}
+
+// AppendHello appends a hello frame asking for versions lo..hi.
+func AppendHello(dst []byte, lo, hi uint32) []byte {
+	dst = appendArray(dst, 3)
+	dst = appendUint(dst, MsgHello)
+	dst = appendUint(dst, uint64(lo))
+	return appendUint(dst, uint64(hi))
+}
+
+// AppendQueue appends a queue frame for mode.
+func AppendQueue(dst []byte, mode string) []byte {
+	dst = appendArray(dst, 2)
+	dst = appendUint(dst, MsgQueue)
+	return appendString(dst, mode)
+}
+
+// AppendInput appends an input frame.
+func AppendInput(dst []byte, in *Input) []byte {
+	dst = appendArray(dst, 7)
+	dst = appendUint(dst, MsgInput)
+	dst = appendUint(dst, uint64(in.Seq))
+	dst = appendFloat32(dst, in.MoveX)
+	dst = appendFloat32(dst, in.MoveY)
+	dst = appendUint(dst, uint64(in.Buttons))
+	dst = appendFloat32(dst, in.AimX)
+	return appendFloat32(dst, in.AimY)
+}
+
+// AppendPing appends a ping frame carrying the client's clock t.
+func AppendPing(dst []byte, t float64) []byte {
+	dst = appendArray(dst, 2)
+	dst = appendUint(dst, MsgPing)
+	return appendFloat(dst, t)
+}
+
+// AppendLeave appends a leave frame.
+func AppendLeave(dst []byte) []byte {
+	dst = appendArray(dst, 1)
+	return appendUint(dst, MsgLeave)
+}

@@ -1,0 +1,124 @@
+package netcode
+
+// Version is the protocol version this package speaks.
+const Version = 1
+
+// MaxClientFrame is the largest client frame, in bytes, a server accepts.
+const MaxClientFrame = 4096
+
+// Client message types: the first element of every client frame.
+const (
+	MsgHello = 0
+	MsgQueue = 1
+	MsgInput = 2
+	MsgPing  = 3
+	MsgLeave = 4
+)
+
+// Server message types: the first element of every server frame.
+const (
+	MsgWelcome  = 0
+	MsgQueued   = 1
+	MsgMatched  = 2
+	MsgSnapshot = 3
+	MsgResult   = 4
+	MsgPong     = 5
+	MsgError    = 6
+)
+
+// Buttons of an input.
+const (
+	ButtonFire = 1 << 0
+)
+
+// Reject codes: why an input was not applied. Codes from RejectModeBase up
+// belong to game modes.
+const (
+	RejectNone         uint8 = 0
+	RejectBadDirection uint8 = 1
+	RejectCooldown     uint8 = 2
+	RejectDropped      uint8 = 3
+	RejectInvalid      uint8 = 4
+	RejectModeBase     uint8 = 64
+)
+
+// Event types carried in snapshots.
+const (
+	EventHit     = 1
+	EventKill    = 2
+	EventRespawn = 3
+	EventTagged  = 4
+)
+
+// Result outcomes.
+const (
+	OutcomeNormal   = 0
+	OutcomeError    = 1
+	OutcomeShutdown = 2
+)
+
+// ErrorCode is the code of a non-fatal error message sent to a client.
+type ErrorCode uint16
+
+// Error codes of the error message.
+const (
+	ErrUnknownMode   ErrorCode = 1
+	ErrAlreadyQueued ErrorCode = 2
+	ErrNotQueued     ErrorCode = 3
+)
+
+// String returns the short text sent beside the code.
+func (c ErrorCode) String() string {
+	switch c {
+	case ErrUnknownMode:
+		return "unknown_mode"
+	case ErrAlreadyQueued:
+		return "already_queued"
+	case ErrNotQueued:
+		return "not_queued"
+	}
+	return "error"
+}
+
+// CloseCode is a WebSocket close code the server sends.
+type CloseCode uint16
+
+// Close codes. The reason text of every close frame is CloseCode.Reason.
+const (
+	CloseNormal    CloseCode = 1000
+	CloseShutdown  CloseCode = 1001
+	CloseFlood     CloseCode = 1008
+	CloseTooLarge  CloseCode = 1009
+	CloseProtocol  CloseCode = 4000
+	CloseVersion   CloseCode = 4001
+	CloseIdle      CloseCode = 4002
+	CloseReplaced  CloseCode = 4003
+	CloseCongested CloseCode = 4004
+	CloseInternal  CloseCode = 4005
+)
+
+// Reason returns the short reason text sent in a close frame with code c.
+// Codes this package does not define map to their WebSocket meaning.
+func (c CloseCode) Reason() string {
+	switch c {
+	case CloseNormal:
+		return "bye"
+	case CloseShutdown:
+		return "shutdown"
+	case CloseFlood:
+		return "flood"
+	case CloseTooLarge:
+		return "too_large"
+	case CloseProtocol, 1002, 1003, 1007:
+		return "protocol"
+	case CloseVersion:
+		return "version"
+	case CloseIdle:
+		return "idle"
+	case CloseReplaced:
+		return "replaced"
+	case CloseCongested:
+		return "congested"
+	}
+	return "internal"
+}

@@ -1,0 +1,216 @@
+package netcode
+
+import (
+	"bytes"
+	"errors"
+	"math"
+
+	"github.com/vmihailenco/msgpack/v5"
+	"github.com/vmihailenco/msgpack/v5/msgpcode"
+)
+
+// ErrMalformed is wrapped by every decoding error: the frame is not a valid
+// message of this protocol. Its text is for logs, never for the peer.
+var ErrMalformed = errors.New("netcode: malformed frame")
+
+// frameError is a decoding error with a fixed description; it allocates
+// nothing when returned.
+type frameError string
+
+func (e frameError) Error() string { return "netcode: malformed frame: " + string(e) }
+func (e frameError) Unwrap() error { return ErrMalformed }
+
+const (
+	errTooLong   = frameError("length over limit")
+	errTruncated = frameError("length beyond the frame")
+	errRange     = frameError("value out of range")
+	errNotFinite = frameError("float not finite")
+	errType      = frameError("unexpected value type")
+	errNil       = frameError("nil where a value is required")
+	errTrailing  = frameError("bytes after the message")
+	errUnknown   = frameError("unknown message type")
+	errTooDeep   = frameError("too many trailing elements")
+)
+
+// Reader decodes MessagePack values from one frame by hand, with every
+// length bounded by a caller's limit and by the bytes left in the frame, so
+// no claim in the frame makes it allocate. It wraps msgpack's low-level
+// Decoder calls and never uses reflection. A Reader is reused across frames
+// (Reset) and is not safe for concurrent use.
+type Reader struct {
+	br bytes.Reader
+	d  *msgpack.Decoder
+}
+
+// NewReader returns a Reader ready for Reset.
+func NewReader() *Reader {
+	r := &Reader{}
+	r.d = msgpack.NewDecoder(&r.br)
+	return r
+}
+
+// Reset makes r read frame. r keeps a reference to frame until the next Reset.
+func (r *Reader) Reset(frame []byte) {
+	r.br.Reset(frame)
+	r.d.ResetReader(&r.br)
+}
+
+// Left is the number of unread bytes of the frame.
+func (r *Reader) Left() int { return r.br.Len() }
+
+// ArrayLen reads an array header and returns its length, which is at most
+// max and at most the bytes left (every element takes at least one byte).
+func (r *Reader) ArrayLen(max int) (int, error) {
+	n, err := r.d.DecodeArrayLen()
+	if err != nil {
+		return 0, errType
+	}
+	if n < 0 {
+		return 0, errNil
+	}
+	if n > max {
+		return 0, errTooLong
+	}
+	if n > r.br.Len() {
+		return 0, errTruncated
+	}
+	return n, nil
+}
+
+// Uint reads a non-negative integer no greater than max.
+func (r *Reader) Uint(max uint64) (uint64, error) {
+	c, err := r.d.PeekCode()
+	if err != nil {
+		return 0, errTruncated
+	}
+	if !isInt(c) {
+		return 0, errType
+	}
+	v, err := r.d.DecodeInt64()
+	if err != nil {
+		// A uint64 above MaxInt64 is out of every range we accept.
+		return 0, errRange
+	}
+	if v < 0 || uint64(v) > max {
+		return 0, errRange
+	}
+	return uint64(v), nil
+}
+
+// Int reads an integer between min and max.
+func (r *Reader) Int(min, max int64) (int64, error) {
+	c, err := r.d.PeekCode()
+	if err != nil {
+		return 0, errTruncated
+	}
+	if !isInt(c) {
+		return 0, errType
+	}
+	v, err := r.d.DecodeInt64()
+	if err != nil || v < min || v > max {
+		return 0, errRange
+	}
+	return v, nil
+}
+
+// Float reads a finite number in any MessagePack numeric format.
+func (r *Reader) Float() (float64, error) {
+	c, err := r.d.PeekCode()
+	if err != nil {
+		return 0, errTruncated
+	}
+	if !isInt(c) && c != msgpcode.Float && c != msgpcode.Double {
+		return 0, errType
+	}
+	v, err := r.d.DecodeFloat64()
+	if err != nil {
+		return 0, errType
+	}
+	if math.IsNaN(v) || math.IsInf(v, 0) {
+		return 0, errNotFinite
+	}
+	return v, nil
+}
+
+// Bool reads a boolean.
+func (r *Reader) Bool() (bool, error) {
+	c, err := r.d.PeekCode()
+	if err != nil {
+		return false, errTruncated
+	}
+	if c != msgpcode.True && c != msgpcode.False {
+		return false, errType
+	}
+	return r.d.DecodeBool()
+}
+
+// StringBytes reads a string of at most len(buf) bytes into buf and returns
+// the filled part. It never allocates.
+func (r *Reader) StringBytes(buf []byte) ([]byte, error) {
+	c, err := r.d.PeekCode()
+	if err != nil {
+		return nil, errTruncated
+	}
+	if !msgpcode.IsString(c) {
+		return nil, errType
+	}
+	n, err := r.d.DecodeBytesLen()
+	if err != nil {
+		return nil, errType
+	}
+	if n > len(buf) {
+		return nil, errTooLong
+	}
+	if n > r.br.Len() {
+		return nil, errTruncated
+	}
+	if err := r.d.ReadFull(buf[:n]); err != nil {
+		return nil, errTruncated
+	}
+	return buf[:n], nil
+}
+
+// String reads a string of at most max bytes (max ≤ 256).
+func (r *Reader) String(max int) (string, error) {
+	var buf [256]byte
+	b, err := r.StringBytes(buf[:min(max, len(buf))])
+	if err != nil {
+		return "", err
+	}
+	return string(b), nil
+}
+
+// SkipRest skips the n trailing elements of an array that this version does
+// not know (later versions append fields). Each element is one value of any
+// type; nested values are bounded by the frame's size.
+func (r *Reader) SkipRest(n int) error {
+	if n > 64 {
+		return errTooDeep
+	}
+	for ; n > 0; n-- {
+		if err := r.d.Skip(); err != nil {
+			return errTruncated
+		}
+	}
+	return nil
+}
+
+// End checks that the whole frame was read.
+func (r *Reader) End() error {
+	if r.br.Len() != 0 {
+		return errTrailing
+	}
+	return nil
+}
+
+func isInt(c byte) bool {
+	if msgpcode.IsFixedNum(c) {
+		return true
+	}
+	switch c {
+	case msgpcode.Uint8, msgpcode.Uint16, msgpcode.Uint32, msgpcode.Uint64,
+		msgpcode.Int8, msgpcode.Int16, msgpcode.Int32, msgpcode.Int64:
+		return true
+	}
+	return false
+}

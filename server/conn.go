@@ -1,0 +1,335 @@
+package server
+
+import (
+	"errors"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/lxzan/gws"
+
+	"skirmish/match"
+	"skirmish/netcode"
+)
+
+// conn is one WebSocket connection: its player, its send path, its rate
+// limit and the state of its read loop.
+type conn struct {
+	srv    *Server
+	nc     *guardConn
+	ws     *gws.Conn
+	sess   Session
+	player *match.Player
+	out    *match.Outbox
+
+	lastSeen atomic.Int64 // unix nanoseconds of the last frame received
+	done     chan struct{}
+	finished sync.Once
+
+	// read loop only
+	reader  *netcode.Reader
+	msg     netcode.ClientMsg
+	hello   bool
+	limiter bucket
+}
+
+func newConn(s *Server, nc *guardConn, sess Session) *conn {
+	out := match.NewOutbox()
+	c := &conn{
+		srv:     s,
+		nc:      nc,
+		sess:    sess,
+		out:     out,
+		player:  match.NewPlayer(sess.PlayerID, sess.Name, out),
+		done:    make(chan struct{}),
+		reader:  netcode.NewReader(),
+		limiter: newBucket(s.opts.RateLimit, s.opts.RateBurst),
+	}
+	c.lastSeen.Store(time.Now().UnixNano())
+	return c
+}
+
+// close sends a close frame with code and its short reason, then closes
+// the socket. It is safe from any goroutine and idempotent.
+func (c *conn) close(code netcode.CloseCode) {
+	if c.ws == nil {
+		_ = c.nc.Close()
+		return
+	}
+	_ = c.nc.SetWriteDeadline(time.Now().Add(2 * time.Second))
+	if err := c.ws.WriteClose(uint16(code), []byte(code.Reason())); err == nil {
+		c.srv.metrics.closes.WithLabelValues(code.Reason()).Inc()
+	}
+}
+
+// finish releases what the connection holds; it runs once, on OnClose.
+func (c *conn) finish() {
+	c.finished.Do(func() {
+		close(c.done)
+		c.srv.lobby.Leave(c.player)
+		c.srv.metrics.connections.Dec()
+		c.srv.untrack(c)
+	})
+}
+
+// writeLoop is the connection's writer goroutine: it writes the frames the
+// match and the lobby post, pings the peer, and drops it when idle.
+func (c *conn) writeLoop() {
+	defer c.srv.recoverConn(c)
+	opts := &c.srv.opts
+	check := min(opts.PingInterval, opts.IdleTimeout/6)
+	ticker := time.NewTicker(check)
+	defer ticker.Stop()
+	lastPing := time.Now()
+	var deadline time.Time
+	for {
+		select {
+		case f := <-c.out.Frames():
+			now := time.Now()
+			if now.Add(5 * time.Second).After(deadline) {
+				deadline = now.Add(10 * time.Second)
+				_ = c.nc.SetWriteDeadline(deadline)
+			}
+			err := c.ws.WriteMessage(gws.OpcodeBinary, f.B)
+			c.out.Release(f)
+			if err != nil {
+				return
+			}
+			c.srv.metrics.bytesOut.Add(float64(len(f.B)))
+			c.srv.metrics.framesOut.Inc()
+		case code := <-c.out.Kicked():
+			if code == netcode.CloseShutdown {
+				c.flush()
+			}
+			c.close(code)
+			return
+		case now := <-ticker.C:
+			if now.Sub(time.Unix(0, c.lastSeen.Load())) > opts.IdleTimeout {
+				c.close(netcode.CloseIdle)
+				return
+			}
+			if now.Sub(lastPing) >= opts.PingInterval {
+				lastPing = now
+				_ = c.nc.SetWriteDeadline(now.Add(10 * time.Second))
+				deadline = now.Add(10 * time.Second)
+				if err := c.ws.WritePing(nil); err != nil {
+					return
+				}
+			}
+		case <-c.done:
+			return
+		}
+	}
+}
+
+// flush writes the frames already posted (a shutdown's results), within a
+// short deadline.
+func (c *conn) flush() {
+	_ = c.nc.SetWriteDeadline(time.Now().Add(time.Second))
+	for {
+		select {
+		case f := <-c.out.Frames():
+			err := c.ws.WriteMessage(gws.OpcodeBinary, f.B)
+			c.out.Release(f)
+			if err != nil {
+				return
+			}
+		default:
+			return
+		}
+	}
+}
+
+// onMessage handles one client frame on the read loop.
+func (c *conn) onMessage(msg *gws.Message) {
+	now := time.Now()
+	c.lastSeen.Store(now.UnixNano())
+	data := msg.Bytes()
+	m := c.srv.metrics
+	m.bytesIn.Add(float64(len(data)))
+	if msg.Opcode != gws.OpcodeBinary {
+		c.protocolError("text frame")
+		return
+	}
+	switch c.limiter.take(now) {
+	case rateDrop:
+		m.rateLimited.Inc()
+		return
+	case rateFlood:
+		m.rateLimited.Inc()
+		c.srv.log.Warn("closing flooding connection", "player", c.sess.PlayerID)
+		c.close(netcode.CloseFlood)
+		return
+	}
+	if err := c.reader.DecodeClient(data, &c.msg); err != nil {
+		c.protocolError(err.Error())
+		return
+	}
+	if !c.hello && c.msg.Type != netcode.MsgHello {
+		c.protocolError("message before hello")
+		return
+	}
+	switch c.msg.Type {
+	case netcode.MsgHello:
+		if c.hello {
+			c.protocolError("second hello")
+			return
+		}
+		if c.msg.MinVersion > netcode.Version || c.msg.MaxVersion < netcode.Version {
+			c.close(netcode.CloseVersion)
+			return
+		}
+		c.hello = true
+		c.post(netcode.AppendWelcome(nil, netcode.Version, c.sess.PlayerID, c.sess.Name))
+	case netcode.MsgQueue:
+		c.srv.lobby.Queue(c.player, c.msg.Mode)
+	case netcode.MsgInput:
+		if !c.player.SendInput(&c.msg.Input) {
+			m.inputsDropped.Inc()
+		}
+	case netcode.MsgPing:
+		c.post(netcode.AppendPong(nil, c.msg.ClientTime, uint64(now.UnixMilli())))
+	case netcode.MsgLeave:
+		c.srv.lobby.Leave(c.player)
+	}
+}
+
+func (c *conn) post(frame []byte) {
+	if !c.out.PostControl(frame) {
+		c.out.Kick(netcode.CloseCongested)
+	}
+}
+
+func (c *conn) protocolError(why string) {
+	c.srv.metrics.protocolErrors.Inc()
+	c.srv.log.Info("protocol error", "player", c.sess.PlayerID, "why", why)
+	c.close(netcode.CloseProtocol)
+}
+
+// handler receives gws's events and hands them to the conn. Each method
+// recovers by itself: gws's Recovery covers OnMessage only, and a panic in
+// OnOpen or OnClose would kill the process.
+type handler struct{ s *Server }
+
+func connOf(socket *gws.Conn) *conn { return socket.Session().(*connSession).c }
+
+func (h *handler) OnOpen(socket *gws.Conn) {
+	c := connOf(socket)
+	defer h.s.recoverConn(c)
+	_ = socket.SetNoDelay(true)
+	h.s.metrics.connections.Inc()
+	go c.writeLoop()
+}
+
+func (h *handler) OnClose(socket *gws.Conn, err error) {
+	c := connOf(socket)
+	defer h.s.recoverConn(c)
+	var ce *gws.CloseError
+	var sc interface{ Uint16() uint16 }
+	if !errors.As(err, &ce) && errors.As(err, &sc) {
+		// gws closed the connection for a frame-level violation (too large,
+		// bad opcode, bad masking); the guard gave it our reason text.
+		h.s.metrics.protocolErrors.Inc()
+		h.s.metrics.closes.WithLabelValues(netcode.CloseCode(sc.Uint16()).Reason()).Inc()
+	}
+	c.finish()
+}
+
+func (h *handler) OnPing(socket *gws.Conn, payload []byte) {
+	c := connOf(socket)
+	defer h.s.recoverConn(c)
+	c.lastSeen.Store(time.Now().UnixNano())
+	_ = socket.WritePong(payload)
+}
+
+func (h *handler) OnPong(socket *gws.Conn, _ []byte) {
+	connOf(socket).lastSeen.Store(time.Now().UnixNano())
+}
+
+func (h *handler) OnMessage(socket *gws.Conn, msg *gws.Message) {
+	c := connOf(socket)
+	defer msg.Close()
+	defer h.s.recoverConn(c)
+	c.onMessage(msg)
+}
+
+// connSession is the gws session storage of a connection: it only carries
+// the conn, so that events find it without a map lookup.
+type connSession struct{ c *conn }
+
+func (*connSession) Len() int                     { return 0 }
+func (*connSession) Load(string) (any, bool)      { return nil, false }
+func (*connSession) Delete(string)                {}
+func (*connSession) Store(string, any)            {}
+func (*connSession) Range(func(string, any) bool) {}
+
+// guardConn wraps a hijacked connection so that every close frame the
+// server writes, ours or gws's own, carries our short reason for its code
+// and never the text of a Go error.
+type guardConn struct {
+	net.Conn
+}
+
+func (g *guardConn) Write(p []byte) (int, error) {
+	// A server close frame: FIN+opcode 8, unmasked, length < 126, code.
+	if len(p) >= 4 && p[0] == 0x88 && p[1] < 126 && int(p[1]) == len(p)-2 {
+		code := netcode.CloseCode(uint16(p[2])<<8 | uint16(p[3]))
+		reason := code.Reason()
+		var frame [4 + 32]byte
+		frame[0], frame[1], frame[2], frame[3] = 0x88, byte(2+len(reason)), p[2], p[3]
+		n := 4 + copy(frame[4:], reason)
+		if _, err := g.Conn.Write(frame[:n]); err != nil {
+			return 0, err
+		}
+		return len(p), nil
+	}
+	return g.Conn.Write(p)
+}
+
+// rate limit outcomes
+const (
+	rateOK = iota
+	rateDrop
+	rateFlood
+)
+
+// bucket is a connection's token bucket, used by its read loop only. It
+// also detects a flood: more than 10× the sustained rate in two seconds
+// running.
+type bucket struct {
+	rate, burst, tokens float64
+	last                time.Time
+	winStart            time.Time
+	winCount            int
+	floodWindows        int
+}
+
+func newBucket(rate float64, burst int) bucket {
+	return bucket{rate: rate, burst: float64(burst), tokens: float64(burst)}
+}
+
+func (b *bucket) take(now time.Time) int {
+	if b.last.IsZero() {
+		b.last, b.winStart = now, now
+	}
+	if el := now.Sub(b.winStart); el >= time.Second {
+		if float64(b.winCount) > 10*b.rate && el < 2*time.Second {
+			b.floodWindows++
+		} else {
+			b.floodWindows = 0
+		}
+		b.winStart, b.winCount = now, 0
+	}
+	b.winCount++
+	if b.floodWindows >= 2 || (b.floodWindows == 1 && float64(b.winCount) > 10*b.rate) {
+		return rateFlood
+	}
+	b.tokens = min(b.burst, b.tokens+now.Sub(b.last).Seconds()*b.rate)
+	b.last = now
+	if b.tokens < 1 {
+		return rateDrop
+	}
+	b.tokens--
+	return rateOK
+}

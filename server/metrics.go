@@ -1,0 +1,77 @@
+package server
+
+import (
+	"strconv"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// metrics are the server's Prometheus series, on a registry of its own. It
+// implements match.Observer; every method is lock-free.
+type metrics struct {
+	reg            *prometheus.Registry
+	connections    prometheus.Gauge
+	matches        prometheus.Gauge
+	matchesEnded   *prometheus.CounterVec
+	tickDuration   prometheus.Histogram
+	tickOverruns   prometheus.Counter
+	bytesIn        prometheus.Counter
+	bytesOut       prometheus.Counter
+	framesOut      prometheus.Counter
+	inputsApplied  prometheus.Counter
+	inputsRejected prometheus.Counter
+	inputsDropped  prometheus.Counter
+	protocolErrors prometheus.Counter
+	rateLimited    prometheus.Counter
+	viewsSkipped   prometheus.Counter
+	closes         *prometheus.CounterVec
+	panics         prometheus.Counter
+	sessions       prometheus.Counter
+}
+
+func newMetrics() *metrics {
+	m := &metrics{
+		reg:            prometheus.NewRegistry(),
+		connections:    prometheus.NewGauge(prometheus.GaugeOpts{Name: "skirmish_connections", Help: "Open WebSocket connections."}),
+		matches:        prometheus.NewGauge(prometheus.GaugeOpts{Name: "skirmish_matches", Help: "Running matches."}),
+		matchesEnded:   prometheus.NewCounterVec(prometheus.CounterOpts{Name: "skirmish_matches_ended_total", Help: "Matches ended, by outcome."}, []string{"outcome"}),
+		tickDuration:   prometheus.NewHistogram(prometheus.HistogramOpts{Name: "skirmish_tick_duration_seconds", Help: "Duration of one match tick.", Buckets: []float64{25e-6, 50e-6, 100e-6, 250e-6, 500e-6, 1e-3, 2.5e-3, 5e-3, 10e-3, 25e-3, 50e-3}}),
+		tickOverruns:   prometheus.NewCounter(prometheus.CounterOpts{Name: "skirmish_tick_overruns_total", Help: "Ticks that started a whole tick late or more, or were skipped."}),
+		bytesIn:        prometheus.NewCounter(prometheus.CounterOpts{Name: "skirmish_bytes_in_total", Help: "WebSocket payload bytes received."}),
+		bytesOut:       prometheus.NewCounter(prometheus.CounterOpts{Name: "skirmish_bytes_out_total", Help: "WebSocket payload bytes sent."}),
+		framesOut:      prometheus.NewCounter(prometheus.CounterOpts{Name: "skirmish_frames_out_total", Help: "WebSocket frames sent."}),
+		inputsApplied:  prometheus.NewCounter(prometheus.CounterOpts{Name: "skirmish_inputs_applied_total", Help: "Inputs applied by matches."}),
+		inputsRejected: prometheus.NewCounter(prometheus.CounterOpts{Name: "skirmish_inputs_rejected_total", Help: "Inputs rejected by the rules."}),
+		inputsDropped:  prometheus.NewCounter(prometheus.CounterOpts{Name: "skirmish_inputs_dropped_total", Help: "Inputs dropped before their queue (full inbox or queue, not seated)."}),
+		protocolErrors: prometheus.NewCounter(prometheus.CounterOpts{Name: "skirmish_protocol_errors_total", Help: "Connections closed for a malformed or unexpected frame."}),
+		rateLimited:    prometheus.NewCounter(prometheus.CounterOpts{Name: "skirmish_messages_rate_limited_total", Help: "Client messages dropped by the rate limit."}),
+		viewsSkipped:   prometheus.NewCounter(prometheus.CounterOpts{Name: "skirmish_views_skipped_total", Help: "Snapshots not sent to a congested client."}),
+		closes:         prometheus.NewCounterVec(prometheus.CounterOpts{Name: "skirmish_closes_total", Help: "Connections the server closed, by reason."}, []string{"reason"}),
+		panics:         prometheus.NewCounter(prometheus.CounterOpts{Name: "skirmish_panics_total", Help: "Panics recovered on connection goroutines."}),
+		sessions:       prometheus.NewCounter(prometheus.CounterOpts{Name: "skirmish_sessions_created_total", Help: "Guest sessions created."}),
+	}
+	m.reg.MustRegister(m.connections, m.matches, m.matchesEnded, m.tickDuration, m.tickOverruns,
+		m.bytesIn, m.bytesOut, m.framesOut, m.inputsApplied, m.inputsRejected, m.inputsDropped,
+		m.protocolErrors, m.rateLimited, m.viewsSkipped, m.closes, m.panics, m.sessions,
+		prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
+	return m
+}
+
+func (m *metrics) TickDone(d time.Duration) { m.tickDuration.Observe(d.Seconds()) }
+func (m *metrics) Overrun(n int)            { m.tickOverruns.Add(float64(n)) }
+func (m *metrics) InputsApplied(applied, rejected int) {
+	if applied > 0 {
+		m.inputsApplied.Add(float64(applied))
+	}
+	if rejected > 0 {
+		m.inputsRejected.Add(float64(rejected))
+	}
+}
+func (m *metrics) InputDropped()       { m.inputsDropped.Inc() }
+func (m *metrics) ViewSkipped()        { m.viewsSkipped.Inc() }
+func (m *metrics) MatchStarted(string) { m.matches.Inc() }
+func (m *metrics) MatchEnded(_ string, outcome uint8) {
+	m.matches.Dec()
+	m.matchesEnded.WithLabelValues(strconv.Itoa(int(outcome))).Inc()
+}

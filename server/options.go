@@ -1,0 +1,133 @@
+package server
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"strings"
+	"time"
+)
+
+// Options configures a Server. Every field has a default, applied by
+// withDefaults; RegisterFlags binds them to command-line flags.
+type Options struct {
+	// Addr is the listen address; default 127.0.0.1:8080 (env SKIRMISH_ADDR).
+	Addr string
+	// TickRate is the match tick rate in Hz, 1 to 128; default 30.
+	TickRate int
+	// FillTimeout is how long a new match waits for players; default 3 s.
+	FillTimeout time.Duration
+	// AllowedOrigins are the Origins allowed on /ws besides the server's own
+	// host and localhost; "*" allows any.
+	AllowedOrigins []string
+	// PingInterval is how often the server pings each client; default 10 s.
+	PingInterval time.Duration
+	// IdleTimeout drops a peer that sent nothing for this long; default 30 s.
+	IdleTimeout time.Duration
+	// RateLimit is the sustained messages per second a connection may send;
+	// default 2 × TickRate.
+	RateLimit float64
+	// RateBurst is the token bucket's size; default 10.
+	RateBurst int
+	// ShutdownTimeout bounds a graceful shutdown; default 5 s.
+	ShutdownTimeout time.Duration
+	// ArenaPlayers, ArenaNPCs and ArenaSize size the arena mode; defaults
+	// 8, 64 and 2000.
+	ArenaPlayers int
+	ArenaNPCs    int
+	ArenaSize    float64
+	// ArenaDuration is the length of an arena match; default 3 min.
+	ArenaDuration time.Duration
+	// SessionTTL is how long an unused session lives; default 24 h.
+	SessionTTL time.Duration
+	// LogLevel is debug, info, warn or error; default info.
+	LogLevel string
+	// Logger overrides the logger built from LogLevel (for tests).
+	Logger *slog.Logger
+}
+
+// Validate reports the first invalid option.
+func (o *Options) Validate() error {
+	switch {
+	case o.TickRate < 1 || o.TickRate > 128:
+		return fmt.Errorf("tick rate %d: must be 1 to 128", o.TickRate)
+	case o.RateLimit <= 0 || o.RateBurst < 1:
+		return errors.New("rate limit and burst must be positive")
+	case o.ArenaPlayers < 1 || o.ArenaNPCs < -1 || o.ArenaSize <= 0:
+		return errors.New("arena size must be positive")
+	case o.PingInterval <= 0 || o.IdleTimeout <= o.PingInterval:
+		return errors.New("idle timeout must exceed the ping interval")
+	}
+	return nil
+}
+
+// withDefaults returns o with every zero field set to its default.
+func (o Options) withDefaults() Options {
+	setDefault(&o.Addr, "127.0.0.1:8080")
+	setDefault(&o.TickRate, 30)
+	setDefault(&o.FillTimeout, 3*time.Second)
+	setDefault(&o.PingInterval, 10*time.Second)
+	setDefault(&o.IdleTimeout, 30*time.Second)
+	setDefault(&o.RateLimit, float64(2*o.TickRate))
+	setDefault(&o.RateBurst, 10)
+	setDefault(&o.ShutdownTimeout, 5*time.Second)
+	setDefault(&o.ArenaPlayers, 8)
+	setDefault(&o.ArenaNPCs, 64)
+	setDefault(&o.ArenaSize, 2000)
+	setDefault(&o.ArenaDuration, 3*time.Minute)
+	setDefault(&o.SessionTTL, 24*time.Hour)
+	setDefault(&o.LogLevel, "info")
+	return o
+}
+
+func setDefault[T comparable](p *T, v T) {
+	var zero T
+	if *p == zero {
+		*p = v
+	}
+}
+
+// RegisterFlags binds o's fields to flags of fs, with the defaults shown in
+// -h. Environment variables (SKIRMISH_ADDR) are read as flag defaults.
+func (o *Options) RegisterFlags(fs *flag.FlagSet) {
+	d := Options{}.withDefaults()
+	addr := d.Addr
+	if v := os.Getenv("SKIRMISH_ADDR"); v != "" {
+		addr = v
+	}
+	fs.StringVar(&o.Addr, "addr", addr, "listen address (env SKIRMISH_ADDR)")
+	fs.IntVar(&o.TickRate, "tick-rate", d.TickRate, "match tick rate in Hz, 1 to 128")
+	fs.DurationVar(&o.FillTimeout, "fill-timeout", d.FillTimeout, "how long a new match waits for players before it starts")
+	fs.Func("origins", "comma-separated extra Origins allowed on /ws (the server's own host and localhost always are; * allows any)", func(s string) error {
+		for _, v := range strings.Split(s, ",") {
+			if v = strings.TrimSpace(v); v != "" {
+				o.AllowedOrigins = append(o.AllowedOrigins, v)
+			}
+		}
+		return nil
+	})
+	fs.DurationVar(&o.PingInterval, "ping-interval", d.PingInterval, "how often the server pings each client")
+	fs.DurationVar(&o.IdleTimeout, "idle-timeout", d.IdleTimeout, "drop a client that sent nothing (pong included) for this long")
+	fs.Float64Var(&o.RateLimit, "rate-limit", 0, "messages per second a connection may send (default 2 × tick rate)")
+	fs.IntVar(&o.RateBurst, "rate-burst", d.RateBurst, "burst size of the per-connection rate limit")
+	fs.DurationVar(&o.ShutdownTimeout, "shutdown-timeout", d.ShutdownTimeout, "time limit of a graceful shutdown")
+	fs.IntVar(&o.ArenaPlayers, "arena-players", d.ArenaPlayers, "seats of an arena match")
+	fs.IntVar(&o.ArenaNPCs, "arena-npcs", d.ArenaNPCs, "NPCs of an arena match (-1 for none)")
+	fs.Float64Var(&o.ArenaSize, "arena-size", d.ArenaSize, "width and height of the arena world in units")
+	fs.DurationVar(&o.ArenaDuration, "arena-duration", d.ArenaDuration, "length of an arena match")
+	fs.DurationVar(&o.SessionTTL, "session-ttl", d.SessionTTL, "lifetime of an unused session")
+	fs.StringVar(&o.LogLevel, "log-level", d.LogLevel, "log level: debug, info, warn or error")
+}
+
+func (o *Options) logger() *slog.Logger {
+	if o.Logger != nil {
+		return o.Logger
+	}
+	var lvl slog.Level
+	if err := lvl.UnmarshalText([]byte(o.LogLevel)); err != nil {
+		lvl = slog.LevelInfo
+	}
+	return slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: lvl}))
+}
