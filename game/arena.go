@@ -73,12 +73,14 @@ func NewArena(cfg ArenaConfig) *Arena {
 		cfg.ScoreLimit = 50
 	}
 	return &Arena{cfg: cfg, spec: Spec{
-		Name:       "arena",
-		MaxPlayers: cfg.Players,
-		Width:      cfg.Width,
-		Height:     cfg.Height,
-		Duration:   cfg.Duration,
-		Speed:      ArenaSpeed,
+		Name:         "arena",
+		MaxPlayers:   cfg.Players,
+		Width:        cfg.Width,
+		Height:       cfg.Height,
+		Duration:     cfg.Duration,
+		Speed:        ArenaSpeed,
+		FireCooldown: ArenaCooldown,
+		Immobile:     func(e *netcode.Entity) bool { return e.Kind == KindPlayer && e.F[FieldHP] <= 0 },
 		Schema: netcode.Schema{
 			PosScale: 8,
 			Kinds:    []string{"player", "npc", "projectile"},
@@ -146,7 +148,7 @@ func (r *arenaRules) Apply(w *World, p *Player, in *netcode.Input) uint8 {
 		return netcode.RejectCooldown
 	}
 	e := w.Get(p.Entity)
-	if e == nil || e.F[FieldHP] <= 0 {
+	if e == nil || !r.spec.CanMove(&e.Entity) {
 		return netcode.RejectNone // dead: the input is accepted and does nothing
 	}
 	e.X, e.Y = Move(e.X, e.Y, in.MoveX, in.MoveY, ArenaSpeed, w.Dt, w.Width, w.Height)

@@ -21,8 +21,30 @@ type Spec struct {
 	// Speed is the avatar speed in units per second; clients use it to
 	// predict their own movement with Move.
 	Speed float32
+	// FireCooldown is the least time between two shots (0: the mode has no
+	// firing). Clients use it to avoid sending inputs the server rejects.
+	FireCooldown time.Duration
+	// Immobile, if set, reports an avatar that inputs do not move (a dead
+	// one). The rules and client-side prediction both call it.
+	Immobile func(e *netcode.Entity) bool
 	// Schema declares the entity kinds and fields the netcode sends.
 	Schema netcode.Schema
+}
+
+// CanMove reports whether inputs move avatar e.
+func (s *Spec) CanMove(e *netcode.Entity) bool { return s.Immobile == nil || !s.Immobile(e) }
+
+// Builtin returns the built-in modes with their default settings.
+func Builtin() []Mode { return []Mode{NewArena(ArenaConfig{}), NewTag()} }
+
+// BuiltinSpec returns the spec of the built-in mode name, or nil.
+func BuiltinSpec(name string) *Spec {
+	for _, m := range Builtin() {
+		if m.Spec().Name == name {
+			return m.Spec()
+		}
+	}
+	return nil
 }
 
 // Mode is a game mode: a spec and a factory of rules, one per match.

@@ -60,8 +60,9 @@ type World struct {
 	removed int
 }
 
-// NewWorld returns an empty world of the spec's size and seats.
-func NewWorld(spec *Spec, tickRate int, seed uint64) *World {
+// NewWorld returns an empty world of the spec's size and seats. Entity IDs
+// start after idBase, so that concurrent matches can use disjoint IDs.
+func NewWorld(spec *Spec, tickRate int, seed uint64, idBase uint32) *World {
 	return &World{
 		Width:    spec.Width,
 		Height:   spec.Height,
@@ -72,6 +73,7 @@ func NewWorld(spec *Spec, tickRate int, seed uint64) *World {
 		Players:  make([]*Player, spec.MaxPlayers),
 		Events:   make([]netcode.Event, 0, 64),
 		index:    make(map[uint32]int, 256),
+		nextID:   idBase,
 	}
 }
 

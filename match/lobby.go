@@ -290,7 +290,7 @@ func (l *Lobby) start(f *forming) {
 	var seed [8]byte
 	_, _ = rand.Read(seed[:])
 	id := fmt.Sprintf("m-%s-%d", l.prefix, l.nextID)
-	m := newMatch(id, mode, l.cfg.Match, binary.LittleEndian.Uint64(seed[:]), l.events)
+	m := newMatch(id, l.nextID, mode, l.cfg.Match, binary.LittleEndian.Uint64(seed[:]), l.events)
 	r := &running{free: mode.Spec().MaxPlayers - len(f.players), players: make(map[*Player]bool)}
 	for _, p := range f.players {
 		p.queued = nil

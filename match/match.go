@@ -115,7 +115,7 @@ type Match struct {
 }
 
 // newMatch creates a match of mode; it starts running with start.
-func newMatch(id string, mode game.Mode, cfg Config, seed uint64, events chan<- lobbyEvent) *Match {
+func newMatch(id string, serial uint64, mode game.Mode, cfg Config, seed uint64, events chan<- lobbyEvent) *Match {
 	spec := mode.Spec()
 	m := &Match{
 		ID:     id,
@@ -136,7 +136,8 @@ func newMatch(id string, mode game.Mode, cfg Config, seed uint64, events chan<- 
 	for i := range m.seats {
 		m.seats[i].rejects = make([]netcode.Reject, 0, maxRejects)
 	}
-	m.world = game.NewWorld(spec, cfg.TickRate, seed)
+	// Matches number their entities from disjoint ranges of 2^20 IDs.
+	m.world = game.NewWorld(spec, cfg.TickRate, seed, uint32(serial%4000)<<20)
 	return m
 }
 

@@ -66,6 +66,8 @@
   // y += my*speed*dt, then clamp to the world).
   const SPEEDS = { arena: 200, tag: 220 };
   const DEFAULT_SPEED = 200;
+  // Modes where the fire button does something (tag has no shots).
+  const FIRES = { arena: true, tag: false };
 
   // Fire cooldown in seconds (arena: 250 ms -> ceil(0.25 * tickRate) ticks).
   const FIRE_COOLDOWN_S = 0.25;
@@ -86,7 +88,7 @@
   const MAX_ERRORS_KEPT = 50;
 
   // Drawing sizes in world units (the protocol does not carry them).
-  const RADIUS = { player: 18, npc: 15, projectile: 5 };
+  const RADIUS = { player: 16, npc: 14, projectile: 4 };
   const DEFAULT_RADIUS = 10;
   const VIEW_SPAN = 1100; // world units visible across the smaller screen side
 
@@ -118,6 +120,7 @@
     predicted: { x: 0, y: 0 }, // own predicted position
     server: { x: 0, y: 0 },    // own position as last received from the server
     dead: false,
+    correction: 0,             // distance the last reconciliation moved the predicted position
     score: 0,
     timeLeftMs: 0,
     entities: 0,               // entity count of the last snapshot
@@ -200,7 +203,7 @@
   let prevPred = null;       // predicted position before the last input (for smooth drawing)
   let lastInputAt = 0;
   let ownDead = false;
-  let sentSinceFire = Infinity; // inputs sent since the last input that fired
+  let lastFireSeq = -Infinity; // seq of the last input that fired
   let fireQueued = false;    // a click is waiting for the next allowed input
   let inputTimer = null;
   let nextInputAt = 0;
@@ -583,8 +586,10 @@
       hpIndex: fields.findIndex((f) => f.name === "hp"),
       itIndex: fields.findIndex((f) => f.name === "it"),
       speed: SPEEDS[mode] !== undefined ? SPEEDS[mode] : DEFAULT_SPEED,
-      dt: 1 / tickRate,
-      cooldownTicks: Math.ceil(FIRE_COOLDOWN_S * tickRate),
+      dt: Math.fround(1 / tickRate),
+      canFire: FIRES[mode] !== undefined ? FIRES[mode] : true,
+      // Same rounding as the server (ceil, ignoring float noise).
+      cooldownTicks: Math.ceil(FIRE_COOLDOWN_S * tickRate - 1e-9),
     };
 
     if (!resumed) {
@@ -593,7 +598,7 @@
       pred = null;
       prevPred = null;
       ownDead = false;
-      sentSinceFire = Infinity;
+      lastFireSeq = -Infinity;
       fireQueued = false;
       snapshots = [];
       scores = new Map();
@@ -703,6 +708,8 @@
           y = n.y;
         }
       }
+      // Size of the correction (0 when the prediction matched the server).
+      hook.correction = pred ? Math.hypot(x - pred.x, y - pred.y) : 0;
       if (pred && prevPred) {
         // Shift the drawing start point by the same correction.
         prevPred = { x: prevPred.x + (x - pred.x), y: prevPred.y + (y - pred.y) };
@@ -834,12 +841,17 @@
   // Input loop, prediction
   // ---------------------------------------------------------------------------
 
-  /** The server's movement rule, in the same float operations. */
+  /**
+   * The server's movement rule: x += mx*speed*dt; y += my*speed*dt; then clamp
+   * to the world. The Go server keeps positions, inputs and dt in float32, so
+   * every operation is rounded to float32 (Math.fround) like it does there.
+   */
   function stepMove(x, y, mx, my) {
-    const s = match.speed;
+    const f = Math.fround;
+    const sp = match.speed;
     const dt = match.dt;
-    x += mx * s * dt;
-    y += my * s * dt;
+    x = f(f(x) + f(f(f(mx) * sp) * dt));
+    y = f(f(y) + f(f(f(my) * sp) * dt));
     x = clamp(x, 0, match.worldW);
     y = clamp(y, 0, match.worldH);
     return { x, y };
@@ -900,8 +912,12 @@
     let buttons = 0;
     let aimX = 0;
     let aimY = 0;
-    const wantsFire = fireQueued || mouseDown;
-    if (wantsFire && !ownDead && sentSinceFire >= match.cooldownTicks) {
+    // Fire cooldown: the server rejects a shot less than cooldownTicks ticks
+    // after the last one, and applies at most one input per tick, so a shot
+    // is safe once cooldownTicks inputs (this one included) have been sent
+    // since the last shot.
+    const wantsFire = match.canFire && (fireQueued || mouseDown);
+    if (wantsFire && !ownDead && seq + 1 - lastFireSeq >= match.cooldownTicks) {
       buttons = 1;
       const from = pred || hook.server;
       const aim = mouseWorld();
@@ -911,10 +927,8 @@
         if (!Number.isFinite(aimX) || !Number.isFinite(aimY)) { aimX = 0; aimY = 0; }
       }
       fireQueued = false;
-      sentSinceFire = 0;
+      lastFireSeq = seq + 1;
       hook.shotsFired += 1;
-    } else {
-      sentSinceFire += 1;
     }
 
     seq += 1;
@@ -1174,7 +1188,7 @@
   }
 
   function drawAimLine(own) {
-    if (!own || !mouseScreen || hook.state !== "playing" || ownDead) return;
+    if (!own || !mouseScreen || hook.state !== "playing" || ownDead || !match.canFire) return;
     const p = worldToScreen(own.x, own.y);
     ctx.save();
     ctx.strokeStyle = "rgba(255, 255, 255, 0.12)";
@@ -1238,7 +1252,7 @@
 
   function updateHud() {
     const inMatch = match && (hook.state === "playing" || hook.state === "over" || hook.state === "reconnecting");
-    setText("ping", el.ping, hook.rttMs === null ? "–" : `${Math.round(hook.rttMs)} ms`);
+    setText("ping", el.ping, hook.rttMs === null || !welcomed ? "–" : `${Math.round(hook.rttMs)} ms`);
     setText("tick", el.tick, inMatch && hook.snapshots ? String(hook.tick) : "–");
     setText("score", el.score, inMatch ? String(hook.score) : "–");
     setText("time", el.time, inMatch && hook.snapshots ? formatTime(hook.timeLeftMs) : "–");

@@ -1,0 +1,551 @@
+// Package client is the Go client library of Skirmish: it creates a session,
+// connects, queues, sends inputs with sequence numbers at the match's tick
+// rate, keeps a mirror of the world from snapshots, predicts the own avatar
+// with the server's own movement code (package game) and reconciles it on
+// every ack, and interpolates other entities. It also embeds the browser
+// client's static files (Web).
+//
+// Wire encoding and decoding come from package netcode; this package has no
+// protocol code of its own.
+package client
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/lxzan/gws"
+
+	"skirmish/game"
+	"skirmish/netcode"
+)
+
+// Options configures a Client. The zero value works.
+type Options struct {
+	// Name is the player name; default: the server picks one.
+	Name string
+	// Latency delays every frame by this much in each direction, to test
+	// prediction under a slow network.
+	Latency time.Duration
+	// Requeue queues again for the same mode when a match ends.
+	Requeue bool
+	// OnAck is called with the time from sending an input to the first
+	// snapshot that acknowledges it.
+	OnAck func(d time.Duration)
+	// OnMessage, if set, sees every decoded server message (on the read
+	// goroutine; m is reused after it returns).
+	OnMessage func(m *netcode.ServerMsg)
+	// Origin is sent as the WebSocket Origin header, if set.
+	Origin string
+}
+
+// Phase is where a client is in its life.
+type Phase int
+
+// Phases.
+const (
+	PhaseLobby Phase = iota
+	PhaseQueued
+	PhasePlaying
+	PhaseClosed
+)
+
+// Control is what the player wants to do; the input loop samples it once
+// per tick.
+type Control struct {
+	MoveX, MoveY float32
+	Fire         bool
+	AimX, AimY   float32
+}
+
+// Stats are a client's counters.
+type Stats struct {
+	Snapshots      int
+	BytesDown      int64
+	BytesUp        int64
+	InputsSent     int
+	Rejected       int
+	Matches        int
+	ProtocolErrors int
+	// MaxPredictionError is the largest distance between where the client
+	// predicted its avatar after an input and where the server put it.
+	MaxPredictionError float64
+	// MaxCorrection is the largest jump of the predicted avatar when a
+	// snapshot was reconciled.
+	MaxCorrection float64
+	// AckNonMonotonic counts snapshots whose ackSeq went backwards.
+	AckNonMonotonic int
+	// CloseCode is the close code received from the server, if any.
+	CloseCode uint16
+}
+
+// Client is one player's connection. Its methods are safe for concurrent
+// use.
+type Client struct {
+	opts     Options
+	base     *url.URL
+	PlayerID string
+	Name     string
+	token    string
+
+	ws     *gws.Conn
+	reader *netcode.Reader
+	msg    netcode.ServerMsg
+	out    *delayLine
+	in     *delayLine
+	closed chan struct{}
+	once   sync.Once
+
+	mu       sync.Mutex
+	phase    Phase
+	mode     string
+	matched  netcode.Matched
+	spec     *game.Spec
+	cooldown uint64
+	ctl      Control
+	world    mirror
+	pending  []netcode.Input
+	seq      uint32
+	lastFire uint32 // seq of the last input that fired
+	sent     [256]sentInput
+	ack      uint32
+	predX    float32
+	predY    float32
+	predOK   bool // predX, predY hold a prediction
+	stats    Stats
+	matchGen int
+	events   chan netcode.ServerMsg
+	welcome  chan struct{}
+}
+
+type sentInput struct {
+	seq  uint32
+	at   time.Time
+	x, y float32
+}
+
+// Dial creates a guest session at base (http://host:port) and opens the
+// game WebSocket, completing the hello/welcome handshake.
+func Dial(ctx context.Context, base string, opts Options) (*Client, error) {
+	u, err := url.Parse(base)
+	if err != nil {
+		return nil, err
+	}
+	c := &Client{
+		opts:    opts,
+		base:    u,
+		reader:  netcode.NewReader(),
+		closed:  make(chan struct{}),
+		events:  make(chan netcode.ServerMsg, 16),
+		welcome: make(chan struct{}),
+	}
+	if err := c.createSession(ctx); err != nil {
+		return nil, err
+	}
+	if err := c.connect(ctx); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+func (c *Client) createSession(ctx context.Context) error {
+	body, _ := json.Marshal(map[string]string{"name": c.opts.Name})
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.base.JoinPath("/v1/sessions").String(), bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusCreated {
+		return fmt.Errorf("create session: %s", resp.Status)
+	}
+	var s struct{ Token, PlayerID, Name string }
+	if err := json.NewDecoder(resp.Body).Decode(&s); err != nil {
+		return fmt.Errorf("create session: %w", err)
+	}
+	c.token, c.PlayerID, c.Name = s.Token, s.PlayerID, s.Name
+	return nil
+}
+
+func (c *Client) connect(ctx context.Context) error {
+	ws := *c.base
+	ws.Scheme = strings.Replace(ws.Scheme, "http", "ws", 1)
+	ws.Path = "/ws"
+	ws.RawQuery = url.Values{"token": {c.token}}.Encode()
+	hdr := http.Header{}
+	if c.opts.Origin != "" {
+		hdr.Set("Origin", c.opts.Origin)
+	}
+	conn, resp, err := gws.NewClient(&events{c}, &gws.ClientOption{
+		Addr:               ws.String(),
+		RequestHeader:      hdr,
+		ReadMaxPayloadSize: 1 << 20,
+		HandshakeTimeout:   5 * time.Second,
+	})
+	if err != nil {
+		if resp != nil {
+			return fmt.Errorf("connect: %s", resp.Status)
+		}
+		return fmt.Errorf("connect: %w", err)
+	}
+	c.ws = conn
+	c.out = newDelayLine(c.opts.Latency, func(b []byte) {
+		_ = conn.WriteMessage(gws.OpcodeBinary, b)
+	})
+	c.in = newDelayLine(c.opts.Latency, c.handle)
+	go conn.ReadLoop()
+	c.send(netcode.AppendHello(nil, netcode.Version, netcode.Version))
+	select {
+	case <-c.welcome:
+		return nil
+	case <-c.closed:
+		return fmt.Errorf("connect: closed with code %d", c.Stats().CloseCode)
+	case <-ctx.Done():
+		c.Close()
+		return ctx.Err()
+	}
+}
+
+// Queue asks to be seated in a match of mode.
+func (c *Client) Queue(mode string) {
+	c.mu.Lock()
+	c.mode = mode
+	if c.phase == PhaseLobby {
+		c.phase = PhaseQueued
+	}
+	c.mu.Unlock()
+	c.send(netcode.AppendQueue(nil, mode))
+}
+
+// Leave leaves the queue or the match.
+func (c *Client) Leave() { c.send(netcode.AppendLeave(nil)) }
+
+// SetControl sets what the next inputs do.
+func (c *Client) SetControl(ctl Control) {
+	c.mu.Lock()
+	c.ctl = ctl
+	c.mu.Unlock()
+}
+
+// Events delivers welcome, matched, result and error messages (not
+// snapshots). If nobody reads, the oldest are dropped.
+func (c *Client) Events() <-chan netcode.ServerMsg { return c.events }
+
+// Done is closed when the connection is gone.
+func (c *Client) Done() <-chan struct{} { return c.closed }
+
+// Close closes the connection.
+func (c *Client) Close() {
+	if c.ws != nil {
+		_ = c.ws.WriteClose(1000, nil)
+		_ = c.ws.NetConn().Close()
+	}
+	c.markClosed()
+}
+
+func (c *Client) markClosed() {
+	c.once.Do(func() {
+		c.mu.Lock()
+		c.phase = PhaseClosed
+		c.mu.Unlock()
+		close(c.closed)
+		if c.out != nil {
+			c.out.stop()
+			c.in.stop()
+		}
+	})
+}
+
+// Stats returns a copy of the client's counters.
+func (c *Client) Stats() Stats {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.stats
+}
+
+func (c *Client) send(frame []byte) {
+	c.mu.Lock()
+	c.stats.BytesUp += int64(len(frame))
+	c.mu.Unlock()
+	c.out.push(frame)
+}
+
+// View is a consistent copy of what the client knows.
+type View struct {
+	Phase    Phase
+	MatchID  string
+	Mode     string
+	Entity   uint32
+	TickRate int
+	WorldW   float32
+	WorldH   float32
+	Tick     uint32
+	AckSeq   uint32
+	// Self is the own avatar as predicted; SelfServer as last received.
+	Self, SelfServer netcode.Entity
+	// Entities is the last snapshot's world, interpolated for others.
+	Entities []netcode.Entity
+	Score    int32
+	Pending  int
+}
+
+// View returns the client's current view, with other entities
+// interpolated InterpolationDelay in the past.
+func (c *Client) View() View {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	v := View{
+		Phase:    c.phase,
+		MatchID:  c.matched.MatchID,
+		Mode:     c.matched.Mode,
+		Entity:   c.matched.Entity,
+		TickRate: int(c.matched.TickRate),
+		WorldW:   c.matched.WorldW,
+		WorldH:   c.matched.WorldH,
+		Tick:     c.world.cur.Tick,
+		AckSeq:   c.ack,
+		Pending:  len(c.pending),
+	}
+	v.Entities = c.world.interpolate(time.Now().Add(-InterpolationDelay), c.matched.Entity)
+	for _, e := range v.Entities {
+		if e.ID == c.matched.Entity {
+			v.SelfServer = c.world.get(e.ID)
+			v.Self = v.SelfServer
+			v.Self.X, v.Self.Y = c.predX, c.predY
+		}
+	}
+	for _, s := range c.world.cur.Scores {
+		if s.Entity == c.matched.Entity {
+			v.Score = s.Score
+		}
+	}
+	return v
+}
+
+// InterpolationDelay is how far in the past other entities are drawn.
+const InterpolationDelay = 100 * time.Millisecond
+
+// handle processes one server frame (after the injected latency).
+func (c *Client) handle(frame []byte) {
+	c.mu.Lock()
+	c.stats.BytesDown += int64(len(frame))
+	var schema *netcode.Schema
+	if c.spec != nil {
+		schema = &c.matched.Schema
+	}
+	c.mu.Unlock()
+	m := &c.msg
+	if err := c.reader.DecodeServer(frame, m, schema); err != nil {
+		c.mu.Lock()
+		c.stats.ProtocolErrors++
+		c.mu.Unlock()
+		return
+	}
+	if c.opts.OnMessage != nil {
+		c.opts.OnMessage(m)
+	}
+	switch m.Type {
+	case netcode.MsgWelcome:
+		close(c.welcome)
+	case netcode.MsgMatched:
+		c.onMatched(&m.Matched)
+	case netcode.MsgSnapshot:
+		c.onSnapshot(&m.Snapshot)
+		return
+	case netcode.MsgResult:
+		c.mu.Lock()
+		c.phase = PhaseLobby
+		c.matchGen++
+		c.pending = c.pending[:0]
+		mode, requeue := c.mode, c.opts.Requeue
+		c.mu.Unlock()
+		if requeue {
+			c.Queue(mode)
+		}
+	case netcode.MsgPong:
+		return
+	}
+	c.emit(m)
+}
+
+func (c *Client) emit(m *netcode.ServerMsg) {
+	ev := *m
+	ev.Snapshot = netcode.Snapshot{}
+	ev.Standings = append([]netcode.Standing(nil), m.Standings...)
+	for {
+		select {
+		case c.events <- ev:
+			return
+		default:
+			select { // drop the oldest
+			case <-c.events:
+			default:
+			}
+		}
+	}
+}
+
+func (c *Client) onMatched(m *netcode.Matched) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.matched = *m
+	c.matched.Schema.Kinds = append([]string(nil), m.Schema.Kinds...)
+	c.matched.Schema.Fields = append([]netcode.Field(nil), m.Schema.Fields...)
+	c.spec = game.BuiltinSpec(m.Mode)
+	if c.spec == nil {
+		c.spec = &game.Spec{Name: m.Mode}
+	}
+	c.cooldown = game.CooldownTicks(c.spec.FireCooldown, int(m.TickRate))
+	c.phase = PhasePlaying
+	c.stats.Matches++
+	c.world = mirror{}
+	c.pending = c.pending[:0]
+	c.ack, c.predOK = 0, false
+	c.matchGen++
+	go c.inputLoop(c.matchGen, time.Second/time.Duration(max(m.TickRate, 1)))
+}
+
+func (c *Client) onSnapshot(s *netcode.Snapshot) {
+	now := time.Now()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.phase != PhasePlaying {
+		return
+	}
+	c.stats.Snapshots++
+	c.stats.Rejected += len(s.Rejects)
+	if s.AckSeq < c.ack {
+		c.stats.AckNonMonotonic++
+	}
+	if s.AckSeq > c.ack {
+		for q := c.ack + 1; q <= s.AckSeq; q++ {
+			if si := &c.sent[q%uint32(len(c.sent))]; si.seq == q && c.opts.OnAck != nil {
+				c.opts.OnAck(now.Sub(si.at))
+			}
+		}
+	}
+	c.ack = s.AckSeq
+	c.world.push(s, now)
+	self, ok := c.world.find(c.matched.Entity)
+	if !ok {
+		return
+	}
+	rejected := false
+	for _, r := range s.Rejects {
+		if r.Seq == s.AckSeq {
+			rejected = true
+		}
+	}
+	if si := &c.sent[s.AckSeq%uint32(len(c.sent))]; si.seq == s.AckSeq && s.AckSeq != 0 && !rejected && c.spec.CanMove(&self) {
+		d := math.Hypot(float64(si.x-self.X), float64(si.y-self.Y))
+		c.stats.MaxPredictionError = max(c.stats.MaxPredictionError, d)
+	}
+	// Reconcile: drop acknowledged inputs, replay the rest on the server's
+	// position.
+	n := 0
+	for _, in := range c.pending {
+		if in.Seq > s.AckSeq {
+			c.pending[n] = in
+			n++
+		}
+	}
+	c.pending = c.pending[:n]
+	x, y := self.X, self.Y
+	for i := range c.pending {
+		x, y = c.predict(&self, x, y, &c.pending[i])
+	}
+	if c.predOK {
+		c.stats.MaxCorrection = max(c.stats.MaxCorrection, math.Hypot(float64(x-c.predX), float64(y-c.predY)))
+	}
+	c.predX, c.predY, c.predOK = x, y, true
+}
+
+// predict applies in to the avatar at (x, y) with the server's movement
+// rule; c.mu is held.
+func (c *Client) predict(self *netcode.Entity, x, y float32, in *netcode.Input) (float32, float32) {
+	if !c.spec.CanMove(self) || !game.ValidDirection(in.MoveX, in.MoveY) {
+		return x, y
+	}
+	dt := 1 / float32(c.matched.TickRate)
+	return game.Move(x, y, in.MoveX, in.MoveY, c.spec.Speed, dt, c.matched.WorldW, c.matched.WorldH)
+}
+
+// inputLoop sends one input per tick while the match of generation gen
+// lasts.
+func (c *Client) inputLoop(gen int, dt time.Duration) {
+	t := time.NewTicker(dt)
+	defer t.Stop()
+	buf := make([]byte, 0, 64)
+	for {
+		select {
+		case <-c.closed:
+			return
+		case <-t.C:
+		}
+		c.mu.Lock()
+		if c.matchGen != gen || c.phase != PhasePlaying {
+			c.mu.Unlock()
+			return
+		}
+		if !c.predOK { // no snapshot yet: nothing to predict from
+			c.mu.Unlock()
+			continue
+		}
+		c.seq++
+		in := netcode.Input{Seq: c.seq, MoveX: c.ctl.MoveX, MoveY: c.ctl.MoveY, AimX: c.ctl.AimX, AimY: c.ctl.AimY}
+		if c.ctl.Fire && c.spec.FireCooldown > 0 && (c.lastFire == 0 || uint64(c.seq-c.lastFire) >= c.cooldown) {
+			in.Buttons |= netcode.ButtonFire
+			c.lastFire = c.seq
+		}
+		self := c.world.get(c.matched.Entity)
+		c.predX, c.predY = c.predict(&self, c.predX, c.predY, &in)
+		c.pending = append(c.pending, in)
+		c.sent[in.Seq%uint32(len(c.sent))] = sentInput{seq: in.Seq, at: time.Now(), x: c.predX, y: c.predY}
+		c.stats.InputsSent++
+		c.mu.Unlock()
+		buf = netcode.AppendInput(buf[:0], &in)
+		c.send(append([]byte(nil), buf...))
+	}
+}
+
+// Ping sends a ping; the pong is handled silently.
+func (c *Client) Ping() { c.send(netcode.AppendPing(nil, float64(time.Now().UnixMilli()))) }
+
+// ErrClosed is returned by operations on a closed client.
+var ErrClosed = errors.New("client: closed")
+
+// events is the client's gws event handler.
+type events struct{ c *Client }
+
+func (e *events) OnOpen(*gws.Conn) {}
+
+func (e *events) OnClose(_ *gws.Conn, err error) {
+	var ce *gws.CloseError
+	if errors.As(err, &ce) {
+		e.c.mu.Lock()
+		e.c.stats.CloseCode = ce.Code
+		e.c.mu.Unlock()
+	}
+	e.c.markClosed()
+}
+
+func (e *events) OnPing(s *gws.Conn, p []byte) { _ = s.WritePong(p) }
+func (e *events) OnPong(*gws.Conn, []byte)     {}
+
+func (e *events) OnMessage(_ *gws.Conn, m *gws.Message) {
+	b := append([]byte(nil), m.Bytes()...)
+	m.Close()
+	e.c.in.push(b)
+}
