@@ -62,12 +62,14 @@ type reqKind uint8
 const (
 	reqQueue reqKind = iota
 	reqLeave
+	reqSync
 )
 
 type lobbyReq struct {
 	kind reqKind
 	p    *Player
 	mode string
+	done chan struct{} // reqSync
 }
 
 type evKind uint8
@@ -185,9 +187,21 @@ func (l *Lobby) run() {
 	}
 }
 
+// sync returns once the lobby has handled every request sent before it.
+func (l *Lobby) sync() {
+	done := make(chan struct{})
+	l.request(lobbyReq{kind: reqSync, done: done})
+	select {
+	case <-done:
+	case <-l.done:
+	}
+}
+
 func (l *Lobby) request1(r lobbyReq) {
 	p := r.p
 	switch r.kind {
+	case reqSync:
+		close(r.done)
 	case reqQueue:
 		mode, ok := l.cfg.Modes[r.mode]
 		if !ok {

@@ -1,0 +1,188 @@
+package main
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"time"
+
+	"skirmish/client"
+	"skirmish/game"
+	"skirmish/netcode"
+)
+
+// Behavior names accepted by -behavior.
+const (
+	BehaviorWander = "wander"
+	BehaviorFight  = "fight"
+)
+
+// Behavior tuning.
+const (
+	// moveScale keeps move vectors strictly shorter than 1 despite float32
+	// rounding: the server rejects longer ones.
+	moveScale = 0.999
+	// edgeMargin is the distance from the world's edges inside which a bot
+	// stops moving outward. It must exceed what a bot travels between two
+	// control updates (arena: 200 u/s × 0.1 s = 20 u) with room to spare.
+	edgeMargin = 100
+	// fightNear and fightFar bound the distance a fighter keeps from its
+	// target: farther it closes in, nearer it backs off, between it circles.
+	fightNear = 150
+	fightFar  = 300
+)
+
+// Behavior decides a bot's control from what its client sees. One value
+// belongs to one bot; it is not safe for concurrent use.
+type Behavior interface {
+	// Control returns the control to set at now, given the client's view.
+	// Its move vector is never longer than 1 and never points out of the
+	// world when the avatar is within edgeMargin of an edge.
+	Control(now time.Time, v *client.View) client.Control
+}
+
+// NewBehavior returns the behavior called name, drawing its randomness from
+// rng.
+func NewBehavior(name string, rng *rand.Rand) (Behavior, error) {
+	switch name {
+	case BehaviorWander:
+		return &wander{rng: rng}, nil
+	case BehaviorFight:
+		orbit := float64(1)
+		if rng.IntN(2) == 0 {
+			orbit = -1
+		}
+		return &fight{wander: wander{rng: rng}, orbit: orbit, skew: (rng.Float64() - 0.5) * math.Pi / 3}, nil
+	}
+	return nil, fmt.Errorf("unknown behavior %q (want %s or %s)", name, BehaviorWander, BehaviorFight)
+}
+
+// wander moves in a straight line and picks a new random heading every 1 to
+// 2 seconds; near an edge it turns back into the world.
+type wander struct {
+	rng     *rand.Rand
+	heading float64 // radians; y grows downward like the world's
+	next    time.Time
+}
+
+func (w *wander) Control(now time.Time, v *client.View) client.Control {
+	self, ok := selfOf(v)
+	if !ok {
+		return client.Control{}
+	}
+	if !now.Before(w.next) {
+		w.heading = w.rng.Float64() * 2 * math.Pi
+		w.next = now.Add(time.Second + time.Duration(w.rng.Int64N(int64(time.Second))))
+	}
+	mx, my := math.Cos(w.heading), math.Sin(w.heading)
+	rx, ry := avoidEdges(float64(self.X), float64(self.Y), mx, my, float64(v.WorldW), float64(v.WorldH))
+	if rx != mx || ry != my {
+		w.heading = math.Atan2(ry, rx) // keep the reflected heading
+	}
+	return client.Control{MoveX: float32(rx * moveScale), MoveY: float32(ry * moveScale)}
+}
+
+// fight moves toward the nearest other player or NPC, circles it once
+// close, and fires at it. With no target it wanders.
+type fight struct {
+	wander
+	orbit float64 // +1 or -1: which way this bot circles
+	skew  float64 // radians added to its approach, so bots don't stack
+}
+
+func (f *fight) Control(now time.Time, v *client.View) client.Control {
+	self, ok := selfOf(v)
+	if !ok {
+		return client.Control{}
+	}
+	t, ok := nearestTarget(v, self)
+	if !ok {
+		return f.wander.Control(now, v)
+	}
+	dx, dy := float64(t.X-self.X), float64(t.Y-self.Y)
+	d := math.Hypot(dx, dy)
+	var mx, my float64
+	if d > 0 {
+		ux, uy := dx/d, dy/d          // toward the target
+		tx, ty := -uy*f.orbit, ux*f.orbit // around it
+		switch {
+		case d > fightFar:
+			s, c := math.Sincos(f.skew)
+			mx, my = ux*c-uy*s, ux*s+uy*c
+		case d < fightNear:
+			mx, my = tx-ux, ty-uy
+		default:
+			mx, my = tx, ty
+		}
+	}
+	mx, my = unit(mx, my)
+	mx, my = avoidEdges(float64(self.X), float64(self.Y), mx, my, float64(v.WorldW), float64(v.WorldH))
+	ctl := client.Control{MoveX: float32(mx * moveScale), MoveY: float32(my * moveScale), Fire: true}
+	ctl.AimX, ctl.AimY = float32(dx), float32(dy)
+	if ctl.AimX == 0 && ctl.AimY == 0 {
+		ctl.AimX = 1
+	}
+	return ctl
+}
+
+// selfOf returns the own avatar as predicted, if the client is in a match
+// and its avatar is in the last snapshot.
+func selfOf(v *client.View) (netcode.Entity, bool) {
+	if v.Phase != client.PhasePlaying || v.WorldW <= 0 || v.WorldH <= 0 {
+		return netcode.Entity{}, false
+	}
+	for i := range v.Entities {
+		if v.Entities[i].ID == v.Entity {
+			return v.Self, true
+		}
+	}
+	return netcode.Entity{}, false
+}
+
+// nearestTarget returns the nearest living player or NPC other than self.
+func nearestTarget(v *client.View, self netcode.Entity) (netcode.Entity, bool) {
+	var best netcode.Entity
+	bestD := math.Inf(1)
+	for _, e := range v.Entities {
+		if e.ID == v.Entity || (e.Kind != game.KindPlayer && e.Kind != game.KindNPC) {
+			continue
+		}
+		if e.Kind == game.KindPlayer && e.F[game.FieldHP] <= 0 {
+			continue // dead: shots pass through it
+		}
+		dx, dy := float64(e.X-self.X), float64(e.Y-self.Y)
+		if d := dx*dx + dy*dy; d < bestD {
+			best, bestD = e, d
+		}
+	}
+	return best, !math.IsInf(bestD, 1)
+}
+
+// avoidEdges returns the unit direction (mx, my) with every component that
+// points out of the w×h world reflected when (x, y) is within edgeMargin of
+// that edge. A world smaller than two margins is treated by its center.
+func avoidEdges(x, y, mx, my, w, h float64) (float64, float64) {
+	mx = inward(x, mx, w)
+	my = inward(y, my, h)
+	return mx, my
+}
+
+func inward(p, m, size float64) float64 {
+	margin := min(float64(edgeMargin), size/2)
+	switch {
+	case p <= margin && m < 0:
+		return -m
+	case p >= size-margin && m > 0:
+		return -m
+	}
+	return m
+}
+
+// unit returns (x, y) scaled to length 1, or (0, 0).
+func unit(x, y float64) (float64, float64) {
+	l := math.Hypot(x, y)
+	if l == 0 || math.IsNaN(l) || math.IsInf(l, 0) {
+		return 0, 0
+	}
+	return x / l, y / l
+}

@@ -1,0 +1,411 @@
+package match
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"sync"
+	"testing"
+	"time"
+
+	"skirmish/game"
+	"skirmish/netcode"
+)
+
+var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
+
+// countObserver counts what matches report.
+type countObserver struct {
+	NopObserver
+	mu                         sync.Mutex
+	ticks, overruns            int
+	applied, rejected, dropped int
+	ended                      map[uint8]int
+}
+
+func (o *countObserver) TickDone(time.Duration) { o.mu.Lock(); o.ticks++; o.mu.Unlock() }
+func (o *countObserver) Overrun(n int)          { o.mu.Lock(); o.overruns += n; o.mu.Unlock() }
+func (o *countObserver) InputsApplied(a, r int) {
+	o.mu.Lock()
+	o.applied += a
+	o.rejected += r
+	o.mu.Unlock()
+}
+func (o *countObserver) InputDropped() { o.mu.Lock(); o.dropped++; o.mu.Unlock() }
+func (o *countObserver) MatchEnded(_ string, outcome uint8) {
+	o.mu.Lock()
+	if o.ended == nil {
+		o.ended = map[uint8]int{}
+	}
+	o.ended[outcome]++
+	o.mu.Unlock()
+}
+
+// testMatch builds a match of mode that the test drives tick by tick.
+func testMatch(t *testing.T, mode game.Mode, players ...*Player) (*Match, chan lobbyEvent) {
+	t.Helper()
+	ev := make(chan lobbyEvent, 64)
+	cfg := (&Config{TickRate: 30, Logger: quiet}).withDefaults()
+	m := newMatch("m-test", 1, mode, cfg, 7, ev)
+	m.rules = mode.NewRules(m.world)
+	for _, p := range players {
+		m.join(p)
+	}
+	return m, ev
+}
+
+func newTestPlayer(id string) *Player { return NewPlayer(id, id, NewOutbox()) }
+
+// frames decodes the frames waiting in p's outbox.
+func frames(t *testing.T, p *Player, schema *netcode.Schema) []netcode.ServerMsg {
+	t.Helper()
+	var out []netcode.ServerMsg
+	r := netcode.NewReader()
+	for {
+		select {
+		case f := <-p.Out.Frames():
+			var m netcode.ServerMsg
+			if err := r.DecodeServer(f.B, &m, schema); err != nil {
+				t.Fatalf("bad frame: %v", err)
+			}
+			m.Snapshot.Rejects = append([]netcode.Reject(nil), m.Snapshot.Rejects...)
+			p.Out.Release(f)
+			out = append(out, m)
+		default:
+			return out
+		}
+	}
+}
+
+func quietArena() game.Mode { return game.NewArena(game.ArenaConfig{NPCs: -1}) }
+
+func TestInputsAppliedOncePerTickInOrder(t *testing.T) {
+	p := newTestPlayer("p1")
+	mode := quietArena()
+	m, _ := testMatch(t, mode, p)
+	schema := &mode.Spec().Schema
+	ms := frames(t, p, schema)
+	if len(ms) != 1 || ms[0].Type != netcode.MsgMatched {
+		t.Fatalf("want matched first, got %+v", ms)
+	}
+	self := m.world.Get(ms[0].Matched.Entity)
+	x0 := self.X
+	// Three inputs arrive at once, one twice, plus an old duplicate.
+	for _, seq := range []uint32{1, 2, 2, 3, 1} {
+		if !p.SendInput(&netcode.Input{Seq: seq, MoveX: 1}) {
+			t.Fatal("inbox refused")
+		}
+	}
+	var acks []uint32
+	for range 5 {
+		m.tick()
+		for _, f := range frames(t, p, schema) {
+			acks = append(acks, f.Snapshot.AckSeq)
+		}
+	}
+	if want := []uint32{1, 2, 3, 3, 3}; !equal(acks, want) {
+		t.Errorf("acks %v, want %v", acks, want)
+	}
+	// Three inputs applied at 200 u/s for 1/30 s each.
+	if got, want := m.world.Get(self.ID).X-x0, float32(3*200.0/30); abs(got-want) > 1e-3 {
+		t.Errorf("moved %v, want %v", got, want)
+	}
+}
+
+func TestInvalidInputsRejectedWithReason(t *testing.T) {
+	p := newTestPlayer("p1")
+	mode := quietArena()
+	m, _ := testMatch(t, mode, p)
+	schema := &mode.Spec().Schema
+	frames(t, p, schema)
+	p.SendInput(&netcode.Input{Seq: 1, MoveX: 1, MoveY: 1})          // too long
+	p.SendInput(&netcode.Input{Seq: 2, Buttons: netcode.ButtonFire}) // fires
+	p.SendInput(&netcode.Input{Seq: 3, Buttons: netcode.ButtonFire}) // too soon
+	var rejects []netcode.Reject
+	var ack uint32
+	for range 3 {
+		m.tick()
+		for _, f := range frames(t, p, schema) {
+			rejects = append(rejects, f.Snapshot.Rejects...)
+			ack = f.Snapshot.AckSeq
+		}
+	}
+	want := []netcode.Reject{{Seq: 1, Code: netcode.RejectBadDirection}, {Seq: 3, Code: netcode.RejectCooldown}}
+	if len(rejects) != 2 || rejects[0] != want[0] || rejects[1] != want[1] {
+		t.Errorf("rejects %+v, want %+v", rejects, want)
+	}
+	if ack != 3 {
+		t.Errorf("ack %d, want 3", ack)
+	}
+}
+
+func TestQueueOverflowRejectsAsDropped(t *testing.T) {
+	p := newTestPlayer("p1")
+	mode := quietArena()
+	m, _ := testMatch(t, mode, p)
+	frames(t, p, &mode.Spec().Schema)
+	for seq := uint32(1); seq <= InputQueue+2; seq++ {
+		p.SendInput(&netcode.Input{Seq: seq})
+	}
+	m.tick()
+	fs := frames(t, p, &mode.Spec().Schema)
+	rj := fs[len(fs)-1].Snapshot.Rejects
+	if len(rj) != 2 || rj[0].Code != netcode.RejectDropped || rj[0].Seq != InputQueue+1 {
+		t.Errorf("rejects %+v, want seqs %d,%d dropped", rj, InputQueue+1, InputQueue+2)
+	}
+}
+
+// A congested player's views are skipped; the tick goes on and the others
+// still get theirs.
+func TestCongestedPlayerSkipped(t *testing.T) {
+	slow, fast := newTestPlayer("slow"), newTestPlayer("fast")
+	mode := quietArena()
+	m, _ := testMatch(t, mode, slow, fast)
+	obs := &countObserver{}
+	m.obs = obs
+	got := 0
+	for range 10 {
+		m.tick()
+		got += len(frames(t, fast, &mode.Spec().Schema))
+	}
+	if got < 10 {
+		t.Errorf("fast player got %d frames in 10 ticks", got)
+	}
+	if n := len(slow.Out.Frames()); n > SnapshotSlots+1 {
+		t.Errorf("slow player has %d frames queued, want ≤ %d", n, SnapshotSlots+1)
+	}
+}
+
+type panicMode struct{ game.Mode }
+
+func (p panicMode) NewRules(w *game.World) game.Rules { return panicRules{p.Mode.NewRules(w)} }
+
+type panicRules struct{ game.Rules }
+
+func (panicRules) Step(*game.World) { panic("boom") }
+
+// A panic in the rules ends that match with an error result, and the lobby
+// and other matches go on.
+func TestRulesPanicEndsOnlyThatMatch(t *testing.T) {
+	obs := &countObserver{}
+	clock := NewManualClock(time.Unix(0, 0))
+	l, err := NewLobby(LobbyConfig{
+		Modes: map[string]game.Mode{
+			"arena": quietArena(),
+			"tag":   panicMode{game.NewTag()},
+		},
+		FillTimeout: time.Second,
+		Match:       Config{Clock: clock, Observer: obs, Logger: quiet},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close(context.Background())
+	bad, good := newTestPlayer("bad"), newTestPlayer("good")
+	l.Queue(bad, "tag")
+	l.Queue(good, "arena")
+	l.sync()
+	drain(bad)
+	drain(good)
+	clock.Advance(time.Second) // fill timeout: both matches start
+	waitFor(t, func() bool { return good.Match() != nil })
+	// The tag match panics in its first tick, which runs at start.
+	waitFor(t, func() bool { obs.mu.Lock(); defer obs.mu.Unlock(); return obs.ended[netcode.OutcomeError] == 1 })
+	var result *netcode.ServerMsg
+	r := netcode.NewReader()
+	for _, f := range drain(bad) {
+		var m netcode.ServerMsg
+		if r.DecodeServer(f, &m, &game.NewTag().Spec().Schema) == nil && m.Type == netcode.MsgResult {
+			result = &m
+		}
+	}
+	if result == nil || result.Outcome != netcode.OutcomeError {
+		t.Fatalf("bad match: want an error result, got %+v", result)
+	}
+	if bad.Match() != nil {
+		t.Error("player still seated in the crashed match")
+	}
+	drain(good)
+	clock.Advance(time.Second / 30)
+	waitFor(t, func() bool { return len(good.Out.Frames()) > 0 })
+	if good.Match() == nil {
+		t.Error("the other match ended too")
+	}
+}
+
+// The lobby fills a match to its seats, starts it at once, backfills free
+// seats and starts a partial match after the fill timeout.
+func TestLobbyFillsBackfillsAndTimesOut(t *testing.T) {
+	clock := NewManualClock(time.Unix(0, 0))
+	mode := game.NewArena(game.ArenaConfig{Players: 2, NPCs: -1})
+	l, err := NewLobby(LobbyConfig{Modes: map[string]game.Mode{"arena": mode}, FillTimeout: 3 * time.Second, Match: Config{Clock: clock, Logger: quiet}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close(context.Background())
+	a, b, c := newTestPlayer("a"), newTestPlayer("b"), newTestPlayer("c")
+	l.Queue(a, "arena")
+	l.Queue(b, "arena") // full: starts without waiting
+	waitFor(t, func() bool { return a.Match() != nil && b.Match() != nil })
+	if a.Match() != b.Match() {
+		t.Fatal("a and b in different matches")
+	}
+	l.Queue(c, "arena")
+	l.sync()
+	clock.Advance(2 * time.Second)
+	time.Sleep(20 * time.Millisecond)
+	if c.Match() != nil {
+		t.Fatal("c seated before the fill timeout")
+	}
+	clock.Advance(time.Second)
+	waitFor(t, func() bool { return c.Match() != nil })
+	// b leaves; a new player backfills b's seat in a's match.
+	l.Leave(b)
+	waitFor(t, func() bool { return b.Match() == nil })
+	d := newTestPlayer("d")
+	l.Queue(d, "arena")
+	waitFor(t, func() bool { return d.Match() != nil })
+	if d.Match() != a.Match() && d.Match() != c.Match() {
+		t.Error("d not backfilled into a running match")
+	}
+	// Unknown mode and double queue are refused with error messages.
+	e := newTestPlayer("e")
+	l.Queue(e, "nope")
+	l.Queue(a, "arena")
+	waitFor(t, func() bool { return len(e.Out.Frames()) > 0 })
+	var m netcode.ServerMsg
+	if err := netcode.NewReader().DecodeServer(drain(e)[0], &m, nil); err != nil || m.ErrCode != netcode.ErrUnknownMode {
+		t.Errorf("unknown mode: %v %+v", err, m)
+	}
+}
+
+// The tick loop runs tick n at start + n·dt on the injected clock and counts
+// overruns when late.
+func TestTickLoopOnInjectedClock(t *testing.T) {
+	clock := NewManualClock(time.Unix(0, 0))
+	obs := &countObserver{}
+	cfg := (&Config{TickRate: 10, Clock: clock, Observer: obs, Logger: quiet}).withDefaults()
+	ev := make(chan lobbyEvent, 64)
+	m := newMatch("m", 1, quietArena(), cfg, 1, ev)
+	go m.run(nil)
+	ticks := func() int { obs.mu.Lock(); defer obs.mu.Unlock(); return obs.ticks }
+	waitFor(t, func() bool { return ticks() == 1 }) // tick 0 at start
+	for i := 2; i <= 5; i++ {
+		clock.Advance(100 * time.Millisecond)
+		waitFor(t, func() bool { return ticks() == i })
+	}
+	time.Sleep(10 * time.Millisecond)
+	if ticks() != 5 {
+		t.Fatalf("ticks ran ahead of the clock: %d", ticks())
+	}
+	// 10 ticks late: 4 run back to back (MaxCatchUp), the rest are skipped.
+	clock.Advance(time.Second)
+	waitFor(t, func() bool { return ticks() == 9 })
+	obs.mu.Lock()
+	over := obs.overruns
+	obs.mu.Unlock()
+	if over < 7 {
+		t.Errorf("overruns %d, want ≥ 7", over)
+	}
+	m.Stop()
+	<-m.Done()
+}
+
+func TestTickAllocatesNothing(t *testing.T) {
+	players := make([]*Player, 8)
+	for i := range players {
+		players[i] = newTestPlayer("p")
+	}
+	mode := game.NewArena(game.ArenaConfig{})
+	m, _ := testMatch(t, mode, players...)
+	seq := uint32(0)
+	step := func() {
+		seq++
+		for _, p := range players {
+			p.SendInput(&netcode.Input{Seq: seq, MoveX: 0.6, MoveY: 0.8})
+			for len(p.Out.Frames()) > 0 {
+				p.Out.Release(<-p.Out.Frames())
+			}
+		}
+		m.tick()
+	}
+	for range 100 {
+		step()
+	}
+	if a := testing.AllocsPerRun(200, step); a != 0 {
+		t.Errorf("a tick allocates %v times", a)
+	}
+}
+
+func BenchmarkTick(b *testing.B) {
+	for _, size := range []struct {
+		name         string
+		players, npc int
+	}{{"arena8", 8, 64}, {"players100_entities1000", 100, 900}} {
+		b.Run(size.name, func(b *testing.B) {
+			players := make([]*Player, size.players)
+			for i := range players {
+				players[i] = newTestPlayer("p")
+			}
+			mode := game.NewArena(game.ArenaConfig{Players: size.players, NPCs: size.npc, Width: 2000 * float32(size.players) / 8})
+			ev := make(chan lobbyEvent, 64)
+			cfg := (&Config{TickRate: 30, Logger: quiet}).withDefaults()
+			m := newMatch("m", 1, mode, cfg, 7, ev)
+			m.rules = mode.NewRules(m.world)
+			for _, p := range players {
+				m.join(p)
+			}
+			seq := uint32(0)
+			b.ReportAllocs()
+			for b.Loop() {
+				seq++
+				for _, p := range players {
+					p.SendInput(&netcode.Input{Seq: seq, MoveX: 0.6, MoveY: 0.8})
+					for len(p.Out.Frames()) > 0 {
+						p.Out.Release(<-p.Out.Frames())
+					}
+				}
+				m.tick()
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(size.players), "ns/player-tick")
+		})
+	}
+}
+
+func drain(p *Player) [][]byte {
+	var out [][]byte
+	for {
+		select {
+		case f := <-p.Out.Frames():
+			out = append(out, append([]byte(nil), f.B...))
+			p.Out.Release(f)
+		default:
+			return out
+		}
+	}
+}
+
+func waitFor(t *testing.T, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatal("condition not met in 5 s")
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+func equal(a, b []uint32) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+func abs(f float32) float32 { return max(f, -f) }

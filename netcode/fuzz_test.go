@@ -1,0 +1,76 @@
+package netcode
+
+import (
+	"errors"
+	"testing"
+)
+
+// FuzzDecodeClient feeds arbitrary frames to the client-frame decoder: it
+// must never panic, and every error must be ErrMalformed. A frame that
+// decodes must re-encode to a frame that decodes to the same message.
+func FuzzDecodeClient(f *testing.F) {
+	in := Input{Seq: 3, MoveX: 0.5, MoveY: -0.5, Buttons: 1, AimX: 1, AimY: 2}
+	for _, seed := range [][]byte{
+		AppendHello(nil, 1, 1),
+		AppendQueue(nil, "arena"),
+		AppendInput(nil, &in),
+		AppendPing(nil, 12.5),
+		AppendLeave(nil),
+		{0xdd, 0x7f, 0xff, 0xff, 0xff},
+		{0x97, 0x02, 0x07, 0x01, 0x00, 0x01, 0xcb, 0x3f, 0xe0, 0, 0, 0, 0, 0, 0, 0x00},
+	} {
+		f.Add(seed)
+	}
+	r := NewReader()
+	f.Fuzz(func(t *testing.T, frame []byte) {
+		if len(frame) > MaxClientFrame {
+			return
+		}
+		var m ClientMsg
+		err := r.DecodeClient(frame, &m)
+		if err != nil {
+			if !errors.Is(err, ErrMalformed) {
+				t.Fatalf("error %v is not ErrMalformed", err)
+			}
+			return
+		}
+		var again []byte
+		switch m.Type {
+		case MsgHello:
+			again = AppendHello(nil, m.MinVersion, m.MaxVersion)
+		case MsgQueue:
+			again = AppendQueue(nil, m.Mode)
+		case MsgInput:
+			again = AppendInput(nil, &m.Input)
+		case MsgPing:
+			again = AppendPing(nil, m.ClientTime)
+		case MsgLeave:
+			again = AppendLeave(nil)
+		}
+		var m2 ClientMsg
+		if err := NewReader().DecodeClient(again, &m2); err != nil {
+			t.Fatalf("re-encoded %+v does not decode: %v", m, err)
+		}
+		if m2 != m {
+			t.Fatalf("round trip: %+v != %+v", m2, m)
+		}
+	})
+}
+
+// FuzzDecodeServer guards the Go client's decoder of server frames.
+func FuzzDecodeServer(f *testing.F) {
+	s := testSchema()
+	f.Add(AppendWelcome(nil, 1, "p", "n"))
+	f.Add(AppendMatched(nil, &Matched{MatchID: "m", Mode: "arena", Entity: 1, TickRate: 30, WorldW: 10, WorldH: 10, Schema: *s}))
+	snap := AppendSnapshotHeader(nil, &SnapshotHeader{Tick: 1, Rejects: []Reject{{1, 2}}, Events: []Event{{1, 2, 3}}, Scores: []Score{{1, 2}}}, 1)
+	f.Add(AppendEntity(snap, s, &Entity{ID: 1, X: 5}))
+	f.Add(AppendResult(nil, 0, []Standing{{PlayerID: "p", Name: "n", Entity: 1, Score: 2, Place: 1}}))
+	f.Add([]byte{0xdd, 0x7f, 0xff, 0xff, 0xff})
+	r := NewReader()
+	var m ServerMsg
+	f.Fuzz(func(t *testing.T, frame []byte) {
+		if err := r.DecodeServer(frame, &m, s); err != nil && !errors.Is(err, ErrMalformed) {
+			t.Fatalf("error %v is not ErrMalformed", err)
+		}
+	})
+}

@@ -1,0 +1,279 @@
+package netcode
+
+import (
+	"bytes"
+	"errors"
+	"math"
+	"reflect"
+	"runtime"
+	"testing"
+
+	"github.com/vmihailenco/msgpack/v5"
+)
+
+func TestClientFramesRoundTrip(t *testing.T) {
+	in := Input{Seq: 42, MoveX: 0.6, MoveY: -0.8, Buttons: ButtonFire, AimX: 3, AimY: -4}
+	cases := []struct {
+		name  string
+		frame []byte
+		want  ClientMsg
+	}{
+		{"hello", AppendHello(nil, 1, 3), ClientMsg{Type: MsgHello, MinVersion: 1, MaxVersion: 3}},
+		{"queue", AppendQueue(nil, "arena"), ClientMsg{Type: MsgQueue, Mode: "arena"}},
+		{"input", AppendInput(nil, &in), ClientMsg{Type: MsgInput, Input: in}},
+		{"ping", AppendPing(nil, 1234.5), ClientMsg{Type: MsgPing, ClientTime: 1234.5}},
+		{"leave", AppendLeave(nil), ClientMsg{Type: MsgLeave}},
+	}
+	r := NewReader()
+	for _, tc := range cases {
+		var got ClientMsg
+		if err := r.DecodeClient(tc.frame, &got); err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		if !reflect.DeepEqual(got, tc.want) {
+			t.Errorf("%s: got %+v want %+v", tc.name, got, tc.want)
+		}
+	}
+}
+
+// The protocol document's example bytes decode as it says, and frames made
+// by the reflection encoder (as other languages' libraries make them, with
+// float64 and any integer width) decode too.
+func TestClientFramesFromOtherEncoders(t *testing.T) {
+	r := NewReader()
+	var m ClientMsg
+	doc := []byte{0x97, 0x02, 0x07, 0x01, 0x00, 0x01, 0xcb, 0x3f, 0xe0, 0, 0, 0, 0, 0, 0, 0x00}
+	if err := r.DecodeClient(doc, &m); err != nil {
+		t.Fatal(err)
+	}
+	if m.Input != (Input{Seq: 7, MoveX: 1, Buttons: 1, AimX: 0.5}) {
+		t.Errorf("doc example: %+v", m.Input)
+	}
+	b, err := msgpack.Marshal([]any{uint64(2), int64(9), 0.5, float32(-0.5), uint16(0), -1.0, int8(2), "extra", []int{1, 2}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := r.DecodeClient(b, &m); err != nil {
+		t.Fatalf("reflection-encoded input with trailing fields: %v", err)
+	}
+	if m.Input != (Input{Seq: 9, MoveX: 0.5, MoveY: -0.5, AimX: -1, AimY: 2}) {
+		t.Errorf("got %+v", m.Input)
+	}
+}
+
+func TestClientFramesRejected(t *testing.T) {
+	nan := AppendInput(nil, &Input{Seq: 1})
+	// patch MoveX (float32 at offset 3) to NaN
+	copy(nan[3:], []byte{0xca, 0x7f, 0xc0, 0, 0})
+	cases := map[string][]byte{
+		"empty":             {},
+		"not an array":      {0x01},
+		"empty array":       {0x90},
+		"unknown type":      {0x91, 0x09},
+		"negative type":     {0x91, 0xff},
+		"short hello":       {0x92, 0x00, 0x01},
+		"queue no mode":     {0x91, 0x01},
+		"queue empty mode":  {0x92, 0x01, 0xa0},
+		"queue long mode":   append([]byte{0x92, 0x01, 0xb1}, bytes.Repeat([]byte("a"), 17)...),
+		"queue int mode":    {0x92, 0x01, 0x05},
+		"input seq 0":       AppendInput(nil, &Input{Seq: 0}),
+		"input NaN":         nan,
+		"input truncated":   AppendInput(nil, &Input{Seq: 1})[:10],
+		"trailing bytes":    append(AppendLeave(nil), 0x00),
+		"array bomb":        {0xdd, 0x7f, 0xff, 0xff, 0xff},
+		"inner bomb":        {0x92, 0x03, 0xdd, 0x7f, 0xff, 0xff, 0xff},
+		"string bomb":       {0x92, 0x01, 0xdb, 0x7f, 0xff, 0xff, 0xff},
+		"map instead":       {0x81, 0x00, 0x00},
+		"nil array":         {0xc0},
+		"seq too large":     {0x97, 0x02, 0xcf, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0},
+		"buttons too large": {0x97, 0x02, 0x01, 0, 0, 0xcd, 0x01, 0x00, 0, 0},
+	}
+	r := NewReader()
+	for name, frame := range cases {
+		var m ClientMsg
+		if err := r.DecodeClient(frame, &m); !errors.Is(err, ErrMalformed) {
+			t.Errorf("%s: err = %v, want ErrMalformed", name, err)
+		}
+	}
+}
+
+// TestArrayBombAllocatesLittle: the 5-byte frame dd 7f ff ff ff claims 2^31
+// elements; decoding it must fail having allocated under 64 KiB.
+func TestArrayBombAllocatesLittle(t *testing.T) {
+	r := NewReader()
+	bomb := []byte{0xdd, 0x7f, 0xff, 0xff, 0xff}
+	var m ClientMsg
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	for range 100 {
+		if err := r.DecodeClient(bomb, &m); err == nil {
+			t.Fatal("bomb decoded")
+		}
+	}
+	runtime.ReadMemStats(&after)
+	if d := after.TotalAlloc - before.TotalAlloc; d >= 64<<10 {
+		t.Errorf("100 bombs allocated %d bytes, want < 64 KiB", d)
+	}
+	var sm ServerMsg
+	if err := r.DecodeServer(bomb, &sm, nil); err == nil {
+		t.Fatal("bomb decoded as server frame")
+	}
+}
+
+func testSchema() *Schema {
+	return &Schema{PosScale: 8, Kinds: []string{"player", "npc"}, Fields: []Field{{Name: "hp", Scale: 1}, {Name: "angle", Scale: 100}}}
+}
+
+func TestServerFramesRoundTrip(t *testing.T) {
+	s := testSchema()
+	r := NewReader()
+	var m ServerMsg
+
+	if err := r.DecodeServer(AppendWelcome(nil, 1, "p-1", "alice"), &m, nil); err != nil || m.PlayerID != "p-1" || m.Name != "alice" || m.Version != 1 {
+		t.Fatalf("welcome: %v %+v", err, m)
+	}
+	matched := Matched{MatchID: "m-1", Mode: "arena", Entity: 70, TickRate: 30, WorldW: 2000, WorldH: 1500, Schema: *s}
+	if err := r.DecodeServer(AppendMatched(nil, &matched), &m, nil); err != nil || !reflect.DeepEqual(m.Matched, matched) {
+		t.Fatalf("matched: %v\n got %+v\nwant %+v", err, m.Matched, matched)
+	}
+	ents := []Entity{
+		{ID: 1, Kind: 0, X: 10.125, Y: 1999.875, F: [MaxFields]float32{100, 3.14}},
+		{ID: 1 << 20, Kind: 1, X: 0, Y: 0, F: [MaxFields]float32{-5, -0.01}},
+	}
+	h := SnapshotHeader{
+		Tick: 99, AckSeq: 12,
+		Rejects:    []Reject{{Seq: 11, Code: RejectCooldown}},
+		Events:     []Event{{Type: EventHit, A: 1, B: 2}},
+		TimeLeftMs: 1234,
+		Scores:     []Score{{Entity: 1, Score: 3}, {Entity: 2, Score: -1}},
+	}
+	frame := AppendSnapshotHeader(nil, &h, len(ents))
+	for i := range ents {
+		frame = AppendEntity(frame, s, &ents[i])
+	}
+	if err := r.DecodeServer(frame, &m, s); err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(m.Snapshot.SnapshotHeader, h) {
+		t.Errorf("header: got %+v want %+v", m.Snapshot.SnapshotHeader, h)
+	}
+	for i, e := range ents {
+		if want := s.Quantized(e); m.Snapshot.Entities[i] != want {
+			t.Errorf("entity %d: got %+v want %+v", i, m.Snapshot.Entities[i], want)
+		}
+	}
+	st := []Standing{{PlayerID: "p-1", Name: "a", Entity: 3, Score: 9, Place: 1}}
+	if err := r.DecodeServer(AppendResult(nil, OutcomeNormal, st), &m, nil); err != nil || !reflect.DeepEqual(m.Standings, st) {
+		t.Fatalf("result: %v %+v", err, m.Standings)
+	}
+	if err := r.DecodeServer(AppendError(nil, ErrUnknownMode), &m, nil); err != nil || m.ErrCode != ErrUnknownMode || m.ErrText != "unknown_mode" {
+		t.Fatalf("error: %v %+v", err, m)
+	}
+	if err := r.DecodeServer(AppendPong(nil, 5.5, 77), &m, nil); err != nil || m.ClientTime != 5.5 || m.ServerTimeMs != 77 {
+		t.Fatalf("pong: %v %+v", err, m)
+	}
+}
+
+func TestQuantize(t *testing.T) {
+	for _, tc := range []struct {
+		v, scale float32
+		q        int64
+	}{{1.0625, 8, 9}, {-1.0625, 8, -9}, {0.0624, 8, 0}, {1999.99, 8, 16000}, {2.5, 1, 3}} {
+		if q := Quantize(tc.v, tc.scale); q != tc.q {
+			t.Errorf("Quantize(%v, %v) = %d, want %d", tc.v, tc.scale, q, tc.q)
+		}
+		if d := math.Abs(float64(Dequantize(Quantize(tc.v, tc.scale), tc.scale) - tc.v)); d > 0.5/float64(tc.scale)+1e-4 {
+			t.Errorf("round trip of %v off by %v", tc.v, d)
+		}
+	}
+}
+
+func TestAppendIntegerForms(t *testing.T) {
+	r := NewReader()
+	for _, v := range []int64{0, 1, 127, 128, 255, 256, 65535, 65536, math.MaxUint32, math.MaxUint32 + 1, -1, -32, -33, -128, -129, -32768, -32769, math.MinInt32, math.MinInt32 - 1} {
+		r.Reset(appendInt(nil, v))
+		got, err := r.Int(math.MinInt64, math.MaxInt64)
+		if err != nil || got != v {
+			t.Errorf("appendInt(%d): got %d, %v", v, got, err)
+		}
+		var x int64
+		if err := msgpack.Unmarshal(appendInt(nil, v), &x); err != nil || x != v {
+			t.Errorf("msgpack reads appendInt(%d) as %d, %v", v, x, err)
+		}
+	}
+	for _, n := range []int{0, 15, 16, 65535, 65536} {
+		r.Reset(appendArray(nil, n))
+		if got, err := r.d.DecodeArrayLen(); err != nil || got != n {
+			t.Errorf("appendArray(%d): %d %v", n, got, err)
+		}
+	}
+	for _, n := range []int{0, 31, 32, 255, 256, 70000} {
+		s := string(bytes.Repeat([]byte("x"), n))
+		var got string
+		if err := msgpack.Unmarshal(appendString(nil, s), &got); err != nil || got != s {
+			t.Errorf("appendString(len %d): %v", n, err)
+		}
+	}
+}
+
+func TestDecodeInputAllocatesNothing(t *testing.T) {
+	r := NewReader()
+	frame := AppendInput(nil, &Input{Seq: 7, MoveX: 1, Buttons: 1})
+	var m ClientMsg
+	allocs := testing.AllocsPerRun(1000, func() {
+		if err := r.DecodeClient(frame, &m); err != nil {
+			t.Fatal(err)
+		}
+	})
+	if allocs != 0 {
+		t.Errorf("DecodeClient(input) allocates %v times per frame", allocs)
+	}
+}
+
+func TestEncodeSnapshotAllocatesNothing(t *testing.T) {
+	s := testSchema()
+	ents := make([]Entity, 100)
+	h := SnapshotHeader{Tick: 5, Scores: make([]Score, 8)}
+	buf := make([]byte, 0, 8192)
+	allocs := testing.AllocsPerRun(100, func() {
+		buf = AppendSnapshotHeader(buf[:0], &h, len(ents))
+		for i := range ents {
+			buf = AppendEntity(buf, s, &ents[i])
+		}
+	})
+	if allocs != 0 {
+		t.Errorf("snapshot encoding allocates %v times", allocs)
+	}
+}
+
+func BenchmarkDecodeInput(b *testing.B) {
+	r := NewReader()
+	frame := AppendInput(nil, &Input{Seq: 7, MoveX: 0.6, MoveY: 0.8, Buttons: 1})
+	var m ClientMsg
+	b.ReportAllocs()
+	b.SetBytes(int64(len(frame)))
+	for b.Loop() {
+		if err := r.DecodeClient(frame, &m); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkEncodeSnapshot(b *testing.B) {
+	s := testSchema()
+	ents := make([]Entity, 72)
+	for i := range ents {
+		ents[i] = Entity{ID: uint32(i + 1), X: float32(i * 27), Y: float32(i * 13), F: [MaxFields]float32{100}}
+	}
+	h := SnapshotHeader{Tick: 5, Scores: make([]Score, 8)}
+	buf := make([]byte, 0, 8192)
+	b.ReportAllocs()
+	for b.Loop() {
+		buf = AppendSnapshotHeader(buf[:0], &h, len(ents))
+		for i := range ents {
+			buf = AppendEntity(buf, s, &ents[i])
+		}
+	}
+	b.SetBytes(int64(len(buf)))
+}
