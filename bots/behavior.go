@@ -103,7 +103,7 @@ func (f *fight) Control(now time.Time, v *client.View) client.Control {
 	d := math.Hypot(dx, dy)
 	var mx, my float64
 	if d > 0 {
-		ux, uy := dx/d, dy/d          // toward the target
+		ux, uy := dx/d, dy/d              // toward the target
 		tx, ty := -uy*f.orbit, ux*f.orbit // around it
 		switch {
 		case d > fightFar:

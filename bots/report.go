@@ -16,33 +16,33 @@ const maxErrorSamples = 10
 // Report is the outcome of a run, written as JSON by -report. Per-bot rates
 // are totals divided by the measured duration and by Bots.
 type Report struct {
-	Bots           int     `json:"bots"`
-	Connected      int     `json:"connected"` // bots whose Dial succeeded
-	Behavior       string  `json:"behavior"`
-	Mode           string  `json:"mode"`
-	Seed           uint64  `json:"seed"`
-	Matches        int     `json:"matches"` // distinct match ids the bots were seated in
-	DurationS      float64 `json:"duration_s"`
-	Snapshots      int     `json:"snapshots"`
-	SnapshotsPerS  float64 `json:"snapshots_per_s"`
-	DownBytesPerS  float64 `json:"down_bytes_per_s"`
-	UpBytesPerS    float64 `json:"up_bytes_per_s"`
-	AckMS          AckMS   `json:"ack_ms"`
-	AckSamples     int     `json:"ack_samples"`
-	InputsSent     int     `json:"inputs_sent"`
-	Rejected       int     `json:"rejected"`
-	Hits           int     `json:"hits"` // hits scored by the bots' shots
-	Disconnects    int     `json:"disconnects"`
+	Bots          int     `json:"bots"`
+	Connected     int     `json:"connected"` // bots whose Dial succeeded
+	Behavior      string  `json:"behavior"`
+	Mode          string  `json:"mode"`
+	Seed          uint64  `json:"seed"`
+	Matches       int     `json:"matches"` // distinct match ids the bots were seated in
+	DurationS     float64 `json:"duration_s"`
+	Snapshots     int     `json:"snapshots"`
+	SnapshotsPerS float64 `json:"snapshots_per_s"`
+	DownBytesPerS float64 `json:"down_bytes_per_s"`
+	UpBytesPerS   float64 `json:"up_bytes_per_s"`
+	AckMS         AckMS   `json:"ack_ms"`
+	AckSamples    int     `json:"ack_samples"`
+	InputsSent    int     `json:"inputs_sent"`
+	Rejected      int     `json:"rejected"`
+	Hits          int     `json:"hits"` // hits scored by the bots' shots
+	Disconnects   int     `json:"disconnects"`
 	// CloseCodes counts the early disconnects by the close code the server
 	// sent ("0": the connection dropped without a close frame).
-	CloseCodes map[string]int `json:"close_codes"`
-	Resumed        int     `json:"resumed"`     // reconnects: not implemented yet, always 0
-	InputsLost     int     `json:"inputs_lost"` // not measured yet, always 0
-	ProtocolErrors int     `json:"protocol_errors"`
-	MaxPredError   float64 `json:"max_prediction_error"`
-	MaxCorrection  float64 `json:"max_correction"`
-	Errors         int     `json:"errors"`
-	ErrorSamples   []string `json:"error_samples"`
+	CloseCodes     map[string]int `json:"close_codes"`
+	Resumed        int            `json:"resumed"`     // reconnects: not implemented yet, always 0
+	InputsLost     int            `json:"inputs_lost"` // not measured yet, always 0
+	ProtocolErrors int            `json:"protocol_errors"`
+	MaxPredError   float64        `json:"max_prediction_error"`
+	MaxCorrection  float64        `json:"max_correction"`
+	Errors         int            `json:"errors"`
+	ErrorSamples   []string       `json:"error_samples"`
 }
 
 // AckMS are percentiles of the input acknowledgement latency in
@@ -75,8 +75,8 @@ func Percentile(sorted []time.Duration, p float64) time.Duration {
 // totals are the counters summed over all bots at the end of a run.
 type totals struct {
 	connected, snapshots, inputsSent, rejected, protocolErrors, hits, disconnects int
-	bytesDown, bytesUp                                                          int64
-	maxPredError, maxCorrection                                                 float64
+	bytesDown, bytesUp                                                            int64
+	maxPredError, maxCorrection                                                   float64
 }
 
 // buildReport assembles the report of a run of cfg that lasted elapsed.

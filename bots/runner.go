@@ -76,8 +76,8 @@ type runner struct {
 	log  *slog.Logger
 	bots []*bot
 
-	mu        sync.Mutex
-	matchIDs  map[string]struct{}
+	mu         sync.Mutex
+	matchIDs   map[string]struct{}
 	errs       int
 	errSample  []string
 	closeCodes map[uint16]int // of early disconnects; 0: no close frame
@@ -125,6 +125,7 @@ func run(ctx context.Context, cfg Config) (Report, error) {
 		close(progressDone)
 	}
 	wg.Wait()
+	cancel() // every bot is done, even if early: so is the run
 	<-progressDone
 	elapsed := time.Since(start)
 	rep := r.report(elapsed)

@@ -41,6 +41,8 @@ const (
 	arenaShotSize   = 4
 	// ArenaCooldown is the minimum time between two shots of a player.
 	ArenaCooldown = 250 * time.Millisecond
+	// timerEpsilon absorbs float32 rounding of timers counted down by dt.
+	timerEpsilon = 1e-4
 )
 
 // Arena is the built-in free-for-all mode: players move, shoot projectiles
@@ -187,7 +189,7 @@ func (r *arenaRules) Step(w *World) {
 		case KindPlayer:
 			if e.F[FieldHP] <= 0 {
 				e.Timer -= dt
-				if e.Timer <= 0 {
+				if e.Timer <= timerEpsilon {
 					e.X, e.Y = w.RandomPoint(arenaPlayerSize)
 					e.F[FieldHP] = arenaMaxHP
 					w.Emit(netcode.EventRespawn, e.ID, 0)

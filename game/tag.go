@@ -45,10 +45,9 @@ func (t *Tag) Spec() *Spec { return &t.spec }
 func (t *Tag) NewRules(w *World) Rules { return &tagRules{spec: &t.spec} }
 
 type tagRules struct {
-	spec     *Spec
-	it       uint32  // entity that is "it" (0: nobody yet)
-	immune   float32 // seconds before "it" can pass it on again
-	untilPay float32 // seconds before the next point
+	spec   *Spec
+	it     uint32  // entity that is "it" (0: nobody yet)
+	immune float32 // seconds before "it" can pass it on again
 }
 
 func (r *tagRules) Join(w *World, p *Player) {
@@ -87,11 +86,8 @@ func (r *tagRules) Apply(w *World, p *Player, in *netcode.Input) uint8 {
 
 func (r *tagRules) Step(w *World) {
 	r.immune -= w.Dt
-	r.untilPay -= w.Dt
-	pay := r.untilPay <= 0
-	if pay {
-		r.untilPay += 1
-	}
+	pay := (w.Tick+1)%uint64(w.TickRate) == 0 // once a second
+
 	it := w.Get(r.it)
 	for _, p := range w.Players {
 		if p == nil || p.Entity == r.it {

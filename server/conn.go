@@ -295,8 +295,9 @@ const (
 )
 
 // bucket is a connection's token bucket, used by its read loop only. It
-// also detects a flood: more than 10× the sustained rate in two seconds
-// running.
+// also detects a flood: more than 10× the sustained rate in each of two
+// one-second windows running (a window starts with the first message after
+// the previous one ended).
 type bucket struct {
 	rate, burst, tokens float64
 	last                time.Time
@@ -322,7 +323,7 @@ func (b *bucket) take(now time.Time) int {
 		b.winStart, b.winCount = now, 0
 	}
 	b.winCount++
-	if b.floodWindows >= 2 || (b.floodWindows == 1 && float64(b.winCount) > 10*b.rate) {
+	if b.floodWindows >= 2 {
 		return rateFlood
 	}
 	b.tokens = min(b.burst, b.tokens+now.Sub(b.last).Seconds()*b.rate)

@@ -1,0 +1,115 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"math/rand/v2"
+	"slices"
+	"testing"
+	"time"
+)
+
+func TestPercentilesKnownSamples(t *testing.T) {
+	// 1..100 ms, shuffled: nearest-rank percentiles are exact.
+	var s []time.Duration
+	for i := 1; i <= 100; i++ {
+		s = append(s, time.Duration(i)*time.Millisecond)
+	}
+	rand.New(rand.NewPCG(1, 2)).Shuffle(len(s), func(i, j int) { s[i], s[j] = s[j], s[i] })
+	if got, want := AckPercentiles(s), (AckMS{P50: 50, P95: 95, P99: 99}); got != want {
+		t.Errorf("1..100 ms: got %+v, want %+v", got, want)
+	}
+
+	cases := []struct {
+		samples []time.Duration
+		p       float64
+		want    time.Duration
+	}{
+		{nil, 50, 0},
+		{[]time.Duration{7}, 1, 7},
+		{[]time.Duration{7}, 99, 7},
+		{[]time.Duration{1, 2, 3, 4}, 50, 2},
+		{[]time.Duration{1, 2, 3, 4}, 51, 3},
+		{[]time.Duration{1, 2, 3, 4}, 100, 4},
+		{[]time.Duration{10, 20, 30, 40, 50, 60, 70, 80, 90, 1000}, 95, 1000},
+		{[]time.Duration{10, 20, 30, 40, 50, 60, 70, 80, 90, 1000}, 90, 90},
+	}
+	for _, c := range cases {
+		if got := Percentile(c.samples, c.p); got != c.want {
+			t.Errorf("Percentile(%v, %v) = %v, want %v", c.samples, c.p, got, c.want)
+		}
+	}
+
+	us := []time.Duration{1500 * time.Microsecond, 2500 * time.Microsecond}
+	if got := AckPercentiles(us); got.P50 != 1.5 || got.P99 != 2.5 {
+		t.Errorf("fractional ms: got %+v", got)
+	}
+	if !slices.IsSorted(us) {
+		t.Error("samples not sorted in place")
+	}
+}
+
+// requiredKeys are the top-level fields of the report every consumer may
+// rely on; extraKeys are the others. Together they are the whole report.
+var (
+	requiredKeys = []string{"bots", "matches", "duration_s", "snapshots_per_s", "down_bytes_per_s",
+		"up_bytes_per_s", "ack_ms", "rejected", "disconnects", "resumed", "inputs_lost",
+		"protocol_errors", "errors", "error_samples", "behavior", "mode", "max_prediction_error", "inputs_sent"}
+	extraKeys = []string{"connected", "seed", "snapshots", "ack_samples", "hits", "close_codes", "max_correction"}
+)
+
+func TestReportJSONKeys(t *testing.T) {
+	cfg := Config{N: 4, Mode: "arena", Behavior: BehaviorFight}
+	tot := totals{connected: 4, snapshots: 1200, bytesDown: 4 * 10 * 1000, bytesUp: 4 * 10 * 500, inputsSent: 1100, rejected: 2}
+	r := buildReport(cfg, 10*time.Second, tot, 1, []time.Duration{time.Millisecond, 3 * time.Millisecond}, 0, nil)
+	var buf bytes.Buffer
+	if err := r.WriteJSON(&buf); err != nil {
+		t.Fatal(err)
+	}
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(buf.Bytes(), &m); err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for k := range m {
+		got = append(got, k)
+	}
+	want := append(slices.Clone(requiredKeys), extraKeys...)
+	slices.Sort(got)
+	slices.Sort(want)
+	if !slices.Equal(got, want) {
+		t.Errorf("keys:\n got %v\nwant %v", got, want)
+	}
+
+	var ack map[string]float64
+	if err := json.Unmarshal(m["ack_ms"], &ack); err != nil {
+		t.Fatal(err)
+	}
+	if len(ack) != 3 || ack["p50"] != 1 || ack["p95"] != 3 || ack["p99"] != 3 {
+		t.Errorf("ack_ms = %v", ack)
+	}
+	if s := string(m["error_samples"]); s != "[]" {
+		t.Errorf("error_samples = %s, want []", s)
+	}
+	checks := map[string]string{"bots": "4", "matches": "1", "duration_s": "10",
+		"snapshots_per_s": "30", "down_bytes_per_s": "1000", "up_bytes_per_s": "500",
+		"inputs_sent": "1100", "rejected": "2", "resumed": "0", "inputs_lost": "0",
+		"behavior": `"fight"`, "mode": `"arena"`}
+	for k, v := range checks {
+		if string(m[k]) != v {
+			t.Errorf("%s = %s, want %s", k, m[k], v)
+		}
+	}
+}
+
+func TestReportNoSamples(t *testing.T) {
+	// No bots connected and no time elapsed: no NaN (which JSON can't hold).
+	r := buildReport(Config{N: 2}, 0, totals{}, 0, nil, 2, []string{"a", "b"})
+	var buf bytes.Buffer
+	if err := r.WriteJSON(&buf); err != nil {
+		t.Fatal(err)
+	}
+	if r.SnapshotsPerS != 0 || r.AckMS != (AckMS{}) || len(r.ErrorSamples) != 2 {
+		t.Errorf("report %+v", r)
+	}
+}

@@ -1,0 +1,70 @@
+package client_test
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net"
+	"testing"
+	"time"
+
+	"skirmish/client"
+	"skirmish/server"
+)
+
+func startServer(t *testing.T) string {
+	t.Helper()
+	srv, err := server.New(server.Options{Addr: "127.0.0.1:0", FillTimeout: 100 * time.Millisecond,
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() { _ = srv.Serve(ln) }()
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(ctx)
+	})
+	return "http://" + ln.Addr().String()
+}
+
+// With 100 ms of latency each way, a client moving in a straight line sees
+// no correction larger than 1 unit: prediction runs the server's movement
+// code, so reconciliation only removes quantization.
+func TestPredictionUnderLatency(t *testing.T) {
+	base := startServer(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	c, err := client.Dial(ctx, base, client.Options{Name: "walker", Latency: 100 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetControl(client.Control{MoveX: 0.6, MoveY: 0.8})
+	c.Queue("arena")
+	deadline := time.Now().Add(8 * time.Second)
+	for c.View().AckSeq < 60 { // two seconds of inputs acknowledged
+		if time.Now().After(deadline) {
+			t.Fatalf("acks stuck at %d", c.View().AckSeq)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	v, st := c.View(), c.Stats()
+	if st.MaxCorrection > 1 {
+		t.Errorf("largest correction %.3f units, want ≤ 1", st.MaxCorrection)
+	}
+	if st.MaxPredictionError > 1 {
+		t.Errorf("prediction error %.3f units, want ≤ 1", st.MaxPredictionError)
+	}
+	// 200 ms of round trip: about 6 inputs are in flight and predicted ahead.
+	if v.Pending < 4 {
+		t.Errorf("only %d inputs pending under 200 ms RTT: latency not injected?", v.Pending)
+	}
+	if v.Self == v.SelfServer {
+		t.Error("predicted avatar equals the server's: no prediction ahead of acks")
+	}
+}

@@ -1,0 +1,391 @@
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/lxzan/gws"
+
+	"skirmish/netcode"
+)
+
+func createSession(t *testing.T, base string) string {
+	t.Helper()
+	resp, err := http.Post(base+"/v1/sessions", "application/json", strings.NewReader(`{"name":"tester"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var s struct{ Token, PlayerID, ExpiresAt string }
+	if resp.StatusCode != http.StatusCreated {
+		t.Fatalf("create session: %s", resp.Status)
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&s); err != nil {
+		t.Fatal(err)
+	}
+	if len(s.Token) != 22 || s.PlayerID == "" || s.ExpiresAt == "" {
+		t.Fatalf("bad session %+v", s)
+	}
+	return s.Token
+}
+
+// rawClient is a bare WebSocket peer that records what the server sends.
+type rawClient struct {
+	gws.BuiltinEventHandler
+	conn   *gws.Conn
+	mu     sync.Mutex
+	frames [][]byte
+	closed chan struct{}
+	code   uint16
+	reason string
+	pings  int
+}
+
+func (r *rawClient) OnClose(_ *gws.Conn, err error) {
+	var ce *gws.CloseError
+	if errors.As(err, &ce) {
+		r.mu.Lock()
+		r.code, r.reason = ce.Code, string(ce.Reason)
+		r.mu.Unlock()
+	}
+	close(r.closed)
+}
+
+func (r *rawClient) OnPing(c *gws.Conn, p []byte) {
+	r.mu.Lock()
+	r.pings++
+	r.mu.Unlock()
+}
+
+func (r *rawClient) OnMessage(_ *gws.Conn, m *gws.Message) {
+	r.mu.Lock()
+	r.frames = append(r.frames, append([]byte(nil), m.Bytes()...))
+	r.mu.Unlock()
+	m.Close()
+}
+
+func dialRaw(t *testing.T, base, token string, hdr http.Header) (*rawClient, *http.Response, error) {
+	t.Helper()
+	u, _ := url.Parse(base)
+	addr := "ws://" + u.Host + "/ws?token=" + url.QueryEscape(token)
+	rc := &rawClient{closed: make(chan struct{})}
+	conn, resp, err := gws.NewClient(rc, &gws.ClientOption{Addr: addr, RequestHeader: hdr})
+	if err != nil {
+		return nil, resp, err
+	}
+	rc.conn = conn
+	go conn.ReadLoop()
+	t.Cleanup(func() { _ = conn.NetConn().Close() })
+	return rc, resp, nil
+}
+
+func (r *rawClient) send(t *testing.T, b []byte) {
+	t.Helper()
+	if err := r.conn.WriteMessage(gws.OpcodeBinary, b); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// waitClose waits for the server to close and returns the code and reason.
+func (r *rawClient) waitClose(t *testing.T, within time.Duration) (uint16, string) {
+	t.Helper()
+	select {
+	case <-r.closed:
+	case <-time.After(within):
+		t.Fatalf("server did not close within %v", within)
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.code, r.reason
+}
+
+func TestUpgradeRefusals(t *testing.T) {
+	_, base := startServer(t, Options{})
+	tok := createSession(t, base)
+	cases := []struct {
+		name   string
+		token  string
+		origin string
+		status int
+	}{
+		{"no token", "", "", 401},
+		{"unknown token", "AAAAAAAAAAAAAAAAAAAAAA", "", 401},
+		{"foreign origin", tok, "https://evil.example", 403},
+	}
+	for _, tc := range cases {
+		hdr := http.Header{}
+		if tc.origin != "" {
+			hdr.Set("Origin", tc.origin)
+		}
+		_, resp, err := dialRaw(t, base, tc.token, hdr)
+		if err == nil {
+			t.Errorf("%s: upgraded", tc.name)
+			continue
+		}
+		if resp == nil || resp.StatusCode != tc.status {
+			t.Errorf("%s: got %v, want %d", tc.name, resp, tc.status)
+		}
+	}
+	// Same host and localhost origins are allowed.
+	for _, origin := range []string{strings.Replace(base, "127.0.0.1", "localhost", 1), base} {
+		hdr := http.Header{"Origin": {origin}}
+		if _, _, err := dialRaw(t, base, tok, hdr); err != nil {
+			t.Errorf("origin %s refused: %v", origin, err)
+		}
+	}
+}
+
+func TestSessionBodyErrors(t *testing.T) {
+	_, base := startServer(t, Options{})
+	for _, body := range []string{`{"name":`, `{"name":"` + strings.Repeat("x", 40) + `"}`, `{"name":"a\u0000b"}`} {
+		resp, err := http.Post(base+"/v1/sessions", "application/json", strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 400 || !strings.Contains(string(b), `"error"`) {
+			t.Errorf("body %q: %d %s", body, resp.StatusCode, b)
+		}
+	}
+	resp, err := http.Post(base+"/v1/sessions", "application/json", nil)
+	if err != nil || resp.StatusCode != 201 {
+		t.Errorf("empty body: %v %v", err, resp)
+	}
+}
+
+// Hostile frames close that connection with our code and short reason and
+// never disturb another connection.
+func TestHostileFramesCloseWithCode(t *testing.T) {
+	srv, base := startServer(t, Options{})
+	bystander, _, err := dialRaw(t, base, createSession(t, base), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bystander.send(t, netcode.AppendHello(nil, 1, 1))
+	cases := []struct {
+		name   string
+		frames [][]byte
+		text   bool
+		code   uint16
+		reason string
+	}{
+		{"array bomb", [][]byte{netcode.AppendHello(nil, 1, 1), {0xdd, 0x7f, 0xff, 0xff, 0xff}}, false, 4000, "protocol"},
+		{"garbage", [][]byte{{0xc1, 0xff, 0x00}}, false, 4000, "protocol"},
+		{"input before hello", [][]byte{netcode.AppendInput(nil, &netcode.Input{Seq: 1})}, false, 4000, "protocol"},
+		{"second hello", [][]byte{netcode.AppendHello(nil, 1, 1), netcode.AppendHello(nil, 1, 1)}, false, 4000, "protocol"},
+		{"no common version", [][]byte{netcode.AppendHello(nil, 2, 5)}, false, 4001, "version"},
+		{"too large", [][]byte{make([]byte, netcode.MaxClientFrame+1)}, false, 1009, "too_large"},
+		{"text frame", [][]byte{[]byte("hello")}, true, 4000, "protocol"},
+	}
+	for _, tc := range cases {
+		rc, _, err := dialRaw(t, base, createSession(t, base), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range tc.frames {
+			op := gws.OpcodeBinary
+			if tc.text {
+				op = gws.OpcodeText
+			}
+			_ = rc.conn.WriteMessage(op, f)
+		}
+		code, reason := rc.waitClose(t, 3*time.Second)
+		if code != tc.code || reason != tc.reason {
+			t.Errorf("%s: closed with %d %q, want %d %q", tc.name, code, reason, tc.code, tc.reason)
+		}
+	}
+	bystander.send(t, netcode.AppendPing(nil, 1))
+	time.Sleep(100 * time.Millisecond)
+	select {
+	case <-bystander.closed:
+		t.Fatal("bystander was closed")
+	default:
+	}
+	bystander.mu.Lock()
+	n := len(bystander.frames)
+	bystander.mu.Unlock()
+	if n != 2 { // welcome, pong
+		t.Errorf("bystander got %d frames, want 2", n)
+	}
+	if got := counterValue(t, srv, "skirmish_protocol_errors_total"); got < 5 {
+		t.Errorf("protocol errors counted: %v", got)
+	}
+}
+
+// A connection over its rate limit has messages dropped; one that floods
+// for 2 s is closed with 1008.
+func TestRateLimitAndFlood(t *testing.T) {
+	srv, base := startServer(t, Options{TickRate: 10}) // 20 msg/s, burst 10
+	rc, _, err := dialRaw(t, base, createSession(t, base), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rc.send(t, netcode.AppendHello(nil, 1, 1))
+	// 30 pings at once: the burst of 10 (hello took one) passes, the rest drop.
+	for range 30 {
+		rc.send(t, netcode.AppendPing(nil, 1))
+	}
+	time.Sleep(200 * time.Millisecond)
+	rc.mu.Lock()
+	got := len(rc.frames)
+	rc.mu.Unlock()
+	if got < 9 || got > 12 {
+		t.Errorf("got %d answers to a burst of 30, want about 10", got)
+	}
+	if v := counterValue(t, srv, "skirmish_messages_rate_limited_total"); v < 15 {
+		t.Errorf("rate limited counted %v", v)
+	}
+	// Flood: far over 10× 20/s for over 2 s, from a fresh window.
+	time.Sleep(1100 * time.Millisecond)
+	ping := netcode.AppendPing(nil, 1)
+	start := time.Now()
+	for time.Since(start) < 4*time.Second {
+		if rc.conn.WriteMessage(gws.OpcodeBinary, ping) != nil {
+			break
+		}
+		select {
+		case <-rc.closed:
+		default:
+			time.Sleep(time.Millisecond)
+			continue
+		}
+		break
+	}
+	code, reason := rc.waitClose(t, 2*time.Second)
+	if code != 1008 || reason != "flood" {
+		t.Errorf("flood closed with %d %q", code, reason)
+	}
+	if el := time.Since(start); el < 2*time.Second {
+		t.Errorf("closed after %v, before 2 s of flood", el)
+	}
+}
+
+func TestIdlePeerDroppedAndPinged(t *testing.T) {
+	_, base := startServer(t, Options{PingInterval: 100 * time.Millisecond, IdleTimeout: 600 * time.Millisecond})
+	rc, _, err := dialRaw(t, base, createSession(t, base), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// rawClient does not answer pings, and sends nothing.
+	code, reason := rc.waitClose(t, 3*time.Second)
+	if code != 4002 || reason != "idle" {
+		t.Errorf("closed with %d %q, want 4002 idle", code, reason)
+	}
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	if rc.pings < 3 {
+		t.Errorf("got %d pings", rc.pings)
+	}
+}
+
+// Shutdown ends matches with a result, closes every client with 1001 and
+// returns well within its limit.
+func TestShutdownClosesClients(t *testing.T) {
+	srv, base := startServer(t, Options{FillTimeout: 50 * time.Millisecond})
+	var clients []*rawClient
+	for range 3 {
+		rc, _, err := dialRaw(t, base, createSession(t, base), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rc.send(t, netcode.AppendHello(nil, 1, 1))
+		rc.send(t, netcode.AppendQueue(nil, "arena"))
+		clients = append(clients, rc)
+	}
+	time.Sleep(300 * time.Millisecond) // match started, snapshots flowing
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	start := time.Now()
+	if err := srv.Shutdown(ctx); err != nil {
+		t.Fatalf("shutdown: %v", err)
+	}
+	if el := time.Since(start); el > 2*time.Second {
+		t.Errorf("shutdown took %v", el)
+	}
+	r := netcode.NewReader()
+	for i, rc := range clients {
+		code, reason := rc.waitClose(t, time.Second)
+		if code != 1001 || reason != "shutdown" {
+			t.Errorf("client %d closed with %d %q", i, code, reason)
+		}
+		var result bool
+		rc.mu.Lock()
+		for _, f := range rc.frames {
+			var m netcode.ServerMsg
+			if r.DecodeServer(f, &m, nil) == nil && m.Type == netcode.MsgResult && m.Outcome == netcode.OutcomeShutdown {
+				result = true
+			}
+		}
+		rc.mu.Unlock()
+		if !result {
+			t.Errorf("client %d got no shutdown result", i)
+		}
+	}
+	resp, err := http.Get(base + "/healthz")
+	if err == nil {
+		resp.Body.Close()
+		t.Error("server still accepting after shutdown")
+	}
+}
+
+func TestHealthAndMetrics(t *testing.T) {
+	_, base := startServer(t, Options{})
+	resp, err := http.Get(base + "/healthz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var h map[string]any
+	_ = json.NewDecoder(resp.Body).Decode(&h)
+	resp.Body.Close()
+	if h["status"] != "ok" {
+		t.Errorf("healthz: %v", h)
+	}
+	resp, err = http.Get(base + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, name := range []string{"skirmish_connections", "skirmish_matches", "skirmish_tick_duration_seconds", "skirmish_tick_overruns_total",
+		"skirmish_bytes_in_total", "skirmish_bytes_out_total", "skirmish_inputs_applied_total", "skirmish_inputs_rejected_total", "skirmish_protocol_errors_total"} {
+		if !strings.Contains(string(b), name) {
+			t.Errorf("/metrics lacks %s", name)
+		}
+	}
+	resp, err = http.Get(base + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ = io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.Contains(string(b), "<canvas") {
+		t.Errorf("/ does not serve the game page: %d", resp.StatusCode)
+	}
+}
+
+func counterValue(t *testing.T, srv *Server, name string) float64 {
+	t.Helper()
+	mfs, err := srv.metrics.reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() == name {
+			sum := 0.0
+			for _, m := range mf.GetMetric() {
+				sum += m.GetCounter().GetValue()
+			}
+			return sum
+		}
+	}
+	return 0
+}
