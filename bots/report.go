@@ -29,10 +29,13 @@ type Report struct {
 	UpBytesPerS   float64 `json:"up_bytes_per_s"`
 	AckMS         AckMS   `json:"ack_ms"`
 	AckSamples    int     `json:"ack_samples"`
-	InputsSent    int     `json:"inputs_sent"`
-	Rejected      int     `json:"rejected"`
-	Hits          int     `json:"hits"` // hits scored by the bots' shots
-	Disconnects   int     `json:"disconnects"`
+	// StaleAcks are acks the client reported for inputs of a previous
+	// match; they are left out of AckMS.
+	StaleAcks   int `json:"stale_acks"`
+	InputsSent  int `json:"inputs_sent"`
+	Rejected    int `json:"rejected"`
+	Hits        int `json:"hits"` // hits scored by the bots' shots
+	Disconnects int `json:"disconnects"`
 	// CloseCodes counts the early disconnects by the close code the server
 	// sent ("0": the connection dropped without a close frame).
 	CloseCodes     map[string]int `json:"close_codes"`
@@ -74,9 +77,9 @@ func Percentile(sorted []time.Duration, p float64) time.Duration {
 
 // totals are the counters summed over all bots at the end of a run.
 type totals struct {
-	connected, snapshots, inputsSent, rejected, protocolErrors, hits, disconnects int
-	bytesDown, bytesUp                                                            int64
-	maxPredError, maxCorrection                                                   float64
+	connected, snapshots, inputsSent, rejected, protocolErrors, hits, disconnects, staleAcks int
+	bytesDown, bytesUp                                                                       int64
+	maxPredError, maxCorrection                                                              float64
 }
 
 // buildReport assembles the report of a run of cfg that lasted elapsed.
@@ -92,6 +95,7 @@ func buildReport(cfg Config, elapsed time.Duration, t totals, matches int, acks 
 		Snapshots:      t.snapshots,
 		AckMS:          AckPercentiles(acks),
 		AckSamples:     len(acks),
+		StaleAcks:      t.staleAcks,
 		InputsSent:     t.inputsSent,
 		Rejected:       t.rejected,
 		Hits:           t.hits,
@@ -137,7 +141,7 @@ func (r *Report) Summary(w io.Writer) {
 	fmt.Fprintf(w, "--- %d bots (%d connected), mode %s, behavior %s, %.1fs\n", r.Bots, r.Connected, r.Mode, r.Behavior, r.DurationS)
 	fmt.Fprintf(w, "matches:        %d\n", r.Matches)
 	fmt.Fprintf(w, "per bot:        %.1f snapshots/s, down %.1f KB/s, up %.2f KB/s\n", r.SnapshotsPerS, r.DownBytesPerS/1024, r.UpBytesPerS/1024)
-	fmt.Fprintf(w, "ack latency:    p50 %.1fms  p95 %.1fms  p99 %.1fms  (%d samples)\n", r.AckMS.P50, r.AckMS.P95, r.AckMS.P99, r.AckSamples)
+	fmt.Fprintf(w, "ack latency:    p50 %.1fms  p95 %.1fms  p99 %.1fms  (%d samples, %d stale left out)\n", r.AckMS.P50, r.AckMS.P95, r.AckMS.P99, r.AckSamples, r.StaleAcks)
 	fmt.Fprintf(w, "inputs:         %d sent, %d rejected; %d hits\n", r.InputsSent, r.Rejected, r.Hits)
 	fmt.Fprintf(w, "prediction:     max error %.3fu, max correction %.3fu\n", r.MaxPredError, r.MaxCorrection)
 	fmt.Fprintf(w, "disconnects:    %d (resumed %d, inputs lost %d)", r.Disconnects, r.Resumed, r.InputsLost)

@@ -55,7 +55,7 @@ var (
 	requiredKeys = []string{"bots", "matches", "duration_s", "snapshots_per_s", "down_bytes_per_s",
 		"up_bytes_per_s", "ack_ms", "rejected", "disconnects", "resumed", "inputs_lost",
 		"protocol_errors", "errors", "error_samples", "behavior", "mode", "max_prediction_error", "inputs_sent"}
-	extraKeys = []string{"connected", "seed", "snapshots", "ack_samples", "hits", "close_codes", "max_correction"}
+	extraKeys = []string{"connected", "seed", "snapshots", "ack_samples", "stale_acks", "hits", "close_codes", "max_correction"}
 )
 
 func TestReportJSONKeys(t *testing.T) {

@@ -64,6 +64,10 @@ type bot struct {
 	self   atomic.Uint32                 // own entity of the current match
 	hits   atomic.Int64
 	early  atomic.Bool // the connection closed before the end of the run
+	// matchedAt is when the current match's matched message arrived (unix
+	// ns); staleAcks counts acks of inputs sent before it (see onAck).
+	matchedAt atomic.Int64
+	staleAcks atomic.Int64
 
 	ackMu sync.Mutex
 	acks  []time.Duration
@@ -144,6 +148,7 @@ func (r *runner) report(elapsed time.Duration) Report {
 		acks = append(acks, b.acks...)
 		b.ackMu.Unlock()
 		t.hits += int(b.hits.Load())
+		t.staleAcks += int(b.staleAcks.Load())
 		c := b.client.Load()
 		if c == nil {
 			continue
@@ -276,7 +281,17 @@ func (b *bot) closedEarly(ctx context.Context, c *client.Client) {
 
 // onAck runs on the client's read goroutine with the client's lock held: it
 // must not call the client.
+//
+// After a requeue the client reports, on the new match's first ack, acks
+// for inputs of the previous match still in its send ring (it resets its
+// ack to 0 but not its seq). Those samples measure the time between
+// matches, not latency: an input sent before the current match was seated
+// cannot be one of its inputs, so they are dropped and counted apart.
 func (b *bot) onAck(d time.Duration) {
+	if time.Now().Add(-d).UnixNano() < b.matchedAt.Load() {
+		b.staleAcks.Add(1)
+		return
+	}
 	b.ackMu.Lock()
 	b.acks = append(b.acks, d)
 	b.ackMu.Unlock()
@@ -286,6 +301,7 @@ func (b *bot) onAck(d time.Duration) {
 func (b *bot) onMessage(m *netcode.ServerMsg) {
 	switch m.Type {
 	case netcode.MsgMatched:
+		b.matchedAt.Store(time.Now().UnixNano())
 		b.self.Store(m.Matched.Entity)
 		b.r.seated(m.Matched.MatchID)
 	case netcode.MsgSnapshot:
