@@ -18,30 +18,9 @@ func TestRunAgainstServer(t *testing.T) {
 	if testing.Short() {
 		t.Skip("end-to-end")
 	}
-	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	srv, err := server.New(server.Options{Addr: "127.0.0.1:0", FillTimeout: 200 * time.Millisecond, Logger: quiet})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	served := make(chan error, 1)
-	go func() { served <- srv.Serve(ln) }()
-	defer func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		if err := srv.Shutdown(ctx); err != nil {
-			t.Errorf("shutdown: %v", err)
-		}
-		if err := <-served; err != http.ErrServerClosed {
-			t.Errorf("serve: %v", err)
-		}
-	}()
-
+	base := startServer(t, server.Options{FillTimeout: 200 * time.Millisecond})
 	rep, err := run(context.Background(), Config{
-		URL:      "http://" + ln.Addr().String(),
+		URL:      base,
 		N:        8,
 		Duration: 3 * time.Second,
 		Mode:     "arena",
@@ -90,6 +69,32 @@ func TestRunAgainstServer(t *testing.T) {
 	}
 }
 
+// TestRunRequeue plays matches of 1 s: the bots must queue again after each
+// and their ack latency must not include the time between matches.
+func TestRunRequeue(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end")
+	}
+	base := startServer(t, server.Options{FillTimeout: 200 * time.Millisecond, ArenaDuration: time.Second})
+	rep, err := run(context.Background(), Config{
+		URL: base, N: 8, Duration: 3500 * time.Millisecond, Mode: "arena",
+		Behavior: BehaviorWander, Ramp: 100 * time.Millisecond, Seed: 2, Logger: quiet,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Matches < 2 {
+		t.Errorf("matches %d, want >= 2 in 3.5 s of 1 s matches", rep.Matches)
+	}
+	if rep.AckMS.P99 <= 0 || rep.AckMS.P99 > 200 {
+		t.Errorf("ack p99 %v ms, want (0, 200] on loopback", rep.AckMS.P99)
+	}
+	if rep.ProtocolErrors != 0 || rep.Errors != 0 || rep.Disconnects != 0 {
+		t.Errorf("protocol errors %d, errors %d %v, disconnects %d", rep.ProtocolErrors, rep.Errors, rep.ErrorSamples, rep.Disconnects)
+	}
+	t.Logf("matches %d, ack p99 %.1f ms, %d stale acks left out", rep.Matches, rep.AckMS.P99, rep.StaleAcks)
+}
+
 // TestRunNoServer checks that a run where no bot can connect fails with
 // ErrNoBots and counts the dial errors.
 func TestRunNoServer(t *testing.T) {
@@ -101,7 +106,7 @@ func TestRunNoServer(t *testing.T) {
 	ln.Close() // nothing listens there now
 	rep, err := run(context.Background(), Config{
 		URL: "http://" + addr, N: 3, Duration: 2 * time.Second, Mode: "arena",
-		Behavior: BehaviorWander, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Behavior: BehaviorWander, Logger: quiet,
 	})
 	if err != ErrNoBots {
 		t.Fatalf("err %v, want ErrNoBots", err)
@@ -109,6 +114,37 @@ func TestRunNoServer(t *testing.T) {
 	if rep.Errors != 3 || len(rep.ErrorSamples) != 3 || rep.Connected != 0 {
 		t.Errorf("errors %d samples %q connected %d", rep.Errors, rep.ErrorSamples, rep.Connected)
 	}
+}
+
+var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
+
+// startServer runs a server in-process on a free port until the test ends
+// and returns its base URL.
+func startServer(t *testing.T, opts server.Options) string {
+	t.Helper()
+	opts.Addr = "127.0.0.1:0"
+	opts.Logger = quiet
+	srv, err := server.New(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := srv.Shutdown(ctx); err != nil {
+			t.Errorf("shutdown: %v", err)
+		}
+		if err := <-served; err != http.ErrServerClosed {
+			t.Errorf("serve: %v", err)
+		}
+	})
+	return "http://" + ln.Addr().String()
 }
 
 type testWriter struct{ t *testing.T }

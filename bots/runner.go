@@ -282,11 +282,9 @@ func (b *bot) closedEarly(ctx context.Context, c *client.Client) {
 // onAck runs on the client's read goroutine with the client's lock held: it
 // must not call the client.
 //
-// After a requeue the client reports, on the new match's first ack, acks
-// for inputs of the previous match still in its send ring (it resets its
-// ack to 0 but not its seq). Those samples measure the time between
-// matches, not latency: an input sent before the current match was seated
-// cannot be one of its inputs, so they are dropped and counted apart.
+// An input sent before the current match was seated cannot be one of its
+// inputs: such a sample would measure the time between matches, not
+// latency, so it is dropped and counted apart (stale_acks, expected 0).
 func (b *bot) onAck(d time.Duration) {
 	if time.Now().Add(-d).UnixNano() < b.matchedAt.Load() {
 		b.staleAcks.Add(1)
@@ -341,6 +339,9 @@ func (r *runner) progress(ctx context.Context, start time.Time) {
 		case <-ctx.Done():
 			return
 		case now := <-t.C:
+			if ctx.Err() != nil { // the bots are closing: nothing to tell
+				return
+			}
 			connected, snapshots, rejected := 0, 0, 0
 			var down, up int64
 			acks = acks[:0]

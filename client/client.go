@@ -104,26 +104,27 @@ type Client struct {
 	closed chan struct{}
 	once   sync.Once
 
-	mu       sync.Mutex
-	phase    Phase
-	mode     string
-	matched  netcode.Matched
-	spec     *game.Spec
-	cooldown uint64
-	ctl      Control
-	world    mirror
-	pending  []netcode.Input
-	seq      uint32
-	lastFire uint32 // seq of the last input that fired
-	sent     [256]sentInput
-	ack      uint32
-	predX    float32
-	predY    float32
-	predOK   bool // predX, predY hold a prediction
-	stats    Stats
-	matchGen int
-	events   chan netcode.ServerMsg
-	welcome  chan struct{}
+	mu        sync.Mutex
+	phase     Phase
+	mode      string
+	matched   netcode.Matched
+	spec      *game.Spec
+	cooldown  uint64
+	ctl       Control
+	world     mirror
+	pending   []netcode.Input
+	seq       uint32
+	lastFire  uint32 // seq of the last input that fired
+	sent      [256]sentInput
+	ack       uint32
+	predX     float32
+	predY     float32
+	predOK    bool // predX, predY hold a prediction
+	couldMove bool // the own avatar could move in the last snapshot
+	stats     Stats
+	matchGen  int
+	events    chan netcode.ServerMsg
+	welcome   chan struct{}
 }
 
 type sentInput struct {
@@ -412,7 +413,9 @@ func (c *Client) onMatched(m *netcode.Matched) {
 	c.stats.Matches++
 	c.world = mirror{}
 	c.pending = c.pending[:0]
-	c.ack, c.predOK = 0, false
+	// A new match numbers inputs from 1 again.
+	c.ack, c.seq, c.lastFire, c.predOK = 0, 0, 0, false
+	c.sent = [len(c.sent)]sentInput{}
 	c.matchGen++
 	go c.inputLoop(c.matchGen, time.Second/time.Duration(max(m.TickRate, 1)))
 }
@@ -442,13 +445,16 @@ func (c *Client) onSnapshot(s *netcode.Snapshot) {
 	if !ok {
 		return
 	}
-	rejected := false
+	// A rejected input, or a respawn (the server moved the avatar), makes
+	// the prediction wrong on purpose: those are not measured.
+	teleported := false
 	for _, r := range s.Rejects {
-		if r.Seq == s.AckSeq {
-			rejected = true
-		}
+		teleported = teleported || r.Seq == s.AckSeq
 	}
-	if si := &c.sent[s.AckSeq%uint32(len(c.sent))]; si.seq == s.AckSeq && s.AckSeq != 0 && !rejected && c.spec.CanMove(&self) {
+	for _, ev := range s.Events {
+		teleported = teleported || (ev.Type == netcode.EventRespawn && ev.A == self.ID)
+	}
+	if si := &c.sent[s.AckSeq%uint32(len(c.sent))]; si.seq == s.AckSeq && s.AckSeq != 0 && !teleported && c.spec.CanMove(&self) && c.couldMove {
 		d := math.Hypot(float64(si.x-self.X), float64(si.y-self.Y))
 		c.stats.MaxPredictionError = max(c.stats.MaxPredictionError, d)
 	}
@@ -466,10 +472,11 @@ func (c *Client) onSnapshot(s *netcode.Snapshot) {
 	for i := range c.pending {
 		x, y = c.predict(&self, x, y, &c.pending[i])
 	}
-	if c.predOK {
+	if c.predOK && !teleported {
 		c.stats.MaxCorrection = max(c.stats.MaxCorrection, math.Hypot(float64(x-c.predX), float64(y-c.predY)))
 	}
 	c.predX, c.predY, c.predOK = x, y, true
+	c.couldMove = c.spec.CanMove(&self)
 }
 
 // predict applies in to the avatar at (x, y) with the server's movement

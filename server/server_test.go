@@ -14,6 +14,7 @@ import (
 
 	"github.com/lxzan/gws"
 
+	"skirmish/client"
 	"skirmish/netcode"
 )
 
@@ -224,7 +225,16 @@ func TestHostileFramesCloseWithCode(t *testing.T) {
 // A connection over its rate limit has messages dropped; one that floods
 // for 2 s is closed with 1008.
 func TestRateLimitAndFlood(t *testing.T) {
-	srv, base := startServer(t, Options{TickRate: 10}) // 20 msg/s, burst 10
+	srv, base := startServer(t, Options{TickRate: 10, FillTimeout: 50 * time.Millisecond}) // 20 msg/s, burst 10
+	// A player in a match, whose snapshots must keep coming during the flood.
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	player, err := client.Dial(ctx, base, client.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer player.Close()
+	player.Queue("arena")
 	rc, _, err := dialRaw(t, base, createSession(t, base), nil)
 	if err != nil {
 		t.Fatal(err)
@@ -248,6 +258,7 @@ func TestRateLimitAndFlood(t *testing.T) {
 	time.Sleep(1100 * time.Millisecond)
 	ping := netcode.AppendPing(nil, 1)
 	start := time.Now()
+	snaps0 := player.Stats().Snapshots
 	for time.Since(start) < 4*time.Second {
 		if rc.conn.WriteMessage(gws.OpcodeBinary, ping) != nil {
 			break
@@ -264,8 +275,13 @@ func TestRateLimitAndFlood(t *testing.T) {
 	if code != 1008 || reason != "flood" {
 		t.Errorf("flood closed with %d %q", code, reason)
 	}
-	if el := time.Since(start); el < 2*time.Second {
+	el := time.Since(start)
+	if el < 2*time.Second {
 		t.Errorf("closed after %v, before 2 s of flood", el)
+	}
+	// The flood did not slow the match: about 10 snapshots a second.
+	if got, want := float64(player.Stats().Snapshots-snaps0), el.Seconds()*10; got < want*0.9 {
+		t.Errorf("player got %v snapshots during %v of flood, want ≈ %.0f", got, el, want)
 	}
 }
 
