@@ -104,27 +104,27 @@ type Client struct {
 	closed chan struct{}
 	once   sync.Once
 
-	mu        sync.Mutex
-	phase     Phase
-	mode      string
-	matched   netcode.Matched
-	spec      *game.Spec
-	cooldown  uint64
-	ctl       Control
-	world     mirror
-	pending   []netcode.Input
-	seq       uint32
-	lastFire  uint32 // seq of the last input that fired
-	sent      [256]sentInput
-	ack       uint32
-	predX     float32
-	predY     float32
-	predOK    bool // predX, predY hold a prediction
-	couldMove bool // the own avatar could move in the last snapshot
-	stats     Stats
-	matchGen  int
-	events    chan netcode.ServerMsg
-	welcome   chan struct{}
+	mu         sync.Mutex
+	phase      Phase
+	mode       string
+	matched    netcode.Matched
+	spec       *game.Spec
+	cooldown   uint64
+	ctl        Control
+	world      mirror
+	pending    []netcode.Input
+	seq        uint32
+	lastFire   uint32 // seq of the last input that fired
+	sent       [256]sentInput
+	ack        uint32
+	predX      float32
+	predY      float32
+	predOK     bool   // predX, predY hold a prediction
+	unmeasured uint32 // inputs up to this seq are left out of MaxPredictionError
+	stats      Stats
+	matchGen   int
+	events     chan netcode.ServerMsg
+	welcome    chan struct{}
 }
 
 type sentInput struct {
@@ -414,7 +414,7 @@ func (c *Client) onMatched(m *netcode.Matched) {
 	c.world = mirror{}
 	c.pending = c.pending[:0]
 	// A new match numbers inputs from 1 again.
-	c.ack, c.seq, c.lastFire, c.predOK = 0, 0, 0, false
+	c.ack, c.seq, c.lastFire, c.unmeasured, c.predOK = 0, 0, 0, 0, false
 	c.sent = [len(c.sent)]sentInput{}
 	c.matchGen++
 	go c.inputLoop(c.matchGen, time.Second/time.Duration(max(m.TickRate, 1)))
@@ -454,7 +454,12 @@ func (c *Client) onSnapshot(s *netcode.Snapshot) {
 	for _, ev := range s.Events {
 		teleported = teleported || (ev.Type == netcode.EventRespawn && ev.A == self.ID)
 	}
-	if si := &c.sent[s.AckSeq%uint32(len(c.sent))]; si.seq == s.AckSeq && s.AckSeq != 0 && !teleported && c.spec.CanMove(&self) && c.couldMove {
+	if teleported || !c.spec.CanMove(&self) {
+		// Inputs sent until now were predicted from a state the server
+		// has since changed by itself: don't hold them to the measure.
+		c.unmeasured = c.seq
+	}
+	if si := &c.sent[s.AckSeq%uint32(len(c.sent))]; si.seq == s.AckSeq && s.AckSeq > c.unmeasured {
 		d := math.Hypot(float64(si.x-self.X), float64(si.y-self.Y))
 		c.stats.MaxPredictionError = max(c.stats.MaxPredictionError, d)
 	}
@@ -476,7 +481,6 @@ func (c *Client) onSnapshot(s *netcode.Snapshot) {
 		c.stats.MaxCorrection = max(c.stats.MaxCorrection, math.Hypot(float64(x-c.predX), float64(y-c.predY)))
 	}
 	c.predX, c.predY, c.predOK = x, y, true
-	c.couldMove = c.spec.CanMove(&self)
 }
 
 // predict applies in to the avatar at (x, y) with the server's movement
