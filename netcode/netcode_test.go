@@ -277,3 +277,55 @@ func BenchmarkEncodeSnapshot(b *testing.B) {
 	}
 	b.SetBytes(int64(len(buf)))
 }
+
+// Trailing elements of any type are skipped without allocating what their
+// headers claim; too deep or truncated ones are errors.
+func TestSkipTrailing(t *testing.T) {
+	r := NewReader()
+	leave := func(n byte, tail ...byte) []byte { return append([]byte{0x90 | n, MsgLeave}, tail...) }
+	good := map[string][]byte{
+		"fixint":     leave(2, 0x05),
+		"str":        leave(2, 0xa3, 'a', 'b', 'c'),
+		"bin8":       leave(2, 0xc4, 2, 1, 2),
+		"ext8":       leave(2, 0xc7, 1, 9, 0),
+		"fixext4":    leave(2, 0xd6, 9, 1, 2, 3, 4),
+		"array":      leave(2, 0x92, 0x01, 0xa1, 'x'),
+		"map16":      leave(2, 0xde, 0, 1, 0x01, 0x02),
+		"double":     leave(2, 0xcb, 0, 0, 0, 0, 0, 0, 0, 0),
+		"two values": leave(3, 0xc0, 0xc3),
+	}
+	for name, f := range good {
+		var m ClientMsg
+		if err := r.DecodeClient(f, &m); err != nil || m.Type != MsgLeave {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+	deep := leave(2)
+	for range 20 {
+		deep = append(deep, 0x91)
+	}
+	deep = append(deep, 0x00)
+	bad := map[string][]byte{
+		"bin32 bomb":  leave(2, 0xc6, 0x7f, 0xff, 0xff, 0xff),
+		"ext32 bomb":  leave(2, 0xc9, 0x7f, 0xff, 0xff, 0xff, 1),
+		"str32 bomb":  leave(2, 0xdb, 0x7f, 0xff, 0xff, 0xff),
+		"array32":     leave(2, 0xdd, 0x7f, 0xff, 0xff, 0xff),
+		"map32":       leave(2, 0xdf, 0x7f, 0xff, 0xff, 0xff),
+		"too deep":    deep,
+		"never used":  leave(2, 0xc1),
+		"short float": leave(2, 0xcb, 0),
+	}
+	for name, f := range bad {
+		var m ClientMsg
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		err := r.DecodeClient(f, &m)
+		runtime.ReadMemStats(&after)
+		if !errors.Is(err, ErrMalformed) {
+			t.Errorf("%s: err %v", name, err)
+		}
+		if d := after.TotalAlloc - before.TotalAlloc; d > 4096 {
+			t.Errorf("%s: allocated %d bytes", name, d)
+		}
+	}
+}

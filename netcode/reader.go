@@ -3,6 +3,7 @@ package netcode
 import (
 	"bytes"
 	"errors"
+	"io"
 	"math"
 
 	"github.com/vmihailenco/msgpack/v5"
@@ -182,14 +183,100 @@ func (r *Reader) String(max int) (string, error) {
 
 // SkipRest skips the n trailing elements of an array that this version does
 // not know (later versions append fields). Each element is one value of any
-// type; nested values are bounded by the frame's size.
+// type, nested at most maxSkipDepth deep; no length it claims is allocated.
 func (r *Reader) SkipRest(n int) error {
 	if n > 64 {
 		return errTooDeep
 	}
 	for ; n > 0; n-- {
-		if err := r.d.Skip(); err != nil {
+		if err := r.skip(0); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+const maxSkipDepth = 8
+
+// skip skips one value by reading its MessagePack header itself: msgpack's
+// own Skip allocates the bytes a str, bin or ext header claims (up to 1 MiB).
+func (r *Reader) skip(depth int) error {
+	if depth > maxSkipDepth {
+		return errTooDeep
+	}
+	c, err := r.br.ReadByte()
+	if err != nil {
+		return errTruncated
+	}
+	var (
+		bytes    int // payload bytes to skip
+		lenBytes int // size of a big-endian length that follows
+		elems    int // nested values to skip
+		extra    int // bytes after the length (an ext's type)
+	)
+	switch {
+	case c <= 0x7f || c >= 0xe0, c == 0xc0, c == 0xc2, c == 0xc3:
+		return nil
+	case c&0xf0 == 0x80:
+		elems = 2 * int(c&0x0f)
+	case c&0xf0 == 0x90:
+		elems = int(c & 0x0f)
+	case c&0xe0 == 0xa0:
+		bytes = int(c & 0x1f)
+	case c == 0xcc || c == 0xd0:
+		bytes = 1
+	case c == 0xcd || c == 0xd1:
+		bytes = 2
+	case c == 0xca || c == 0xce || c == 0xd2:
+		bytes = 4
+	case c == 0xcb || c == 0xcf || c == 0xd3:
+		bytes = 8
+	case c >= 0xd4 && c <= 0xd8: // fixext 1, 2, 4, 8, 16
+		bytes = 1 + 1<<(c-0xd4)
+	case c == 0xc4 || c == 0xd9:
+		lenBytes = 1
+	case c == 0xc5 || c == 0xda:
+		lenBytes = 2
+	case c == 0xc6 || c == 0xdb:
+		lenBytes = 4
+	case c == 0xc7, c == 0xc8, c == 0xc9: // ext 8, 16, 32
+		lenBytes, extra = 1<<(c-0xc7), 1
+	case c == 0xdc || c == 0xde:
+		lenBytes = 2
+	case c == 0xdd || c == 0xdf:
+		lenBytes = 4
+	default: // 0xc1 is never used
+		return errType
+	}
+	if lenBytes > 0 {
+		var l int
+		for range lenBytes {
+			b, err := r.br.ReadByte()
+			if err != nil {
+				return errTruncated
+			}
+			l = l<<8 | int(b)
+		}
+		switch c {
+		case 0xdc, 0xdd:
+			elems = l
+		case 0xde, 0xdf:
+			elems = 2 * l
+		default:
+			bytes = l + extra
+		}
+	}
+	if bytes > r.br.Len() || elems > r.br.Len() {
+		return errTruncated
+	}
+	if bytes > 0 {
+		if _, err := r.br.Seek(int64(bytes), io.SeekCurrent); err != nil {
 			return errTruncated
+		}
+	}
+	for ; elems > 0; elems-- {
+		if err := r.skip(depth + 1); err != nil {
+			return err
 		}
 	}
 	return nil
