@@ -85,6 +85,9 @@ type Stats struct {
 	AckNonMonotonic int
 	// CloseCode is the close code received from the server, if any.
 	CloseCode uint16
+	// LeadUs is the server's last report of how early an input arrived
+	// before its tick; TargetLeadUs the margin the client aims for.
+	LeadUs, TargetLeadUs int32
 }
 
 // Client is one player's connection. Its methods are safe for concurrent
@@ -123,6 +126,7 @@ type Client struct {
 	unmeasured uint32 // inputs up to this seq are left out of MaxPredictionError
 	stats      Stats
 	matchGen   int
+	jit        jit
 	events     chan netcode.ServerMsg
 	welcome    chan struct{}
 }
@@ -300,6 +304,8 @@ type View struct {
 	Entities []netcode.Entity
 	Score    int32
 	Pending  int
+	// TimeLeft is the time until the match ends by the clock.
+	TimeLeft time.Duration
 }
 
 // View returns the client's current view, with other entities
@@ -315,9 +321,12 @@ func (c *Client) View() View {
 		TickRate: int(c.matched.TickRate),
 		WorldW:   c.matched.WorldW,
 		WorldH:   c.matched.WorldH,
-		Tick:     c.world.cur.Tick,
+		Tick:     c.world.tick,
 		AckSeq:   c.ack,
 		Pending:  len(c.pending),
+	}
+	if c.matched.TickRate > 0 && c.matched.EndTick > c.world.tick {
+		v.TimeLeft = time.Duration(c.matched.EndTick-c.world.tick) * time.Second / time.Duration(c.matched.TickRate)
 	}
 	v.Entities = c.world.interpolate(time.Now().Add(-InterpolationDelay), c.matched.Entity)
 	for _, e := range v.Entities {
@@ -327,10 +336,8 @@ func (c *Client) View() View {
 			v.Self.X, v.Self.Y = c.predX, c.predY
 		}
 	}
-	for _, s := range c.world.cur.Scores {
-		if s.Entity == c.matched.Entity {
-			v.Score = s.Score
-		}
+	if c.world.m != nil {
+		v.Score = c.world.m.Score(c.matched.Entity)
 	}
 	return v
 }
@@ -411,7 +418,8 @@ func (c *Client) onMatched(m *netcode.Matched) {
 	c.cooldown = game.CooldownTicks(c.spec.FireCooldown, int(m.TickRate))
 	c.phase = PhasePlaying
 	c.stats.Matches++
-	c.world = mirror{}
+	c.world = newMirror(&c.matched.Schema)
+	c.jit = jit{}
 	c.pending = c.pending[:0]
 	// A new match numbers inputs from 1 again.
 	c.ack, c.seq, c.lastFire, c.unmeasured, c.predOK = 0, 0, 0, 0, false
@@ -440,7 +448,14 @@ func (c *Client) onSnapshot(s *netcode.Snapshot) {
 		}
 	}
 	c.ack = s.AckSeq
-	c.world.push(s, now)
+	if err := c.world.apply(s, now); err != nil {
+		c.stats.ProtocolErrors++
+		return
+	}
+	if s.HasLead {
+		c.jit.observe(s.LeadUs, c.matched.TickRate)
+		c.stats.LeadUs, c.stats.TargetLeadUs = s.LeadUs, int32(c.jit.target)
+	}
 	self, ok := c.world.find(c.matched.Entity)
 	if !ok {
 		return
@@ -494,10 +509,12 @@ func (c *Client) predict(self *netcode.Entity, x, y float32, in *netcode.Input) 
 }
 
 // inputLoop sends one input per tick while the match of generation gen
-// lasts.
+// lasts. Its schedule slides so that inputs reach the server a small margin
+// before the tick that applies them (see jit).
 func (c *Client) inputLoop(gen int, dt time.Duration) {
-	t := time.NewTicker(dt)
+	t := time.NewTimer(dt)
 	defer t.Stop()
+	next := time.Now().Add(dt)
 	buf := make([]byte, 0, 64)
 	for {
 		select {
@@ -510,6 +527,11 @@ func (c *Client) inputLoop(gen int, dt time.Duration) {
 			c.mu.Unlock()
 			return
 		}
+		next = next.Add(dt + c.jit.take(dt))
+		if now := time.Now(); next.Before(now) { // far behind: don't burst
+			next = now
+		}
+		t.Reset(time.Until(next))
 		if !c.predOK { // no snapshot yet: nothing to predict from
 			c.mu.Unlock()
 			continue

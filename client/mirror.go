@@ -6,40 +6,43 @@ import (
 	"skirmish/netcode"
 )
 
-// mirror is the client's copy of the world: the last two snapshots, so that
-// other entities can be drawn between them.
+// mirror is the client's copy of its view: the netcode Mirror that applies
+// the server's diffs, plus the entities of the last two snapshots so that
+// others can be drawn between them.
 type mirror struct {
-	prev, cur       netcode.Snapshot
+	m               *netcode.Mirror
+	prev, cur       []netcode.Entity
 	prevAt, curAt   time.Time
 	prevIdx, curIdx map[uint32]int
+	tick            uint32
 }
 
-// push makes s the current snapshot; s is copied.
-func (m *mirror) push(s *netcode.Snapshot, at time.Time) {
+func newMirror(s *netcode.Schema) mirror {
+	return mirror{m: netcode.NewMirror(s), prevIdx: map[uint32]int{}, curIdx: map[uint32]int{}}
+}
+
+// apply applies snapshot s, received at at.
+func (m *mirror) apply(s *netcode.Snapshot, at time.Time) error {
+	if err := m.m.Apply(s); err != nil {
+		return err
+	}
+	m.tick = s.Tick
 	m.prev, m.cur = m.cur, m.prev
 	m.prevAt, m.curAt = m.curAt, at
 	m.prevIdx, m.curIdx = m.curIdx, m.prevIdx
-	rejects, events, scores := m.cur.Rejects[:0], m.cur.Events[:0], m.cur.Scores[:0]
-	m.cur.SnapshotHeader = s.SnapshotHeader // shares s's slices: replace them
-	m.cur.Rejects = append(rejects, s.Rejects...)
-	m.cur.Events = append(events, s.Events...)
-	m.cur.Scores = append(scores, s.Scores...)
-	m.cur.Entities = append(m.cur.Entities[:0], s.Entities...)
-	if m.curIdx == nil {
-		m.curIdx = make(map[uint32]int, len(s.Entities))
-	}
+	m.cur = m.m.AppendEntities(m.cur[:0])
 	clear(m.curIdx)
-	for i, e := range m.cur.Entities {
+	for i, e := range m.cur {
 		m.curIdx[e.ID] = i
 	}
+	return nil
 }
 
 func (m *mirror) find(id uint32) (netcode.Entity, bool) {
-	i, ok := m.curIdx[id]
-	if !ok {
+	if m.m == nil {
 		return netcode.Entity{}, false
 	}
-	return m.cur.Entities[i], true
+	return m.m.Get(id)
 }
 
 func (m *mirror) get(id uint32) netcode.Entity {
@@ -47,11 +50,11 @@ func (m *mirror) get(id uint32) netcode.Entity {
 	return e
 }
 
-// interpolate returns the current entities with every one but self placed
+// interpolate returns the entities in view with every one but self placed
 // at time t between the previous and the current snapshot (clamped to
 // them).
 func (m *mirror) interpolate(t time.Time, self uint32) []netcode.Entity {
-	out := append([]netcode.Entity(nil), m.cur.Entities...)
+	out := append([]netcode.Entity(nil), m.cur...)
 	span := m.curAt.Sub(m.prevAt)
 	if m.prevAt.IsZero() || span <= 0 {
 		return out
@@ -69,7 +72,7 @@ func (m *mirror) interpolate(t time.Time, self uint32) []netcode.Entity {
 		if !ok {
 			continue
 		}
-		p := m.prev.Entities[j]
+		p := m.prev[j]
 		e.X = p.X + (e.X-p.X)*f
 		e.Y = p.Y + (e.Y-p.Y)*f
 	}

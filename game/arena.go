@@ -19,12 +19,15 @@ const (
 
 // ArenaConfig sizes an arena. The zero value of a field means its default.
 type ArenaConfig struct {
-	Players    int           // seats; default 8
-	NPCs       int           // wandering NPCs; default 64
-	Width      float32       // world width and height; default 2000
-	Height     float32       //
-	Duration   time.Duration // default 3 minutes
-	ScoreLimit int32         // default 50 hits
+	Players int // seats; default 8
+	NPCs    int // wandering NPCs; default 64, negative for none
+	// Width and Height are the world's size. The default keeps the density
+	// of the classic arena (72 entities on 2000×2000): 2000·√(entities/72).
+	Width, Height float32
+	Duration      time.Duration // default 3 minutes
+	ScoreLimit    int32         // default 50 hits
+	// InterestRadius is R, the radius of each player's view; default 500.
+	InterestRadius float32
 }
 
 // Arena tuning.
@@ -63,7 +66,10 @@ func NewArena(cfg ArenaConfig) *Arena {
 		cfg.NPCs = 64
 	}
 	if cfg.Width <= 0 {
-		cfg.Width = 2000
+		cfg.Width = float32(2000 * math.Sqrt(float64(cfg.Players+cfg.NPCs)/72))
+	}
+	if cfg.InterestRadius <= 0 {
+		cfg.InterestRadius = 500
 	}
 	if cfg.Height <= 0 {
 		cfg.Height = cfg.Width
@@ -88,6 +94,7 @@ func NewArena(cfg ArenaConfig) *Arena {
 			Kinds:    []string{"player", "npc", "projectile"},
 			Fields:   []netcode.Field{{Name: "hp", Scale: 1}},
 		},
+		Interest: netcode.Interest{Radius: cfg.InterestRadius, FarEvery: 3}.WithDefaults(),
 	}}
 }
 

@@ -29,6 +29,9 @@ type Spec struct {
 	Immobile func(e *netcode.Entity) bool
 	// Schema declares the entity kinds and fields the netcode sends.
 	Schema netcode.Schema
+	// Interest says what each player sees: the radius R around their
+	// avatar, the hysteresis and the rate tiers.
+	Interest netcode.Interest
 }
 
 // CanMove reports whether inputs move avatar e.

@@ -35,6 +35,7 @@ func NewTag() *Tag {
 			Kinds:    []string{"player"},
 			Fields:   []netcode.Field{{Name: "it", Scale: 1}},
 		},
+		Interest: netcode.Interest{Radius: 600}.WithDefaults(),
 	}}
 }
 

@@ -19,6 +19,9 @@ type Entity struct {
 	Owner int
 	// Timer is a countdown in seconds for the mode's use.
 	Timer float32
+	// Slot is a small index the entity keeps for its life; slots of
+	// removed entities are reused. Views index their state by it.
+	Slot int32
 	// removed marks an entity that leaves the world at the end of the tick.
 	removed bool
 }
@@ -55,9 +58,11 @@ type World struct {
 	// Events are the events of the current tick, sent in its snapshots.
 	Events []netcode.Event
 
-	nextID  uint32
-	index   map[uint32]int
-	removed int
+	nextID    uint32
+	index     map[uint32]int
+	removed   int
+	freeSlots []int32
+	slots     int32
 }
 
 // NewWorld returns an empty world of the spec's size and seats. Entity IDs
@@ -81,9 +86,18 @@ func NewWorld(spec *Spec, tickRate int, seed uint64, idBase uint32) *World {
 // valid until the next Spawn or the end of the tick.
 func (w *World) Spawn(kind uint8, x, y float32) *Entity {
 	w.nextID++
+	var slot int32
+	if n := len(w.freeSlots); n > 0 {
+		slot = w.freeSlots[n-1]
+		w.freeSlots = w.freeSlots[:n-1]
+	} else {
+		slot = w.slots
+		w.slots++
+	}
 	w.Entities = append(w.Entities, Entity{
 		Entity: netcode.Entity{ID: w.nextID, Kind: kind, X: x, Y: y},
 		Owner:  -1,
+		Slot:   slot,
 	})
 	w.index[w.nextID] = len(w.Entities) - 1
 	return &w.Entities[len(w.Entities)-1]
@@ -97,6 +111,14 @@ func (w *World) Get(id uint32) *Entity {
 		return nil
 	}
 	return &w.Entities[i]
+}
+
+// Lookup is Get that also finds an entity removed during this tick.
+func (w *World) Lookup(id uint32) *Entity {
+	if i, ok := w.index[id]; ok {
+		return &w.Entities[i]
+	}
+	return nil
 }
 
 // Remove takes the entity with id out of the world at the end of the tick.
@@ -114,6 +136,9 @@ func (e *Entity) Removed() bool { return e.removed }
 func (w *World) Emit(typ uint8, a, b uint32) {
 	w.Events = append(w.Events, netcode.Event{Type: typ, A: a, B: b})
 }
+
+// Slots is one more than the highest slot in use.
+func (w *World) Slots() int { return int(w.slots) }
 
 // Seconds is the match time elapsed at the start of the current tick.
 func (w *World) Seconds() float64 { return float64(w.Tick) / float64(w.TickRate) }
@@ -135,6 +160,7 @@ func (w *World) EndTick() {
 		e := &w.Entities[i]
 		if e.removed {
 			delete(w.index, e.ID)
+			w.freeSlots = append(w.freeSlots, e.Slot)
 			continue
 		}
 		if i != j {

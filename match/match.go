@@ -22,6 +22,15 @@ type Config struct {
 	Observer Observer
 	// Logger is the structured logger; default slog.Default().
 	Logger *slog.Logger
+	// InterestRadius overrides every mode's view radius R when > 0.
+	InterestRadius float32
+	// FullViews sends every player the whole match in full every tick
+	// instead of diffs of their view: the foundation's behaviour, kept for
+	// comparisons.
+	FullViews bool
+	// CongestedKick disconnects a player whose views were skipped this long
+	// without a break; default 5 s.
+	CongestedKick time.Duration
 }
 
 func (c *Config) withDefaults() Config {
@@ -40,6 +49,9 @@ func (c *Config) withDefaults() Config {
 	}
 	if out.Logger == nil {
 		out.Logger = slog.Default()
+	}
+	if out.CongestedKick <= 0 {
+		out.CongestedKick = 5 * time.Second
 	}
 	return out
 }
@@ -63,7 +75,14 @@ const (
 type inputMsg struct {
 	p  *Player
 	in netcode.Input
+	at int64 // arrival, monotonic nanoseconds (monoNow)
 }
+
+// monoEpoch anchors monoNow.
+var monoEpoch = time.Now()
+
+// monoNow is a monotonic clock in nanoseconds, for input leads.
+func monoNow() int64 { return int64(time.Since(monoEpoch)) }
 
 type ctlKind uint8
 
@@ -82,11 +101,18 @@ type ctlMsg struct {
 type seat struct {
 	p       *Player
 	gp      game.Player
-	queue   [InputQueue]netcode.Input
+	queue   [InputQueue]inputMsg
 	head, n int
 	seen    uint32 // highest seq queued or dropped
 	ack     uint32 // seq of the last input applied or rejected
 	rejects []netcode.Reject
+	view    *netcode.View
+	// lead of the input applied this tick, in µs; hasLead if one was
+	lead    int32
+	hasLead bool
+	// congested counts the ticks in a row whose view was skipped.
+	congested int
+	events    []netcode.Event // this tick's events the player can see
 }
 
 // Match is one running match: a goroutine that owns a world and runs the
@@ -106,10 +132,15 @@ type Match struct {
 	events chan<- lobbyEvent
 	done   chan struct{}
 
-	seats   []seat
-	scores  []netcode.Score
-	entBuf  []byte // this tick's entities, encoded once for every view
-	dt      time.Duration
+	seats    []seat
+	scores   []netcode.Score
+	interest netcode.Interest
+	grid     *netcode.Grid
+	cells    []int32
+	evSlots  [][2]int32 // world slots of each event's entities (-1: none)
+	dt       time.Duration
+	endTick  uint32
+	kickAt   int // congested ticks before a kick
 	startAt time.Time
 	ended   bool
 }
@@ -130,11 +161,23 @@ func newMatch(id string, serial uint64, mode game.Mode, cfg Config, seed uint64,
 		done:   make(chan struct{}),
 		seats:  make([]seat, spec.MaxPlayers),
 		scores: make([]netcode.Score, 0, spec.MaxPlayers),
-		entBuf: make([]byte, 0, 16<<10),
 		dt:     time.Second / time.Duration(cfg.TickRate),
 	}
+	m.interest = spec.Interest.WithDefaults()
+	if cfg.InterestRadius > 0 {
+		m.interest.Radius = cfg.InterestRadius
+	}
+	if m.interest.Radius <= 0 { // a mode without interest sees everything
+		m.interest.Radius = spec.Width + spec.Height
+	}
+	m.interest.Full = cfg.FullViews
+	m.grid = netcode.NewGrid(spec.Width, spec.Height, max(m.interest.Radius/2, 1))
+	m.endTick = uint32(spec.Duration.Seconds() * float64(cfg.TickRate))
+	m.kickAt = int(cfg.CongestedKick.Seconds() * float64(cfg.TickRate))
 	for i := range m.seats {
 		m.seats[i].rejects = make([]netcode.Reject, 0, maxRejects)
+		m.seats[i].view = netcode.NewView(&spec.Schema, m.interest)
+		m.seats[i].events = make([]netcode.Event, 0, 16)
 	}
 	// Matches number their entities from disjoint ranges of 2^20 IDs.
 	m.world = game.NewWorld(spec, cfg.TickRate, seed, uint32(serial%4000)<<20)
@@ -281,8 +324,9 @@ func (m *Match) join(p *Player) {
 		return
 	}
 	s := &m.seats[i]
-	rejects := s.rejects[:0]
-	*s = seat{p: p, rejects: rejects, gp: game.Player{Seat: i, ID: p.ID, Name: p.Name}}
+	rejects, view, events := s.rejects[:0], s.view, s.events
+	view.Reset() // a full view first
+	*s = seat{p: p, rejects: rejects, view: view, events: events, gp: game.Player{Seat: i, ID: p.ID, Name: p.Name}}
 	m.world.Players[i] = &s.gp
 	m.rules.Join(m.world, &s.gp)
 	p.match.Store(m)
@@ -294,6 +338,8 @@ func (m *Match) join(p *Player) {
 		WorldW:   m.spec.Width,
 		WorldH:   m.spec.Height,
 		Schema:   m.spec.Schema,
+		Tick:     uint32(m.world.Tick),
+		EndTick:  m.endTick,
 	}
 	if !p.Out.PostControl(netcode.AppendMatched(nil, &msg)) {
 		p.Out.Kick(netcode.CloseCongested)
@@ -322,17 +368,22 @@ func (m *Match) leave(p *Player) {
 // send every player its snapshot.
 func (m *Match) tick() {
 	w := m.world
+	now := monoNow()
 	m.gather()
 	applied, rejected := 0, 0
 	for i := range m.seats {
 		s := &m.seats[i]
+		s.hasLead = false
 		if s.p == nil || s.n == 0 {
 			continue
 		}
-		in := &s.queue[s.head]
+		msg := &s.queue[s.head]
+		in := &msg.in
 		s.head = (s.head + 1) % InputQueue
 		s.n--
 		s.ack = in.Seq
+		s.lead = int32(min(max(now-msg.at, 0)/int64(time.Microsecond), 1<<30))
+		s.hasLead = true
 		if code := m.rules.Apply(w, &s.gp, in); code != netcode.RejectNone {
 			s.reject(in.Seq, code)
 			rejected++
@@ -367,7 +418,7 @@ func (m *Match) gather() {
 			m.obs.InputDropped()
 			continue
 		}
-		s.queue[(s.head+s.n)%InputQueue] = msg.in
+		s.queue[(s.head+s.n)%InputQueue] = msg
 		s.n++
 	}
 }
@@ -387,34 +438,28 @@ func (s *seat) reject(seq uint32, code uint8) {
 	}
 }
 
-// send encodes the world once and sends every seated player a snapshot
-// with their own ack and rejects. A congested player's view is skipped;
-// their rejects wait for the next snapshot.
+// send gives every seated player the snapshot of their view: the grid
+// finds the entities near their avatar, their View diffs them against what
+// they were last sent. A congested player's view is skipped before it is
+// computed, so their next diff is still against what they really got;
+// their rejects wait for the next snapshot. A player congested for
+// Config.CongestedKick is disconnected.
 func (m *Match) send() {
 	w := m.world
-	schema := &m.spec.Schema
-	m.entBuf = m.entBuf[:0]
-	live := 0
+	m.grid.Reset()
 	for i := range w.Entities {
-		e := &w.Entities[i]
-		if e.Removed() {
-			continue
-		}
-		m.entBuf = netcode.AppendEntity(m.entBuf, schema, &e.Entity)
-		live++
+		m.grid.Add(w.Entities[i].X, w.Entities[i].Y)
 	}
+	m.grid.Finish()
 	m.scores = m.scores[:0]
 	for _, p := range w.Players {
 		if p != nil {
 			m.scores = append(m.scores, netcode.Score{Entity: p.Entity, Score: p.Score})
 		}
 	}
-	left := m.spec.Duration - time.Duration(w.Tick+1)*m.dt
-	h := netcode.SnapshotHeader{
-		Tick:       uint32(w.Tick),
-		Events:     w.Events,
-		TimeLeftMs: uint32(max(left, 0) / time.Millisecond),
-		Scores:     m.scores,
+	m.evSlots = m.evSlots[:0]
+	for _, ev := range w.Events {
+		m.evSlots = append(m.evSlots, [2]int32{m.slotOf(ev.A), m.slotOf(ev.B)})
 	}
 	for i := range m.seats {
 		s := &m.seats[i]
@@ -424,17 +469,71 @@ func (m *Match) send() {
 		buf := s.p.Out.Buffer()
 		if buf == nil {
 			m.obs.ViewSkipped()
+			if s.congested++; s.congested == m.kickAt {
+				m.log.Info("player congested, disconnecting", "player", s.p.ID)
+				s.p.Out.Kick(netcode.CloseCongested)
+			}
 			continue
 		}
-		h.AckSeq, h.Rejects = s.ack, s.rejects
-		buf = netcode.AppendSnapshotHeader(buf, &h, live)
-		buf = append(buf, m.entBuf...)
-		if s.p.Out.PostBuffer(buf) {
-			s.rejects = s.rejects[:0]
-		} else {
-			m.obs.ViewSkipped()
+		s.congested = 0
+		s.p.Out.PostBuffer(m.view(s, buf))
+		s.rejects = s.rejects[:0]
+	}
+}
+
+// view computes s's view of this tick into buf.
+func (m *Match) view(s *seat, buf []byte) []byte {
+	w := m.world
+	v := s.view
+	v.Begin(uint32(w.Tick))
+	self := w.Get(s.gp.Entity)
+	switch {
+	case m.interest.Full:
+		for i := range w.Entities {
+			e := &w.Entities[i]
+			if !e.Removed() {
+				v.Consider(&e.Entity, e.Slot, 0, e.ID == s.gp.Entity)
+			}
+		}
+	case self != nil:
+		m.cells = m.grid.Cells(m.cells[:0], self.X, self.Y, m.interest.QueryRadius())
+		for _, c := range m.cells {
+			for _, i := range m.grid.Items(c) {
+				e := &w.Entities[i]
+				if e.Removed() {
+					continue
+				}
+				dx, dy := e.X-self.X, e.Y-self.Y
+				v.Consider(&e.Entity, e.Slot, dx*dx+dy*dy, e == self)
+			}
 		}
 	}
+	v.Finish()
+	s.events = s.events[:0]
+	for j, ev := range w.Events {
+		sl := m.evSlots[j]
+		if ev.A == s.gp.Entity || ev.B == s.gp.Entity || v.Knows(sl[0], ev.A) || v.Knows(sl[1], ev.B) {
+			s.events = append(s.events, ev)
+		}
+	}
+	h := netcode.SnapshotHeader{
+		Tick:    uint32(w.Tick),
+		AckSeq:  s.ack,
+		Rejects: s.rejects,
+		Events:  s.events,
+		Scores:  v.DiffScores(m.scores),
+		LeadUs:  s.lead,
+		HasLead: s.hasLead,
+	}
+	return v.AppendSnapshot(buf, &h)
+}
+
+// slotOf returns the world slot of entity id, or -1.
+func (m *Match) slotOf(id uint32) int32 {
+	if e := m.world.Lookup(id); e != nil {
+		return e.Slot
+	}
+	return -1
 }
 
 // end finishes the match: the lobby learns it first (so that a player who

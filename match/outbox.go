@@ -34,6 +34,10 @@ type Outbox struct {
 	free    chan []byte
 	kick    chan netcode.CloseCode
 	pending atomic.Int64
+	control atomic.Int32 // control frames queued: at most controlSlots
+	// OnKick, if set, is called by Kick on the kicker's goroutine; it must
+	// not block (the server uses it to cut a write stuck on a dead peer).
+	OnKick func()
 }
 
 // NewOutbox returns an empty Outbox.
@@ -63,8 +67,9 @@ func (o *Outbox) Buffer() []byte {
 	}
 }
 
-// PostBuffer queues b, a buffer from Buffer, for the socket. It reports
-// false, taking b back, if the queue is full.
+// PostBuffer queues b, a buffer from Buffer, for the socket. Control frames
+// never take the snapshot slots, so it always succeeds; it reports false,
+// taking b back, only if that promise is broken.
 func (o *Outbox) PostBuffer(b []byte) bool {
 	o.pending.Add(int64(len(b)))
 	select {
@@ -88,12 +93,17 @@ func (o *Outbox) Discard(b []byte) {
 // PostControl queues a frame that b owns from now on. It reports false if
 // the queue is full: the peer is not reading, and the caller should Kick it.
 func (o *Outbox) PostControl(b []byte) bool {
+	if o.control.Add(1) > controlSlots {
+		o.control.Add(-1)
+		return false
+	}
 	o.pending.Add(int64(len(b)))
 	select {
 	case o.frames <- Frame{B: b}:
 		return true
 	default:
 		o.pending.Add(-int64(len(b)))
+		o.control.Add(-1)
 		return false
 	}
 }
@@ -103,6 +113,9 @@ func (o *Outbox) PostControl(b []byte) bool {
 func (o *Outbox) Kick(code netcode.CloseCode) {
 	select {
 	case o.kick <- code:
+		if o.OnKick != nil {
+			o.OnKick()
+		}
 	default:
 	}
 }
@@ -119,6 +132,8 @@ func (o *Outbox) Release(f Frame) {
 	o.pending.Add(-int64(len(f.B)))
 	if f.pooled {
 		o.Discard(f.B)
+	} else {
+		o.control.Add(-1)
 	}
 }
 

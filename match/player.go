@@ -38,7 +38,7 @@ func (p *Player) SendInput(in *netcode.Input) bool {
 		return false
 	}
 	select {
-	case m.inbox <- inputMsg{p: p, in: *in}:
+	case m.inbox <- inputMsg{p: p, in: *in, at: monoNow()}:
 		return true
 	default:
 		m.obs.InputDropped()

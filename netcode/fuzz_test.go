@@ -62,15 +62,32 @@ func FuzzDecodeServer(f *testing.F) {
 	s := testSchema()
 	f.Add(AppendWelcome(nil, 1, "p", "n"))
 	f.Add(AppendMatched(nil, &Matched{MatchID: "m", Mode: "arena", Entity: 1, TickRate: 30, WorldW: 10, WorldH: 10, Schema: *s}))
-	snap := AppendSnapshotHeader(nil, &SnapshotHeader{Tick: 1, Rejects: []Reject{{1, 2}}, Events: []Event{{1, 2, 3}}, Scores: []Score{{1, 2}}}, 1)
-	f.Add(AppendEntity(snap, s, &Entity{ID: 1, X: 5}))
+	v := NewView(s, Interest{Radius: 10})
+	for tick, x := range []float32{1, 5, 50} {
+		v.Begin(uint32(tick))
+		v.Consider(&Entity{ID: 7, X: x}, 0, x*x, false)
+		v.Consider(&Entity{ID: 8, X: 2, F: [MaxFields]float32{float32(tick)}}, 1, 4, true)
+		v.Finish()
+		h := SnapshotHeader{Tick: uint32(tick), Rejects: []Reject{{1, 2}}, Events: []Event{{1, 2, 3}}, Scores: []Score{{1, 2}}, HasLead: tick == 1, LeadUs: 300}
+		f.Add(v.AppendSnapshot(nil, &h))
+	}
 	f.Add(AppendResult(nil, 0, []Standing{{PlayerID: "p", Name: "n", Entity: 1, Score: 2, Place: 1}}))
 	f.Add([]byte{0xdd, 0x7f, 0xff, 0xff, 0xff})
 	r := NewReader()
 	var m ServerMsg
+	mir := NewMirror(s)
 	f.Fuzz(func(t *testing.T, frame []byte) {
-		if err := r.DecodeServer(frame, &m, s); err != nil && !errors.Is(err, ErrMalformed) {
-			t.Fatalf("error %v is not ErrMalformed", err)
+		err := r.DecodeServer(frame, &m, s)
+		if err != nil {
+			if !errors.Is(err, ErrMalformed) {
+				t.Fatalf("error %v is not ErrMalformed", err)
+			}
+			return
+		}
+		if m.Type == MsgSnapshot {
+			if err := mir.Apply(&m.Snapshot); err != nil && !errors.Is(err, ErrBadDiff) {
+				t.Fatalf("mirror: %v", err)
+			}
 		}
 	})
 }

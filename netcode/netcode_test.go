@@ -137,31 +137,59 @@ func TestServerFramesRoundTrip(t *testing.T) {
 	if err := r.DecodeServer(AppendMatched(nil, &matched), &m, nil); err != nil || !reflect.DeepEqual(m.Matched, matched) {
 		t.Fatalf("matched: %v\n got %+v\nwant %+v", err, m.Matched, matched)
 	}
+	v := NewView(s, Interest{Radius: 100})
 	ents := []Entity{
-		{ID: 1, Kind: 0, X: 10.125, Y: 1999.875, F: [MaxFields]float32{100, 3.14}},
+		{ID: 1, Kind: 0, X: 10.125, Y: 19.875, F: [MaxFields]float32{100, 3.14}},
 		{ID: 1 << 20, Kind: 1, X: 0, Y: 0, F: [MaxFields]float32{-5, -0.01}},
 	}
 	h := SnapshotHeader{
 		Tick: 99, AckSeq: 12,
-		Rejects:    []Reject{{Seq: 11, Code: RejectCooldown}},
-		Events:     []Event{{Type: EventHit, A: 1, B: 2}},
-		TimeLeftMs: 1234,
-		Scores:     []Score{{Entity: 1, Score: 3}, {Entity: 2, Score: -1}},
+		Rejects: []Reject{{Seq: 11, Code: RejectCooldown}},
+		Events:  []Event{{Type: EventHit, A: 1, B: 2}},
+		Scores:  []Score{{Entity: 1, Score: 3}, {Entity: 2, Score: -1}},
+		LeadUs:  2500, HasLead: true,
 	}
-	frame := AppendSnapshotHeader(nil, &h, len(ents))
+	v.Begin(99)
 	for i := range ents {
-		frame = AppendEntity(frame, s, &ents[i])
+		v.Consider(&ents[i], int32(i), 0, i == 0)
 	}
-	if err := r.DecodeServer(frame, &m, s); err != nil {
+	v.Finish()
+	if err := r.DecodeServer(v.AppendSnapshot(nil, &h), &m, s); err != nil {
 		t.Fatal(err)
 	}
 	if !reflect.DeepEqual(m.Snapshot.SnapshotHeader, h) {
 		t.Errorf("header: got %+v want %+v", m.Snapshot.SnapshotHeader, h)
 	}
-	for i, e := range ents {
-		if want := s.Quantized(e); m.Snapshot.Entities[i] != want {
-			t.Errorf("entity %d: got %+v want %+v", i, m.Snapshot.Entities[i], want)
+	if !m.Snapshot.Reset || len(m.Snapshot.Creates) != 2 || len(m.Snapshot.Updates) != 0 || len(m.Snapshot.Removes) != 0 {
+		t.Fatalf("first view: %+v", m.Snapshot)
+	}
+	mir := NewMirror(s)
+	if err := mir.Apply(&m.Snapshot); err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range ents {
+		if got, _ := mir.Get(e.ID); got != s.Quantized(e) {
+			t.Errorf("entity %d: got %+v want %+v", e.ID, got, s.Quantized(e))
 		}
+	}
+	// Second tick: one moves, one leaves; no lead.
+	ents[0].X += 3
+	v.Begin(100)
+	v.Consider(&ents[0], 0, 0, true)
+	v.Finish()
+	h = SnapshotHeader{Tick: 100, AckSeq: 12}
+	if err := r.DecodeServer(v.AppendSnapshot(nil, &h), &m, s); err != nil {
+		t.Fatal(err)
+	}
+	sn := &m.Snapshot
+	if sn.Reset || len(sn.Creates) != 0 || len(sn.Updates) != 1 || sn.Updates[0].Mask != 1 || sn.Updates[0].D[0] != 24 || len(sn.Removes) != 1 || sn.HasLead {
+		t.Fatalf("second view: %+v", sn)
+	}
+	if err := mir.Apply(sn); err != nil {
+		t.Fatal(err)
+	}
+	if got, ok := mir.Get(1); !ok || got.X != ents[0].X || mir.Len() != 1 {
+		t.Errorf("mirror after diff: %+v (%d entities)", got, mir.Len())
 	}
 	st := []Standing{{PlayerID: "p-1", Name: "a", Entity: 3, Score: 9, Place: 1}}
 	if err := r.DecodeServer(AppendResult(nil, OutcomeNormal, st), &m, nil); err != nil || !reflect.DeepEqual(m.Standings, st) {
@@ -231,22 +259,6 @@ func TestDecodeInputAllocatesNothing(t *testing.T) {
 	}
 }
 
-func TestEncodeSnapshotAllocatesNothing(t *testing.T) {
-	s := testSchema()
-	ents := make([]Entity, 100)
-	h := SnapshotHeader{Tick: 5, Scores: make([]Score, 8)}
-	buf := make([]byte, 0, 8192)
-	allocs := testing.AllocsPerRun(100, func() {
-		buf = AppendSnapshotHeader(buf[:0], &h, len(ents))
-		for i := range ents {
-			buf = AppendEntity(buf, s, &ents[i])
-		}
-	})
-	if allocs != 0 {
-		t.Errorf("snapshot encoding allocates %v times", allocs)
-	}
-}
-
 func BenchmarkDecodeInput(b *testing.B) {
 	r := NewReader()
 	frame := AppendInput(nil, &Input{Seq: 7, MoveX: 0.6, MoveY: 0.8, Buttons: 1})
@@ -260,72 +272,3 @@ func BenchmarkDecodeInput(b *testing.B) {
 	}
 }
 
-func BenchmarkEncodeSnapshot(b *testing.B) {
-	s := testSchema()
-	ents := make([]Entity, 72)
-	for i := range ents {
-		ents[i] = Entity{ID: uint32(i + 1), X: float32(i * 27), Y: float32(i * 13), F: [MaxFields]float32{100}}
-	}
-	h := SnapshotHeader{Tick: 5, Scores: make([]Score, 8)}
-	buf := make([]byte, 0, 8192)
-	b.ReportAllocs()
-	for b.Loop() {
-		buf = AppendSnapshotHeader(buf[:0], &h, len(ents))
-		for i := range ents {
-			buf = AppendEntity(buf, s, &ents[i])
-		}
-	}
-	b.SetBytes(int64(len(buf)))
-}
-
-// Trailing elements of any type are skipped without allocating what their
-// headers claim; too deep or truncated ones are errors.
-func TestSkipTrailing(t *testing.T) {
-	r := NewReader()
-	leave := func(n byte, tail ...byte) []byte { return append([]byte{0x90 | n, MsgLeave}, tail...) }
-	good := map[string][]byte{
-		"fixint":     leave(2, 0x05),
-		"str":        leave(2, 0xa3, 'a', 'b', 'c'),
-		"bin8":       leave(2, 0xc4, 2, 1, 2),
-		"ext8":       leave(2, 0xc7, 1, 9, 0),
-		"fixext4":    leave(2, 0xd6, 9, 1, 2, 3, 4),
-		"array":      leave(2, 0x92, 0x01, 0xa1, 'x'),
-		"map16":      leave(2, 0xde, 0, 1, 0x01, 0x02),
-		"double":     leave(2, 0xcb, 0, 0, 0, 0, 0, 0, 0, 0),
-		"two values": leave(3, 0xc0, 0xc3),
-	}
-	for name, f := range good {
-		var m ClientMsg
-		if err := r.DecodeClient(f, &m); err != nil || m.Type != MsgLeave {
-			t.Errorf("%s: %v", name, err)
-		}
-	}
-	deep := leave(2)
-	for range 20 {
-		deep = append(deep, 0x91)
-	}
-	deep = append(deep, 0x00)
-	bad := map[string][]byte{
-		"bin32 bomb":  leave(2, 0xc6, 0x7f, 0xff, 0xff, 0xff),
-		"ext32 bomb":  leave(2, 0xc9, 0x7f, 0xff, 0xff, 0xff, 1),
-		"str32 bomb":  leave(2, 0xdb, 0x7f, 0xff, 0xff, 0xff),
-		"array32":     leave(2, 0xdd, 0x7f, 0xff, 0xff, 0xff),
-		"map32":       leave(2, 0xdf, 0x7f, 0xff, 0xff, 0xff),
-		"too deep":    deep,
-		"never used":  leave(2, 0xc1),
-		"short float": leave(2, 0xcb, 0),
-	}
-	for name, f := range bad {
-		var m ClientMsg
-		var before, after runtime.MemStats
-		runtime.ReadMemStats(&before)
-		err := r.DecodeClient(f, &m)
-		runtime.ReadMemStats(&after)
-		if !errors.Is(err, ErrMalformed) {
-			t.Errorf("%s: err %v", name, err)
-		}
-		if d := after.TotalAlloc - before.TotalAlloc; d > 4096 {
-			t.Errorf("%s: allocated %d bytes", name, d)
-		}
-	}
-}

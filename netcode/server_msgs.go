@@ -1,6 +1,10 @@
 package netcode
 
-import "math"
+import (
+	"math"
+
+	"github.com/vmihailenco/msgpack/v5/msgpcode"
+)
 
 // Reject reports an input that was not applied, and why.
 type Reject struct {
@@ -29,20 +33,49 @@ type Standing struct {
 	Place    uint16
 }
 
-// SnapshotHeader is everything in a snapshot but its entities.
+// SnapshotHeader is the part of a snapshot that is not the view: the
+// tick, the player's acks and rejects, the events they can see, changed
+// scores and the input lead.
 type SnapshotHeader struct {
-	Tick       uint32
-	AckSeq     uint32
-	Rejects    []Reject
-	Events     []Event
-	TimeLeftMs uint32
-	Scores     []Score
+	Tick    uint32
+	AckSeq  uint32
+	Rejects []Reject
+	Events  []Event
+	// Scores are the scores that changed since the last snapshot (all of
+	// them in a full view).
+	Scores []Score
+	// LeadUs is how long before the tick that applied it the player's
+	// input applied this tick arrived, in microseconds; HasLead is false
+	// when no input was applied this tick.
+	LeadUs  int32
+	HasLead bool
 }
 
-// Snapshot is a decoded snapshot, entities dequantized.
+// Create is a decoded create: an entity entering the view under Handle,
+// with quantized values Q (x, y, then the schema's fields).
+type Create struct {
+	Handle uint16
+	ID     uint32
+	Kind   uint8
+	Q      [2 + MaxFields]int64
+}
+
+// Update is a decoded update: the values whose bit is set in Mask changed
+// by D[i] (quantized steps).
+type Update struct {
+	Handle uint16
+	Mask   uint16
+	D      [2 + MaxFields]int64
+}
+
+// Snapshot is a decoded snapshot.
 type Snapshot struct {
 	SnapshotHeader
-	Entities []Entity
+	// Reset: clear the mirror before applying the creates (a full view).
+	Reset   bool
+	Creates []Create
+	Updates []Update
+	Removes []uint16
 }
 
 // Matched is the content of a matched message.
@@ -53,6 +86,9 @@ type Matched struct {
 	TickRate       uint32
 	WorldW, WorldH float32
 	Schema         Schema
+	// Tick is the match's current tick and EndTick the tick at which it
+	// ends by the clock: time left is (EndTick - tick) / TickRate.
+	Tick, EndTick uint32
 }
 
 // AppendWelcome appends a welcome frame.
@@ -73,7 +109,7 @@ func AppendQueued(dst []byte, mode string) []byte {
 
 // AppendMatched appends a matched frame.
 func AppendMatched(dst []byte, m *Matched) []byte {
-	dst = appendArray(dst, 8)
+	dst = appendArray(dst, 10)
 	dst = appendUint(dst, MsgMatched)
 	dst = appendString(dst, m.MatchID)
 	dst = appendString(dst, m.Mode)
@@ -94,14 +130,17 @@ func AppendMatched(dst []byte, m *Matched) []byte {
 		dst = appendString(dst, f.Name)
 		dst = appendUint(dst, uint64(f.Scale))
 	}
-	return dst
+	dst = appendUint(dst, uint64(m.Tick))
+	return appendUint(dst, uint64(m.EndTick))
 }
 
-// AppendSnapshotHeader appends a snapshot frame up to and including the
-// header of its entity array; the caller then appends exactly entities
-// entities with AppendEntity.
-func AppendSnapshotHeader(dst []byte, h *SnapshotHeader, entities int) []byte {
-	dst = appendArray(dst, 8)
+// snapshotLen is the number of elements of a snapshot frame.
+const snapshotLen = 11
+
+// appendSnapshotHeader appends a snapshot frame up to its scores; the view
+// appends the rest.
+func appendSnapshotHeader(dst []byte, h *SnapshotHeader) []byte {
+	dst = appendArray(dst, snapshotLen)
 	dst = appendUint(dst, MsgSnapshot)
 	dst = appendUint(dst, uint64(h.Tick))
 	dst = appendUint(dst, uint64(h.AckSeq))
@@ -118,25 +157,11 @@ func AppendSnapshotHeader(dst []byte, h *SnapshotHeader, entities int) []byte {
 		dst = appendUint(dst, uint64(e.A))
 		dst = appendUint(dst, uint64(e.B))
 	}
-	dst = appendUint(dst, uint64(h.TimeLeftMs))
 	dst = appendArray(dst, len(h.Scores))
 	for _, s := range h.Scores {
 		dst = appendArray(dst, 2)
 		dst = appendUint(dst, uint64(s.Entity))
 		dst = appendInt(dst, int64(s.Score))
-	}
-	return appendArray(dst, entities)
-}
-
-// AppendEntity appends one entity, quantized by s.
-func AppendEntity(dst []byte, s *Schema, e *Entity) []byte {
-	dst = appendArray(dst, 4+len(s.Fields))
-	dst = appendUint(dst, uint64(e.ID))
-	dst = appendUint(dst, uint64(e.Kind))
-	dst = appendInt(dst, Quantize(e.X, s.PosScale))
-	dst = appendInt(dst, Quantize(e.Y, s.PosScale))
-	for i, f := range s.Fields {
-		dst = appendInt(dst, Quantize(e.F[i], f.Scale))
 	}
 	return dst
 }
@@ -251,7 +276,7 @@ func (r *Reader) DecodeServer(frame []byte, m *ServerMsg, schema *Schema) error 
 			return err
 		}
 	case MsgMatched:
-		need = 8
+		need = 10
 		if n < need {
 			return errTruncated
 		}
@@ -259,7 +284,7 @@ func (r *Reader) DecodeServer(frame []byte, m *ServerMsg, schema *Schema) error 
 			return err
 		}
 	case MsgSnapshot:
-		need = 8
+		need = snapshotLen
 		if n < need {
 			return errTruncated
 		}
@@ -390,7 +415,18 @@ func (r *Reader) decodeMatched(m *Matched) error {
 	if err := r.SkipRest(n - 3); err != nil {
 		return err
 	}
-	return s.Validate()
+	if err := s.Validate(); err != nil {
+		return err
+	}
+	if v, err = r.Uint(math.MaxUint32); err != nil {
+		return err
+	}
+	m.Tick = uint32(v)
+	if v, err = r.Uint(math.MaxUint32); err != nil {
+		return err
+	}
+	m.EndTick = uint32(v)
+	return nil
 }
 
 func (r *Reader) decodeSnapshot(s *Snapshot, schema *Schema) error {
@@ -449,11 +485,6 @@ func (r *Reader) decodeSnapshot(s *Snapshot, schema *Schema) error {
 		s.Events = append(s.Events, ev)
 	}
 
-	if v, err = r.Uint(math.MaxUint32); err != nil {
-		return err
-	}
-	s.TimeLeftMs = uint32(v)
-
 	if n, err = r.ArrayLen(maxList); err != nil {
 		return err
 	}
@@ -474,49 +505,100 @@ func (r *Reader) decodeSnapshot(s *Snapshot, schema *Schema) error {
 		sc.Score = int32(iv)
 		s.Scores = append(s.Scores, sc)
 	}
+	if s.Reset, err = r.Bool(); err != nil {
+		return err
+	}
+	nv := 2 + len(schema.Fields)
 
 	if n, err = r.ArrayLen(maxEntities); err != nil {
 		return err
 	}
-	s.Entities = s.Entities[:0]
-	nf := len(schema.Fields)
+	s.Creates = s.Creates[:0]
 	for range n {
-		var e Entity
-		l, err := r.ArrayLen(4 + MaxFields + 8)
+		var c Create
+		l, err := r.ArrayLen(3 + MaxFields + 2 + 8)
 		if err != nil {
 			return err
 		}
-		if l < 4+nf {
+		if l < 3+nv {
 			return errTruncated
 		}
+		if v, err = r.Uint(math.MaxUint16); err != nil {
+			return err
+		}
+		c.Handle = uint16(v)
 		if v, err = r.Uint(math.MaxUint32); err != nil {
 			return err
 		}
-		e.ID = uint32(v)
+		c.ID = uint32(v)
 		if v, err = r.Uint(math.MaxUint8); err != nil {
 			return err
 		}
-		e.Kind = uint8(v)
-		x, err := r.Int(math.MinInt32, math.MaxInt32)
-		if err != nil {
-			return err
-		}
-		y, err := r.Int(math.MinInt32, math.MaxInt32)
-		if err != nil {
-			return err
-		}
-		e.X, e.Y = Dequantize(x, schema.PosScale), Dequantize(y, schema.PosScale)
-		for i := range nf {
-			q, err := r.Int(math.MinInt32, math.MaxInt32)
-			if err != nil {
+		c.Kind = uint8(v)
+		for i := range nv {
+			if c.Q[i], err = r.Int(math.MinInt32, math.MaxInt32); err != nil {
 				return err
 			}
-			e.F[i] = Dequantize(q, schema.Fields[i].Scale)
 		}
-		if err := r.SkipRest(l - 4 - nf); err != nil {
+		if err := r.SkipRest(l - 3 - nv); err != nil {
 			return err
 		}
-		s.Entities = append(s.Entities, e)
+		s.Creates = append(s.Creates, c)
+	}
+
+	if n, err = r.ArrayLen(maxEntities * (2 + nv)); err != nil {
+		return err
+	}
+	s.Updates = s.Updates[:0]
+	for n > 0 {
+		var u Update
+		if n < 2 {
+			return errTruncated
+		}
+		if v, err = r.Uint(math.MaxUint16); err != nil {
+			return err
+		}
+		u.Handle = uint16(v)
+		if v, err = r.Uint(1<<nv - 1); err != nil {
+			return err
+		}
+		u.Mask = uint16(v)
+		n -= 2
+		for i := range nv {
+			if u.Mask&(1<<i) == 0 {
+				continue
+			}
+			if n == 0 {
+				return errTruncated
+			}
+			if u.D[i], err = r.Int(math.MinInt32, math.MaxInt32); err != nil {
+				return err
+			}
+			n--
+		}
+		s.Updates = append(s.Updates, u)
+	}
+
+	if n, err = r.ArrayLen(maxEntities); err != nil {
+		return err
+	}
+	s.Removes = s.Removes[:0]
+	for range n {
+		if v, err = r.Uint(math.MaxUint16); err != nil {
+			return err
+		}
+		s.Removes = append(s.Removes, uint16(v))
+	}
+
+	s.HasLead = false
+	if c, err := r.d.PeekCode(); err == nil && c == msgpcode.Nil {
+		_, _ = r.br.ReadByte()
+	} else {
+		iv, err := r.Int(math.MinInt32, math.MaxInt32)
+		if err != nil {
+			return err
+		}
+		s.LeadUs, s.HasLead = int32(iv), true
 	}
 	return nil
 }

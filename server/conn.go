@@ -47,6 +47,8 @@ func newConn(s *Server, nc *guardConn, sess Session) *conn {
 		limiter: newBucket(s.opts.RateLimit, s.opts.RateBurst),
 	}
 	c.lastSeen.Store(time.Now().UnixNano())
+	// A kick must also cut a write stuck on a peer that stopped reading.
+	out.OnKick = func() { _ = nc.SetWriteDeadline(time.Now().Add(250 * time.Millisecond)) }
 	return c
 }
 
@@ -94,6 +96,11 @@ func (c *conn) writeLoop() {
 			err := c.ws.WriteMessage(gws.OpcodeBinary, f.B)
 			c.out.Release(f)
 			if err != nil {
+				select {
+				case code := <-c.out.Kicked(): // the kick cut this write
+					c.srv.metrics.closes.WithLabelValues(code.Reason()).Inc()
+				default:
+				}
 				return
 			}
 			c.srv.metrics.bytesOut.Add(float64(len(f.B)))

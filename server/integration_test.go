@@ -57,8 +57,8 @@ func (s *seen) record(m *netcode.ServerMsg) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for _, e := range m.Snapshot.Entities {
-		s.entities[e.ID] = e.Kind
+	for _, c := range m.Snapshot.Creates {
+		s.entities[c.ID] = c.Kind
 	}
 }
 

@@ -34,10 +34,16 @@ type Options struct {
 	// ShutdownTimeout bounds a graceful shutdown; default 5 s.
 	ShutdownTimeout time.Duration
 	// ArenaPlayers, ArenaNPCs and ArenaSize size the arena mode; defaults
-	// 8, 64 and 2000.
+	// 8, 64 and a world that keeps the classic density (2000 for 72
+	// entities).
 	ArenaPlayers int
 	ArenaNPCs    int
 	ArenaSize    float64
+	// InterestRadius overrides each mode's view radius R (arena: 500).
+	InterestRadius float64
+	// FullSnapshots sends every player the whole match every tick instead
+	// of diffs of their view (the foundation's snapshots, for comparison).
+	FullSnapshots bool
 	// ArenaDuration is the length of an arena match; default 3 min.
 	ArenaDuration time.Duration
 	// SessionTTL is how long an unused session lives; default 24 h.
@@ -55,7 +61,7 @@ func (o *Options) Validate() error {
 		return fmt.Errorf("tick rate %d: must be 1 to 128", o.TickRate)
 	case o.RateLimit <= 0 || o.RateBurst < 1:
 		return errors.New("rate limit and burst must be positive")
-	case o.ArenaPlayers < 1 || o.ArenaNPCs < -1 || o.ArenaSize <= 0:
+	case o.ArenaPlayers < 1 || o.ArenaNPCs < -1 || o.ArenaSize < 0 || o.InterestRadius < 0:
 		return errors.New("arena size must be positive")
 	case o.PingInterval <= 0 || o.IdleTimeout <= o.PingInterval:
 		return errors.New("idle timeout must exceed the ping interval")
@@ -75,7 +81,6 @@ func (o Options) withDefaults() Options {
 	setDefault(&o.ShutdownTimeout, 5*time.Second)
 	setDefault(&o.ArenaPlayers, 8)
 	setDefault(&o.ArenaNPCs, 64)
-	setDefault(&o.ArenaSize, 2000)
 	setDefault(&o.ArenaDuration, 3*time.Minute)
 	setDefault(&o.SessionTTL, 24*time.Hour)
 	setDefault(&o.LogLevel, "info")
@@ -115,7 +120,9 @@ func (o *Options) RegisterFlags(fs *flag.FlagSet) {
 	fs.DurationVar(&o.ShutdownTimeout, "shutdown-timeout", d.ShutdownTimeout, "time limit of a graceful shutdown")
 	fs.IntVar(&o.ArenaPlayers, "arena-players", d.ArenaPlayers, "seats of an arena match")
 	fs.IntVar(&o.ArenaNPCs, "arena-npcs", d.ArenaNPCs, "NPCs of an arena match (-1 for none)")
-	fs.Float64Var(&o.ArenaSize, "arena-size", d.ArenaSize, "width and height of the arena world in units")
+	fs.Float64Var(&o.ArenaSize, "arena-size", 0, "width and height of the arena world in units (default: 2000 for 72 entities, scaled to keep that density)")
+	fs.Float64Var(&o.InterestRadius, "interest-radius", 0, "radius R of each player's view, overriding the mode's (arena: 500)")
+	fs.BoolVar(&o.FullSnapshots, "full-snapshots", false, "send every player the whole match every tick instead of view diffs (for comparison)")
 	fs.DurationVar(&o.ArenaDuration, "arena-duration", d.ArenaDuration, "length of an arena match")
 	fs.DurationVar(&o.SessionTTL, "session-ttl", d.SessionTTL, "lifetime of an unused session")
 	fs.StringVar(&o.LogLevel, "log-level", d.LogLevel, "log level: debug, info, warn or error")

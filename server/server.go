@@ -72,7 +72,8 @@ func New(opts Options) (*Server, error) {
 	lobby, err := match.NewLobby(match.LobbyConfig{
 		Modes:       modes,
 		FillTimeout: opts.FillTimeout,
-		Match:       match.Config{TickRate: opts.TickRate, Observer: s.metrics, Logger: s.log},
+		Match: match.Config{TickRate: opts.TickRate, Observer: s.metrics, Logger: s.log,
+			InterestRadius: float32(opts.InterestRadius), FullViews: opts.FullSnapshots},
 	})
 	if err != nil {
 		return nil, err

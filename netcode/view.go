@@ -1,0 +1,283 @@
+package netcode
+
+// Interest says which entities a player sees and how often they change.
+type Interest struct {
+	// Radius is R: an entity enters the view within R of the viewer.
+	Radius float32
+	// LeaveFactor: an entity leaves the view beyond LeaveFactor·R
+	// (hysteresis, so that entities at the edge do not flap); default 1.15.
+	LeaveFactor float32
+	// NearFactor: entities within NearFactor·R are updated every tick;
+	// default 0.5.
+	NearFactor float32
+	// FarEvery: farther entities are updated every FarEvery-th tick;
+	// default 3. Creates and removes are never delayed.
+	FarEvery int
+	// Full sends every entity of the match in full every tick (a reset
+	// and creates only), as protocol version 1 of the foundation did; for
+	// comparisons.
+	Full bool
+}
+
+// WithDefaults returns i with its zero fields defaulted.
+func (i Interest) WithDefaults() Interest {
+	if i.LeaveFactor <= 0 {
+		i.LeaveFactor = 1.15
+	}
+	if i.NearFactor <= 0 {
+		i.NearFactor = 0.5
+	}
+	if i.FarEvery <= 0 {
+		i.FarEvery = 3
+	}
+	return i
+}
+
+// QueryRadius is the half-side of the square a grid query must cover.
+func (i *Interest) QueryRadius() float32 { return i.Radius * i.LeaveFactor }
+
+// viewEntry is what a view last sent of the entity in one world slot.
+type viewEntry struct {
+	id     uint32 // 0: the slot holds nothing this player knows
+	handle uint16
+	seen   uint32 // epoch of the last Consider
+	q      [2 + MaxFields]int64
+}
+
+// View is one player's view of the world: what was last sent to them of
+// each entity, so that each snapshot carries only creates, changed fields
+// and removes. Entities travel under per-view handles (small integers,
+// usually one byte) instead of their IDs, which a create maps once.
+//
+// A tick's use: Begin, Consider every candidate entity, Finish, then
+// AppendSnapshot. Calling Begin commits to sending the result: skip a
+// congested player's view before Begin, and the next diff is still taken
+// against what was really sent. A View allocates only while it grows.
+type View struct {
+	schema *Schema
+	in     Interest
+	enter2 float32
+	leave2 float32
+	near2  float32
+
+	entries []viewEntry // by world slot
+	live    []int32     // slots of entries with id != 0
+	free    []uint16    // handles to reuse
+	next    uint16      // next new handle
+	epoch   uint32
+	tick    uint32
+	reset   bool
+
+	scores   []Score // last sent, by entity
+	scoreOut []Score
+
+	creates, updates, removes []byte
+	nc, nu, nr                int
+}
+
+// NewView returns an empty view; its first snapshot is a full view.
+func NewView(s *Schema, in Interest) *View {
+	in = in.WithDefaults()
+	v := &View{schema: s, in: in, reset: true}
+	v.enter2 = in.Radius * in.Radius
+	l := in.Radius * in.LeaveFactor
+	v.leave2 = l * l
+	n := in.Radius * in.NearFactor
+	v.near2 = n * n
+	return v
+}
+
+// Reset forgets everything: the next snapshot clears the client's mirror
+// and sends a full view (on join and on reconnect).
+func (v *View) Reset() {
+	for _, s := range v.live {
+		v.entries[s].id = 0
+	}
+	v.live = v.live[:0]
+	v.free = v.free[:0]
+	v.next = 0
+	v.scores = v.scores[:0]
+	v.reset = true
+}
+
+// Begin starts the view of tick.
+func (v *View) Begin(tick uint32) {
+	if v.in.Full {
+		v.Reset()
+	}
+	v.epoch++
+	v.tick = tick
+	v.creates, v.updates, v.removes = v.creates[:0], v.updates[:0], v.removes[:0]
+	v.nc, v.nu, v.nr = 0, 0, 0
+}
+
+// Knows reports whether the player has entity id (in world slot) in view.
+func (v *View) Knows(slot int32, id uint32) bool {
+	return int(slot) < len(v.entries) && v.entries[slot].id == id && id != 0
+}
+
+// Consider offers entity e, which lives in world slot, at squared distance
+// d2 from the viewer. self forces it into the view at full rate (the
+// viewer's own avatar).
+func (v *View) Consider(e *Entity, slot int32, d2 float32, self bool) {
+	if int(slot) >= len(v.entries) {
+		v.grow(int(slot) + 1)
+	}
+	ent := &v.entries[slot]
+	known := ent.id == e.ID
+	if !self && !v.in.Full {
+		if known && d2 > v.leave2 || !known && d2 > v.enter2 {
+			return // out: Finish removes it if it was known
+		}
+	}
+	ent.seen = v.epoch
+	var q [2 + MaxFields]int64
+	v.quantize(e, &q)
+	if !known {
+		if ent.id != 0 { // the slot was reused: the old entity is gone
+			v.remove(ent)
+		} else {
+			v.live = append(v.live, slot)
+		}
+		ent.id, ent.q = e.ID, q
+		ent.handle = v.handle()
+		v.appendCreate(ent.handle, e, &q)
+		return
+	}
+	if !self && d2 > v.near2 && (v.tick+e.ID)%uint32(v.in.FarEvery) != 0 {
+		return // far tier: not this tick
+	}
+	v.appendUpdate(ent, &q)
+}
+
+// Finish removes the entities known but not seen since Begin.
+func (v *View) Finish() {
+	j := 0
+	for _, s := range v.live {
+		ent := &v.entries[s]
+		if ent.seen != v.epoch {
+			v.remove(ent)
+			ent.id = 0
+			continue
+		}
+		v.live[j] = s
+		j++
+	}
+	v.live = v.live[:j]
+}
+
+// Len is the number of entities in view.
+func (v *View) Len() int { return len(v.live) }
+
+// DiffScores returns the entries of all that changed since they were last
+// sent to this player (every entry after a reset). The result is valid
+// until the next call.
+func (v *View) DiffScores(all []Score) []Score {
+	v.scoreOut = v.scoreOut[:0]
+outer:
+	for _, s := range all {
+		for i := range v.scores {
+			if v.scores[i].Entity == s.Entity {
+				if v.scores[i].Score != s.Score {
+					v.scores[i].Score = s.Score
+					v.scoreOut = append(v.scoreOut, s)
+				}
+				continue outer
+			}
+		}
+		v.scores = append(v.scores, s)
+		v.scoreOut = append(v.scoreOut, s)
+	}
+	return v.scoreOut
+}
+
+// AppendSnapshot appends the snapshot frame of this tick: h and the view's
+// creates, updates and removes. It clears the reset flag.
+func (v *View) AppendSnapshot(dst []byte, h *SnapshotHeader) []byte {
+	dst = appendSnapshotHeader(dst, h)
+	dst = appendBool(dst, v.reset)
+	dst = appendArray(dst, v.nc)
+	dst = append(dst, v.creates...)
+	dst = appendArray(dst, v.nu)
+	dst = append(dst, v.updates...)
+	dst = appendArray(dst, v.nr)
+	dst = append(dst, v.removes...)
+	if h.HasLead {
+		dst = appendInt(dst, int64(h.LeadUs))
+	} else {
+		dst = append(dst, 0xc0)
+	}
+	v.reset = false
+	return dst
+}
+
+func (v *View) grow(n int) {
+	if n <= cap(v.entries) {
+		v.entries = v.entries[:n]
+		return
+	}
+	e := make([]viewEntry, n, max(2*n, 64))
+	copy(e, v.entries)
+	v.entries = e
+}
+
+func (v *View) handle() uint16 {
+	if n := len(v.free); n > 0 {
+		h := v.free[n-1]
+		v.free = v.free[:n-1]
+		return h
+	}
+	v.next++
+	return v.next - 1
+}
+
+func (v *View) remove(ent *viewEntry) {
+	v.removes = appendUint(v.removes, uint64(ent.handle))
+	v.nr++
+	v.free = append(v.free, ent.handle)
+}
+
+func (v *View) quantize(e *Entity, q *[2 + MaxFields]int64) {
+	q[0] = Quantize(e.X, v.schema.PosScale)
+	q[1] = Quantize(e.Y, v.schema.PosScale)
+	for i, f := range v.schema.Fields {
+		q[2+i] = Quantize(e.F[i], f.Scale)
+	}
+}
+
+func (v *View) appendCreate(h uint16, e *Entity, q *[2 + MaxFields]int64) {
+	n := 2 + len(v.schema.Fields)
+	v.creates = appendArray(v.creates, 3+n)
+	v.creates = appendUint(v.creates, uint64(h))
+	v.creates = appendUint(v.creates, uint64(e.ID))
+	v.creates = appendUint(v.creates, uint64(e.Kind))
+	for i := range n {
+		v.creates = appendInt(v.creates, q[i])
+	}
+	v.nc++
+}
+
+// appendUpdate appends handle, mask and the deltas of the changed values,
+// and records q as sent.
+func (v *View) appendUpdate(ent *viewEntry, q *[2 + MaxFields]int64) {
+	n := 2 + len(v.schema.Fields)
+	var mask uint64
+	for i := range n {
+		if q[i] != ent.q[i] {
+			mask |= 1 << i
+		}
+	}
+	if mask == 0 {
+		return
+	}
+	v.updates = appendUint(v.updates, uint64(ent.handle))
+	v.updates = appendUint(v.updates, mask)
+	v.nu += 2
+	for i := range n {
+		if mask&(1<<i) != 0 {
+			v.updates = appendInt(v.updates, q[i]-ent.q[i])
+			v.nu++
+		}
+	}
+	ent.q = *q
+}
