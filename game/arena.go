@@ -127,6 +127,10 @@ type arenaRules struct {
 	seats    []arenaSeat
 	cooldown uint64
 	over     bool
+	// collision scratch, reused every tick
+	grid    *netcode.Grid
+	targets []int32 // grid item → index in w.Entities
+	cells   []int32
 }
 
 func (r *arenaRules) Join(w *World, p *Player) {
@@ -245,24 +249,47 @@ func (r *arenaRules) newHeading(w *World, e *Entity) {
 }
 
 // collide resolves projectile hits: a projectile hits the first living
-// player (not its shooter) or NPC it overlaps.
+// player (not its shooter) or NPC it overlaps. Targets are put in a grid
+// once per tick, so each shot checks only its neighbourhood.
 func (r *arenaRules) collide(w *World) {
+	if r.grid == nil {
+		// About one target per cell keeps both the build and the queries
+		// cheap, whatever the world's size.
+		n := float64(max(len(w.Entities), 1))
+		cell := max(4*arenaPlayerSize, float32(math.Sqrt(float64(w.Width)*float64(w.Height)/n)))
+		r.grid = netcode.NewGrid(w.Width, w.Height, cell)
+	}
+	g := r.grid
+	g.Reset()
+	r.targets = r.targets[:0]
+	for i := range w.Entities {
+		if t := &w.Entities[i]; t.Kind != KindProjectile && !t.removed && t.F[FieldHP] > 0 {
+			r.targets = append(r.targets, int32(i))
+			g.Add(t.X, t.Y)
+		}
+	}
+	g.Finish()
+	reach := float32(arenaPlayerSize + arenaShotSize)
 	for i := range w.Entities {
 		shot := &w.Entities[i]
 		if shot.Kind != KindProjectile || shot.removed {
 			continue
 		}
-		for j := range w.Entities {
-			t := &w.Entities[j]
-			if t.removed || t.Kind == KindProjectile || t.F[FieldHP] <= 0 || (t.Kind == KindPlayer && t.Owner == shot.Owner) {
-				continue
+		r.cells = g.Cells(r.cells[:0], shot.X, shot.Y, reach)
+	cells:
+		for _, c := range r.cells {
+			for _, k := range g.Items(c) {
+				t := &w.Entities[r.targets[k]]
+				if t.F[FieldHP] <= 0 || (t.Kind == KindPlayer && t.Owner == shot.Owner) {
+					continue
+				}
+				dx, dy, rr := t.X-shot.X, t.Y-shot.Y, t.Radius+shot.Radius
+				if dx*dx+dy*dy > rr*rr {
+					continue
+				}
+				r.hit(w, shot, t)
+				break cells
 			}
-			dx, dy, rr := t.X-shot.X, t.Y-shot.Y, t.Radius+shot.Radius
-			if dx*dx+dy*dy > rr*rr {
-				continue
-			}
-			r.hit(w, shot, t)
-			break
 		}
 	}
 }

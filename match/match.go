@@ -141,8 +141,8 @@ type Match struct {
 	dt       time.Duration
 	endTick  uint32
 	kickAt   int // congested ticks before a kick
-	startAt time.Time
-	ended   bool
+	startAt  time.Time
+	ended    bool
 }
 
 // newMatch creates a match of mode; it starts running with start.
@@ -326,6 +326,7 @@ func (m *Match) join(p *Player) {
 	s := &m.seats[i]
 	rejects, view, events := s.rejects[:0], s.view, s.events
 	view.Reset() // a full view first
+	view.Reserve(m.world.Slots() + 64)
 	*s = seat{p: p, rejects: rejects, view: view, events: events, gp: game.Player{Seat: i, ID: p.ID, Name: p.Name}}
 	m.world.Players[i] = &s.gp
 	m.rules.Join(m.world, &s.gp)
@@ -452,10 +453,12 @@ func (m *Match) send() {
 	}
 	m.grid.Finish()
 	m.scores = m.scores[:0]
-	for _, p := range w.Players {
+	for _, p := range w.Players { // by seat; an empty seat is {0, 0}
+		var sc netcode.Score
 		if p != nil {
-			m.scores = append(m.scores, netcode.Score{Entity: p.Entity, Score: p.Score})
+			sc = netcode.Score{Entity: p.Entity, Score: p.Score}
 		}
+		m.scores = append(m.scores, sc)
 	}
 	m.evSlots = m.evSlots[:0]
 	for _, ev := range w.Events {

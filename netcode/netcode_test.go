@@ -271,4 +271,3 @@ func BenchmarkDecodeInput(b *testing.B) {
 		}
 	}
 }
-

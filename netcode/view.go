@@ -1,5 +1,7 @@
 package netcode
 
+import "math"
+
 // Interest says which entities a player sees and how often they change.
 type Interest struct {
 	// Radius is R: an entity enters the view within R of the viewer.
@@ -41,7 +43,7 @@ type viewEntry struct {
 	id     uint32 // 0: the slot holds nothing this player knows
 	handle uint16
 	seen   uint32 // epoch of the last Consider
-	q      [2 + MaxFields]int64
+	q      [2 + MaxFields]int32
 }
 
 // View is one player's view of the world: what was last sent to them of
@@ -96,7 +98,7 @@ func (v *View) Reset() {
 	v.live = v.live[:0]
 	v.free = v.free[:0]
 	v.next = 0
-	v.scores = v.scores[:0]
+	clear(v.scores)
 	v.reset = true
 }
 
@@ -113,7 +115,7 @@ func (v *View) Begin(tick uint32) {
 
 // Knows reports whether the player has entity id (in world slot) in view.
 func (v *View) Knows(slot int32, id uint32) bool {
-	return int(slot) < len(v.entries) && v.entries[slot].id == id && id != 0
+	return slot >= 0 && int(slot) < len(v.entries) && v.entries[slot].id == id && id != 0
 }
 
 // Consider offers entity e, which lives in world slot, at squared distance
@@ -131,7 +133,7 @@ func (v *View) Consider(e *Entity, slot int32, d2 float32, self bool) {
 		}
 	}
 	ent.seen = v.epoch
-	var q [2 + MaxFields]int64
+	var q [2 + MaxFields]int32
 	v.quantize(e, &q)
 	if !known {
 		if ent.id != 0 { // the slot was reused: the old entity is gone
@@ -170,23 +172,21 @@ func (v *View) Finish() {
 func (v *View) Len() int { return len(v.live) }
 
 // DiffScores returns the entries of all that changed since they were last
-// sent to this player (every entry after a reset). The result is valid
-// until the next call.
+// sent to this player (every entry after a reset). all is indexed by seat:
+// the same index must mean the same seat every tick (an empty seat has
+// Entity 0). The result is valid until the next call.
 func (v *View) DiffScores(all []Score) []Score {
 	v.scoreOut = v.scoreOut[:0]
-outer:
-	for _, s := range all {
-		for i := range v.scores {
-			if v.scores[i].Entity == s.Entity {
-				if v.scores[i].Score != s.Score {
-					v.scores[i].Score = s.Score
-					v.scoreOut = append(v.scoreOut, s)
-				}
-				continue outer
+	if len(v.scores) != len(all) {
+		v.scores = append(v.scores[:0], make([]Score, len(all))...)
+	}
+	for i, s := range all {
+		if s != v.scores[i] {
+			v.scores[i] = s
+			if s.Entity != 0 {
+				v.scoreOut = append(v.scoreOut, s)
 			}
 		}
-		v.scores = append(v.scores, s)
-		v.scoreOut = append(v.scoreOut, s)
 	}
 	return v.scoreOut
 }
@@ -209,6 +209,14 @@ func (v *View) AppendSnapshot(dst []byte, h *SnapshotHeader) []byte {
 	}
 	v.reset = false
 	return dst
+}
+
+// Reserve makes room for world slots below n, so that the view does not
+// grow during play.
+func (v *View) Reserve(n int) {
+	if n > len(v.entries) {
+		v.grow(n)
+	}
 }
 
 func (v *View) grow(n int) {
@@ -237,29 +245,32 @@ func (v *View) remove(ent *viewEntry) {
 	v.free = append(v.free, ent.handle)
 }
 
-func (v *View) quantize(e *Entity, q *[2 + MaxFields]int64) {
-	q[0] = Quantize(e.X, v.schema.PosScale)
-	q[1] = Quantize(e.Y, v.schema.PosScale)
+// quantize stores e's values as sent; values beyond int32 are clamped.
+func (v *View) quantize(e *Entity, q *[2 + MaxFields]int32) {
+	q[0] = clamp32(Quantize(e.X, v.schema.PosScale))
+	q[1] = clamp32(Quantize(e.Y, v.schema.PosScale))
 	for i, f := range v.schema.Fields {
-		q[2+i] = Quantize(e.F[i], f.Scale)
+		q[2+i] = clamp32(Quantize(e.F[i], f.Scale))
 	}
 }
 
-func (v *View) appendCreate(h uint16, e *Entity, q *[2 + MaxFields]int64) {
+func clamp32(q int64) int32 { return int32(min(max(q, math.MinInt32), math.MaxInt32)) }
+
+func (v *View) appendCreate(h uint16, e *Entity, q *[2 + MaxFields]int32) {
 	n := 2 + len(v.schema.Fields)
 	v.creates = appendArray(v.creates, 3+n)
 	v.creates = appendUint(v.creates, uint64(h))
 	v.creates = appendUint(v.creates, uint64(e.ID))
 	v.creates = appendUint(v.creates, uint64(e.Kind))
 	for i := range n {
-		v.creates = appendInt(v.creates, q[i])
+		v.creates = appendInt(v.creates, int64(q[i]))
 	}
 	v.nc++
 }
 
 // appendUpdate appends handle, mask and the deltas of the changed values,
 // and records q as sent.
-func (v *View) appendUpdate(ent *viewEntry, q *[2 + MaxFields]int64) {
+func (v *View) appendUpdate(ent *viewEntry, q *[2 + MaxFields]int32) {
 	n := 2 + len(v.schema.Fields)
 	var mask uint64
 	for i := range n {
@@ -275,7 +286,7 @@ func (v *View) appendUpdate(ent *viewEntry, q *[2 + MaxFields]int64) {
 	v.nu += 2
 	for i := range n {
 		if mask&(1<<i) != 0 {
-			v.updates = appendInt(v.updates, q[i]-ent.q[i])
+			v.updates = appendInt(v.updates, int64(q[i])-int64(ent.q[i]))
 			v.nu++
 		}
 	}

@@ -6,12 +6,18 @@
  *      binary WebSocket, send hello [0,1,1], wait for welcome, send queue
  *      [1,mode], wait for matched. `?autoplay=1` starts at once, `?mode=tag`
  *      picks the mode, `?name=…` presets the name.
- *   2. Match: one input per tick ([2,seq,mx,my,buttons,aimX,aimY], seq +1 each)
- *      from WASD/arrows and the mouse (click or hold to fire, respecting the
- *      fire cooldown), client-side prediction of the own avatar with the
- *      server's movement rule, reconciliation on every snapshot (drop pending
- *      inputs with seq <= ackSeq, replay the rest on the server position), and
- *      interpolation of every other entity ~100 ms in the past.
+ *   2. Match: a mirror of the player's view kept from the delta snapshots
+ *      (per-view handles: reset, scores, removes, creates, updates, exactly as
+ *      netcode/mirror.go), one input per tick ([2,seq,mx,my,buttons,aimX,aimY],
+ *      seq +1 each) from WASD/arrows and the mouse (click or hold to fire,
+ *      respecting the fire cooldown) on a schedule that slides so inputs reach
+ *      the server just in time (PROTOCOL.md §11, as client/jit.go), client-side
+ *      prediction of the own avatar with the server's movement rule,
+ *      reconciliation on every snapshot (drop pending inputs with seq <=
+ *      ackSeq, replay the rest on the server position), and interpolation of
+ *      every other entity ~100 ms in the past. A snapshot that does not fit
+ *      the mirror (unknown handle, create over a live one) is recorded in
+ *      window.skirmish.errors and forces a reconnect (which brings a full view).
  *   3. Canvas rendering (camera following the own avatar, world border, grid,
  *      hp bars, minimap), a HUD (ping, tick, score, time left, entities), a
  *      status line, an event feed, and a result panel with the standings.
@@ -20,7 +26,8 @@
  *
  * Test hook: `window.skirmish` is a plain object kept up to date in place
  * (state, ids, tick, ackSeq, predicted/server position, score, last snapshot,
- * counters…); `window.skirmishDebug` has helpers for tests.
+ * input lead and ack latency, counters…); `window.skirmishDebug` has helpers
+ * for tests.
  *
  * Depends only on vendor/msgpack.min.js (global `MessagePack`). Plain ES2020,
  * classic script, no build step.
@@ -77,6 +84,14 @@
   // (SQRT1_2² * 2 is 1.0000000000000002 in float64; this gives 0.9999999999999998).
   const DIAG = 0.7071067811865475;
 
+  // Just-in-time inputs (PROTOCOL.md §11; the same constants as client/jit.go).
+  const JIT_GAIN = 0.3;             // share of the lead error corrected per snapshot
+  const JIT_MIN_TARGET_US = 1000;   // µs
+  const JIT_MAX_TARGET_US = 15000;  // µs (also at most half a tick)
+  const JIT_EWMA = 0.1;             // moving average factor of the lead and its deviation
+  const ACK_EWMA = 0.1;             // moving average factor of the input-to-ack time
+  const SENT_RING = 256;            // send times kept for the input-to-ack measure
+
   const INTERP_DELAY_MS = 100;     // render others this far in the past
   const SNAPSHOT_BUFFER_MS = 1000; // how much snapshot history to keep
   const PING_INTERVAL_MS = 1000;
@@ -121,10 +136,22 @@
     server: { x: 0, y: 0 },    // own position as last received from the server
     dead: false,
     correction: 0,             // distance the last reconciliation moved the predicted position
-    score: 0,
-    timeLeftMs: 0,
-    entities: 0,               // entity count of the last snapshot
-    lastSnapshot: null,        // { tick, ackSeq, timeLeftMs, rejects, events, scores, entities: [{id,kind,kindName,x,y,fields}] }
+    score: 0,                  // own score, from the score table
+    scores: {},                // score table: entityId -> score (every player's known score)
+    endTick: 0,                // tick at which the match ends by the clock (from matched)
+    timeLeftMs: 0,             // (endTick - tick) / tickRate
+    entities: 0,               // entities in view (the mirror's size)
+    lastSnapshot: null,        // { tick, ackSeq, timeLeftMs, rejects, events, scores (whole table), scoreChanges,
+                               //   reset, creates, updates, removes (counts), lead,
+                               //   entities: [{id,kind,kindName,x,y,fields}] (the whole mirror) }
+    leadUs: null,              // lead (µs) of the last snapshot that reported one
+    leadAvgUs: null,           // its moving average
+    leadDevUs: null,           // its moving mean deviation
+    targetLeadUs: null,        // the margin the input schedule aims the lead at (µs)
+    ackMs: null,               // moving average of the time from sending an input to the snapshot acking it
+    lastAckMs: null,           // the last such time
+    scheduleShiftMs: 0,        // total shift applied to the input schedule so far (positive: later)
+    desyncs: 0,                // snapshots that did not fit the mirror (each forced a reconnect)
     snapshots: 0,              // snapshots received in the current match
     lastSeq: 0,                // seq of the last input sent
     inputsSent: 0,
@@ -191,6 +218,8 @@
   let graceTimer = null;
   let autoplayTimer = null;
   let creatingSession = false;
+  let resyncing = false;     // we closed the current socket to get a full view again: reconnect
+  let requeueAtOnce = false; // the reconnect follows a resync: queue at once after welcome
 
   // ---------------------------------------------------------------------------
   // Match state
@@ -206,9 +235,19 @@
   let lastFireSeq = -Infinity; // seq of the last input that fired
   let fireQueued = false;    // a click is waiting for the next allowed input
   let inputTimer = null;
-  let nextInputAt = 0;
+  let nextInputAt = 0;       // performance.now() time of the next input send
   let snapshots = [];        // [{t, tick, ents: Map(id -> entity)}], oldest first
-  let scores = new Map();    // entityId -> score
+  let scores = new Map();    // entityId -> score (the score table, kept from score changes)
+
+  // Mirror of the player's view (as netcode/mirror.go): entities by per-view
+  // handle, each with its quantized values q = [x, y, field0, …].
+  let ents = [];             // handle -> {id, kind, q:[…]} | undefined
+  let byId = new Map();      // entity id -> handle
+
+  // Just-in-time input schedule (as client/jit.go).
+  const jit = { avg: 0, dev: 0, n: 0, target: 0, shift: 0 }; // µs
+  // Send times of recent inputs, for the input-to-ack measure: seq % SENT_RING -> {seq, at}.
+  let sentRing = new Array(SENT_RING);
   let maxHp = 1;             // highest hp seen on a player (hp bars are relative to it)
   const hitFlash = new Map();// entityId -> time of the last hit
   const feedItems = [];      // [{text, at}]
@@ -371,7 +410,7 @@
       send([C_HELLO, PROTO_MIN, PROTO_MAX]);
     };
     sock.onmessage = (ev) => {
-      if (ws !== sock) return;
+      if (ws !== sock || resyncing) return; // after a desync, nothing more of this socket is trusted
       onFrame(ev.data);
     };
     // An error is always followed by a close event, whose code tells the story.
@@ -408,6 +447,8 @@
     hook.closeReason = reason;
     const wasOpened = wsOpened;
     const byUs = closingByUs;
+    const resync = resyncing;
+    resyncing = false;
     ws = null;
     wsOpened = false;
     welcomed = false;
@@ -424,7 +465,7 @@
     }
     if (!wasOpened) failedOpens += 1;
 
-    if (code === 1000) {
+    if (code === 1000 && !resync) {
       // The server said goodbye normally: nothing to retry.
       wantPlay = false;
       setState("lobby", `connection closed (${closeLabel(code, reason)})`);
@@ -439,11 +480,25 @@
       return;
     }
 
-    // Unexpected close: reconnect with the same token.
+    // Unexpected close (or our own resync): reconnect with the same token.
     if (hook.state !== "reconnecting") stateBeforeDrop = hook.state;
+    requeueAtOnce = resync; // closing left the match: no seat to wait for
     const delay = scheduleReconnect();
-    setState("reconnecting",
-      `connection lost (${closeLabel(code, reason)}), reconnecting in ${(delay / 1000).toFixed(1)} s…`, true);
+    const why = resync ? "lost track of the view" : `connection lost (${closeLabel(code, reason)})`;
+    setState("reconnecting", `${why}, reconnecting in ${(delay / 1000).toFixed(1)} s…`, true);
+  }
+
+  /**
+   * A snapshot did not fit the mirror: record it, stop trusting this socket,
+   * and reconnect (the next match seat starts with a full view).
+   */
+  function resync(text) {
+    recordError("mirror", 0, text);
+    hook.desyncs += 1;
+    stopInputLoop();
+    if (!ws) return;
+    resyncing = true;
+    try { ws.close(1000, "resync"); } catch (_) { /* already closing */ }
   }
 
   /** Schedules the next (re)connection attempt; returns its delay in ms. */
@@ -527,6 +582,12 @@
       reconnecting = false;
       const before = stateBeforeDrop;
       stateBeforeDrop = null;
+      const atOnce = requeueAtOnce;
+      requeueAtOnce = false;
+      if (wantPlay && atOnce) {
+        sendQueue();
+        return;
+      }
       if (wantPlay && (before === "playing" || before === "queued" || before === "connecting" || before === "reconnecting")) {
         // Give the server a moment to resume our seat (matched/snapshot/queued);
         // if it says nothing about a match, queue again.
