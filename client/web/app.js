@@ -56,7 +56,7 @@
   const CLOSE_NAMES = {
     1000: "bye", 1001: "shutdown", 1006: "abnormal", 1008: "flood",
     1009: "too_large", 4000: "protocol", 4001: "version", 4002: "idle",
-    4005: "internal",
+    4003: "replaced", 4004: "congested", 4005: "internal",
   };
   const REJECT_NAMES = { 1: "bad_direction", 2: "cooldown", 3: "dropped", 4: "invalid" };
   const OUTCOME_TITLES = {
@@ -152,6 +152,7 @@
     lastAckMs: null,           // the last such time
     scheduleShiftMs: 0,        // total shift applied to the input schedule so far (positive: later)
     desyncs: 0,                // snapshots that did not fit the mirror (each forced a reconnect)
+    fullViews: 0,              // snapshots with reset (full views) received in the current match
     snapshots: 0,              // snapshots received in the current match
     lastSeq: 0,                // seq of the last input sent
     inputsSent: 0,
@@ -632,7 +633,12 @@
       name: String(Array.isArray(f) ? f[0] : f),
       scale: (Array.isArray(f) && num(f[1])) || 1,
     }));
-    const resumed = match && match.id === matchId; // same match again (seat resumed): keep seq
+    // The same match again (re-seated after a reconnect): keep the hook's
+    // counters. The seat itself is new on the server (its seqs start over,
+    // its first snapshot is a full view), so the input state starts over.
+    const resumed = match && match.id === matchId;
+    const matchTick = num(msg[8]);
+    const endTick = msg.length > 9 ? num(msg[9]) : 0;
 
     match = {
       id: matchId,
@@ -651,18 +657,27 @@
       canFire: FIRES[mode] !== undefined ? FIRES[mode] : true,
       // Same rounding as the server (ceil, ignoring float noise).
       cooldownTicks: Math.ceil(FIRE_COOLDOWN_S * tickRate - 1e-9),
+      startTick: matchTick,
+      endTick,
     };
 
+    seq = 0;
+    pending = [];
+    pred = null;
+    prevPred = null;
+    ownDead = false;
+    lastFireSeq = -Infinity;
+    fireQueued = false;
+    snapshots = [];
+    clearMirror();
+    resetJit();
+    sentRing = new Array(SENT_RING);
+    hook.ackSeq = 0;
+    hook.lastSeq = 0;
+    hook.pendingInputs = 0;
+    hook.entities = 0;
+    hook.lastSnapshot = null; // it described the old seat's view
     if (!resumed) {
-      seq = 0;
-      pending = [];
-      pred = null;
-      prevPred = null;
-      ownDead = false;
-      lastFireSeq = -Infinity;
-      fireQueued = false;
-      snapshots = [];
-      scores = new Map();
       maxHp = 1;
       hitFlash.clear();
       hook.snapshots = 0;
@@ -670,15 +685,18 @@
       hook.shotsFired = 0;
       hook.rejects = 0;
       hook.rejectsByCode = {};
-      hook.lastSnapshot = null;
+      hook.fullViews = 0;
       hook.score = 0;
-      hook.tick = 0;
-      hook.ackSeq = 0;
-      hook.lastSeq = 0;
-      hook.pendingInputs = 0;
-      hook.entities = 0;
+      hook.scores = {};
       hook.outcome = null;
       hook.standings = null;
+      hook.ackMs = null;
+      hook.lastAckMs = null;
+      hook.leadUs = null;
+      hook.leadAvgUs = null;
+      hook.leadDevUs = null;
+      hook.targetLeadUs = null;
+      hook.scheduleShiftMs = 0;
     }
     hook.matchId = matchId;
     hook.mode = mode;
@@ -686,9 +704,102 @@
     hook.tickRate = tickRate;
     hook.worldW = match.worldW;
     hook.worldH = match.worldH;
+    hook.endTick = endTick;
+    hook.tick = matchTick;
+    hook.timeLeftMs = timeLeftAt(matchTick);
 
     setState("playing", `in match ${matchId} (${mode})`);
     startInputLoop();
+  }
+
+  /** Time left (ms) at tick t: (endTick − t) / tickRate. */
+  function timeLeftAt(t) {
+    if (!match || !match.endTick) return 0;
+    return Math.max(0, ((match.endTick - t) / match.tickRate) * 1000);
+  }
+
+  // ---------------------------------------------------------------------------
+  // Mirror of the view (netcode/mirror.go)
+  // ---------------------------------------------------------------------------
+
+  function clearMirror() {
+    ents = [];
+    byId = new Map();
+    scores = new Map();
+  }
+
+  const isUint = (v) => typeof v === "number" && Number.isInteger(v) && v >= 0;
+  const isInt = (v) => typeof v === "number" && Number.isInteger(v);
+
+  /**
+   * Applies a snapshot's diff to the mirror: reset, scores, removes, creates,
+   * updates (PROTOCOL.md §5). Returns null, or the text of the trouble when the
+   * snapshot does not fit the mirror or is malformed.
+   */
+  function applyDiff(reset, rawScores, creates, updates, removes) {
+    const nv = 2 + match.fields.length;
+    if (reset) clearMirror();
+    for (const sc of rawScores) {
+      if (!Array.isArray(sc) || sc.length < 2) return "malformed score";
+      scores.set(num(sc[0]), num(sc[1]));
+    }
+    for (const hv of removes) {
+      const h = num(hv);
+      const e = ents[h];
+      if (!isUint(h) || !e) return `remove of unknown handle ${h}`;
+      byId.delete(e.id);
+      ents[h] = undefined;
+    }
+    for (const c of creates) {
+      if (!Array.isArray(c) || c.length < 3 + nv) return "malformed create";
+      const h = num(c[0]);
+      if (!isUint(h)) return "malformed create handle";
+      if (ents[h]) return `create over live handle ${h}`;
+      const q = new Array(nv);
+      for (let i = 0; i < nv; i++) {
+        q[i] = num(c[3 + i]);
+        if (!isInt(q[i])) return "malformed create value";
+      }
+      const e = { id: num(c[1]), kind: num(c[2]), q };
+      ents[h] = e;
+      byId.set(e.id, h);
+    }
+    // Flat: handle, mask, then one delta per set bit of mask, in bit order.
+    let i = 0;
+    const n = updates.length;
+    while (i < n) {
+      if (n - i < 2) return "truncated update";
+      const h = num(updates[i]);
+      const mask = num(updates[i + 1]);
+      i += 2;
+      if (!isUint(mask) || mask >= 1 << nv) return `bad update mask ${mask}`;
+      const e = isUint(h) ? ents[h] : undefined;
+      if (!e) return `update of unknown handle ${h}`;
+      for (let j = 0; j < nv; j++) {
+        if ((mask & (1 << j)) === 0) continue;
+        if (i >= n) return "truncated update";
+        const d = num(updates[i++]);
+        if (!isInt(d)) return "malformed update delta";
+        e.q[j] += d;
+      }
+    }
+    return null;
+  }
+
+  /** The mirror's entity e, dequantized. */
+  function dequantize(e) {
+    const ps = match.posScale;
+    const nf = match.fields.length;
+    const fields = new Array(nf);
+    for (let i = 0; i < nf; i++) fields[i] = e.q[2 + i] / match.fields[i].scale;
+    return {
+      id: e.id,
+      kind: e.kind,
+      kindName: match.kinds[e.kind] !== undefined ? match.kinds[e.kind] : String(e.kind),
+      x: e.q[0] / ps,
+      y: e.q[1] / ps,
+      fields,
+    };
   }
 
   function onSnapshot(msg) {
@@ -703,36 +814,36 @@
       startInputLoop();
     }
 
+    const arr = (v) => (Array.isArray(v) ? v : []);
     const tick = num(msg[1]);
     const ackSeq = num(msg[2]);
-    const rejects = Array.isArray(msg[3]) ? msg[3] : [];
-    const events = Array.isArray(msg[4]) ? msg[4] : [];
-    const timeLeftMs = num(msg[5]);
-    const rawScores = Array.isArray(msg[6]) ? msg[6] : [];
-    const rawEnts = Array.isArray(msg[7]) ? msg[7] : [];
+    const rejects = arr(msg[3]);
+    const events = arr(msg[4]);
+    const rawScores = arr(msg[5]);
+    const reset = msg[6] === true;
+    const creates = arr(msg[7]);
+    const updates = arr(msg[8]);
+    const removes = arr(msg[9]);
+    const lead = msg.length > 10 && msg[10] !== null && msg[10] !== undefined ? num(msg[10]) : null;
+    const now = performance.now();
 
-    // Mirror of the world, dequantized.
-    const ps = match.posScale;
-    const nf = match.fields.length;
-    const ents = new Map();
+    const trouble = applyDiff(reset, rawScores, creates, updates, removes);
+    if (trouble) {
+      resync(`snapshot of tick ${tick} does not fit the view: ${trouble}`);
+      return;
+    }
+    if (reset) hook.fullViews += 1;
+
+    // The mirror, dequantized.
+    const view = new Map();
     const list = [];
-    for (const e of rawEnts) {
-      if (!Array.isArray(e) || e.length < 4) continue;
-      const fields = new Array(nf);
-      for (let i = 0; i < nf; i++) fields[i] = num(e[4 + i]) / match.fields[i].scale;
-      const kind = num(e[1]);
-      const ent = {
-        id: num(e[0]),
-        kind,
-        kindName: match.kinds[kind] !== undefined ? match.kinds[kind] : String(kind),
-        x: num(e[2]) / ps,
-        y: num(e[3]) / ps,
-        fields,
-      };
-      ents.set(ent.id, ent);
+    for (const e of ents) {
+      if (!e) continue;
+      const ent = dequantize(e);
+      view.set(ent.id, ent);
       list.push(ent);
-      if (ent.kindName === "player" && match.hpIndex >= 0 && fields[match.hpIndex] > maxHp) {
-        maxHp = fields[match.hpIndex];
+      if (ent.kindName === "player" && match.hpIndex >= 0 && ent.fields[match.hpIndex] > maxHp) {
+        maxHp = ent.fields[match.hpIndex];
       }
     }
 
@@ -745,10 +856,28 @@
       hook.rejectsByCode[code] = (hook.rejectsByCode[code] || 0) + 1;
     }
 
-    scores = new Map();
-    for (const s of rawScores) if (Array.isArray(s)) scores.set(num(s[0]), num(s[1]));
-
     handleEvents(events);
+
+    // Input-to-ack time of every input this snapshot acknowledges first.
+    if (ackSeq > hook.ackSeq) {
+      for (let q = Math.max(hook.ackSeq + 1, ackSeq - SENT_RING + 1); q <= ackSeq; q++) {
+        const si = sentRing[q % SENT_RING];
+        if (!si || si.seq !== q) continue;
+        const ms = now - si.at;
+        hook.lastAckMs = Math.round(ms * 100) / 100;
+        hook.ackMs = hook.ackMs === null ? ms : hook.ackMs + ACK_EWMA * (ms - hook.ackMs);
+      }
+      if (hook.ackMs !== null) hook.ackMs = Math.round(hook.ackMs * 100) / 100;
+    }
+
+    // Just-in-time schedule.
+    if (lead !== null) {
+      jitObserve(lead);
+      hook.leadUs = lead;
+      hook.leadAvgUs = Math.round(jit.avg);
+      hook.leadDevUs = Math.round(jit.dev);
+      hook.targetLeadUs = Math.round(jit.target);
+    }
 
     // Reconciliation.
     if (ackSeq > seq) seq = ackSeq; // never reuse a seq the server has already seen
@@ -756,10 +885,10 @@
     while (drop < pending.length && pending[drop].seq <= ackSeq) drop++;
     if (drop) pending.splice(0, drop);
 
-    const own = ents.get(match.entityId);
+    const own = view.get(match.entityId);
     if (own) {
       hook.server = { x: own.x, y: own.y };
-      ownDead = match.hpIndex >= 0 && own.fields[match.hpIndex] <= 0;
+      ownDead = match.hpIndex >= 0 && own.kindName === "player" && own.fields[match.hpIndex] <= 0;
       let x = own.x;
       let y = own.y;
       if (!ownDead) {
@@ -782,27 +911,81 @@
       hook.dead = ownDead;
     }
 
-    // Interpolation buffer.
-    const now = performance.now();
-    snapshots.push({ t: now, tick, ents });
+    // Interpolation buffer (positions by entity id).
+    snapshots.push({ t: now, tick, ents: view });
     while (snapshots.length > 2 && now - snapshots[1].t > SNAPSHOT_BUFFER_MS) snapshots.shift();
+
+    const table = {};
+    for (const [id, sc] of scores) table[id] = sc;
 
     hook.tick = tick;
     hook.ackSeq = ackSeq;
-    hook.timeLeftMs = timeLeftMs;
-    hook.entities = list.length;
+    hook.timeLeftMs = timeLeftAt(tick);
+    hook.entities = byId.size;
+    hook.scores = table;
     hook.score = scores.has(match.entityId) ? scores.get(match.entityId) : 0;
     hook.pendingInputs = pending.length;
     hook.snapshots += 1;
     hook.lastSnapshot = {
       tick,
       ackSeq,
-      timeLeftMs,
+      timeLeftMs: hook.timeLeftMs,
       rejects: rejects.map((r) => (Array.isArray(r) ? [num(r[0]), num(r[1])] : r)),
       events: events.map((e) => (Array.isArray(e) ? e.map(num) : e)),
-      scores: rawScores.map((s) => (Array.isArray(s) ? [num(s[0]), num(s[1])] : s)),
+      scores: Array.from(scores, ([id, sc]) => [id, sc]),
+      scoreChanges: rawScores.map((sc) => (Array.isArray(sc) ? [num(sc[0]), num(sc[1])] : sc)),
+      reset,
+      creates: creates.length,
+      updates: countUpdates(updates),
+      removes: removes.length,
+      lead,
       entities: list,
     };
+  }
+
+  /** Number of handle groups in a (valid) flat updates array. */
+  function countUpdates(updates) {
+    let n = 0;
+    for (let i = 0; i + 1 < updates.length; n++) {
+      let mask = num(updates[i + 1]);
+      i += 2;
+      while (mask) { i += mask & 1; mask >>>= 1; }
+    }
+    return n;
+  }
+
+  // ---------------------------------------------------------------------------
+  // Just-in-time inputs (PROTOCOL.md §11, client/jit.go)
+  // ---------------------------------------------------------------------------
+
+  function resetJit() {
+    jit.avg = 0;
+    jit.dev = 0;
+    jit.n = 0;
+    jit.target = 0;
+    jit.shift = 0;
+  }
+
+  /** Takes the lead (µs) a snapshot reported. */
+  function jitObserve(leadUs) {
+    const lead = leadUs;
+    if (jit.n === 0) jit.avg = lead;
+    jit.n += 1;
+    const d = Math.abs(lead - jit.avg);
+    jit.avg += JIT_EWMA * (lead - jit.avg);
+    jit.dev += JIT_EWMA * (d - jit.dev);
+    jit.target = Math.min(Math.max(JIT_MIN_TARGET_US, 500 + 3 * jit.dev), JIT_MAX_TARGET_US);
+    if (match && match.tickRate > 0) jit.target = Math.min(jit.target, 0.5e6 / match.tickRate);
+    // Positive: inputs arrive too early, send later.
+    jit.shift = JIT_GAIN * (lead - jit.target);
+  }
+
+  /** The part of the shift (ms) to apply to the next send: at most a quarter tick. */
+  function jitTake(dtMs) {
+    const lim = Math.trunc(dtMs * 1000) / 4; // µs
+    const sh = clamp(jit.shift, -lim, lim);
+    jit.shift -= sh;
+    return Math.trunc(sh) / 1000; // whole µs, as the Go client's Duration
   }
 
   function handleEvents(events) {
@@ -933,10 +1116,19 @@
     return { mx, my };
   }
 
+  /**
+   * One input per tick on a timer of period 1/tickRate whose schedule slides
+   * by the just-in-time rule (as the Go client's inputLoop): each send moves
+   * the next send time by one period plus the part of the shift it may take;
+   * a schedule that fell behind (background tab, long pause) restarts from
+   * now instead of sending a burst.
+   */
   function startInputLoop() {
     stopInputLoop();
-    nextInputAt = performance.now();
-    pumpInputs();
+    if (!match) return;
+    const dt = 1000 / match.tickRate;
+    nextInputAt = performance.now() + dt;
+    inputTimer = setTimeout(inputLoopStep, dt);
   }
 
   function stopInputLoop() {
@@ -944,21 +1136,18 @@
     inputTimer = null;
   }
 
-  /** Sends one input per tick period; never bursts after a stall. */
-  function pumpInputs() {
+  function inputLoopStep() {
     inputTimer = null;
     if (!match || hook.state !== "playing" || !welcomed) return;
-    const period = 1000 / match.tickRate;
+    const dt = 1000 / match.tickRate;
+    const shift = jitTake(dt);
+    hook.scheduleShiftMs = Math.round((hook.scheduleShiftMs + shift) * 1000) / 1000;
+    nextInputAt += dt + shift;
     const now = performance.now();
-    // Far behind (background tab, long pause): resync instead of bursting.
-    if (now - nextInputAt > period * 4) nextInputAt = now;
-    let sent = 0;
-    while (nextInputAt <= now && sent < 2) {
-      tickInput(now);
-      nextInputAt += period;
-      sent++;
-    }
-    inputTimer = setTimeout(pumpInputs, Math.max(1, nextInputAt - performance.now()));
+    if (nextInputAt < now) nextInputAt = now; // far behind: don't burst
+    inputTimer = setTimeout(inputLoopStep, nextInputAt - now);
+    if (!pred) return; // no snapshot yet: nothing to predict from
+    tickInput(now);
   }
 
   function tickInput(now) {
@@ -995,6 +1184,7 @@
     seq += 1;
     send([C_INPUT, seq, mx, my, buttons, aimX, aimY]);
     pending.push({ seq, mx, my });
+    sentRing[seq % SENT_RING] = { seq, at: performance.now() };
 
     // Prediction.
     if (pred && !ownDead) {
@@ -1320,7 +1510,10 @@
     setText("entities", el.entities, inMatch && hook.snapshots ? String(hook.entities) : "–");
     const dbg = match
       ? `${match.mode} ${match.tickRate} Hz  seq ${seq}  ack ${hook.ackSeq}\n` +
-        `pending ${pending.length}  rejects ${hook.rejects}  reconnects ${hook.reconnects}` +
+        `pending ${pending.length}  rejects ${hook.rejects}  reconnects ${hook.reconnects}\n` +
+        `lead ${hook.leadUs === null ? "–" : (hook.leadUs / 1000).toFixed(1)} ms` +
+        `  target ${hook.targetLeadUs === null ? "–" : (hook.targetLeadUs / 1000).toFixed(1)} ms` +
+        `  ack ${hook.ackMs === null ? "–" : hook.ackMs.toFixed(1)} ms` +
         (ownDead ? "\n(dead, waiting to respawn)" : "")
       : `reconnects ${hook.reconnects}`;
     setText("debug", el.debug, dbg);
@@ -1388,6 +1581,7 @@
     snapshots = [];
     pending = [];
     pred = null;
+    clearMirror();
     setState("lobby", "left: lobby");
   });
 
@@ -1401,6 +1595,13 @@
     /** Closes the socket as if the network dropped it (triggers reconnection). */
     dropSocket() {
       if (ws) ws.close(4999, "test drop");
+    },
+    /**
+     * Forgets the mirror's entities (keeping the id index), as if the client
+     * had lost track: the next update or remove then forces a resync.
+     */
+    forgetView() {
+      ents = [];
     },
     /** Closes the socket on purpose (no reconnection). */
     close() {

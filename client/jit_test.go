@@ -1,0 +1,59 @@
+package client
+
+import (
+	"math/rand/v2"
+	"testing"
+	"time"
+)
+
+// simulate runs the jit controller against a server that ticks every dt
+// and applies an input at the first tick after it arrives; arrivals get a
+// random delay in [0, jitter). It returns the mean lead once settled.
+func simulate(t *testing.T, jitter time.Duration, phase time.Duration) (mean, lateShare float64) {
+	t.Helper()
+	const rate = 30
+	dt := time.Second / rate
+	rng := rand.New(rand.NewPCG(1, 2))
+	var j jit
+	send := phase
+	var leads []float64
+	late := 0
+	for i := range 600 {
+		arrive := send + time.Duration(rng.Int64N(int64(jitter)+1))
+		tick := (arrive/dt + 1) * dt // applied at the next tick start
+		lead := tick - arrive
+		j.observe(int32(lead/time.Microsecond), rate)
+		if i >= 300 {
+			leads = append(leads, float64(lead/time.Microsecond))
+			if lead > dt/2 {
+				late++
+			}
+		}
+		send += dt + j.take(dt)
+	}
+	sum := 0.0
+	for _, l := range leads {
+		sum += l
+	}
+	return sum / float64(len(leads)), float64(late) / float64(len(leads))
+}
+
+func TestJitSettlesNearTheMargin(t *testing.T) {
+	for _, tc := range []struct {
+		jitter  time.Duration
+		maxLead float64 // µs
+	}{
+		{200 * time.Microsecond, 2500},
+		{2 * time.Millisecond, 8000},
+	} {
+		for _, phase := range []time.Duration{time.Millisecond, 17 * time.Millisecond, 32 * time.Millisecond} {
+			mean, late := simulate(t, tc.jitter, phase)
+			if mean > tc.maxLead {
+				t.Errorf("jitter %v phase %v: mean lead %.0f µs, want ≤ %.0f", tc.jitter, phase, mean, tc.maxLead)
+			}
+			if late > 0.02 {
+				t.Errorf("jitter %v phase %v: %.1f%% of inputs missed their tick", tc.jitter, phase, 100*late)
+			}
+		}
+	}
+}
