@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 )
 
 // metrics are the server's Prometheus series, on a registry of its own. It
@@ -54,7 +55,8 @@ func newMetrics() *metrics {
 	m.reg.MustRegister(m.connections, m.matches, m.matchesEnded, m.tickDuration, m.tickOverruns,
 		m.bytesIn, m.bytesOut, m.framesOut, m.inputsApplied, m.inputsRejected, m.inputsDropped,
 		m.protocolErrors, m.rateLimited, m.viewsSkipped, m.closes, m.panics, m.sessions,
-		prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
+		collectors.NewGoCollector(collectors.WithGoCollectorRuntimeMetrics(collectors.MetricsScheduler, collectors.MetricsGC)),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
 

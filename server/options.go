@@ -31,6 +31,9 @@ type Options struct {
 	RateLimit float64
 	// RateBurst is the token bucket's size; default 10.
 	RateBurst int
+	// CongestedTimeout disconnects a client whose snapshots could not be
+	// sent for this long (it stopped reading); default 5 s.
+	CongestedTimeout time.Duration
 	// ShutdownTimeout bounds a graceful shutdown; default 5 s.
 	ShutdownTimeout time.Duration
 	// ArenaPlayers, ArenaNPCs and ArenaSize size the arena mode; defaults
@@ -79,6 +82,7 @@ func (o Options) withDefaults() Options {
 	setDefault(&o.RateLimit, float64(2*o.TickRate))
 	setDefault(&o.RateBurst, 10)
 	setDefault(&o.ShutdownTimeout, 5*time.Second)
+	setDefault(&o.CongestedTimeout, 5*time.Second)
 	setDefault(&o.ArenaPlayers, 8)
 	setDefault(&o.ArenaNPCs, 64)
 	setDefault(&o.ArenaDuration, 3*time.Minute)
@@ -117,6 +121,7 @@ func (o *Options) RegisterFlags(fs *flag.FlagSet) {
 	fs.DurationVar(&o.IdleTimeout, "idle-timeout", d.IdleTimeout, "drop a client that sent nothing (pong included) for this long")
 	fs.Float64Var(&o.RateLimit, "rate-limit", 0, "messages per second a connection may send (default 2 × tick rate)")
 	fs.IntVar(&o.RateBurst, "rate-burst", d.RateBurst, "burst size of the per-connection rate limit")
+	fs.DurationVar(&o.CongestedTimeout, "congested-timeout", d.CongestedTimeout, "disconnect a client whose snapshots could not be sent for this long")
 	fs.DurationVar(&o.ShutdownTimeout, "shutdown-timeout", d.ShutdownTimeout, "time limit of a graceful shutdown")
 	fs.IntVar(&o.ArenaPlayers, "arena-players", d.ArenaPlayers, "seats of an arena match")
 	fs.IntVar(&o.ArenaNPCs, "arena-npcs", d.ArenaNPCs, "NPCs of an arena match (-1 for none)")

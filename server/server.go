@@ -73,7 +73,8 @@ func New(opts Options) (*Server, error) {
 		Modes:       modes,
 		FillTimeout: opts.FillTimeout,
 		Match: match.Config{TickRate: opts.TickRate, Observer: s.metrics, Logger: s.log,
-			InterestRadius: float32(opts.InterestRadius), FullViews: opts.FullSnapshots},
+			InterestRadius: float32(opts.InterestRadius), FullViews: opts.FullSnapshots,
+			CongestedKick: opts.CongestedTimeout},
 	})
 	if err != nil {
 		return nil, err

@@ -5,10 +5,12 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -401,6 +403,108 @@ func counterValue(t *testing.T, srv *Server, name string) float64 {
 				sum += m.GetCounter().GetValue()
 			}
 			return sum
+		}
+	}
+	return 0
+}
+
+// A client that stops reading has its views skipped and is disconnected
+// after the congestion timeout; the match's ticks and the other players'
+// snapshots go on as before.
+func TestStalledReaderDoesNotSlowOthers(t *testing.T) {
+	// Big frames (full snapshots of 1,000 NPCs) fill the socket buffers fast.
+	srv, base := startServer(t, Options{FillTimeout: 200 * time.Millisecond, ArenaNPCs: 1000, FullSnapshots: true, CongestedTimeout: 2 * time.Second})
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	player, err := client.Dial(ctx, base, client.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer player.Close()
+
+	// The staller: a small receive buffer, and no read loop at all.
+	u, _ := url.Parse(base)
+	dialer := &net.Dialer{Control: func(_, _ string, c syscall.RawConn) error {
+		return c.Control(func(fd uintptr) { _ = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, 4096) })
+	}}
+	staller, _, err := gws.NewClient(&gws.BuiltinEventHandler{}, &gws.ClientOption{
+		Addr:      "ws://" + u.Host + "/ws?token=" + createSession(t, base),
+		NewDialer: func() (gws.Dialer, error) { return dialer, nil },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer staller.NetConn().Close()
+	_ = staller.WriteMessage(gws.OpcodeBinary, netcode.AppendHello(nil, 1, 1))
+	_ = staller.WriteMessage(gws.OpcodeBinary, netcode.AppendQueue(nil, "arena"))
+	player.Queue("arena")
+
+	waitUntil(t, 5*time.Second, func() bool { return player.View().Phase == client.PhasePlaying && player.Stats().Snapshots > 10 })
+	sum0, n0 := tickStats(t, srv)
+	snaps0, start := player.Stats().Snapshots, time.Now()
+	waitUntil(t, 10*time.Second, func() bool { return counterValue(t, srv, "skirmish_views_skipped_total") > 0 })
+	// The staller is congested now; it is cut after 2 s.
+	waitUntil(t, 5*time.Second, func() bool { return closesByReason(t, srv, "congested") == 1 })
+	el := time.Since(start)
+	sum1, n1 := tickStats(t, srv)
+	rate := float64(player.Stats().Snapshots-snaps0) / el.Seconds()
+	if rate < 27 {
+		t.Errorf("the other player got %.1f snapshots/s during the stall, want ≈ 30", rate)
+	}
+	if mean := (sum1 - sum0) / (n1 - n0); mean > 0.010 {
+		t.Errorf("mean tick %.2f ms during the stall", mean*1000)
+	}
+	if v := counterValue(t, srv, "skirmish_tick_overruns_total"); v != 0 {
+		t.Errorf("%v tick overruns", v)
+	}
+	if player.View().Phase != client.PhasePlaying {
+		t.Error("the other player left the match")
+	}
+}
+
+func waitUntil(t *testing.T, d time.Duration, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("condition not met within %v", d)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// tickStats returns the sum and count of the tick duration histogram.
+func tickStats(t *testing.T, srv *Server) (float64, float64) {
+	t.Helper()
+	mfs, err := srv.metrics.reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() == "skirmish_tick_duration_seconds" {
+			h := mf.GetMetric()[0].GetHistogram()
+			return h.GetSampleSum(), float64(h.GetSampleCount())
+		}
+	}
+	return 0, 0
+}
+
+func closesByReason(t *testing.T, srv *Server, reason string) float64 {
+	t.Helper()
+	mfs, err := srv.metrics.reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() != "skirmish_closes_total" {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if l.GetName() == "reason" && l.GetValue() == reason {
+					return m.GetCounter().GetValue()
+				}
+			}
 		}
 	}
 	return 0

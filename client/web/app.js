@@ -88,11 +88,14 @@
   const JIT_GAIN = 0.3;             // share of the lead error corrected per snapshot
   const JIT_MIN_TARGET_US = 1000;   // µs
   const JIT_MAX_TARGET_US = 15000;  // µs (also at most half a tick)
-  const JIT_EWMA = 0.1;             // moving average factor of the lead and its deviation
+  const JIT_EWMA = 0.1;             // moving average factor of the jitter estimate
   const ACK_EWMA = 0.1;             // moving average factor of the input-to-ack time
   const SENT_RING = 256;            // send times kept for the input-to-ack measure
 
   const INTERP_DELAY_MS = 100;     // render others this far in the past
+  // Entities far from the avatar are updated every 3rd tick only (§10): two
+  // position changes at most this many ticks apart are interpolated across.
+  const SPARSE_UPDATE_TICKS = 3;
   const SNAPSHOT_BUFFER_MS = 1000; // how much snapshot history to keep
   const PING_INTERVAL_MS = 1000;
   const BACKOFF_START_MS = 250;
@@ -146,7 +149,7 @@
                                //   entities: [{id,kind,kindName,x,y,fields}] (the whole mirror) }
     leadUs: null,              // lead (µs) of the last snapshot that reported one
     leadAvgUs: null,           // its moving average
-    leadDevUs: null,           // its moving mean deviation
+    leadDevUs: null,           // jitter estimate: moving mean of the lead changes our own shifts don't explain
     targetLeadUs: null,        // the margin the input schedule aims the lead at (µs)
     ackMs: null,               // moving average of the time from sending an input to the snapshot acking it
     lastAckMs: null,           // the last such time
@@ -246,7 +249,9 @@
   let byId = new Map();      // entity id -> handle
 
   // Just-in-time input schedule (as client/jit.go).
-  const jit = { avg: 0, dev: 0, n: 0, target: 0, shift: 0 }; // µs
+  // All µs: prev lead, jitter estimate dev, target margin, shift still to
+  // apply, shift applied since the last lead; avg is for display only.
+  const jit = { prev: 0, n: 0, dev: 0, target: 0, shift: 0, applied: 0, avg: 0 };
   // Send times of recent inputs, for the input-to-ack measure: seq % SENT_RING -> {seq, at}.
   let sentRing = new Array(SENT_RING);
   let maxHp = 1;             // highest hp seen on a player (hp bars are relative to it)
@@ -736,7 +741,7 @@
    * updates (PROTOCOL.md §5). Returns null, or the text of the trouble when the
    * snapshot does not fit the mirror or is malformed.
    */
-  function applyDiff(reset, rawScores, creates, updates, removes) {
+  function applyDiff(reset, rawScores, creates, updates, removes, moved) {
     const nv = 2 + match.fields.length;
     if (reset) clearMirror();
     for (const sc of rawScores) {
@@ -763,6 +768,7 @@
       const e = { id: num(c[1]), kind: num(c[2]), q };
       ents[h] = e;
       byId.set(e.id, h);
+      moved.add(e.id);
     }
     // Flat: handle, mask, then one delta per set bit of mask, in bit order.
     let i = 0;
@@ -775,6 +781,7 @@
       if (!isUint(mask) || mask >= 1 << nv) return `bad update mask ${mask}`;
       const e = isUint(h) ? ents[h] : undefined;
       if (!e) return `update of unknown handle ${h}`;
+      if (mask & 3) moved.add(e.id);
       for (let j = 0; j < nv; j++) {
         if ((mask & (1 << j)) === 0) continue;
         if (i >= n) return "truncated update";
@@ -827,7 +834,8 @@
     const lead = msg.length > 10 && msg[10] !== null && msg[10] !== undefined ? num(msg[10]) : null;
     const now = performance.now();
 
-    const trouble = applyDiff(reset, rawScores, creates, updates, removes);
+    const moved = new Set(); // ids whose position this snapshot sets
+    const trouble = applyDiff(reset, rawScores, creates, updates, removes, moved);
     if (trouble) {
       resync(`snapshot of tick ${tick} does not fit the view: ${trouble}`);
       return;
@@ -912,7 +920,7 @@
     }
 
     // Interpolation buffer (positions by entity id).
-    snapshots.push({ t: now, tick, ents: view });
+    snapshots.push({ t: now, tick, ents: view, moved });
     while (snapshots.length > 2 && now - snapshots[1].t > SNAPSHOT_BUFFER_MS) snapshots.shift();
 
     const table = {};
@@ -959,21 +967,31 @@
   // ---------------------------------------------------------------------------
 
   function resetJit() {
-    jit.avg = 0;
-    jit.dev = 0;
+    jit.prev = 0;
     jit.n = 0;
+    jit.dev = 0;
     jit.target = 0;
     jit.shift = 0;
+    jit.applied = 0;
+    jit.avg = 0;
   }
 
-  /** Takes the lead (µs) a snapshot reported. */
+  /**
+   * Takes the lead (µs) a snapshot reported. Jitter is measured on
+   * consecutive leads with our own shifts taken out: while the schedule
+   * converges, the lead changes by exactly the shift applied, which is not
+   * jitter.
+   */
   function jitObserve(leadUs) {
     const lead = leadUs;
-    if (jit.n === 0) jit.avg = lead;
+    if (jit.n > 0) {
+      jit.dev += JIT_EWMA * (Math.abs(lead - jit.prev + jit.applied) - jit.dev);
+    }
+    // Moving average of the lead, for display only.
+    jit.avg = jit.n === 0 ? lead : jit.avg + JIT_EWMA * (lead - jit.avg);
     jit.n += 1;
-    const d = Math.abs(lead - jit.avg);
-    jit.avg += JIT_EWMA * (lead - jit.avg);
-    jit.dev += JIT_EWMA * (d - jit.dev);
+    jit.prev = lead;
+    jit.applied = 0;
     jit.target = Math.min(Math.max(JIT_MIN_TARGET_US, 500 + 3 * jit.dev), JIT_MAX_TARGET_US);
     if (match && match.tickRate > 0) jit.target = Math.min(jit.target, 0.5e6 / match.tickRate);
     // Positive: inputs arrive too early, send later.
@@ -985,6 +1003,7 @@
     const lim = Math.trunc(dtMs * 1000) / 4; // µs
     const sh = clamp(jit.shift, -lim, lim);
     jit.shift -= sh;
+    jit.applied += sh;
     return Math.trunc(sh) / 1000; // whole µs, as the Go client's Duration
   }
 
@@ -1220,22 +1239,41 @@
     if (i === n - 1) return Array.from(snapshots[n - 1].ents.values()); // no newer one: hold the last
     const a = snapshots[i];
     const b = snapshots[i + 1];
-    const span = b.t - a.t;
-    const t = span > 0 ? clamp((rt - a.t) / span, 0, 1) : 1;
     const out = [];
     for (const eb of b.ents.values()) {
-      const ea = a.ents.get(eb.id);
-      if (!ea || ea.kind !== eb.kind) {
+      let sa = a;
+      let sb = b;
+      // An entity updated only every few ticks (far from the avatar) holds
+      // still between its updates: slide it from one position change to the
+      // next instead, when they are at most SPARSE_UPDATE_TICKS apart.
+      if (!b.moved.has(eb.id) || !a.moved.has(eb.id)) {
+        let k0 = i;
+        while (k0 > 0 && !snapshots[k0].moved.has(eb.id) && a.tick - snapshots[k0].tick < SPARSE_UPDATE_TICKS) k0--;
+        let k1 = i + 1;
+        while (k1 < n - 1 && !snapshots[k1].moved.has(eb.id) && snapshots[k1].tick - b.tick < SPARSE_UPDATE_TICKS) k1++;
+        const s0 = snapshots[k0];
+        const s1 = snapshots[k1];
+        if (s0.moved.has(eb.id) && s1.moved.has(eb.id) && s1.tick - s0.tick <= SPARSE_UPDATE_TICKS &&
+            s0.ents.has(eb.id) && s1.ents.has(eb.id)) {
+          sa = s0;
+          sb = s1;
+        }
+      }
+      const ea = sa.ents.get(eb.id);
+      const ebb = sb.ents.get(eb.id) || eb;
+      if (!ea || ea.kind !== ebb.kind) {
         out.push(eb);
         continue;
       }
+      const span = sb.t - sa.t;
+      const t = span > 0 ? clamp((rt - sa.t) / span, 0, 1) : 1;
       // A jump of more than 300 u between two snapshots is a respawn/teleport: don't slide.
-      if (Math.abs(eb.x - ea.x) + Math.abs(eb.y - ea.y) > 300) {
+      if (Math.abs(ebb.x - ea.x) + Math.abs(ebb.y - ea.y) > 300) {
         out.push(t < 0.5 ? ea : eb);
         continue;
       }
       out.push({ id: eb.id, kind: eb.kind, kindName: eb.kindName,
-        x: lerp(ea.x, eb.x, t), y: lerp(ea.y, eb.y, t), fields: eb.fields });
+        x: lerp(ea.x, ebb.x, t), y: lerp(ea.y, ebb.y, t), fields: eb.fields });
     }
     return out;
   }
@@ -1602,6 +1640,10 @@
      */
     forgetView() {
       ents = [];
+    },
+    /** Other entities as drawn now (interpolated ~100 ms in the past). */
+    interpolated() {
+      return interpolatedEntities(performance.now());
     },
     /** Closes the socket on purpose (no reconnection). */
     close() {
