@@ -337,7 +337,7 @@ func (c *Client) View() View {
 		}
 	}
 	if c.world.m != nil {
-		v.Score = c.world.m.Score(c.matched.Entity)
+		v.Score = c.world.m.Score(c.matched.Entity).Score
 	}
 	return v
 }

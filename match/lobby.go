@@ -62,6 +62,8 @@ type reqKind uint8
 const (
 	reqQueue reqKind = iota
 	reqLeave
+	reqDisconnect
+	reqReconnect
 	reqSync
 )
 
@@ -87,6 +89,7 @@ type lobbyEvent struct {
 	p       *Player
 	players []*Player
 	f       *forming
+	expired bool // evSeatFreed: the seat's grace ran out
 }
 
 // NewLobby starts a lobby.
@@ -137,9 +140,17 @@ func (l *Lobby) HasMode(mode string) bool { _, ok := l.cfg.Modes[mode]; return o
 // already queued) reach the player as error messages.
 func (l *Lobby) Queue(p *Player, mode string) { l.request(lobbyReq{kind: reqQueue, p: p, mode: mode}) }
 
-// Leave takes p out of its queue or match; the server calls it when p
-// leaves or disconnects.
+// Leave takes p out of its queue or match, at p's request.
 func (l *Lobby) Leave(p *Player) { l.request(lobbyReq{kind: reqLeave, p: p}) }
+
+// Disconnect tells that p's connection dropped: a queued p leaves the
+// queue; a seated p keeps the seat for the grace period (Config.SeatGrace).
+func (l *Lobby) Disconnect(p *Player) { l.request(lobbyReq{kind: reqDisconnect, p: p}) }
+
+// Reconnect tells that p is back on a new connection (p.Out already set):
+// a held seat resumes with a full view; a seat lost meanwhile is reported
+// to p (seat_expired).
+func (l *Lobby) Reconnect(p *Player) { l.request(lobbyReq{kind: reqReconnect, p: p}) }
 
 func (l *Lobby) request(r lobbyReq) {
 	select {
@@ -205,15 +216,30 @@ func (l *Lobby) request1(r lobbyReq) {
 	case reqQueue:
 		mode, ok := l.cfg.Modes[r.mode]
 		if !ok {
-			p.Out.PostControl(netcode.AppendError(nil, netcode.ErrUnknownMode))
+			p.Out().PostControl(netcode.AppendError(nil, netcode.ErrUnknownMode))
 			return
 		}
 		if p.queued != nil || p.assigned != nil {
-			p.Out.PostControl(netcode.AppendError(nil, netcode.ErrAlreadyQueued))
+			p.Out().PostControl(netcode.AppendError(nil, netcode.ErrAlreadyQueued))
 			return
 		}
-		p.Out.PostControl(netcode.AppendQueued(nil, r.mode))
+		p.expired = false
+		p.Out().PostControl(netcode.AppendQueued(nil, r.mode))
 		l.seat(p, mode)
+	case reqDisconnect, reqReconnect:
+		switch {
+		case p.queued != nil && r.kind == reqDisconnect:
+			l.request1(lobbyReq{kind: reqLeave, p: p})
+		case p.assigned != nil:
+			kind := ctlAway
+			if r.kind == reqReconnect {
+				kind = ctlResume
+			}
+			l.postMatch(p.assigned, ctlMsg{kind: kind, p: p})
+		case p.expired && r.kind == reqReconnect:
+			p.expired = false
+			p.Out().PostControl(netcode.AppendError(nil, netcode.ErrSeatExpired))
+		}
 	case reqLeave:
 		switch {
 		case p.queued != nil:
@@ -229,16 +255,21 @@ func (l *Lobby) request1(r lobbyReq) {
 				l.dropForming(f)
 			}
 		case p.assigned != nil:
-			m := p.assigned
-			if !m.post(ctlMsg{kind: ctlLeave, p: p}) {
-				go func() {
-					select {
-					case m.ctl <- ctlMsg{kind: ctlLeave, p: p}:
-					case <-m.done:
-					}
-				}()
-			}
+			l.postMatch(p.assigned, ctlMsg{kind: ctlLeave, p: p})
 		}
+	}
+}
+
+// postMatch hands c to m without blocking the lobby: if m's control queue
+// is full, a goroutine waits for room (or for m to end).
+func (l *Lobby) postMatch(m *Match, c ctlMsg) {
+	if !m.post(c) {
+		go func() {
+			select {
+			case m.ctl <- c:
+			case <-m.done:
+			}
+		}()
 	}
 }
 
@@ -330,6 +361,7 @@ func (l *Lobby) event(ev lobbyEvent) {
 		delete(r.players, ev.p)
 		r.free++
 		ev.p.assigned = nil
+		ev.p.expired = ev.expired
 		if ev.kind == evSeatRefused {
 			l.seat(ev.p, l.cfg.Modes[ev.m.spec.Name])
 		}

@@ -31,7 +31,35 @@ type Config struct {
 	// CongestedKick disconnects a player whose views were skipped this long
 	// without a break; default 5 s.
 	CongestedKick time.Duration
+	// SeatGrace is how long a disconnected player's seat and avatar are
+	// held for them to reconnect; default 30 s.
+	SeatGrace time.Duration
+	// Hooks hear about seats and results, to record them; default none.
+	Hooks Hooks
 }
+
+// Hooks receive a match's lifecycle, for the session store and the
+// leaderboard. They are called on the match goroutine and must not block:
+// hand the work to another goroutine.
+type Hooks interface {
+	// Seated: p holds seat in match (joined, or resumed after a reconnect).
+	Seated(p *Player, matchID string, seat int)
+	// Away: p's connection dropped; the seat is held. ackSeq is the last
+	// input applied.
+	Away(p *Player, matchID string, ackSeq uint32)
+	// Unseated: p no longer has a seat (left, grace expired, match ended).
+	Unseated(p *Player)
+	// Ended: the match ended with these standings.
+	Ended(matchID, mode string, outcome uint8, standings []netcode.Standing)
+}
+
+// NopHooks record nothing.
+type NopHooks struct{}
+
+func (NopHooks) Seated(*Player, string, int)                     {}
+func (NopHooks) Away(*Player, string, uint32)                    {}
+func (NopHooks) Unseated(*Player)                                {}
+func (NopHooks) Ended(string, string, uint8, []netcode.Standing) {}
 
 func (c *Config) withDefaults() Config {
 	out := *c
@@ -52,6 +80,12 @@ func (c *Config) withDefaults() Config {
 	}
 	if out.CongestedKick <= 0 {
 		out.CongestedKick = 5 * time.Second
+	}
+	if out.SeatGrace <= 0 {
+		out.SeatGrace = 30 * time.Second
+	}
+	if out.Hooks == nil {
+		out.Hooks = NopHooks{}
 	}
 	return out
 }
@@ -89,6 +123,8 @@ type ctlKind uint8
 const (
 	ctlJoin ctlKind = iota
 	ctlLeave
+	ctlAway
+	ctlResume
 	ctlStop
 )
 
@@ -112,6 +148,10 @@ type seat struct {
 	hasLead bool
 	// congested counts the ticks in a row whose view was skipped.
 	congested int
+	// away: the connection is gone, the seat held; awayTicks counts the
+	// ticks since.
+	away      bool
+	awayTicks int
 	events    []netcode.Event // this tick's events the player can see
 }
 
@@ -141,6 +181,8 @@ type Match struct {
 	dt       time.Duration
 	endTick  uint32
 	kickAt   int // congested ticks before a kick
+	graceAt  int // away ticks before the seat is freed
+	hooks    Hooks
 	startAt  time.Time
 	ended    bool
 }
@@ -174,6 +216,8 @@ func newMatch(id string, serial uint64, mode game.Mode, cfg Config, seed uint64,
 	m.grid = netcode.NewGrid(spec.Width, spec.Height, max(m.interest.Radius/2, 1))
 	m.endTick = uint32(spec.Duration.Seconds() * float64(cfg.TickRate))
 	m.kickAt = int(cfg.CongestedKick.Seconds() * float64(cfg.TickRate))
+	m.graceAt = int(cfg.SeatGrace.Seconds() * float64(cfg.TickRate))
+	m.hooks = cfg.Hooks
 	for i := range m.seats {
 		m.seats[i].rejects = make([]netcode.Reject, 0, maxRejects)
 		m.seats[i].view = netcode.NewView(&spec.Schema, m.interest)
@@ -303,6 +347,10 @@ func (m *Match) control(c ctlMsg) bool {
 		if err := m.safely(func() { m.leave(c.p) }); err != nil {
 			m.end(netcode.OutcomeError)
 		}
+	case ctlAway:
+		m.away(c.p)
+	case ctlResume:
+		m.resume(c.p)
 	case ctlStop:
 		return true
 	}
@@ -331,6 +379,14 @@ func (m *Match) join(p *Player) {
 	m.world.Players[i] = &s.gp
 	m.rules.Join(m.world, &s.gp)
 	p.match.Store(m)
+	m.sendMatched(s)
+	m.hooks.Seated(p, m.ID, i)
+	m.log.Debug("player seated", "player", p.ID, "seat", i, "entity", s.gp.Entity)
+}
+
+// sendMatched tells s's player where they are: the match, their avatar and
+// the last input applied. Their next snapshot is a full view.
+func (m *Match) sendMatched(s *seat) {
 	msg := netcode.Matched{
 		MatchID:  m.ID,
 		Mode:     m.spec.Name,
@@ -341,11 +397,42 @@ func (m *Match) join(p *Player) {
 		Schema:   m.spec.Schema,
 		Tick:     uint32(m.world.Tick),
 		EndTick:  m.endTick,
+		AckSeq:   s.ack,
 	}
-	if !p.Out.PostControl(netcode.AppendMatched(nil, &msg)) {
-		p.Out.Kick(netcode.CloseCongested)
+	if out := s.p.Out(); !out.PostControl(netcode.AppendMatched(nil, &msg)) {
+		out.Kick(netcode.CloseCongested)
 	}
-	m.log.Debug("player seated", "player", p.ID, "seat", i, "entity", s.gp.Entity)
+}
+
+// away holds p's seat after their connection dropped: the avatar idles,
+// the others see the player as away, and the seat is freed after
+// Config.SeatGrace unless p resumes.
+func (m *Match) away(p *Player) {
+	s := m.seatOf(p)
+	if s == nil || s.away {
+		return
+	}
+	s.away, s.gp.Away, s.awayTicks = true, true, 0
+	m.hooks.Away(p, m.ID, s.ack)
+	m.log.Debug("player away", "player", p.ID, "ack", s.ack)
+}
+
+// resume rebinds p, back on a new connection, to their seat: matched
+// again (with the last applied seq), then a full view. If the seat is
+// gone, p learns it and is in the lobby.
+func (m *Match) resume(p *Player) {
+	s := m.seatOf(p)
+	if s == nil {
+		if out := p.Out(); out != nil {
+			out.PostControl(netcode.AppendError(nil, netcode.ErrSeatExpired))
+		}
+		return
+	}
+	s.away, s.gp.Away, s.awayTicks, s.congested = false, false, 0, 0
+	s.view.Reset()
+	m.sendMatched(s)
+	m.hooks.Seated(p, m.ID, s.gp.Seat)
+	m.log.Debug("player resumed", "player", p.ID, "ack", s.ack)
 }
 
 // leave frees p's seat, if p is seated here.
@@ -359,7 +446,8 @@ func (m *Match) leave(p *Player) {
 		m.world.Players[i] = nil
 		s.p = nil
 		p.match.CompareAndSwap(m, nil)
-		m.notify(lobbyEvent{kind: evSeatFreed, m: m, p: p})
+		m.hooks.Unseated(p)
+		m.notify(lobbyEvent{kind: evSeatFreed, m: m, p: p, expired: s.away})
 		m.log.Debug("player left", "player", p.ID, "seat", i)
 		return
 	}
@@ -393,6 +481,14 @@ func (m *Match) tick() {
 		}
 	}
 	m.obs.InputsApplied(applied, rejected)
+	for i := range m.seats {
+		if s := &m.seats[i]; s.p != nil && s.away {
+			if s.awayTicks++; s.awayTicks >= m.graceAt {
+				m.log.Info("seat grace expired", "player", s.p.ID)
+				m.leave(s.p)
+			}
+		}
+	}
 	m.rules.Step(w)
 	m.send()
 	w.EndTick()
@@ -412,6 +508,12 @@ func (m *Match) gather() {
 		s := m.seatOf(msg.p)
 		if s == nil || msg.in.Seq <= s.seen {
 			continue
+		}
+		if s.seen != 0 {
+			// Seqs between the last seen and this one never arrived.
+			for q := s.seen + 1; q < msg.in.Seq && q < s.seen+maxRejects; q++ {
+				s.reject(q, netcode.RejectMissing)
+			}
 		}
 		s.seen = msg.in.Seq
 		if s.n == InputQueue {
@@ -456,7 +558,7 @@ func (m *Match) send() {
 	for _, p := range w.Players { // by seat; an empty seat is {0, 0}
 		var sc netcode.Score
 		if p != nil {
-			sc = netcode.Score{Entity: p.Entity, Score: p.Score}
+			sc = netcode.Score{Entity: p.Entity, Score: p.Score, Away: p.Away}
 		}
 		m.scores = append(m.scores, sc)
 	}
@@ -466,20 +568,21 @@ func (m *Match) send() {
 	}
 	for i := range m.seats {
 		s := &m.seats[i]
-		if s.p == nil {
+		if s.p == nil || s.away {
 			continue
 		}
-		buf := s.p.Out.Buffer()
+		out := s.p.Out()
+		buf := out.Buffer()
 		if buf == nil {
 			m.obs.ViewSkipped()
 			if s.congested++; s.congested == m.kickAt {
 				m.log.Info("player congested, disconnecting", "player", s.p.ID)
-				s.p.Out.Kick(netcode.CloseCongested)
+				out.Kick(netcode.CloseCongested)
 			}
 			continue
 		}
 		s.congested = 0
-		s.p.Out.PostBuffer(m.view(s, buf))
+		out.PostBuffer(m.view(s, buf))
 		s.rejects = s.rejects[:0]
 	}
 }
@@ -561,13 +664,15 @@ func (m *Match) end(outcome uint8) {
 		if p := m.seats[i].p; p != nil {
 			seated = append(seated, p)
 			p.match.CompareAndSwap(m, nil)
+			m.hooks.Unseated(p)
 		}
 	}
 	m.notify(lobbyEvent{kind: evEnded, m: m, players: seated})
+	m.hooks.Ended(m.ID, m.spec.Name, outcome, standings)
 	frame := netcode.AppendResult(nil, outcome, standings)
 	for _, p := range seated {
-		if !p.Out.PostControl(frame) {
-			p.Out.Kick(netcode.CloseCongested)
+		if out := p.Out(); !out.PostControl(frame) {
+			out.Kick(netcode.CloseCongested)
 		}
 	}
 	m.obs.MatchEnded(m.spec.Name, outcome)

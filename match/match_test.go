@@ -63,13 +63,13 @@ func frames(t *testing.T, p *Player, schema *netcode.Schema) []netcode.ServerMsg
 	r := netcode.NewReader()
 	for {
 		select {
-		case f := <-p.Out.Frames():
+		case f := <-p.Out().Frames():
 			var m netcode.ServerMsg
 			if err := r.DecodeServer(f.B, &m, schema); err != nil {
 				t.Fatalf("bad frame: %v", err)
 			}
 			m.Snapshot.Rejects = append([]netcode.Reject(nil), m.Snapshot.Rejects...)
-			p.Out.Release(f)
+			p.Out().Release(f)
 			out = append(out, m)
 		default:
 			return out
@@ -171,7 +171,7 @@ func TestCongestedPlayerSkipped(t *testing.T) {
 	if got < 10 {
 		t.Errorf("fast player got %d frames in 10 ticks", got)
 	}
-	if n := len(slow.Out.Frames()); n > SnapshotSlots+1 {
+	if n := len(slow.Out().Frames()); n > SnapshotSlots+1 {
 		t.Errorf("slow player has %d frames queued, want ≤ %d", n, SnapshotSlots+1)
 	}
 }
@@ -227,7 +227,7 @@ func TestRulesPanicEndsOnlyThatMatch(t *testing.T) {
 	}
 	drain(good)
 	clock.Advance(time.Second / 30)
-	waitFor(t, func() bool { return len(good.Out.Frames()) > 0 })
+	waitFor(t, func() bool { return len(good.Out().Frames()) > 0 })
 	if good.Match() == nil {
 		t.Error("the other match ended too")
 	}
@@ -272,7 +272,7 @@ func TestLobbyFillsBackfillsAndTimesOut(t *testing.T) {
 	e := newTestPlayer("e")
 	l.Queue(e, "nope")
 	l.Queue(a, "arena")
-	waitFor(t, func() bool { return len(e.Out.Frames()) > 0 })
+	waitFor(t, func() bool { return len(e.Out().Frames()) > 0 })
 	var m netcode.ServerMsg
 	if err := netcode.NewReader().DecodeServer(drain(e)[0], &m, nil); err != nil || m.ErrCode != netcode.ErrUnknownMode {
 		t.Errorf("unknown mode: %v %+v", err, m)
@@ -323,8 +323,8 @@ func TestTickAllocatesNothing(t *testing.T) {
 		seq++
 		for _, p := range players {
 			p.SendInput(&netcode.Input{Seq: seq, MoveX: 0.6, MoveY: 0.8})
-			for len(p.Out.Frames()) > 0 {
-				p.Out.Release(<-p.Out.Frames())
+			for len(p.Out().Frames()) > 0 {
+				p.Out().Release(<-p.Out().Frames())
 			}
 		}
 		m.tick()
@@ -365,8 +365,8 @@ func BenchmarkTick(b *testing.B) {
 						in.Buttons = netcode.ButtonFire
 					}
 					p.SendInput(&in)
-					for len(p.Out.Frames()) > 0 {
-						p.Out.Release(<-p.Out.Frames())
+					for len(p.Out().Frames()) > 0 {
+						p.Out().Release(<-p.Out().Frames())
 					}
 				}
 				m.tick()
@@ -387,9 +387,9 @@ func drain(p *Player) [][]byte {
 	var out [][]byte
 	for {
 		select {
-		case f := <-p.Out.Frames():
+		case f := <-p.Out().Frames():
 			out = append(out, append([]byte(nil), f.B...))
-			p.Out.Release(f)
+			p.Out().Release(f)
 		default:
 			return out
 		}

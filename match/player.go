@@ -11,20 +11,28 @@ import (
 // writer of its seat, the lobby the only writer of its queue state.
 type Player struct {
 	ID, Name string
-	// Out is the player's connection's send path.
-	Out *Outbox
 
-	match atomic.Pointer[Match] // set while seated; read by the connection
+	out   atomic.Pointer[Outbox] // the current connection's send path
+	match atomic.Pointer[Match]  // set while seated; read by the connection
 
 	// lobby goroutine only
 	queued   *forming // the forming match the player waits in
 	assigned *Match   // the running match the lobby seated the player in
+	expired  bool     // the player's seat was freed while they were away
 }
 
 // NewPlayer returns a player that sends through out.
 func NewPlayer(id, name string, out *Outbox) *Player {
-	return &Player{ID: id, Name: name, Out: out}
+	p := &Player{ID: id, Name: name}
+	p.out.Store(out)
+	return p
 }
+
+// Out is the send path of the player's current connection.
+func (p *Player) Out() *Outbox { return p.out.Load() }
+
+// SetOut moves the player to a new connection's send path (a reconnect).
+func (p *Player) SetOut(o *Outbox) { p.out.Store(o) }
 
 // Match returns the match the player is seated in, or nil.
 func (p *Player) Match() *Match { return p.match.Load() }

@@ -39,7 +39,11 @@ const (
 	RejectCooldown     uint8 = 2
 	RejectDropped      uint8 = 3
 	RejectInvalid      uint8 = 4
-	RejectModeBase     uint8 = 64
+	// RejectMissing reports a seq that never reached the server: a later
+	// one arrived first (inputs lost with a dropped connection and not
+	// resent).
+	RejectMissing  uint8 = 5
+	RejectModeBase uint8 = 64
 )
 
 // Event types carried in snapshots.
@@ -65,6 +69,12 @@ const (
 	ErrUnknownMode   ErrorCode = 1
 	ErrAlreadyQueued ErrorCode = 2
 	ErrNotQueued     ErrorCode = 3
+	// ErrSeatExpired: the player reconnected after the grace period; their
+	// seat is gone and they are in the lobby.
+	ErrSeatExpired ErrorCode = 4
+	// ErrMatchGone: the player's match no longer exists (the server
+	// restarted); they are in the lobby.
+	ErrMatchGone ErrorCode = 5
 )
 
 // String returns the short text sent beside the code.
@@ -76,6 +86,10 @@ func (c ErrorCode) String() string {
 		return "already_queued"
 	case ErrNotQueued:
 		return "not_queued"
+	case ErrSeatExpired:
+		return "seat_expired"
+	case ErrMatchGone:
+		return "match_gone"
 	}
 	return "error"
 }

@@ -68,7 +68,7 @@ func FuzzDecodeServer(f *testing.F) {
 		v.Consider(&Entity{ID: 7, X: x}, 0, x*x, false)
 		v.Consider(&Entity{ID: 8, X: 2, F: [MaxFields]float32{float32(tick)}}, 1, 4, true)
 		v.Finish()
-		h := SnapshotHeader{Tick: uint32(tick), Rejects: []Reject{{1, 2}}, Events: []Event{{1, 2, 3}}, Scores: []Score{{1, 2}}, HasLead: tick == 1, LeadUs: 300}
+		h := SnapshotHeader{Tick: uint32(tick), Rejects: []Reject{{1, 2}}, Events: []Event{{1, 2, 3}}, Scores: []Score{{1, 2, true}}, HasLead: tick == 1, LeadUs: 300}
 		f.Add(v.AppendSnapshot(nil, &h))
 	}
 	f.Add(AppendResult(nil, 0, []Standing{{PlayerID: "p", Name: "n", Entity: 1, Score: 2, Place: 1}}))

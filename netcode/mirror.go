@@ -20,12 +20,12 @@ type Mirror struct {
 	schema Schema
 	ents   []mirrorEntry // by handle
 	byID   map[uint32]uint16
-	scores map[uint32]int32
+	scores map[uint32]Score
 }
 
 // NewMirror returns an empty mirror for entities of schema s.
 func NewMirror(s *Schema) *Mirror {
-	return &Mirror{schema: *s, byID: make(map[uint32]uint16), scores: make(map[uint32]int32)}
+	return &Mirror{schema: *s, byID: make(map[uint32]uint16), scores: make(map[uint32]Score)}
 }
 
 // Apply applies a snapshot: reset, removes, creates, then updates.
@@ -36,7 +36,7 @@ func (m *Mirror) Apply(s *Snapshot) error {
 		clear(m.scores)
 	}
 	for _, sc := range s.Scores {
-		m.scores[sc.Entity] = sc.Score
+		m.scores[sc.Entity] = sc
 	}
 	for _, h := range s.Removes {
 		if int(h) >= len(m.ents) || !m.ents[h].live {
@@ -111,12 +111,13 @@ func (m *Mirror) Quantized(id uint32) ([2 + MaxFields]int64, bool) {
 	return m.ents[h].q, true
 }
 
-// Score returns the score of the player whose avatar is entity.
-func (m *Mirror) Score(entity uint32) int32 { return m.scores[entity] }
+// Score returns the score of the player whose avatar is entity, and
+// whether they are away.
+func (m *Mirror) Score(entity uint32) Score { return m.scores[entity] }
 
-// Scores calls f for every known score.
-func (m *Mirror) Scores(f func(entity uint32, score int32)) {
-	for e, s := range m.scores {
-		f(e, s)
+// Scores calls f for every known player's score.
+func (m *Mirror) Scores(f func(Score)) {
+	for _, s := range m.scores {
+		f(s)
 	}
 }

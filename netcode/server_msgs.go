@@ -18,10 +18,12 @@ type Event struct {
 	A, B uint32
 }
 
-// Score is one seated player's score, keyed by their avatar.
+// Score is one seated player's score, keyed by their avatar, and whether
+// they are away (disconnected, their seat held).
 type Score struct {
 	Entity uint32
 	Score  int32
+	Away   bool
 }
 
 // Standing is one player's line in a match result.
@@ -89,6 +91,10 @@ type Matched struct {
 	// Tick is the match's current tick and EndTick the tick at which it
 	// ends by the clock: time left is (EndTick - tick) / TickRate.
 	Tick, EndTick uint32
+	// AckSeq is the last input seq the match applied for this player: 0 in
+	// a new match, where the player's seqs start again at 1; on a resumed
+	// seat, inputs after it must be resent.
+	AckSeq uint32
 }
 
 // AppendWelcome appends a welcome frame.
@@ -109,7 +115,7 @@ func AppendQueued(dst []byte, mode string) []byte {
 
 // AppendMatched appends a matched frame.
 func AppendMatched(dst []byte, m *Matched) []byte {
-	dst = appendArray(dst, 10)
+	dst = appendArray(dst, 11)
 	dst = appendUint(dst, MsgMatched)
 	dst = appendString(dst, m.MatchID)
 	dst = appendString(dst, m.Mode)
@@ -131,7 +137,8 @@ func AppendMatched(dst []byte, m *Matched) []byte {
 		dst = appendUint(dst, uint64(f.Scale))
 	}
 	dst = appendUint(dst, uint64(m.Tick))
-	return appendUint(dst, uint64(m.EndTick))
+	dst = appendUint(dst, uint64(m.EndTick))
+	return appendUint(dst, uint64(m.AckSeq))
 }
 
 // snapshotLen is the number of elements of a snapshot frame.
@@ -159,9 +166,10 @@ func appendSnapshotHeader(dst []byte, h *SnapshotHeader) []byte {
 	}
 	dst = appendArray(dst, len(h.Scores))
 	for _, s := range h.Scores {
-		dst = appendArray(dst, 2)
+		dst = appendArray(dst, 3)
 		dst = appendUint(dst, uint64(s.Entity))
 		dst = appendInt(dst, int64(s.Score))
+		dst = appendBool(dst, s.Away)
 	}
 	return dst
 }
@@ -276,7 +284,7 @@ func (r *Reader) DecodeServer(frame []byte, m *ServerMsg, schema *Schema) error 
 			return err
 		}
 	case MsgMatched:
-		need = 10
+		need = 11
 		if n < need {
 			return errTruncated
 		}
@@ -426,6 +434,10 @@ func (r *Reader) decodeMatched(m *Matched) error {
 		return err
 	}
 	m.EndTick = uint32(v)
+	if v, err = r.Uint(math.MaxUint32); err != nil {
+		return err
+	}
+	m.AckSeq = uint32(v)
 	return nil
 }
 
@@ -491,7 +503,7 @@ func (r *Reader) decodeSnapshot(s *Snapshot, schema *Schema) error {
 	s.Scores = s.Scores[:0]
 	for range n {
 		var sc Score
-		if err := r.tuple(2); err != nil {
+		if err := r.tuple(3); err != nil {
 			return err
 		}
 		if v, err = r.Uint(math.MaxUint32); err != nil {
@@ -503,6 +515,9 @@ func (r *Reader) decodeSnapshot(s *Snapshot, schema *Schema) error {
 			return err
 		}
 		sc.Score = int32(iv)
+		if sc.Away, err = r.Bool(); err != nil {
+			return err
+		}
 		s.Scores = append(s.Scores, sc)
 	}
 	if s.Reset, err = r.Bool(); err != nil {
