@@ -425,7 +425,6 @@ func (c *Client) onMatched(m *netcode.Matched) {
 	c.ack, c.seq, c.lastFire, c.unmeasured, c.predOK = 0, 0, 0, 0, false
 	c.sent = [len(c.sent)]sentInput{}
 	c.matchGen++
-	go c.inputLoop(c.matchGen, time.Second/time.Duration(max(m.TickRate, 1)))
 }
 
 func (c *Client) onSnapshot(s *netcode.Snapshot) {
@@ -453,7 +452,7 @@ func (c *Client) onSnapshot(s *netcode.Snapshot) {
 		return
 	}
 	if s.HasLead {
-		c.jit.observe(s.LeadUs, c.matched.TickRate)
+		c.jit.observe(s.LeadUs, s.AckSeq, c.matched.TickRate)
 		c.stats.LeadUs, c.stats.TargetLeadUs = s.LeadUs, int32(c.jit.target)
 	}
 	self, ok := c.world.find(c.matched.Entity)
@@ -495,6 +494,13 @@ func (c *Client) onSnapshot(s *netcode.Snapshot) {
 	if c.predOK && !teleported {
 		c.stats.MaxCorrection = max(c.stats.MaxCorrection, math.Hypot(float64(x-c.predX), float64(y-c.predY)))
 	}
+	if !c.predOK {
+		// The first snapshot of a match marks the server's tick phase: it
+		// left just after a tick began. The first input goes half a tick
+		// later, well clear of both tick edges; jit refines from there.
+		dt := time.Second / time.Duration(max(c.matched.TickRate, 1))
+		go c.inputLoop(c.matchGen, dt, now.Add(dt/2))
+	}
 	c.predX, c.predY, c.predOK = x, y, true
 }
 
@@ -511,10 +517,10 @@ func (c *Client) predict(self *netcode.Entity, x, y float32, in *netcode.Input) 
 // inputLoop sends one input per tick while the match of generation gen
 // lasts. Its schedule slides so that inputs reach the server a small margin
 // before the tick that applies them (see jit).
-func (c *Client) inputLoop(gen int, dt time.Duration) {
-	t := time.NewTimer(dt)
+func (c *Client) inputLoop(gen int, dt time.Duration, first time.Time) {
+	t := time.NewTimer(time.Until(first))
 	defer t.Stop()
-	next := time.Now().Add(dt)
+	next := first
 	buf := make([]byte, 0, 64)
 	for {
 		select {
@@ -527,15 +533,12 @@ func (c *Client) inputLoop(gen int, dt time.Duration) {
 			c.mu.Unlock()
 			return
 		}
-		next = next.Add(dt + c.jit.take(dt))
+		// The shift moves the next send: the input after the one sent now.
+		next = next.Add(dt + c.jit.take(dt, c.seq+2))
 		if now := time.Now(); next.Before(now) { // far behind: don't burst
 			next = now
 		}
 		t.Reset(time.Until(next))
-		if !c.predOK { // no snapshot yet: nothing to predict from
-			c.mu.Unlock()
-			continue
-		}
 		c.seq++
 		in := netcode.Input{Seq: c.seq, MoveX: c.ctl.MoveX, MoveY: c.ctl.MoveY, AimX: c.ctl.AimX, AimY: c.ctl.AimY}
 		if c.ctl.Fire && c.spec.FireCooldown > 0 && (c.lastFire == 0 || uint64(c.seq-c.lastFire) >= c.cooldown) {
@@ -549,7 +552,7 @@ func (c *Client) inputLoop(gen int, dt time.Duration) {
 		c.stats.InputsSent++
 		c.mu.Unlock()
 		buf = netcode.AppendInput(buf[:0], &in)
-		c.send(append([]byte(nil), buf...))
+		c.send(buf)
 	}
 }
 
@@ -578,7 +581,6 @@ func (e *events) OnPing(s *gws.Conn, p []byte) { _ = s.WritePong(p) }
 func (e *events) OnPong(*gws.Conn, []byte)     {}
 
 func (e *events) OnMessage(_ *gws.Conn, m *gws.Message) {
-	b := append([]byte(nil), m.Bytes()...)
+	e.c.in.push(m.Bytes()) // handled or copied before it returns
 	m.Close()
-	e.c.in.push(b)
 }

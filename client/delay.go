@@ -31,13 +31,15 @@ func newDelayLine(delay time.Duration, fn func([]byte)) *delayLine {
 	return d
 }
 
+// push hands b to fn now, or after the delay; b is copied only when it
+// must wait, so the caller may reuse it once push returns.
 func (d *delayLine) push(b []byte) {
 	if d.delay <= 0 {
 		d.fn(b)
 		return
 	}
 	d.mu.Lock()
-	d.q = append(d.q, delayed{at: time.Now().Add(d.delay), b: b})
+	d.q = append(d.q, delayed{at: time.Now().Add(d.delay), b: append([]byte(nil), b...)})
 	d.mu.Unlock()
 	select {
 	case d.wake <- struct{}{}:

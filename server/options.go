@@ -51,6 +51,8 @@ type Options struct {
 	ArenaDuration time.Duration
 	// SessionTTL is how long an unused session lives; default 24 h.
 	SessionTTL time.Duration
+	// DebugAddr, if set, serves net/http/pprof there (keep it private).
+	DebugAddr string
 	// LogLevel is debug, info, warn or error; default info.
 	LogLevel string
 	// Logger overrides the logger built from LogLevel (for tests).
@@ -131,6 +133,7 @@ func (o *Options) RegisterFlags(fs *flag.FlagSet) {
 	fs.DurationVar(&o.ArenaDuration, "arena-duration", d.ArenaDuration, "length of an arena match")
 	fs.DurationVar(&o.SessionTTL, "session-ttl", d.SessionTTL, "lifetime of an unused session")
 	fs.StringVar(&o.LogLevel, "log-level", d.LogLevel, "log level: debug, info, warn or error")
+	fs.StringVar(&o.DebugAddr, "debug-addr", "", "serve net/http/pprof on this address (e.g. 127.0.0.1:6060); empty: off")
 }
 
 func (o *Options) logger() *slog.Logger {
