@@ -16,10 +16,12 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"math/rand/v2"
 	"net/http"
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/lxzan/gws"
@@ -45,6 +47,13 @@ type Options struct {
 	OnMessage func(m *netcode.ServerMsg)
 	// Origin is sent as the WebSocket Origin header, if set.
 	Origin string
+	// Reconnect makes the client reconnect by itself when its connection
+	// drops (exponential backoff with jitter: 250 ms doubling to 5 s),
+	// keeping its unacknowledged inputs and resuming its seat.
+	Reconnect bool
+	// OnReconnect, if set, is called after a reconnect with the time since
+	// the connection dropped, and whether the seat was resumed.
+	OnReconnect func(d time.Duration, resumed bool)
 }
 
 // Phase is where a client is in its life.
@@ -55,6 +64,9 @@ const (
 	PhaseLobby Phase = iota
 	PhaseQueued
 	PhasePlaying
+	// PhaseReconnecting: the connection dropped; the client is getting it
+	// back (Options.Reconnect).
+	PhaseReconnecting
 	PhaseClosed
 )
 
@@ -88,6 +100,11 @@ type Stats struct {
 	// LeadUs is the server's last report of how early an input arrived
 	// before its tick; TargetLeadUs the margin the client aims for.
 	LeadUs, TargetLeadUs int32
+	// Disconnects counts connections that dropped unasked; Reconnects the
+	// successful reconnects; Resumed those that got the seat back.
+	Disconnects, Reconnects, Resumed int
+	// InputsLost counts inputs the server reported as never received.
+	InputsLost int
 }
 
 // Client is one player's connection. Its methods are safe for concurrent
@@ -99,13 +116,14 @@ type Client struct {
 	Name     string
 	token    string
 
-	ws     *gws.Conn
-	reader *netcode.Reader
-	msg    netcode.ServerMsg
-	out    *delayLine
-	in     *delayLine
-	closed chan struct{}
-	once   sync.Once
+	ws      atomic.Pointer[gws.Conn]
+	reader  *netcode.Reader
+	msg     netcode.ServerMsg
+	out     *delayLine
+	in      *delayLine
+	closed  chan struct{}
+	once    sync.Once
+	closing atomic.Bool // Close was called
 
 	mu         sync.Mutex
 	phase      Phase
@@ -128,7 +146,11 @@ type Client struct {
 	matchGen   int
 	jit        jit
 	events     chan netcode.ServerMsg
-	welcome    chan struct{}
+	welcome    chan struct{} // closed by the welcome of the current connection
+	connGen    int           // generation of the current connection
+	droppedAt  time.Time     // when the current outage began (zero: none)
+	lastMatch  string        // match the client was seated in when it dropped
+	requeue    bool          // queued when it dropped: queue again
 }
 
 type sentInput struct {
@@ -145,17 +167,23 @@ func Dial(ctx context.Context, base string, opts Options) (*Client, error) {
 		return nil, err
 	}
 	c := &Client{
-		opts:    opts,
-		base:    u,
-		reader:  netcode.NewReader(),
-		closed:  make(chan struct{}),
-		events:  make(chan netcode.ServerMsg, 16),
-		welcome: make(chan struct{}),
+		opts:   opts,
+		base:   u,
+		reader: netcode.NewReader(),
+		closed: make(chan struct{}),
+		events: make(chan netcode.ServerMsg, 16),
 	}
+	c.out = newDelayLine(opts.Latency, func(b []byte) {
+		if ws := c.ws.Load(); ws != nil {
+			_ = ws.WriteMessage(gws.OpcodeBinary, b)
+		}
+	})
+	c.in = newDelayLine(opts.Latency, c.handle)
 	if err := c.createSession(ctx); err != nil {
 		return nil, err
 	}
 	if err := c.connect(ctx); err != nil {
+		c.markClosed()
 		return nil, err
 	}
 	return c, nil
@@ -184,6 +212,12 @@ func (c *Client) createSession(ctx context.Context) error {
 	return nil
 }
 
+// errUnauthorized: the server does not know the token (it restarted
+// without a session store).
+var errUnauthorized = errors.New("client: token refused")
+
+// connect opens a WebSocket with the client's token and completes the
+// hello/welcome handshake.
 func (c *Client) connect(ctx context.Context) error {
 	ws := *c.base
 	ws.Scheme = strings.Replace(ws.Scheme, "http", "ws", 1)
@@ -193,7 +227,13 @@ func (c *Client) connect(ctx context.Context) error {
 	if c.opts.Origin != "" {
 		hdr.Set("Origin", c.opts.Origin)
 	}
-	conn, resp, err := gws.NewClient(&events{c}, &gws.ClientOption{
+	c.mu.Lock()
+	c.connGen++
+	gen := c.connGen
+	welcome := make(chan struct{})
+	c.welcome = welcome
+	c.mu.Unlock()
+	conn, resp, err := gws.NewClient(&events{c: c, gen: gen}, &gws.ClientOption{
 		Addr:               ws.String(),
 		RequestHeader:      hdr,
 		ReadMaxPayloadSize: 1 << 20,
@@ -201,25 +241,132 @@ func (c *Client) connect(ctx context.Context) error {
 	})
 	if err != nil {
 		if resp != nil {
+			if resp.StatusCode == http.StatusUnauthorized {
+				return errUnauthorized
+			}
 			return fmt.Errorf("connect: %s", resp.Status)
 		}
 		return fmt.Errorf("connect: %w", err)
 	}
-	c.ws = conn
-	c.out = newDelayLine(c.opts.Latency, func(b []byte) {
-		_ = conn.WriteMessage(gws.OpcodeBinary, b)
-	})
-	c.in = newDelayLine(c.opts.Latency, c.handle)
+	c.ws.Store(conn)
 	go conn.ReadLoop()
 	c.send(netcode.AppendHello(nil, netcode.Version, netcode.Version))
+	t := time.NewTimer(10 * time.Second)
+	defer t.Stop()
 	select {
-	case <-c.welcome:
+	case <-welcome:
 		return nil
 	case <-c.closed:
 		return fmt.Errorf("connect: closed with code %d", c.Stats().CloseCode)
+	case <-t.C:
+		_ = conn.NetConn().Close()
+		return errors.New("connect: no welcome")
 	case <-ctx.Done():
-		c.Close()
+		_ = conn.NetConn().Close()
 		return ctx.Err()
+	}
+}
+
+// dropped handles the loss of connection gen: the client gives up, or
+// reconnects in the background.
+func (c *Client) dropped(gen int, code uint16) {
+	c.mu.Lock()
+	if gen != c.connGen {
+		c.mu.Unlock()
+		return
+	}
+	c.stats.CloseCode = code
+	final := c.closing.Load() || !c.opts.Reconnect || code == uint16(netcode.CloseReplaced) || code == uint16(netcode.CloseVersion)
+	if !final {
+		c.stats.Disconnects++
+		c.droppedAt = time.Now()
+		c.lastMatch = ""
+		if c.phase == PhasePlaying {
+			c.lastMatch = c.matched.MatchID
+		}
+		c.requeue = c.phase == PhaseQueued
+		c.phase = PhaseReconnecting
+		c.matchGen++ // stop the input loop; pending inputs are kept
+	}
+	c.mu.Unlock()
+	if final {
+		c.markClosed()
+		return
+	}
+	go c.reconnect()
+}
+
+// reconnect retries with exponential backoff and jitter until connected
+// or closed.
+func (c *Client) reconnect() {
+	backoff := 250 * time.Millisecond
+	for {
+		wait := time.Duration(float64(backoff) * (0.8 + 0.4*rand.Float64()))
+		select {
+		case <-c.closed:
+			return
+		case <-time.After(wait):
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		err := c.connect(ctx)
+		if errors.Is(err, errUnauthorized) {
+			// The server forgot the session (restarted without a store):
+			// start over as a new guest, in the lobby.
+			if err = c.createSession(ctx); err == nil {
+				err = c.connect(ctx)
+			}
+			c.mu.Lock()
+			c.lastMatch = ""
+			c.phase = PhaseLobby
+			c.mu.Unlock()
+		}
+		cancel()
+		if err == nil {
+			break
+		}
+		if c.closing.Load() {
+			return
+		}
+		backoff = min(2*backoff, 5*time.Second)
+	}
+	c.mu.Lock()
+	c.stats.Reconnects++
+	// In a match, the server answers the hello with matched (resumed) or an
+	// error, which may already have been handled; otherwise the client is
+	// in the lobby now.
+	toLobby := c.phase == PhaseReconnecting && c.lastMatch == ""
+	requeue, mode := c.requeue, c.mode
+	if toLobby {
+		c.reconnected(false)
+		c.phase = PhaseLobby
+	}
+	c.mu.Unlock()
+	if toLobby && (requeue || c.opts.Requeue) && mode != "" {
+		c.Queue(mode)
+	}
+}
+
+// reconnected reports the end of an outage; c.mu is held.
+func (c *Client) reconnected(resumed bool) {
+	if c.droppedAt.IsZero() {
+		return
+	}
+	d := time.Since(c.droppedAt)
+	c.droppedAt = time.Time{}
+	if resumed {
+		c.stats.Resumed++
+	}
+	if c.opts.OnReconnect != nil {
+		c.opts.OnReconnect(d, resumed)
+	}
+}
+
+// Drop cuts the connection abruptly, without a close frame, as a network
+// failure would (for tests and chaos runs). With Options.Reconnect the
+// client then reconnects.
+func (c *Client) Drop() {
+	if ws := c.ws.Load(); ws != nil {
+		_ = ws.NetConn().Close()
 	}
 }
 
@@ -227,7 +374,7 @@ func (c *Client) connect(ctx context.Context) error {
 func (c *Client) Queue(mode string) {
 	c.mu.Lock()
 	c.mode = mode
-	if c.phase == PhaseLobby {
+	if c.phase == PhaseLobby || c.phase == PhaseReconnecting {
 		c.phase = PhaseQueued
 	}
 	c.mu.Unlock()
@@ -251,11 +398,12 @@ func (c *Client) Events() <-chan netcode.ServerMsg { return c.events }
 // Done is closed when the connection is gone.
 func (c *Client) Done() <-chan struct{} { return c.closed }
 
-// Close closes the connection.
+// Close closes the connection for good.
 func (c *Client) Close() {
-	if c.ws != nil {
-		_ = c.ws.WriteClose(1000, nil)
-		_ = c.ws.NetConn().Close()
+	c.closing.Store(true)
+	if ws := c.ws.Load(); ws != nil {
+		_ = ws.WriteClose(1000, nil)
+		_ = ws.NetConn().Close()
 	}
 	c.markClosed()
 }
@@ -366,7 +514,26 @@ func (c *Client) handle(frame []byte) {
 	}
 	switch m.Type {
 	case netcode.MsgWelcome:
-		close(c.welcome)
+		c.mu.Lock()
+		select {
+		case <-c.welcome:
+		default:
+			close(c.welcome)
+		}
+		c.mu.Unlock()
+	case netcode.MsgError:
+		if m.ErrCode == netcode.ErrSeatExpired || m.ErrCode == netcode.ErrMatchGone {
+			c.mu.Lock()
+			c.phase = PhaseLobby
+			c.pending = c.pending[:0]
+			c.matchGen++
+			c.reconnected(false)
+			mode, requeue := c.mode, c.opts.Requeue
+			c.mu.Unlock()
+			if requeue && mode != "" {
+				c.Queue(mode)
+			}
+		}
 	case netcode.MsgMatched:
 		c.onMatched(&m.Matched)
 	case netcode.MsgSnapshot:
@@ -408,6 +575,11 @@ func (c *Client) emit(m *netcode.ServerMsg) {
 func (c *Client) onMatched(m *netcode.Matched) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if c.lastMatch != "" && m.MatchID == c.lastMatch && m.Entity == c.matched.Entity {
+		c.resume(m)
+		return
+	}
+	c.lastMatch = ""
 	c.matched = *m
 	c.matched.Schema.Kinds = append([]string(nil), m.Schema.Kinds...)
 	c.matched.Schema.Fields = append([]netcode.Field(nil), m.Schema.Fields...)
@@ -427,6 +599,34 @@ func (c *Client) onMatched(m *netcode.Matched) {
 	c.matchGen++
 }
 
+// resume takes the seat back after a reconnect: the inputs the server
+// applied are dropped, the others are sent again with their seqs (the
+// server applies each at most once), and prediction restarts from the full
+// view that follows. c.mu is held.
+func (c *Client) resume(m *netcode.Matched) {
+	c.lastMatch = ""
+	c.phase = PhasePlaying
+	c.world = newMirror(&c.matched.Schema)
+	c.ack = m.AckSeq
+	n := 0
+	for _, in := range c.pending {
+		if in.Seq > m.AckSeq {
+			c.pending[n] = in
+			n++
+		}
+	}
+	c.pending = c.pending[:n]
+	c.predOK = false
+	c.matchGen++
+	c.reconnected(true)
+	buf := make([]byte, 0, 64)
+	for i := range c.pending {
+		buf = netcode.AppendInput(buf[:0], &c.pending[i])
+		c.stats.BytesUp += int64(len(buf))
+		c.out.push(buf)
+	}
+}
+
 func (c *Client) onSnapshot(s *netcode.Snapshot) {
 	now := time.Now()
 	c.mu.Lock()
@@ -436,6 +636,11 @@ func (c *Client) onSnapshot(s *netcode.Snapshot) {
 	}
 	c.stats.Snapshots++
 	c.stats.Rejected += len(s.Rejects)
+	for _, r := range s.Rejects {
+		if r.Code == netcode.RejectMissing {
+			c.stats.InputsLost++
+		}
+	}
 	if s.AckSeq < c.ack {
 		c.stats.AckNonMonotonic++
 	}
@@ -562,19 +767,21 @@ func (c *Client) Ping() { c.send(netcode.AppendPing(nil, float64(time.Now().Unix
 // ErrClosed is returned by operations on a closed client.
 var ErrClosed = errors.New("client: closed")
 
-// events is the client's gws event handler.
-type events struct{ c *Client }
+// events is the gws event handler of one of the client's connections.
+type events struct {
+	c   *Client
+	gen int
+}
 
 func (e *events) OnOpen(*gws.Conn) {}
 
 func (e *events) OnClose(_ *gws.Conn, err error) {
+	var code uint16
 	var ce *gws.CloseError
 	if errors.As(err, &ce) {
-		e.c.mu.Lock()
-		e.c.stats.CloseCode = ce.Code
-		e.c.mu.Unlock()
+		code = ce.Code
 	}
-	e.c.markClosed()
+	e.c.dropped(e.gen, code)
 }
 
 func (e *events) OnPing(s *gws.Conn, p []byte) { _ = s.WritePong(p) }

@@ -46,9 +46,10 @@ type Hooks interface {
 	Seated(p *Player, matchID string, seat int)
 	// Away: p's connection dropped; the seat is held. ackSeq is the last
 	// input applied.
-	Away(p *Player, matchID string, ackSeq uint32)
-	// Unseated: p no longer has a seat (left, grace expired, match ended).
-	Unseated(p *Player)
+	Away(p *Player, matchID string, seat int, ackSeq uint32)
+	// Unseated: p no longer has a seat (left, match ended, or expired: the
+	// grace ran out while p was away).
+	Unseated(p *Player, matchID string, expired bool)
 	// Ended: the match ended with these standings.
 	Ended(matchID, mode string, outcome uint8, standings []netcode.Standing)
 }
@@ -57,8 +58,8 @@ type Hooks interface {
 type NopHooks struct{}
 
 func (NopHooks) Seated(*Player, string, int)                     {}
-func (NopHooks) Away(*Player, string, uint32)                    {}
-func (NopHooks) Unseated(*Player)                                {}
+func (NopHooks) Away(*Player, string, int, uint32)               {}
+func (NopHooks) Unseated(*Player, string, bool)                  {}
 func (NopHooks) Ended(string, string, uint8, []netcode.Standing) {}
 
 func (c *Config) withDefaults() Config {
@@ -152,7 +153,11 @@ type seat struct {
 	// ticks since.
 	away      bool
 	awayTicks int
-	events    []netcode.Event // this tick's events the player can see
+	// out is the send path the player was seated or resumed on. When the
+	// player's connection changes, views wait until the match has resumed
+	// them (matched, then a full view) on the new one.
+	out    *Outbox
+	events []netcode.Event // this tick's events the player can see
 }
 
 // Match is one running match: a goroutine that owns a world and runs the
@@ -375,7 +380,7 @@ func (m *Match) join(p *Player) {
 	rejects, view, events := s.rejects[:0], s.view, s.events
 	view.Reset() // a full view first
 	view.Reserve(m.world.Slots() + 64)
-	*s = seat{p: p, rejects: rejects, view: view, events: events, gp: game.Player{Seat: i, ID: p.ID, Name: p.Name}}
+	*s = seat{p: p, out: p.Out(), rejects: rejects, view: view, events: events, gp: game.Player{Seat: i, ID: p.ID, Name: p.Name}}
 	m.world.Players[i] = &s.gp
 	m.rules.Join(m.world, &s.gp)
 	p.match.Store(m)
@@ -413,7 +418,7 @@ func (m *Match) away(p *Player) {
 		return
 	}
 	s.away, s.gp.Away, s.awayTicks = true, true, 0
-	m.hooks.Away(p, m.ID, s.ack)
+	m.hooks.Away(p, m.ID, s.gp.Seat, s.ack)
 	m.log.Debug("player away", "player", p.ID, "ack", s.ack)
 }
 
@@ -429,6 +434,7 @@ func (m *Match) resume(p *Player) {
 		return
 	}
 	s.away, s.gp.Away, s.awayTicks, s.congested = false, false, 0, 0
+	s.out = p.Out()
 	s.view.Reset()
 	m.sendMatched(s)
 	m.hooks.Seated(p, m.ID, s.gp.Seat)
@@ -446,7 +452,7 @@ func (m *Match) leave(p *Player) {
 		m.world.Players[i] = nil
 		s.p = nil
 		p.match.CompareAndSwap(m, nil)
-		m.hooks.Unseated(p)
+		m.hooks.Unseated(p, m.ID, s.away)
 		m.notify(lobbyEvent{kind: evSeatFreed, m: m, p: p, expired: s.away})
 		m.log.Debug("player left", "player", p.ID, "seat", i)
 		return
@@ -572,6 +578,9 @@ func (m *Match) send() {
 			continue
 		}
 		out := s.p.Out()
+		if out != s.out {
+			continue // a new connection, not resumed yet
+		}
 		buf := out.Buffer()
 		if buf == nil {
 			m.obs.ViewSkipped()
@@ -664,7 +673,7 @@ func (m *Match) end(outcome uint8) {
 		if p := m.seats[i].p; p != nil {
 			seated = append(seated, p)
 			p.match.CompareAndSwap(m, nil)
-			m.hooks.Unseated(p)
+			m.hooks.Unseated(p, m.ID, false)
 		}
 	}
 	m.notify(lobbyEvent{kind: evEnded, m: m, players: seated})

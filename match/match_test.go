@@ -420,3 +420,73 @@ func equal(a, b []uint32) bool {
 }
 
 func abs(f float32) float32 { return max(f, -f) }
+
+// A player who drops keeps their seat for the grace: the avatar idles, the
+// others see them away; back in time, they get matched again with their
+// last applied seq and a full view. Past the grace the seat is freed.
+func TestAwayResumeAndGrace(t *testing.T) {
+	a, b := newTestPlayer("a"), newTestPlayer("b")
+	mode := quietArena()
+	schema := &mode.Spec().Schema
+	m, ev := testMatch(t, mode, a, b)
+	m.graceAt = 10
+	frames(t, a, schema)
+	frames(t, b, schema)
+	a.SendInput(&netcode.Input{Seq: 1, MoveX: 1})
+	m.tick()
+	frames(t, a, schema)
+	m.control(ctlMsg{kind: ctlAway, p: a})
+	m.tick()
+	var away bool
+	for _, f := range frames(t, b, schema) {
+		for _, sc := range f.Snapshot.Scores {
+			away = away || (sc.Entity == m.seats[0].gp.Entity && sc.Away)
+		}
+	}
+	if !away {
+		t.Error("the others do not see the player away")
+	}
+	if len(frames(t, a, schema)) != 0 {
+		t.Error("an away player was sent a snapshot")
+	}
+	// Back on a new connection within the grace.
+	a.SetOut(NewOutbox())
+	m.control(ctlMsg{kind: ctlResume, p: a})
+	m.tick()
+	fs := frames(t, a, schema)
+	if len(fs) != 2 || fs[0].Type != netcode.MsgMatched || fs[0].Matched.AckSeq != 1 || !fs[1].Snapshot.Reset {
+		t.Fatalf("resume frames: %+v", fs)
+	}
+	// Away again, past the grace: the seat is freed and the lobby told.
+	m.control(ctlMsg{kind: ctlAway, p: a})
+	for range 10 {
+		m.tick()
+	}
+	if a.Match() != nil || m.seatOf(a) != nil {
+		t.Fatal("seat not freed after the grace")
+	}
+	select {
+	case e := <-ev:
+		if e.kind != evSeatFreed || !e.expired {
+			t.Errorf("lobby event %+v", e)
+		}
+	default:
+		t.Error("lobby not told")
+	}
+}
+
+// Seqs that never arrived are reported as missing.
+func TestMissingInputsReported(t *testing.T) {
+	p := newTestPlayer("p")
+	mode := quietArena()
+	m, _ := testMatch(t, mode, p)
+	frames(t, p, &mode.Spec().Schema)
+	p.SendInput(&netcode.Input{Seq: 1})
+	p.SendInput(&netcode.Input{Seq: 4})
+	m.tick()
+	fs := frames(t, p, &mode.Spec().Schema)
+	rj := fs[len(fs)-1].Snapshot.Rejects
+	if len(rj) != 2 || rj[0] != (netcode.Reject{Seq: 2, Code: netcode.RejectMissing}) || rj[1].Seq != 3 {
+		t.Errorf("rejects %+v", rj)
+	}
+}

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"errors"
 	"net"
 	"sync"
@@ -20,7 +21,8 @@ type conn struct {
 	nc     *guardConn
 	ws     *gws.Conn
 	sess   Session
-	player *match.Player
+	hash   string        // the token's hash: the session's key
+	player *match.Player // set on hello
 	out    *match.Outbox
 
 	lastSeen atomic.Int64 // unix nanoseconds of the last frame received
@@ -34,14 +36,14 @@ type conn struct {
 	limiter bucket
 }
 
-func newConn(s *Server, nc *guardConn, sess Session) *conn {
+func newConn(s *Server, nc *guardConn, sess Session, hash string) *conn {
 	out := match.NewOutbox()
 	c := &conn{
 		srv:     s,
 		nc:      nc,
 		sess:    sess,
+		hash:    hash,
 		out:     out,
-		player:  match.NewPlayer(sess.PlayerID, sess.Name, out),
 		done:    make(chan struct{}),
 		reader:  netcode.NewReader(),
 		limiter: newBucket(s.opts.RateLimit, s.opts.RateBurst),
@@ -69,7 +71,14 @@ func (c *conn) close(code netcode.CloseCode) {
 func (c *conn) finish() {
 	c.finished.Do(func() {
 		close(c.done)
-		c.srv.lobby.Leave(c.player)
+		if c.player != nil && c.srv.players.detach(c) {
+			// Not replaced by a newer connection: a seat is held for the
+			// grace, a place in a queue is given up.
+			c.srv.lobby.Disconnect(c.player)
+			if c.player.Match() == nil {
+				c.srv.players.forget(c.player.ID)
+			}
+		}
 		c.srv.metrics.connections.Dec()
 		c.srv.untrack(c)
 	})
@@ -189,6 +198,7 @@ func (c *conn) onMessage(msg *gws.Message) {
 		}
 		c.hello = true
 		c.post(netcode.AppendWelcome(nil, netcode.Version, c.sess.PlayerID, c.sess.Name))
+		c.attach()
 	case netcode.MsgQueue:
 		c.srv.lobby.Queue(c.player, c.msg.Mode)
 	case netcode.MsgInput:
@@ -199,6 +209,43 @@ func (c *conn) onMessage(msg *gws.Message) {
 		c.post(netcode.AppendPong(nil, c.msg.ClientTime, uint64(now.UnixMilli())))
 	case netcode.MsgLeave:
 		c.srv.lobby.Leave(c.player)
+	}
+}
+
+// attach binds the connection to its player after the welcome: a player
+// this node knows resumes (their seat, if held, with a full view); a second
+// connection replaces the first; a player whose recorded match is not on
+// this node (the server restarted) learns that it is gone.
+func (c *conn) attach() {
+	s := c.srv
+	p, old, fresh := s.players.attach(c)
+	c.player = p.mp
+	if old != nil {
+		s.log.Info("connection replaced", "player", c.sess.PlayerID)
+		old.out.Kick(netcode.CloseReplaced)
+	}
+	switch {
+	case !fresh:
+		s.metrics.resumes.Inc()
+		s.lobby.Reconnect(p.mp) // resumes a held seat, or reports it expired
+		if c.sess.Status == StatusExpired {
+			hash := c.hash
+			s.writer.enqueue("save", func(ctx context.Context) error {
+				return s.store.Save(ctx, hash, Session{Seat: -1, Status: StatusLobby}, 0)
+			})
+		}
+	case c.sess.Status == StatusExpired || c.sess.MatchID != "":
+		// The seat expired while away, or its match is not on this node
+		// (the server restarted): the player is in the lobby.
+		code := netcode.ErrMatchGone
+		if c.sess.Status == StatusExpired {
+			code = netcode.ErrSeatExpired
+		}
+		c.post(netcode.AppendError(nil, code))
+		hash := c.hash
+		s.writer.enqueue("save", func(ctx context.Context) error {
+			return s.store.Save(ctx, hash, Session{Seat: -1, Status: StatusLobby}, 0)
+		})
 	}
 }
 

@@ -158,3 +158,125 @@ func TestSixteenClientsTwoMatches(t *testing.T) {
 		}
 	}
 }
+
+// A client dropped mid-match reconnects within the grace and gets the same
+// seat: the same avatar and score, and every input it sent applied exactly
+// once (its prediction, which applies each input once, still matches the
+// server's position).
+func TestReconnectResumesSeat(t *testing.T) {
+	_, base := startServer(t, Options{FillTimeout: 100 * time.Millisecond, SeatGrace: 5 * time.Second})
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	var mu sync.Mutex
+	var reconnects []bool
+	// Latency keeps inputs in flight, so the cut loses some that must be
+	// resent.
+	c, err := client.Dial(ctx, base, client.Options{Reconnect: true, Latency: 30 * time.Millisecond,
+		OnReconnect: func(_ time.Duration, resumed bool) { mu.Lock(); reconnects = append(reconnects, resumed); mu.Unlock() }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetControl(client.Control{MoveX: 0.6, MoveY: 0.8})
+	c.Queue("arena")
+	waitUntil(t, 10*time.Second, func() bool { return c.View().AckSeq > 20 })
+	before := c.View()
+
+	c.Drop()
+	waitUntil(t, 10*time.Second, func() bool { return c.Stats().Resumed == 1 })
+	waitUntil(t, 5*time.Second, func() bool { v := c.View(); return v.Phase == client.PhasePlaying && v.AckSeq > before.AckSeq+20 })
+	sent := uint32(c.Stats().InputsSent)
+	waitUntil(t, 5*time.Second, func() bool { return c.View().AckSeq >= sent })
+
+	after, st := c.View(), c.Stats()
+	if after.MatchID != before.MatchID || after.Entity != before.Entity {
+		t.Errorf("resumed as %s/%d, was %s/%d", after.MatchID, after.Entity, before.MatchID, before.Entity)
+	}
+	if after.Score != before.Score {
+		t.Errorf("score %d after the reconnect, was %d", after.Score, before.Score)
+	}
+	if st.Disconnects != 1 || st.Reconnects != 1 || st.InputsLost != 0 || st.Rejected != 0 {
+		t.Errorf("stats %+v", st)
+	}
+	if st.MaxPredictionError > 1 {
+		t.Errorf("prediction off by %.2f units: an input was lost or applied twice", st.MaxPredictionError)
+	}
+	if after.AckSeq < sent {
+		t.Errorf("sent %d inputs, server acknowledged up to %d", sent, after.AckSeq)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(reconnects) != 1 || !reconnects[0] {
+		t.Errorf("reconnect callbacks %v", reconnects)
+	}
+}
+
+// After the grace the seat is gone: the player reconnects to the lobby and
+// is told so.
+func TestReconnectAfterGraceGoesToLobby(t *testing.T) {
+	_, base := startServer(t, Options{FillTimeout: 50 * time.Millisecond, SeatGrace: 300 * time.Millisecond})
+	tok := createSession(t, base)
+	rc, _, err := dialRaw(t, base, tok, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rc.send(t, netcode.AppendHello(nil, 1, 1))
+	rc.send(t, netcode.AppendQueue(nil, "arena"))
+	r := netcode.NewReader()
+	has := func(rc *rawClient, typ uint8, code netcode.ErrorCode) bool {
+		rc.mu.Lock()
+		defer rc.mu.Unlock()
+		for _, f := range rc.frames {
+			var m netcode.ServerMsg
+			if r.DecodeServer(f, &m, nil) == nil && m.Type == typ && (typ != netcode.MsgError || m.ErrCode == code) {
+				return true
+			}
+		}
+		return false
+	}
+	waitUntil(t, 5*time.Second, func() bool { return has(rc, netcode.MsgMatched, 0) })
+	_ = rc.conn.NetConn().Close() // a network cut: no close frame
+	time.Sleep(600 * time.Millisecond)
+
+	back, _, err := dialRaw(t, base, tok, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	back.send(t, netcode.AppendHello(nil, 1, 1))
+	waitUntil(t, 5*time.Second, func() bool { return has(back, netcode.MsgError, netcode.ErrSeatExpired) })
+	if has(back, netcode.MsgMatched, 0) {
+		t.Error("seat resumed after the grace")
+	}
+	// In the lobby: queueing works again.
+	back.send(t, netcode.AppendQueue(nil, "arena"))
+	waitUntil(t, 5*time.Second, func() bool { return has(back, netcode.MsgMatched, 0) })
+}
+
+// A second connection with the same token replaces the first, which is
+// closed with 4003 and does not reconnect.
+func TestSecondConnectionReplacesFirst(t *testing.T) {
+	_, base := startServer(t, Options{})
+	tok := createSession(t, base)
+	first, _, err := dialRaw(t, base, tok, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	first.send(t, netcode.AppendHello(nil, 1, 1))
+	time.Sleep(100 * time.Millisecond)
+	second, _, err := dialRaw(t, base, tok, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	second.send(t, netcode.AppendHello(nil, 1, 1))
+	code, reason := first.waitClose(t, 3*time.Second)
+	if code != 4003 || reason != "replaced" {
+		t.Errorf("first closed with %d %q", code, reason)
+	}
+	second.send(t, netcode.AppendPing(nil, 1))
+	time.Sleep(100 * time.Millisecond)
+	select {
+	case <-second.closed:
+		t.Error("second connection closed too")
+	default:
+	}
+}

@@ -29,6 +29,8 @@ type metrics struct {
 	closes         *prometheus.CounterVec
 	panics         prometheus.Counter
 	sessions       prometheus.Counter
+	storeErrors    *prometheus.CounterVec
+	resumes        prometheus.Counter
 }
 
 func newMetrics() *metrics {
@@ -51,10 +53,12 @@ func newMetrics() *metrics {
 		closes:         prometheus.NewCounterVec(prometheus.CounterOpts{Name: "skirmish_closes_total", Help: "Connections the server closed, by reason."}, []string{"reason"}),
 		panics:         prometheus.NewCounter(prometheus.CounterOpts{Name: "skirmish_panics_total", Help: "Panics recovered on connection goroutines."}),
 		sessions:       prometheus.NewCounter(prometheus.CounterOpts{Name: "skirmish_sessions_created_total", Help: "Guest sessions created."}),
+		storeErrors:    prometheus.NewCounterVec(prometheus.CounterOpts{Name: "skirmish_store_errors_total", Help: "Failed session store operations, by operation."}, []string{"op"}),
+		resumes:        prometheus.NewCounter(prometheus.CounterOpts{Name: "skirmish_reconnects_total", Help: "Connections of a player this node already knew (reconnects)."}),
 	}
 	m.reg.MustRegister(m.connections, m.matches, m.matchesEnded, m.tickDuration, m.tickOverruns,
 		m.bytesIn, m.bytesOut, m.framesOut, m.inputsApplied, m.inputsRejected, m.inputsDropped,
-		m.protocolErrors, m.rateLimited, m.viewsSkipped, m.closes, m.panics, m.sessions,
+		m.protocolErrors, m.rateLimited, m.viewsSkipped, m.closes, m.panics, m.sessions, m.storeErrors, m.resumes,
 		collectors.NewGoCollector(collectors.WithGoCollectorRuntimeMetrics(collectors.MetricsScheduler, collectors.MetricsGC)),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m

@@ -51,6 +51,17 @@ type Options struct {
 	ArenaDuration time.Duration
 	// SessionTTL is how long an unused session lives; default 24 h.
 	SessionTTL time.Duration
+	// SeatGrace is how long a disconnected player's seat is held; default
+	// 30 s.
+	SeatGrace time.Duration
+	// Redis is the address of the Redis that records sessions (comma-
+	// separated for a Cluster or Sentinel; env REDIS_ADDR); empty: an
+	// in-process store.
+	Redis string
+	// RedisMaster is the Sentinel master name, if Redis names Sentinels.
+	RedisMaster string
+	// NodeID names this server in session records; default random.
+	NodeID string
 	// DebugAddr, if set, serves net/http/pprof there (keep it private).
 	DebugAddr string
 	// LogLevel is debug, info, warn or error; default info.
@@ -89,6 +100,7 @@ func (o Options) withDefaults() Options {
 	setDefault(&o.ArenaNPCs, 64)
 	setDefault(&o.ArenaDuration, 3*time.Minute)
 	setDefault(&o.SessionTTL, 24*time.Hour)
+	setDefault(&o.SeatGrace, 30*time.Second)
 	setDefault(&o.LogLevel, "info")
 	return o
 }
@@ -131,7 +143,11 @@ func (o *Options) RegisterFlags(fs *flag.FlagSet) {
 	fs.Float64Var(&o.InterestRadius, "interest-radius", 0, "radius R of each player's view, overriding the mode's (arena: 500)")
 	fs.BoolVar(&o.FullSnapshots, "full-snapshots", false, "send every player the whole match every tick instead of view diffs (for comparison)")
 	fs.DurationVar(&o.ArenaDuration, "arena-duration", d.ArenaDuration, "length of an arena match")
-	fs.DurationVar(&o.SessionTTL, "session-ttl", d.SessionTTL, "lifetime of an unused session")
+	fs.DurationVar(&o.SessionTTL, "session-ttl", d.SessionTTL, "lifetime of an unused session (it slides with use)")
+	fs.DurationVar(&o.SeatGrace, "seat-grace", d.SeatGrace, "how long a disconnected player's seat and avatar are held for them to reconnect")
+	fs.StringVar(&o.Redis, "redis", os.Getenv("REDIS_ADDR"), "Redis address(es) recording sessions and leaderboards (env REDIS_ADDR); empty: in-process")
+	fs.StringVar(&o.RedisMaster, "redis-master", "", "Sentinel master name, when -redis lists Sentinels")
+	fs.StringVar(&o.NodeID, "node-id", "", "name of this server in session records (default: random)")
 	fs.StringVar(&o.LogLevel, "log-level", d.LogLevel, "log level: debug, info, warn or error")
 	fs.StringVar(&o.DebugAddr, "debug-addr", "", "serve net/http/pprof on this address (e.g. 127.0.0.1:6060); empty: off")
 }

@@ -30,6 +30,9 @@ type Server struct {
 	opts     Options
 	log      *slog.Logger
 	store    SessionStore
+	players  *players
+	writer   *storeWriter
+	nodeID   string
 	lobby    *match.Lobby
 	metrics  *metrics
 	upgrader *gws.Upgrader
@@ -52,11 +55,26 @@ func New(opts Options) (*Server, error) {
 	s := &Server{
 		opts:    opts,
 		log:     opts.logger(),
-		store:   NewMemoryStore(),
+		players: newPlayers(),
 		metrics: newMetrics(),
 		started: time.Now(),
 		conns:   make(map[*conn]struct{}),
+		nodeID:  opts.NodeID,
 	}
+	if s.nodeID == "" {
+		s.nodeID = "n-" + NewPlayerID()[2:10]
+	}
+	if opts.Redis != "" {
+		rs := NewRedisStore(opts.Redis, opts.RedisMaster)
+		if err := rs.Ping(context.Background()); err != nil {
+			// Start anyway: the store recovers by itself when Redis returns.
+			s.log.Error("redis unreachable at start", "addr", opts.Redis, "err", err)
+		}
+		s.store = rs
+	} else {
+		s.store = NewMemoryStore()
+	}
+	s.writer = newStoreWriter(s, 4, 4096)
 	modes := map[string]game.Mode{}
 	for _, m := range []game.Mode{
 		game.NewArena(game.ArenaConfig{
@@ -74,7 +92,7 @@ func New(opts Options) (*Server, error) {
 		FillTimeout: opts.FillTimeout,
 		Match: match.Config{TickRate: opts.TickRate, Observer: s.metrics, Logger: s.log,
 			InterestRadius: float32(opts.InterestRadius), FullViews: opts.FullSnapshots,
-			CongestedKick: opts.CongestedTimeout},
+			CongestedKick: opts.CongestedTimeout, SeatGrace: opts.SeatGrace, Hooks: hooks{s}},
 	})
 	if err != nil {
 		return nil, err
@@ -97,6 +115,7 @@ func New(opts Options) (*Server, error) {
 	mux.HandleFunc("POST /v1/sessions", s.handleCreateSession)
 	mux.HandleFunc("GET /ws", s.handleWS)
 	mux.HandleFunc("GET /healthz", s.handleHealth)
+	mux.HandleFunc("GET /v1/leaderboard", s.handleLeaderboard)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(s.metrics.reg, promhttp.HandlerOpts{}))
 	mux.Handle("GET /", http.FileServerFS(client.Web()))
 	s.http = &http.Server{
@@ -165,6 +184,8 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	if herr := <-httpDone; err == nil {
 		err = herr
 	}
+	s.writer.close() // results of the ended matches, sessions
+	_ = s.store.Close()
 	if err == nil {
 		err = lobbyErr
 	}
@@ -244,13 +265,14 @@ func (s *Server) handleCreateSession(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "bad_name")
 		return
 	}
-	sess := Session{PlayerID: id, Name: body.Name, ExpiresAt: time.Now().Add(s.opts.SessionTTL)}
-	tok, err := s.store.Create(r.Context(), sess)
+	sess := Session{PlayerID: id, Name: body.Name, Seat: -1, Status: StatusLobby, ExpiresAt: time.Now().Add(s.opts.SessionTTL)}
+	tok, err := s.store.Create(r.Context(), sess, s.opts.SessionTTL)
 	if err != nil {
-		s.log.Error("create session", "err", err)
+		s.storeError("create", err)
 		writeError(w, http.StatusServiceUnavailable, "store_unavailable")
 		return
 	}
+	s.players.remember(HashToken(tok), sess)
 	s.metrics.sessions.Inc()
 	writeJSON(w, http.StatusCreated, map[string]string{
 		"token":     tok,
@@ -258,6 +280,30 @@ func (s *Server) handleCreateSession(w http.ResponseWriter, r *http.Request) {
 		"name":      sess.Name,
 		"expiresAt": sess.ExpiresAt.UTC().Format(time.RFC3339),
 	})
+}
+
+// storeError logs and counts a failed store operation.
+func (s *Server) storeError(op string, err error) {
+	s.metrics.storeErrors.WithLabelValues(op).Inc()
+	s.log.Error("session store", "op", op, "err", err)
+}
+
+func (s *Server) handleLeaderboard(w http.ResponseWriter, r *http.Request) {
+	mode := r.URL.Query().Get("mode")
+	if mode == "" {
+		mode = "arena"
+	}
+	if !s.lobby.HasMode(mode) {
+		writeError(w, http.StatusBadRequest, "unknown_mode")
+		return
+	}
+	top, err := s.store.Leaderboard(r.Context(), mode, 100)
+	if err != nil {
+		s.storeError("leaderboard", err)
+		writeError(w, http.StatusServiceUnavailable, "store_unavailable")
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"mode": mode, "players": top})
 }
 
 func (s *Server) handleHealth(w http.ResponseWriter, r *http.Request) {
@@ -323,14 +369,23 @@ func (s *Server) handleWS(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusUnauthorized, "unauthorized")
 		return
 	}
-	sess, err := s.store.Lookup(r.Context(), token, s.opts.SessionTTL)
-	if errors.Is(err, ErrNoSession) {
+	hash := HashToken(token)
+	sess, err := s.store.Lookup(r.Context(), hash, s.opts.SessionTTL)
+	switch {
+	case errors.Is(err, ErrNoSession):
 		writeError(w, http.StatusUnauthorized, "unauthorized")
 		return
-	} else if err != nil {
-		s.log.Error("session lookup", "err", err)
-		writeError(w, http.StatusServiceUnavailable, "store_unavailable")
-		return
+	case err != nil:
+		s.storeError("lookup", err)
+		// A player this node knows may come back while the store is down.
+		cached, ok := s.players.cached(hash)
+		if !ok {
+			writeError(w, http.StatusServiceUnavailable, "store_unavailable")
+			return
+		}
+		sess = cached
+	default:
+		s.players.remember(hash, sess)
 	}
 	if !s.originAllowed(r) {
 		writeError(w, http.StatusForbidden, "forbidden_origin")
@@ -349,7 +404,7 @@ func (s *Server) handleWS(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		return
 	}
-	c := newConn(s, &guardConn{Conn: netConn}, sess)
+	c := newConn(s, &guardConn{Conn: netConn}, sess, hash)
 	if !s.track(c) {
 		_ = netConn.Close()
 		return

@@ -21,8 +21,19 @@
  *   3. Canvas rendering (camera following the own avatar, world border, grid,
  *      hp bars, minimap), a HUD (ping, tick, score, time left, entities), a
  *      status line, an event feed, and a result panel with the standings.
- *   4. Unexpected socket closes (code != 1000) are retried with the same token
- *      with exponential backoff and jitter (250 ms doubling, capped at 5 s).
+ *   4. Session resume. An unexpected close (anything but our own 1000, 4001
+ *      version or 4003 replaced), a stalled socket (no frame for 3 s) or the
+ *      browser going offline shows "reconnecting" and reconnects with the same
+ *      token, with exponential backoff and jitter (250 ms doubling, capped at
+ *      5 s; no attempt while navigator.onLine is false). After welcome the
+ *      client waits up to 1.5 s for the server: `matched` for the same match
+ *      resumes the seat (same seq counter; pending inputs above matched.ackSeq
+ *      are sent again with their seqs, then the input loop goes on; the next
+ *      snapshot is a full view), error seat_expired / match_gone (or silence)
+ *      puts the player back in the lobby with a message (and, with
+ *      ?autoplay=1, in the queue again). 4003 replaced (the game was opened
+ *      elsewhere with this session) never reconnects. Players whose seat is
+ *      held while they are away are shown dimmed and marked "away".
  *
  * Test hook: `window.skirmish` is a plain object kept up to date in place
  * (state, ids, tick, ackSeq, predicted/server position, score, last snapshot,
@@ -58,7 +69,18 @@
     1009: "too_large", 4000: "protocol", 4001: "version", 4002: "idle",
     4003: "replaced", 4004: "congested", 4005: "internal",
   };
-  const REJECT_NAMES = { 1: "bad_direction", 2: "cooldown", 3: "dropped", 4: "invalid" };
+  const REJECT_NAMES = { 1: "bad_direction", 2: "cooldown", 3: "dropped", 4: "invalid", 5: "missing" };
+  // error message codes (PROTOCOL.md §5)
+  const E_UNKNOWN_MODE = 1, E_SEAT_EXPIRED = 4, E_MATCH_GONE = 5;
+  const CLOSE_VERSION = 4001, CLOSE_REPLACED = 4003;
+  // Codes we close with ourselves when we give a socket up (never 1000:
+  // the server must see a drop, not a goodbye, to hold our seat).
+  const CLOSE_STALLED = 4100, CLOSE_RESYNC = 4101, CLOSE_OFFLINE = 4102, CLOSE_TEST_DROP = 4999;
+
+  const MSG_SEAT_EXPIRED = "Your seat expired — back in the lobby";
+  const MSG_MATCH_GONE = "The match is gone (server restarted)";
+  const MSG_NO_RESUME = "The match could not be resumed — back in the lobby";
+  const MSG_REPLACED = "This game was opened in another tab or window — not reconnecting";
   const OUTCOME_TITLES = {
     0: "Match over",
     1: "Match ended (server error)",
@@ -100,7 +122,9 @@
   const PING_INTERVAL_MS = 1000;
   const BACKOFF_START_MS = 250;
   const BACKOFF_CAP_MS = 5000;
-  const RESUME_GRACE_MS = 750;     // after a reconnect, wait this long for the server to resume the seat
+  const RESUME_WAIT_MS = 1500;     // after a reconnect's welcome, wait this long for matched/error
+  const STALL_MS = 3000;           // no frame (snapshot, pong…) for this long: the socket is dead
+  const RESEND_BURST = 7;          // pending inputs sent again at once on resume (hello + ping + 7 fit the burst of 10)
   const NEW_SESSION_AFTER = 8;     // consecutive failed opens before asking for a fresh session
   const AUTOPLAY_REQUEUE_MS = 3000;
   const MAX_ERRORS_KEPT = 50;
@@ -164,8 +188,16 @@
     rejects: 0,                // total rejected inputs
     rejectsByCode: {},
     rttMs: null,
-    reconnects: 0,             // successful reconnects
+    reconnects: 0,             // successful reconnects (welcome on a new socket after a drop)
+    resumed: 0,                // reconnects that got the same match seat back
+    disconnects: 0,            // connections lost (closes we did not ask for, stalls, offline)
     reconnectAttempts: 0,
+    lastOutageMs: null,        // time from the last drop to the seat being resumed
+    online: true,              // navigator.onLine as last seen
+    notice: "",                // the last lobby message after a lost seat (seat expired, match gone, replaced)
+    away: {},                  // entityId -> true for players whose seat is held while they are away
+    resends: 0,                // pending inputs sent again after resumes
+    replaced: false,           // closed with 4003: the session is played elsewhere now
     closeCode: null,
     closeReason: "",
     errors: [],                // [{source, code, text, at}]
@@ -196,6 +228,9 @@
     error: $("error"),
     feed: $("feed"),
     ping: $("hud-ping"),
+    net: $("hud-net"),
+    scoreboard: $("scoreboard"),
+    scoreboardBody: document.querySelector("#scoreboard tbody"),
     tick: $("hud-tick"),
     score: $("hud-score"),
     time: $("hud-time"),
@@ -214,16 +249,22 @@
   let closingByUs = false;   // we closed the current socket ourselves
   let wantPlay = false;      // the player asked to play (queue after welcome)
   let reconnecting = false;  // the current socket is a reconnection attempt
-  let stateBeforeDrop = null;
+  // What we had when the connection was lost, until the reconnection settles:
+  // {state, matchId, queued, at}. null when no reconnection is under way.
+  let dropped = null;
   let reconnectAttempt = 0;
-  let failedOpens = 0;
+  let failedOpens = 0;       // consecutive sockets that never opened
+  let refusedWhileUp = false;// the last socket failed to open while /healthz answered: our token is likely unknown
+  let sessionRenewed = false;// a new session was created while reconnecting: the old seat is gone
   let reconnectTimer = null;
+  let waitingOnline = false; // a reconnection waits for the browser to be online again
   let pingTimer = null;
-  let graceTimer = null;
+  let resumeTimer = null;    // the wait for matched/error after a reconnect's welcome
   let autoplayTimer = null;
   let creatingSession = false;
-  let resyncing = false;     // we closed the current socket to get a full view again: reconnect
-  let requeueAtOnce = false; // the reconnect follows a resync: queue at once after welcome
+  let queueSent = false;     // queue sent and neither matched nor back in the lobby since
+  let lastFrameAt = 0;       // performance.now() of the last frame received
+  let lastStallCheck = 0;
 
   // ---------------------------------------------------------------------------
   // Match state
@@ -231,7 +272,8 @@
 
   let match = null;          // see onMatched
   let seq = 0;               // seq of the last input sent
-  let pending = [];          // inputs sent and not yet acknowledged: {seq, mx, my}
+  let pending = [];          // inputs sent and not yet acknowledged: {seq, mx, my, buttons, aimX, aimY}
+  let resendQueue = [];      // pending inputs still to send again after a resume (in seq order)
   let pred = null;           // own predicted position {x, y} (null before the first snapshot)
   let prevPred = null;       // predicted position before the last input (for smooth drawing)
   let lastInputAt = 0;
@@ -242,6 +284,8 @@
   let nextInputAt = 0;       // performance.now() time of the next input send
   let snapshots = [];        // [{t, tick, ents: Map(id -> entity)}], oldest first
   let scores = new Map();    // entityId -> score (the score table, kept from score changes)
+  let awayIds = new Set();   // entityIds of players away (seat held), from the score table
+  let scoresVersion = 0;     // bumped when the score table changes (the scoreboard redraws)
 
   // Mirror of the player's view (as netcode/mirror.go): entities by per-view
   // handle, each with its quantized values q = [x, y, field0, …].
@@ -370,8 +414,9 @@
       sendQueue();
       return;
     }
-    if (ws || reconnectTimer) {      // a (re)connection is under way; it will queue after welcome
-      setState(hook.state === "reconnecting" ? "reconnecting" : "connecting", "connecting…");
+    if (ws || reconnectTimer || waitingOnline) { // a (re)connection is under way; it will queue after welcome
+      setState(hook.state === "reconnecting" ? "reconnecting" : "connecting",
+        hook.state === "reconnecting" ? hook.status : "connecting…", hook.state === "reconnecting");
       return;
     }
     setState("connecting", "connecting…");
@@ -386,8 +431,8 @@
         recordError("session", 0, text);
         showError(text);
         if (AUTOPLAY) {
-          setState("connecting", `session failed, retrying… (${text})`, true);
-          scheduleReconnect();
+          const delay = scheduleReconnect();
+          setState("connecting", `session failed, retrying ${delayText(delay)}… (${text})`, true);
         } else {
           wantPlay = false;
           setState("lobby", `session failed: ${text}`, true);
@@ -409,14 +454,17 @@
     welcomed = false;
     closingByUs = false;
     reconnecting = isReconnect;
+    lastFrameAt = performance.now();
 
     sock.onopen = () => {
       if (ws !== sock) return;
       wsOpened = true;
+      lastFrameAt = performance.now();
       send([C_HELLO, PROTO_MIN, PROTO_MAX]);
     };
     sock.onmessage = (ev) => {
-      if (ws !== sock || resyncing) return; // after a desync, nothing more of this socket is trusted
+      if (ws !== sock) return;
+      lastFrameAt = performance.now();
       onFrame(ev.data);
     };
     // An error is always followed by a close event, whose code tells the story.
@@ -436,6 +484,7 @@
   function sendQueue() {
     const mode = hook.mode || "arena";
     if (send([C_QUEUE, mode])) {
+      queueSent = true;
       if (hook.state !== "queued") setState("connecting", `joining the ${mode} queue…`);
     }
   }
@@ -446,6 +495,20 @@
     try { ws.close(code, reason); } catch (_) { /* already closing */ }
   }
 
+  /** Forgets the current socket (its later events are ignored). */
+  function detachSocket() {
+    ws = null;
+    wsOpened = false;
+    welcomed = false;
+    stopPing();
+    stopInputLoop();
+    clearResumeWait();
+  }
+
+  function delayText(ms) {
+    return `in ${(ms / 1000).toFixed(1)} s`;
+  }
+
   function onClose(ev) {
     const code = ev.code;
     const reason = ev.reason || "";
@@ -453,63 +516,112 @@
     hook.closeReason = reason;
     const wasOpened = wsOpened;
     const byUs = closingByUs;
-    const resync = resyncing;
-    resyncing = false;
-    ws = null;
-    wsOpened = false;
-    welcomed = false;
-    stopPing();
-    stopInputLoop();
-    clearTimeout(graceTimer);
-    graceTimer = null;
+    detachSocket();
 
     if (byUs) {
       wantPlay = false;
+      dropped = null;
       if (hook.state === "over") setStatus(`connection closed (${closeLabel(code, reason)})`);
       else setState("lobby", `connection closed (${closeLabel(code, reason)})`);
       return;
     }
-    if (!wasOpened) failedOpens += 1;
-
-    if (code === 1000 && !resync) {
-      // The server said goodbye normally: nothing to retry.
-      wantPlay = false;
-      setState("lobby", `connection closed (${closeLabel(code, reason)})`);
+    if (code === CLOSE_REPLACED) {
+      // The same session was opened elsewhere: that one plays now. Never
+      // reconnect from here (it would take the seat back and so on); Play
+      // starts over as a new guest.
+      token = null;
+      toLobby(MSG_REPLACED, false);
+      hook.replaced = true;
       return;
     }
-    if (code === 4001) {
+    if (code === CLOSE_VERSION) {
       // No common protocol version: retrying cannot help.
-      wantPlay = false;
       const text = `connection closed (${closeLabel(code, reason)}): this client speaks protocol ${PROTO_MIN}..${PROTO_MAX}`;
-      showError(text);
-      setState("lobby", text, true);
+      toLobby(text, false);
       return;
     }
+    if (!wasOpened) {
+      failedOpens += 1;
+      probeServer();
+    }
+    connectionLost(`connection lost (${closeLabel(code, reason)})`);
+  }
 
-    // Unexpected close (or our own resync): reconnect with the same token.
-    if (hook.state !== "reconnecting") stateBeforeDrop = hook.state;
-    requeueAtOnce = resync; // closing left the match: no seat to wait for
+  /**
+   * The connection is gone without our asking: remember what we had (the
+   * match to resume, the queue to rejoin) and reconnect with backoff. In the
+   * lobby with nothing to play for, just say so: Play reconnects.
+   */
+  function connectionLost(why) {
+    stopInputLoop();
+    stopPing();
+    clearResumeWait();
+    if (!dropped) {
+      hook.disconnects += 1;
+      if (!wantPlay) {
+        setStatus(`disconnected (${why})`, true);
+        return;
+      }
+      dropped = {
+        state: hook.state,
+        matchId: match && hook.state === "playing" ? match.id : null,
+        queued: queueSent || hook.state === "queued",
+        at: performance.now(),
+      };
+    }
     const delay = scheduleReconnect();
-    const why = resync ? "lost track of the view" : `connection lost (${closeLabel(code, reason)})`;
-    setState("reconnecting", `${why}, reconnecting in ${(delay / 1000).toFixed(1)} s…`, true);
+    setState("reconnecting", delay < 0
+      ? `${why}, reconnecting when the network is back…`
+      : `${why}, reconnecting ${delayText(delay)}…`, true);
+  }
+
+  /**
+   * Gives up the current socket at once (stalled, offline, or a view we lost
+   * track of) and reconnects. The socket is closed with a code of ours (not
+   * 1000) so that the server, when the close reaches it, holds our seat.
+   */
+  function abandonSocket(code, reason, why) {
+    const sock = ws;
+    if (!sock) return;
+    sock.onmessage = null;
+    sock.onclose = null;
+    sock.onerror = () => {};
+    if (sock.readyState === WebSocket.CONNECTING) {
+      // Closing before the handshake makes Chromium log an error: close it
+      // once open instead (or let it fail by itself).
+      sock.onopen = () => { try { sock.close(code, reason); } catch (_) { /* gone */ } };
+    } else {
+      sock.onopen = null;
+      try { sock.close(code, reason); } catch (_) { /* already closing */ }
+    }
+    hook.closeCode = code;
+    hook.closeReason = reason;
+    detachSocket();
+    connectionLost(why);
   }
 
   /**
    * A snapshot did not fit the mirror: record it, stop trusting this socket,
-   * and reconnect (the next match seat starts with a full view).
+   * and reconnect (a resumed seat starts with a full view).
    */
   function resync(text) {
     recordError("mirror", 0, text);
     hook.desyncs += 1;
     stopInputLoop();
-    if (!ws) return;
-    resyncing = true;
-    try { ws.close(1000, "resync"); } catch (_) { /* already closing */ }
+    abandonSocket(CLOSE_RESYNC, "resync", "lost track of the view");
   }
 
-  /** Schedules the next (re)connection attempt; returns its delay in ms. */
+  /**
+   * Schedules the next (re)connection attempt; returns its delay in ms, or -1
+   * when the browser is offline (the attempt then waits for "online").
+   */
   function scheduleReconnect() {
     clearTimeout(reconnectTimer);
+    reconnectTimer = null;
+    if (navigator.onLine === false) {
+      waitingOnline = true;
+      return -1;
+    }
     const base = Math.min(BACKOFF_CAP_MS, BACKOFF_START_MS * 2 ** reconnectAttempt);
     // Jitter: ±20 % around the base, never above the cap.
     const delay = Math.round(Math.min(BACKOFF_CAP_MS, base * (0.8 + 0.4 * Math.random())));
@@ -520,32 +632,124 @@
 
   async function reconnectNow() {
     reconnectTimer = null;
+    if (navigator.onLine === false) {
+      waitingOnline = true;
+      if (hook.state === "reconnecting") setStatus("offline, reconnecting when the network is back…", true);
+      return;
+    }
     hook.reconnectAttempts += 1;
-    // Many failed opens in a row usually mean the token is no longer known
-    // (server restarted): get a fresh session, then carry on.
-    if (!token || failedOpens >= NEW_SESSION_AFTER) {
+    // A socket refused by a server that answers /healthz (or many failed
+    // opens in a row) means the server no longer knows our token (it
+    // restarted without a session store): get a fresh session. The old seat
+    // is gone with it.
+    if (!token || refusedWhileUp || failedOpens >= NEW_SESSION_AFTER) {
+      const hadToken = token !== null;
       try {
         await createSession();
-        failedOpens = 0;
       } catch (err) {
         const delay = scheduleReconnect();
-        setState(hook.state, `server unreachable, retrying in ${(delay / 1000).toFixed(1)} s…`, true);
+        setStatus(`server unreachable, retrying ${delay < 0 ? "when online" : delayText(delay)}…`, true);
         return;
       }
+      failedOpens = 0;
+      refusedWhileUp = false;
+      if (hadToken) sessionRenewed = true;
     }
     if (hook.state === "reconnecting") setStatus(`reconnecting… (attempt ${reconnectAttempt})`, true);
-    openSocket(stateBeforeDrop !== null);
+    openSocket(dropped !== null);
+  }
+
+  /** After a socket that never opened: is the server up (then it refused us)? */
+  function probeServer() {
+    refusedWhileUp = false;
+    fetch("/healthz", { cache: "no-store" })
+      .then((res) => { if (res.ok && !wsOpened) refusedWhileUp = true; })
+      .catch(() => { /* down: the socket failed for that */ });
+  }
+
+  function onOnline() {
+    hook.online = true;
+    if (!waitingOnline && !reconnectTimer) return;
+    waitingOnline = false;
+    reconnectAttempt = 0; // the network is back: start the backoff over
+    const delay = scheduleReconnect();
+    if (hook.state === "reconnecting") setStatus(`back online, reconnecting ${delayText(delay)}…`, true);
+  }
+
+  function onOffline() {
+    hook.online = false;
+    // The socket cannot carry anything now, and may never notice: give it up.
+    if (ws) abandonSocket(CLOSE_OFFLINE, "offline", "network offline");
+    else if (reconnectTimer) {
+      clearTimeout(reconnectTimer);
+      reconnectTimer = null;
+      waitingOnline = true;
+      if (hook.state === "reconnecting") setStatus("offline, reconnecting when the network is back…", true);
+    }
   }
 
   function startPing() {
     stopPing();
-    const ping = () => send([C_PING, performance.now()]);
+    const ping = () => {
+      // Stall watchdog: the server sends a snapshot every tick in a match and
+      // a pong every second, so a long silence means the socket is dead even
+      // if the browser did not notice. (A check that itself ran late, e.g. in
+      // a frozen tab, proves nothing.)
+      const now = performance.now();
+      const late = lastStallCheck && now - lastStallCheck > 2 * PING_INTERVAL_MS;
+      lastStallCheck = now;
+      if (welcomed && !late && now - lastFrameAt > STALL_MS) {
+        abandonSocket(CLOSE_STALLED, "stalled", `connection stalled (nothing for ${Math.round((now - lastFrameAt) / 1000)} s)`);
+        return;
+      }
+      send([C_PING, performance.now()]);
+    };
+    lastStallCheck = 0;
     ping();
     pingTimer = setInterval(ping, PING_INTERVAL_MS);
   }
   function stopPing() {
     clearInterval(pingTimer);
     pingTimer = null;
+  }
+
+  function clearResumeWait() {
+    clearTimeout(resumeTimer);
+    resumeTimer = null;
+  }
+
+  /** Clears everything about the current match on our side (the seat is gone). */
+  function forgetMatch() {
+    stopInputLoop();
+    match = null;
+    seq = 0;
+    pending = [];
+    resendQueue = [];
+    pred = null;
+    prevPred = null;
+    snapshots = [];
+    fireQueued = false;
+    clearMirror();
+    scoresVersion += 1;
+    hook.pendingInputs = 0;
+  }
+
+  /**
+   * Back to the lobby with a message: the seat was lost (or the page was
+   * replaced). With ?autoplay=1 (and requeue), queue again at once.
+   */
+  function toLobby(text, requeue) {
+    clearResumeWait();
+    clearTimeout(autoplayTimer);
+    autoplayTimer = null;
+    dropped = null;
+    queueSent = false;
+    wantPlay = false;
+    forgetMatch();
+    hook.notice = text;
+    showError(text);
+    setState("lobby", text, true);
+    if (requeue && AUTOPLAY) start();
   }
 
   // ---------------------------------------------------------------------------
@@ -578,77 +782,96 @@
     welcomed = true;
     reconnectAttempt = 0;
     failedOpens = 0;
+    refusedWhileUp = false;
     hook.version = num(msg[1]);
     hook.playerId = String(msg[2]);
     hook.name = String(msg[3]);
     startPing();
 
     if (reconnecting) {
-      hook.reconnects += 1;
       reconnecting = false;
-      const before = stateBeforeDrop;
-      stateBeforeDrop = null;
-      const atOnce = requeueAtOnce;
-      requeueAtOnce = false;
-      if (wantPlay && atOnce) {
-        sendQueue();
+      hook.reconnects += 1;
+      const d = dropped;
+      if (sessionRenewed) {
+        // A new guest: whatever we had on the server is gone.
+        sessionRenewed = false;
+        if (d && d.matchId) {
+          toLobby(MSG_MATCH_GONE, true);
+          return;
+        }
+        dropped = null;
+      } else if (d && (d.matchId || d.queued)) {
+        // Do not queue yet: the server answers a held seat with matched
+        // (same match: resume) or an error (seat_expired, match_gone), and
+        // a queue we were in may have become a match meanwhile.
+        waitForResume(d);
         return;
       }
-      if (wantPlay && (before === "playing" || before === "queued" || before === "connecting" || before === "reconnecting")) {
-        // Give the server a moment to resume our seat (matched/snapshot/queued);
-        // if it says nothing about a match, queue again.
-        setState("reconnecting", "reconnected, waiting for the server…", true);
-        clearTimeout(graceTimer);
-        graceTimer = setTimeout(() => {
-          graceTimer = null;
-          if (hook.state === "reconnecting" && welcomed) sendQueue();
-        }, RESUME_GRACE_MS);
-        return;
-      }
-      if (before === "over") {
-        setState("over", "match over (reconnected)");
-        el.result.classList.remove("hidden");
-        return;
-      }
-      if (!wantPlay) {
-        setState("lobby", "reconnected: lobby");
-        return;
-      }
+      dropped = null;
     }
     if (wantPlay) sendQueue();
+    else if (hook.state === "over") setStatus(hook.status);
     else setState("lobby", "connected: lobby");
   }
 
+  function waitForResume(d) {
+    clearResumeWait();
+    setState("reconnecting", d.matchId
+      ? `reconnecting: resuming match ${d.matchId}…`
+      : "reconnecting: back to the queue…", true);
+    resumeTimer = setTimeout(() => {
+      resumeTimer = null;
+      if (!welcomed || dropped !== d) return;
+      if (d.matchId) {
+        // No word about our seat: it is not held for us any more.
+        toLobby(MSG_NO_RESUME, true);
+      } else {
+        dropped = null;
+        if (wantPlay) sendQueue();
+      }
+    }, RESUME_WAIT_MS);
+  }
+
   function onQueued(msg) {
-    clearTimeout(graceTimer);
-    graceTimer = null;
     if (hook.state === "playing") return;
+    clearResumeWait();
+    dropped = null;
     const mode = String(msg[1]);
     setState("queued", `queued for ${mode}, waiting for players…`);
   }
 
   function onMatched(msg) {
-    clearTimeout(graceTimer);
-    graceTimer = null;
     const matchId = String(msg[1]);
     const mode = String(msg[2]);
+    const entityId = num(msg[3]);
     const tickRate = Math.max(1, num(msg[4]));
     const schema = Array.isArray(msg[7]) ? msg[7] : [1, [], []];
     const fields = (Array.isArray(schema[2]) ? schema[2] : []).map((f) => ({
       name: String(Array.isArray(f) ? f[0] : f),
       scale: (Array.isArray(f) && num(f[1])) || 1,
     }));
-    // The same match again (re-seated after a reconnect): keep the hook's
-    // counters. The seat itself is new on the server (its seqs start over,
-    // its first snapshot is a full view), so the input state starts over.
-    const resumed = match && match.id === matchId;
     const matchTick = num(msg[8]);
     const endTick = msg.length > 9 ? num(msg[9]) : 0;
+    const ackSeq = msg.length > 10 ? num(msg[10]) : 0;
+    // Our seat again after a reconnect: same match, same avatar.
+    const resumed = match !== null && match.id === matchId && match.entityId === entityId;
+    // The same match but another seat (re-queued into it): the hook's
+    // counters go on, the input state starts over.
+    const sameMatch = match !== null && match.id === matchId;
+    const d = dropped;
+    clearResumeWait();
+    dropped = null;
+    queueSent = false;
+
+    if (resumed) {
+      resume(ackSeq, matchTick, endTick, d);
+      return;
+    }
 
     match = {
       id: matchId,
       mode,
-      entityId: num(msg[3]),
+      entityId,
       tickRate,
       worldW: num(msg[5]),
       worldH: num(msg[6]),
@@ -666,8 +889,10 @@
       endTick,
     };
 
-    seq = 0;
+    // A new seat numbers its inputs from 1.
+    seq = ackSeq;
     pending = [];
+    resendQueue = [];
     pred = null;
     prevPred = null;
     ownDead = false;
@@ -675,14 +900,15 @@
     fireQueued = false;
     snapshots = [];
     clearMirror();
+    scoresVersion += 1;
     resetJit();
     sentRing = new Array(SENT_RING);
-    hook.ackSeq = 0;
-    hook.lastSeq = 0;
+    hook.ackSeq = ackSeq;
+    hook.lastSeq = seq;
     hook.pendingInputs = 0;
     hook.entities = 0;
     hook.lastSnapshot = null; // it described the old seat's view
-    if (!resumed) {
+    if (!sameMatch) {
       maxHp = 1;
       hitFlash.clear();
       hook.snapshots = 0;
@@ -693,6 +919,7 @@
       hook.fullViews = 0;
       hook.score = 0;
       hook.scores = {};
+      hook.away = {};
       hook.outcome = null;
       hook.standings = null;
       hook.ackMs = null;
@@ -712,9 +939,62 @@
     hook.endTick = endTick;
     hook.tick = matchTick;
     hook.timeLeftMs = timeLeftAt(matchTick);
+    hook.notice = "";
 
     setState("playing", `in match ${matchId} (${mode})`);
     startInputLoop();
+  }
+
+  /**
+   * Takes our seat back after a reconnect. The seq counter goes on; pending
+   * inputs the server applied (seq <= ackSeq) are dropped, the others are sent
+   * again with their seqs, in order (the server applies each seq at most
+   * once, and reports a seq that never arrived as rejected "missing"). The
+   * next snapshot is a full view: the mirror starts empty, and reconciliation
+   * replays what is still pending on it.
+   */
+  function resume(ackSeq, matchTick, endTick, d) {
+    let drop = 0;
+    while (drop < pending.length && pending[drop].seq <= ackSeq) drop++;
+    if (drop) pending.splice(0, drop);
+    if (ackSeq > seq) seq = ackSeq; // never reuse a seq the server has seen
+    if (endTick) match.endTick = endTick;
+    snapshots = [];
+    clearMirror();
+    scoresVersion += 1;
+    resetJit();
+    hook.ackSeq = ackSeq;
+    hook.lastSeq = seq;
+    hook.tick = matchTick;
+    hook.endTick = match.endTick;
+    hook.timeLeftMs = timeLeftAt(matchTick);
+    hook.resumed += 1;
+    hook.lastOutageMs = d ? Math.round(performance.now() - d.at) : null;
+    hook.notice = "";
+    setState("playing", `in match ${match.id} (${match.mode}), resumed`);
+
+    resendQueue = pending.slice();
+    flushResends(RESEND_BURST);
+    hook.pendingInputs = pending.length;
+    startInputLoop();
+  }
+
+  /**
+   * Sends up to n inputs of the resend queue (the rate limit allows a burst
+   * of 10 messages; what does not fit goes out one per tick, before any new
+   * input). Inputs acknowledged meanwhile are skipped.
+   */
+  function flushResends(n) {
+    let sent = 0;
+    while (resendQueue.length && sent < n) {
+      const p = resendQueue[0];
+      if (p.seq <= hook.ackSeq) { resendQueue.shift(); continue; }
+      if (!send([C_INPUT, p.seq, p.mx, p.my, p.buttons, p.aimX, p.aimY])) return;
+      resendQueue.shift();
+      sentRing[p.seq % SENT_RING] = { seq: p.seq, at: performance.now() };
+      hook.resends += 1;
+      sent++;
+    }
   }
 
   /** Time left (ms) at tick t: (endTick − t) / tickRate. */
@@ -731,6 +1011,7 @@
     ents = [];
     byId = new Map();
     scores = new Map();
+    awayIds = new Set();
   }
 
   const isUint = (v) => typeof v === "number" && Number.isInteger(v) && v >= 0;
@@ -746,7 +1027,11 @@
     if (reset) clearMirror();
     for (const sc of rawScores) {
       if (!Array.isArray(sc) || sc.length < 2) return "malformed score";
-      scores.set(num(sc[0]), num(sc[1]));
+      const id = num(sc[0]);
+      scores.set(id, num(sc[1]));
+      // [entityId, score, away]: away while the player's seat is held.
+      if (sc.length > 2 && sc[2] === true) awayIds.add(id);
+      else awayIds.delete(id);
     }
     for (const hv of removes) {
       const h = num(hv);
@@ -811,15 +1096,9 @@
 
   function onSnapshot(msg) {
     if (!match) return;
-    const st = hook.state;
-    if (st === "lobby" || st === "over") return; // stray snapshot after leave/result
-    if (st !== "playing") {
-      // The server resumed our seat without a new `matched`.
-      clearTimeout(graceTimer);
-      graceTimer = null;
-      setState("playing", `in match ${match.id} (${match.mode})`);
-      startInputLoop();
-    }
+    // Snapshots only count in a match: not after leave/result, nor on a
+    // reconnected socket before `matched` says the seat is ours again.
+    if (hook.state !== "playing") return;
 
     const arr = (v) => (Array.isArray(v) ? v : []);
     const tick = num(msg[1]);
@@ -841,6 +1120,7 @@
       return;
     }
     if (reset) hook.fullViews += 1;
+    if (reset || rawScores.length) scoresVersion += 1;
 
     // The mirror, dequantized.
     const view = new Map();
@@ -925,6 +1205,11 @@
 
     const table = {};
     for (const [id, sc] of scores) table[id] = sc;
+    if (reset || rawScores.length) {
+      const away = {};
+      for (const id of awayIds) away[id] = true;
+      hook.away = away;
+    }
 
     hook.tick = tick;
     hook.ackSeq = ackSeq;
@@ -1034,10 +1319,12 @@
   }
 
   function onResult(msg) {
-    clearTimeout(graceTimer);
-    graceTimer = null;
+    clearResumeWait();
+    dropped = null;
+    queueSent = false;
     stopInputLoop();
     pending = [];
+    resendQueue = [];
     fireQueued = false;
     wantPlay = false;
     const outcome = num(msg[1]);
@@ -1092,9 +1379,17 @@
     const code = num(msg[1]);
     const text = String(msg[2]);
     recordError("server", code, text);
+    if (code === E_SEAT_EXPIRED || code === E_MATCH_GONE) {
+      // Sent after a reconnect's welcome when our seat could not be kept:
+      // we are in the lobby.
+      if (hook.state === "playing") return; // about another seat, not the one we play
+      toLobby(code === E_SEAT_EXPIRED ? MSG_SEAT_EXPIRED : MSG_MATCH_GONE, true);
+      return;
+    }
     showError(`server: ${text} (${code})`);
-    if (code === 1 /* unknown_mode */ && hook.state !== "playing") {
+    if (code === E_UNKNOWN_MODE && hook.state !== "playing") {
       wantPlay = false;
+      queueSent = false;
       setState("lobby", `cannot queue: ${text}`, true);
     }
     // already_queued (2) and not_queued (3) need no state change.
@@ -1171,8 +1466,15 @@
 
   function tickInput(now) {
     if (!ws || ws.readyState !== WebSocket.OPEN) return;
+    // Inputs still to resend after a resume go first, one per tick (no new
+    // input, so no seq is used, this tick).
+    if (resendQueue.length) {
+      flushResends(1);
+      if (resendQueue.length) return;
+    }
     // Flow control: the server keeps at most 8 inputs waiting; if far more
-    // than a round trip's worth are unacknowledged, skip this tick.
+    // than a round trip's worth are unacknowledged, skip this tick (without
+    // using a seq: seqs are never skipped).
     const period = 1000 / match.tickRate;
     const inFlight = Math.ceil((hook.rttMs !== null ? hook.rttMs : 200) / period) + 8;
     if (pending.length > inFlight) return;
@@ -1202,7 +1504,7 @@
 
     seq += 1;
     send([C_INPUT, seq, mx, my, buttons, aimX, aimY]);
-    pending.push({ seq, mx, my });
+    pending.push({ seq, mx, my, buttons, aimX, aimY });
     sentRing[seq % SENT_RING] = { seq, at: performance.now() };
 
     // Prediction.
@@ -1399,9 +1701,11 @@
     const hp = match.hpIndex >= 0 ? e.fields[match.hpIndex] : null;
     const it = match.itIndex >= 0 ? e.fields[match.itIndex] > 0 : false;
     const dead = hp !== null && hp <= 0 && kind !== "projectile";
+    const away = kind === "player" && !isOwn && awayIds.has(e.id);
+    const alpha = dead || away ? 0.3 : 1;
 
     ctx.save();
-    if (dead) ctx.globalAlpha = 0.3;
+    ctx.globalAlpha = alpha;
 
     if (kind === "projectile") {
       ctx.fillStyle = "#ffe066";
@@ -1449,7 +1753,7 @@
       ctx.beginPath();
       ctx.arc(p.x, p.y, r + 3, 0, Math.PI * 2);
       ctx.stroke();
-      ctx.globalAlpha = dead ? 0.3 : 1;
+      ctx.globalAlpha = alpha;
     }
     ctx.restore();
 
@@ -1470,8 +1774,8 @@
       ctx.font = "12px system-ui, sans-serif";
       ctx.textAlign = "center";
       ctx.textBaseline = "top";
-      ctx.fillStyle = isOwn ? "#bff5cf" : "#b8c6d4";
-      const label = (isOwn ? "you" : `#${e.id}`) + (it ? " (it)" : "");
+      ctx.fillStyle = isOwn ? "#bff5cf" : away ? "#6f7d8a" : "#b8c6d4";
+      const label = (isOwn ? "you" : `#${e.id}`) + (it ? " (it)" : "") + (away ? " (away)" : "");
       ctx.fillText(label, p.x, p.y + r + 4);
     }
   }
@@ -1542,19 +1846,60 @@
   function updateHud() {
     const inMatch = match && (hook.state === "playing" || hook.state === "over" || hook.state === "reconnecting");
     setText("ping", el.ping, hook.rttMs === null || !welcomed ? "–" : `${Math.round(hook.rttMs)} ms`);
+    setText("net", el.net, hook.state === "reconnecting" ? (waitingOnline ? "offline" : "reconnecting")
+      : welcomed ? "connected" : ws ? "connecting" : "–");
+    el.net.classList.toggle("warn", hook.state === "reconnecting");
     setText("tick", el.tick, inMatch && hook.snapshots ? String(hook.tick) : "–");
     setText("score", el.score, inMatch ? String(hook.score) : "–");
     setText("time", el.time, inMatch && hook.snapshots ? formatTime(hook.timeLeftMs) : "–");
     setText("entities", el.entities, inMatch && hook.snapshots ? String(hook.entities) : "–");
     const dbg = match
       ? `${match.mode} ${match.tickRate} Hz  seq ${seq}  ack ${hook.ackSeq}\n` +
-        `pending ${pending.length}  rejects ${hook.rejects}  reconnects ${hook.reconnects}\n` +
+        `pending ${pending.length}  rejects ${hook.rejects}  reconnects ${hook.reconnects}  resumed ${hook.resumed}\n` +
         `lead ${hook.leadUs === null ? "–" : (hook.leadUs / 1000).toFixed(1)} ms` +
         `  target ${hook.targetLeadUs === null ? "–" : (hook.targetLeadUs / 1000).toFixed(1)} ms` +
         `  ack ${hook.ackMs === null ? "–" : hook.ackMs.toFixed(1)} ms` +
         (ownDead ? "\n(dead, waiting to respawn)" : "")
-      : `reconnects ${hook.reconnects}`;
+      : `reconnects ${hook.reconnects}  resumed ${hook.resumed}`;
     setText("debug", el.debug, dbg);
+    renderScoreboard(inMatch);
+  }
+
+  /**
+   * The score table (every player of the match, best first), redrawn when it
+   * changes. Players away (seat held while they reconnect) are dimmed.
+   */
+  let scoreboardDrawn = -1;
+  function renderScoreboard(inMatch) {
+    const show = !!inMatch && scores.size > 0;
+    el.scoreboard.classList.toggle("hidden", !show);
+    if (!show || scoreboardDrawn === scoresVersion) return;
+    scoreboardDrawn = scoresVersion;
+    const rows = Array.from(scores, ([id, sc]) => ({ id, sc, away: awayIds.has(id), me: id === match.entityId }))
+      .sort((a, b) => b.sc - a.sc || a.id - b.id);
+    const MAX_ROWS = 10;
+    let shown = rows.slice(0, MAX_ROWS);
+    const mine = rows.findIndex((r) => r.me);
+    if (mine >= MAX_ROWS) shown = shown.slice(0, MAX_ROWS - 1).concat(rows[mine]);
+    const frag = document.createDocumentFragment();
+    for (const r of shown) {
+      const tr = document.createElement("tr");
+      if (r.me) tr.className = "me";
+      else if (r.away) tr.className = "away";
+      const name = document.createElement("td");
+      name.textContent = r.me ? "you" : `#${r.id}`;
+      if (r.away) {
+        const tag = document.createElement("span");
+        tag.className = "tag";
+        tag.textContent = "away";
+        name.appendChild(tag);
+      }
+      const score = document.createElement("td");
+      score.textContent = String(r.sc);
+      tr.append(name, score);
+      frag.appendChild(tr);
+    }
+    el.scoreboardBody.replaceChildren(frag);
   }
 
   // ---------------------------------------------------------------------------
@@ -1612,16 +1957,19 @@
   el.leave.addEventListener("click", () => {
     send([C_LEAVE]);
     wantPlay = false;
-    stopInputLoop();
-    clearTimeout(graceTimer);
-    graceTimer = null;
-    match = null;
-    snapshots = [];
-    pending = [];
-    pred = null;
-    clearMirror();
+    queueSent = false;
+    dropped = null;
+    clearResumeWait();
+    clearTimeout(reconnectTimer);
+    reconnectTimer = null;
+    waitingOnline = false;
+    forgetMatch();
     setState("lobby", "left: lobby");
   });
+
+  window.addEventListener("online", onOnline);
+  window.addEventListener("offline", onOffline);
+  hook.online = navigator.onLine !== false;
 
   window.addEventListener("pagehide", () => {
     clearTimeout(reconnectTimer);
@@ -1630,9 +1978,20 @@
 
   // Helpers for automated tests (not used by the page itself).
   window.skirmishDebug = {
-    /** Closes the socket as if the network dropped it (triggers reconnection). */
+    /**
+     * Closes the socket abruptly from the page (code 4999, not a goodbye): the
+     * page treats it as a dropped connection and reconnects.
+     */
     dropSocket() {
-      if (ws) ws.close(4999, "test drop");
+      if (ws) ws.close(CLOSE_TEST_DROP, "test drop");
+    },
+    /** Screen position (CSS pixels, viewport) of a world point, with the camera of the last frame. */
+    worldToScreen(x, y) {
+      return worldToScreen(x, y);
+    },
+    /** World position of a screen point (CSS pixels). */
+    screenToWorld(x, y) {
+      return screenToWorld(x, y);
     },
     /**
      * Forgets the mirror's entities (keeping the id index), as if the client

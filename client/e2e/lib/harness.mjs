@@ -1,0 +1,249 @@
+// Shared pieces of the end-to-end tests: the real server and bot binaries,
+// a real (Debian) Chromium driven by playwright-core, and the checks every
+// test makes (no console errors, a screenshot).
+//
+// Environment:
+//   SKIRMISH_BIN  server binary (default ../../bin/skirmish from client/e2e)
+//   BOTS_BIN      bot runner (default ../../bin/bots)
+//   CHROMIUM_BIN  browser (default /usr/bin/chromium); never downloaded
+//   E2E_HEADED=1  show the browser (needs a display)
+//   E2E_VERBOSE=1 echo the server's and bots' output
+
+import { spawn } from "node:child_process";
+import { mkdtempSync, mkdirSync, rmSync, createWriteStream, existsSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve, dirname } from "node:path";
+import { fileURLToPath } from "node:url";
+import net from "node:net";
+import { chromium } from "playwright-core";
+
+const here = dirname(fileURLToPath(import.meta.url));
+export const E2E_DIR = resolve(here, "..");
+export const SCREENSHOTS = join(E2E_DIR, "screenshots");
+export const SKIRMISH_BIN = resolve(E2E_DIR, process.env.SKIRMISH_BIN || "../../bin/skirmish");
+export const BOTS_BIN = resolve(E2E_DIR, process.env.BOTS_BIN || "../../bin/bots");
+export const CHROMIUM_BIN = process.env.CHROMIUM_BIN || "/usr/bin/chromium";
+const VERBOSE = process.env.E2E_VERBOSE === "1";
+
+export const CHROMIUM_ARGS = [
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-quic",
+  "--no-first-run",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+];
+
+export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+// Everything started by this test file, stopped by cleanup() (and, as a
+// last resort, when the process exits).
+const children = new Set();
+const cleanups = [];
+
+process.on("exit", () => {
+  for (const c of children) {
+    try { c.kill("SIGKILL"); } catch { /* gone */ }
+  }
+});
+
+/** A free TCP port on 127.0.0.1 (listen on port 0, close). */
+export function freePort() {
+  return new Promise((res, rej) => {
+    const srv = net.createServer();
+    srv.unref();
+    srv.on("error", rej);
+    srv.listen(0, "127.0.0.1", () => {
+      const { port } = srv.address();
+      srv.close(() => res(port));
+    });
+  });
+}
+
+const opened = new Set();
+/** A log file under screenshots/, emptied when this test file first opens it. */
+function logFile(name) {
+  mkdirSync(SCREENSHOTS, { recursive: true });
+  const flags = opened.has(name) ? "a" : "w";
+  opened.add(name);
+  return createWriteStream(join(SCREENSHOTS, name), { flags });
+}
+
+/** Starts a child process, its output teed to a log file under screenshots/. */
+function startChild(bin, args, logName) {
+  if (!existsSync(bin)) throw new Error(`${bin} not found: run \`make build\` (or set SKIRMISH_BIN / BOTS_BIN)`);
+  const log = logFile(logName);
+  log.write(`\n$ ${bin} ${args.join(" ")}\n`);
+  const proc = spawn(bin, args, { stdio: ["ignore", "pipe", "pipe"] });
+  children.add(proc);
+  const exited = new Promise((res) => proc.on("exit", (code, signal) => {
+    children.delete(proc);
+    res({ code, signal });
+  }));
+  let tail = "";
+  const onData = (d) => {
+    log.write(d);
+    tail = (tail + d.toString()).slice(-4000);
+    if (VERBOSE) process.stderr.write(d);
+  };
+  proc.stdout.on("data", onData);
+  proc.stderr.on("data", onData);
+  exited.then(() => log.end());
+  return {
+    proc,
+    exited,
+    get tail() { return tail; },
+    get running() { return proc.exitCode === null && proc.signalCode === null; },
+    async stop(signal = "SIGTERM", graceMs = 3000) {
+      if (proc.exitCode !== null || proc.signalCode !== null) return exited;
+      proc.kill(signal);
+      const t = setTimeout(() => { try { proc.kill("SIGKILL"); } catch { /* gone */ } }, graceMs);
+      const r = await exited;
+      clearTimeout(t);
+      return r;
+    },
+  };
+}
+
+/** Polls GET url until it answers 200 (or the time is up). */
+export async function waitHealthy(base, timeoutMs = 10000, child = null) {
+  const end = Date.now() + timeoutMs;
+  let last = "";
+  while (Date.now() < end) {
+    if (child && !child.running) throw new Error(`server exited before it was healthy:\n${child.tail}`);
+    try {
+      const res = await fetch(`${base}/healthz`, { signal: AbortSignal.timeout(1000) });
+      if (res.status === 200) return;
+      last = `HTTP ${res.status}`;
+    } catch (err) {
+      last = String(err && err.cause ? err.cause.code || err.cause : err);
+    }
+    await sleep(50);
+  }
+  throw new Error(`server at ${base} not healthy after ${timeoutMs} ms (${last})`);
+}
+
+/**
+ * Starts the server on 127.0.0.1 (a free port unless one is given) with
+ * -fill-timeout 2s and extra args, and waits for /healthz.
+ */
+export async function startServer({ name, args = [], port = 0 } = {}) {
+  for (let attempt = 0; ; attempt++) {
+    const p = port || await freePort();
+    const child = startChild(SKIRMISH_BIN,
+      ["-addr", `127.0.0.1:${p}`, "-fill-timeout", "2s", ...args], `${name}.server.log`);
+    const url = `http://127.0.0.1:${p}`;
+    try {
+      await waitHealthy(url, 10000, child);
+    } catch (err) {
+      await child.stop("SIGKILL");
+      // Someone took the port between our probe and the server's listen: try another.
+      if (!port && attempt < 3 && /address already in use/.test(child.tail)) continue;
+      throw err;
+    }
+    const server = { url, port: p, child, stop: (sig) => child.stop(sig) };
+    cleanups.push(() => child.stop());
+    return server;
+  }
+}
+
+/** Starts the bot runner against url: -n n -duration … -behavior wander. */
+export function startBots(url, { name, n = 7, duration = "60s", behavior = "wander", extra = [] } = {}) {
+  const child = startChild(BOTS_BIN,
+    ["-url", url, "-n", String(n), "-duration", duration, "-behavior", behavior, ...extra], `${name}.bots.log`);
+  cleanups.push(() => child.stop("SIGINT"));
+  return child;
+}
+
+/**
+ * Launches Chromium with a fresh user-data-dir and returns its page, with
+ * every console error and page error collected in `errors`.
+ */
+export async function launchBrowser({ name, viewport = { width: 1280, height: 800 } } = {}) {
+  const userDataDir = mkdtempSync(join(tmpdir(), "skirmish-e2e-"));
+  const context = await chromium.launchPersistentContext(userDataDir, {
+    executablePath: CHROMIUM_BIN,
+    headless: process.env.E2E_HEADED !== "1",
+    args: CHROMIUM_ARGS,
+    viewport,
+  });
+  const page = context.pages()[0] || await context.newPage();
+  const errors = [];
+  const consoleLog = logFile(`${name}.console.log`);
+  page.on("console", (msg) => {
+    const line = `[${new Date().toISOString()}] ${msg.type()}: ${msg.text()}`;
+    consoleLog.write(line + "\n");
+    if (msg.type() === "error") errors.push({ kind: "console", text: msg.text(), at: Date.now() });
+  });
+  page.on("pageerror", (err) => {
+    consoleLog.write(`[${new Date().toISOString()}] pageerror: ${err && err.stack || err}\n`);
+    errors.push({ kind: "pageerror", text: String(err && err.message || err), at: Date.now() });
+  });
+  const close = async () => {
+    try { await context.close(); } catch { /* already closed */ }
+    consoleLog.end();
+    rmSync(userDataDir, { recursive: true, force: true });
+  };
+  cleanups.push(close);
+  return { context, page, errors, close };
+}
+
+/** Stops everything this file started, newest first; never throws. */
+export async function cleanup() {
+  while (cleanups.length) {
+    const fn = cleanups.pop();
+    try { await fn(); } catch { /* keep going */ }
+  }
+}
+
+/** Saves screenshots/<name>.png (a failed screenshot does not fail the test). */
+export async function screenshot(page, name) {
+  mkdirSync(SCREENSHOTS, { recursive: true });
+  try {
+    await page.screenshot({ path: join(SCREENSHOTS, `${name}.png`) });
+  } catch (err) {
+    process.stderr.write(`screenshot ${name} failed: ${err}\n`);
+  }
+}
+
+/** Reads window.skirmish (a copy). */
+export function hook(page) {
+  return page.evaluate(() => JSON.parse(JSON.stringify(window.skirmish)));
+}
+
+/**
+ * Waits until fn(window.skirmish, arg) is truthy in the page; on timeout the
+ * error names what was awaited and shows the hook's state.
+ */
+export async function waitForHook(page, what, fn, { timeout = 10000, arg } = {}) {
+  try {
+    await page.waitForFunction(
+      ({ src, arg }) => (0, eval)(`(${src})`)(window.skirmish, arg),
+      { src: fn.toString(), arg },
+      { timeout, polling: 50 },
+    );
+  } catch (err) {
+    let state = "";
+    try {
+      const h = await hook(page);
+      state = JSON.stringify({ state: h.state, status: h.status, matchId: h.matchId, entityId: h.entityId,
+        tick: h.tick, snapshots: h.snapshots, reconnects: h.reconnects, resumed: h.resumed,
+        errors: h.errors, notice: h.notice, closeCode: h.closeCode });
+    } catch { /* page gone */ }
+    throw new Error(`timed out after ${timeout} ms waiting for ${what}; page: ${state}`);
+  }
+}
+
+/** Opens the client of server with query parameters (autoplay by default). */
+export async function openClient(page, server, query = "autoplay=1&name=e2e") {
+  await page.goto(`${server.url}/?${query}`, { waitUntil: "load" });
+  await page.waitForFunction(() => !!window.skirmish && !!window.skirmishDebug);
+}
+
+/** Console errors and page errors, as text, except those matching allow. */
+export function unexpectedErrors(errors, allow = []) {
+  return errors
+    .filter((e) => !allow.some((re) => re.test(e.text)))
+    .map((e) => `${e.kind}: ${e.text}`);
+}

@@ -1,0 +1,56 @@
+// Holding a movement key moves the own avatar at the arena speed (200 u/s)
+// in the prediction, and the server agrees within a unit once released.
+import { test, after } from "node:test";
+import assert from "node:assert/strict";
+import * as h from "../lib/harness.mjs";
+
+const NAME = "02-move";
+const SPEED = 200; // arena, u/s
+const HOLD_MS = 1500;
+after(h.cleanup);
+
+test("holding D (or A) moves the avatar; prediction matches the server", async () => {
+  const server = await h.startServer({ name: NAME });
+  const { page, errors } = await h.launchBrowser({ name: NAME });
+  try {
+    await h.openClient(page, server);
+    // Alone: the match starts after the fill timeout (2 s) with the NPCs.
+    await h.waitForHook(page, "a match with a first snapshot", (s) => s.state === "playing" && s.snapshots > 2,
+      { timeout: 15000 });
+    const s0 = await h.hook(page);
+    // Go right unless that would hit the world's edge.
+    const goRight = s0.predicted.x + SPEED * (HOLD_MS / 1000) * 1.3 < s0.worldW;
+    const key = goRight ? "d" : "a";
+    const sign = goRight ? 1 : -1;
+
+    await page.mouse.move(5, 400); // away from everything; no click
+    const t0 = Date.now();
+    await page.keyboard.down(key);
+    const start = await h.hook(page);
+    await h.sleep(HOLD_MS);
+    await page.keyboard.up(key);
+    const held = (Date.now() - t0) / 1000;
+    const released = await h.hook(page);
+
+    const dx = released.predicted.x - start.predicted.x;
+    const expected = sign * SPEED * held;
+    // One input per tick at 30 Hz: allow a few ticks of timer slack.
+    assert.ok(Math.abs(dx - expected) <= SPEED * 0.15,
+      `predicted x moved ${dx.toFixed(1)} u in ${held.toFixed(2)} s, expected ≈ ${expected.toFixed(1)}`);
+    assert.ok(Math.abs(released.predicted.y - start.predicted.y) < 0.01, "no vertical motion");
+
+    // After release every input is still: the server catches up with the prediction.
+    await h.waitForHook(page, "every input acknowledged", (s) => s.pendingInputs <= 1 && s.ackSeq >= s.lastSeq - 1);
+    await h.sleep(300);
+    const end = await h.hook(page);
+    assert.ok(Math.abs(end.server.x - end.predicted.x) < 1 && Math.abs(end.server.y - end.predicted.y) < 1,
+      `server (${end.server.x}, ${end.server.y}) vs predicted (${end.predicted.x}, ${end.predicted.y})`);
+    assert.ok(Math.abs(end.server.x - released.predicted.x) < 1,
+      `server x ${end.server.x} vs predicted x at release ${released.predicted.x}`);
+    assert.equal(end.rejects, 0, `rejected inputs: ${JSON.stringify(end.rejectsByCode)}`);
+    assert.ok(end.correction < 1, `last reconciliation correction ${end.correction}`);
+  } finally {
+    await h.screenshot(page, NAME);
+  }
+  assert.deepEqual(h.unexpectedErrors(errors), [], "console errors");
+});
