@@ -316,7 +316,7 @@ func (m *Match) run(players []*Player) {
 			}
 			m.obs.TickDone(time.Since(t0))
 			n++
-			if m.rules.Over(m.world) {
+			if m.rules.Over(m.world) || m.empty() {
 				m.end(netcode.OutcomeNormal)
 			}
 		}
@@ -324,6 +324,17 @@ func (m *Match) run(players []*Player) {
 			timer.Reset(m.tickTime(n).Sub(clock.Now()))
 		}
 	}
+}
+
+// empty reports a match whose every seat is free (seats held for away
+// players count as taken): it ends, and its goroutine with it.
+func (m *Match) empty() bool {
+	for i := range m.seats {
+		if m.seats[i].p != nil {
+			return false
+		}
+	}
+	return true
 }
 
 func (m *Match) tickTime(n int64) time.Time { return m.startAt.Add(time.Duration(n) * m.dt) }

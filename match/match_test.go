@@ -287,7 +287,7 @@ func TestTickLoopOnInjectedClock(t *testing.T) {
 	cfg := (&Config{TickRate: 10, Clock: clock, Observer: obs, Logger: quiet}).withDefaults()
 	ev := make(chan lobbyEvent, 64)
 	m := newMatch("m", 1, quietArena(), cfg, 1, ev)
-	go m.run(nil)
+	go m.run([]*Player{newTestPlayer("p")}) // a match with no one ends
 	ticks := func() int { obs.mu.Lock(); defer obs.mu.Unlock(); return obs.ticks }
 	waitFor(t, func() bool { return ticks() == 1 }) // tick 0 at start
 	for i := 2; i <= 5; i++ {

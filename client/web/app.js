@@ -194,7 +194,7 @@
     reconnectAttempts: 0,
     lastOutageMs: null,        // time from the last drop to the seat being resumed
     online: true,              // navigator.onLine as last seen
-    notice: "",                // the last lobby message after a lost seat (seat expired, match gone, replaced)
+    notice: "",                // the last message on losing a seat (seat expired, match gone, replaced); kept
     away: {},                  // entityId -> true for players whose seat is held while they are away
     resends: 0,                // pending inputs sent again after resumes
     replaced: false,           // closed with 4003: the session is played elsewhere now
@@ -939,7 +939,6 @@
     hook.endTick = endTick;
     hook.tick = matchTick;
     hook.timeLeftMs = timeLeftAt(matchTick);
-    hook.notice = "";
 
     setState("playing", `in match ${matchId} (${mode})`);
     startInputLoop();
@@ -970,7 +969,6 @@
     hook.timeLeftMs = timeLeftAt(matchTick);
     hook.resumed += 1;
     hook.lastOutageMs = d ? Math.round(performance.now() - d.at) : null;
-    hook.notice = "";
     setState("playing", `in match ${match.id} (${match.mode}), resumed`);
 
     resendQueue = pending.slice();

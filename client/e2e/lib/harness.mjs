@@ -106,6 +106,28 @@ function startChild(bin, args, logName) {
   };
 }
 
+/** Starts any helper process (e.g. redis-server), stopped at cleanup. */
+export function startProcess(bin, args, logName) {
+  const child = startChild(bin, args, logName);
+  cleanups.push(() => child.stop());
+  return child;
+}
+
+/** Waits until a TCP port on 127.0.0.1 accepts connections. */
+export async function waitForPort(port, timeoutMs = 5000) {
+  const end = Date.now() + timeoutMs;
+  while (Date.now() < end) {
+    const ok = await new Promise((res) => {
+      const s = net.connect(port, "127.0.0.1");
+      s.once("connect", () => { s.destroy(); res(true); });
+      s.once("error", () => res(false));
+    });
+    if (ok) return;
+    await sleep(50);
+  }
+  throw new Error(`nothing listens on 127.0.0.1:${port} after ${timeoutMs} ms`);
+}
+
 /** Polls GET url until it answers 200 (or the time is up). */
 export async function waitHealthy(base, timeoutMs = 10000, child = null) {
   const end = Date.now() + timeoutMs;
