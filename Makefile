@@ -3,7 +3,11 @@ GO      ?= go
 ARGS    ?=
 FUZZTIME ?= 10s
 
-.PHONY: run build test vet unit fuzz bench clean
+SOAK_BOTS ?= 256
+SOAK_DURATION ?= 60s
+SOAK_CHAOS ?= 0.1
+
+.PHONY: run build test vet unit fuzz e2e soak bench clean
 
 ## run: build and start the server on 127.0.0.1:8080 (ARGS="-addr :9000" or SKIRMISH_ADDR to change)
 run: build
@@ -14,8 +18,10 @@ build:
 	$(GO) build -o bin/skirmish ./server/cmd/skirmish
 	$(GO) build -o bin/bots ./bots
 
-## test: vet, every unit and integration test with the race detector, and a short fuzz of each decoder
-test: vet unit fuzz
+## test: vet, every unit and integration test with the race detector, a short fuzz of each decoder,
+## the browser end-to-end tests and a short soak
+test: vet unit fuzz e2e
+	$(MAKE) soak SOAK_BOTS=128 SOAK_DURATION=30s
 
 vet:
 	$(GO) vet ./...
@@ -27,6 +33,22 @@ unit:
 fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzDecodeClient$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 2000x -parallel 1 ./netcode
 	$(GO) test -run '^$$' -fuzz '^FuzzDecodeServer$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 2000x -parallel 1 ./netcode
+
+## e2e: browser end-to-end tests in Debian's Chromium (installed when missing, as root) with Playwright
+e2e: build
+	client/e2e/run.sh
+
+## soak: the real server and SOAK_BOTS bots with chaos for SOAK_DURATION; fails on overruns,
+## slow ticks or acks, errors, lost inputs, or goroutines/heap not back to baseline
+soak: build
+	tmp=$$(mktemp -d); \
+	port=$$(( 20000 + $$$$ % 20000 )); dport=$$(( port + 1 )); \
+	./bin/skirmish -addr 127.0.0.1:$$port -debug-addr 127.0.0.1:$$dport -log-level warn 2>$$tmp/server.log & spid=$$!; \
+	trap 'kill $$spid 2>/dev/null' EXIT; \
+	for i in $$(seq 50); do curl -fs http://127.0.0.1:$$port/healthz >/dev/null && break; sleep 0.1; done; \
+	./bin/bots -url http://127.0.0.1:$$port -debug-url http://127.0.0.1:$$dport -n $(SOAK_BOTS) \
+		-duration $(SOAK_DURATION) -chaos $(SOAK_CHAOS) -soak -report soak-report.json; rc=$$?; \
+	kill -TERM $$spid; wait $$spid; exit $$rc
 
 ## bench: hot-path benchmarks with allocations
 bench:

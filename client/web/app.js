@@ -566,7 +566,7 @@
         state: hook.state,
         matchId: match && hook.state === "playing" ? match.id : null,
         queued: queueSent || hook.state === "queued",
-        at: performance.now(),
+        at: lastFrameAt || performance.now(), // the outage began with the last frame heard
       };
     }
     const delay = scheduleReconnect();

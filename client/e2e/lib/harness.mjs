@@ -128,6 +128,57 @@ export async function waitForPort(port, timeoutMs = 5000) {
   throw new Error(`nothing listens on 127.0.0.1:${port} after ${timeoutMs} ms`);
 }
 
+/**
+ * A TCP proxy on 127.0.0.1 in front of targetPort, to cut connections the
+ * way a network does. cutUpstream() closes the server side of every open
+ * connection and leaves the browser side open and silent (a half-open
+ * connection: the server sees a drop, the page sees nothing at all); new
+ * connections go through as usual.
+ */
+export async function startProxy(targetPort) {
+  const pairs = new Set();
+  const srv = net.createServer((down) => {
+    const up = net.connect(targetPort, "127.0.0.1");
+    const pair = { down, up };
+    pairs.add(pair);
+    down.pipe(up);
+    up.pipe(down);
+    const end = () => { pairs.delete(pair); down.destroy(); up.destroy(); };
+    down.on("error", end);
+    up.on("error", end);
+    down.on("close", end);
+    up.on("close", () => { if (!pair.held) end(); });
+  });
+  await new Promise((res, rej) => { srv.once("error", rej); srv.listen(0, "127.0.0.1", res); });
+  const port = srv.address().port;
+  const proxy = {
+    port,
+    url: `http://127.0.0.1:${port}`,
+    get connections() { return pairs.size; },
+    cutUpstream() {
+      let n = 0;
+      for (const pair of pairs) {
+        if (pair.held) continue;
+        pair.held = true;
+        pair.down.unpipe(pair.up);
+        pair.up.unpipe(pair.down);
+        pair.down.pause();
+        pair.down.removeAllListeners("data");
+        pair.up.destroy();
+        n++;
+      }
+      return n;
+    },
+    close() {
+      for (const { down, up } of pairs) { down.destroy(); up.destroy(); }
+      pairs.clear();
+      return new Promise((res) => srv.close(() => res()));
+    },
+  };
+  cleanups.push(() => proxy.close());
+  return proxy;
+}
+
 /** Polls GET url until it answers 200 (or the time is up). */
 export async function waitHealthy(base, timeoutMs = 10000, child = null) {
   const end = Date.now() + timeoutMs;

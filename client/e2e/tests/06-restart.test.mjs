@@ -37,7 +37,7 @@ async function crashAndRestart(t, name, args) {
     await h.waitForHook(page, "reconnecting after the crash", (s) => s.state === "reconnecting", { timeout: 5000 });
     assert.match(await page.textContent("#status"), /reconnecting/i);
     await h.sleep(500);
-    const second = await h.startServer({ name, args, port: first.port });
+    await h.startServer({ name, args, port: first.port });
 
     await h.waitForHook(page, "the match-gone notice", (s) => s.notice !== "", { timeout: 15000 });
     const mid = await h.hook(page);
@@ -49,7 +49,6 @@ async function crashAndRestart(t, name, args) {
     assert.equal(end.resumed, 0, "nothing to resume");
     t.diagnostic(`player ${before.playerId} -> ${end.playerId}, match ${before.matchId} -> ${end.matchId}, ` +
       `reconnect attempts ${end.reconnectAttempts}`);
-    await second.stop();
     return { before, end };
   } finally {
     await h.screenshot(page, name);
