@@ -2,10 +2,16 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/httptest"
+	"net/http/pprof"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -93,6 +99,150 @@ func TestRunRequeue(t *testing.T) {
 		t.Errorf("protocol errors %d, errors %d %v, disconnects %d", rep.ProtocolErrors, rep.Errors, rep.ErrorSamples, rep.Disconnects)
 	}
 	t.Logf("matches %d, ack p99 %.1f ms, %d stale acks left out", rep.Matches, rep.AckMS.P99, rep.StaleAcks)
+}
+
+// TestRunChaos cuts a connection every 0.75 s (chaos 10 with 8 bots: 80 a
+// minute) for 6 s: every cut bot must reconnect, every one that was
+// playing must get its seat back, and no input may be lost.
+func TestRunChaos(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end")
+	}
+	base := startServer(t, server.Options{FillTimeout: 200 * time.Millisecond})
+	rep, err := run(context.Background(), Config{
+		URL: base, N: 8, Duration: 6 * time.Second, Mode: "arena", Behavior: BehaviorFight,
+		Ramp: 100 * time.Millisecond, Seed: 3, Chaos: 10, Progress: testWriter{t}, Logger: quiet,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sum bytesWriter
+	rep.Summary(&sum)
+	t.Logf("\n%s", sum)
+
+	// Cuts at 0.75, 1.5, … 5.25 s, and maybe one at 6 s.
+	if rep.ChaosCuts < 6 || rep.ChaosCuts > 8 {
+		t.Errorf("chaos_cuts %d, want about 7", rep.ChaosCuts)
+	}
+	if rep.Disconnects < rep.ChaosCuts || rep.Disconnects == 0 {
+		t.Errorf("disconnects %d < %d cuts", rep.Disconnects, rep.ChaosCuts)
+	}
+	if rep.Reconnects != rep.Disconnects {
+		t.Errorf("reconnects %d, disconnects %d: every bot must get its connection back", rep.Reconnects, rep.Disconnects)
+	}
+	if rep.Resumed != rep.ChaosCutsPlaying || rep.Resumed < rep.Disconnects-1 {
+		t.Errorf("resumed %d, cuts of playing bots %d, disconnects %d: every seat must be resumed",
+			rep.Resumed, rep.ChaosCutsPlaying, rep.Disconnects)
+	}
+	if rep.InputsLost != 0 {
+		t.Errorf("inputs_lost %d", rep.InputsLost)
+	}
+	if rep.ReconnectMS.P50 <= 0 || rep.ReconnectMS.P99 < rep.ReconnectMS.P50 || rep.ReconnectMS.Max > 5000 {
+		t.Errorf("reconnect_ms %+v", rep.ReconnectMS)
+	}
+	if rep.GaveUp != 0 || rep.ProtocolErrors != 0 || rep.Errors != 0 {
+		t.Errorf("gave up %d, protocol errors %d, errors %d %v", rep.GaveUp, rep.ProtocolErrors, rep.Errors, rep.ErrorSamples)
+	}
+	if rep.Connected != 8 || rep.Matches < 1 || rep.AckMS.P50 <= 0 || rep.TickRate != 30 {
+		t.Errorf("connected %d, matches %d, ack p50 %v, tick rate %d", rep.Connected, rep.Matches, rep.AckMS.P50, rep.TickRate)
+	}
+	// The series: a sample a second, with the running totals.
+	if n := len(rep.Series); n < 5 || n > 6 {
+		t.Fatalf("%d samples in 6 s", n)
+	}
+	last := rep.Series[len(rep.Series)-1]
+	if last.Disconnects == 0 || last.Disconnects > rep.Disconnects || last.Reconnects > last.Disconnects || last.Playing == 0 {
+		t.Errorf("last sample %+v", last)
+	}
+	for i, s := range rep.Series {
+		if s.Connected+s.Reconnecting > 8 || (i > 0 && s.T <= rep.Series[i-1].T) {
+			t.Errorf("sample %d: %+v", i, s)
+		}
+	}
+	if s := rep.Series[len(rep.Series)-2]; s.Acks == 0 || s.AckP99MS < s.AckP50MS || s.DownBytesPerBot <= 0 || s.UpBytesPerBot <= 0 {
+		t.Errorf("sample %+v", s)
+	}
+}
+
+// TestSoak runs the soak gate against a server in-process, with its
+// debug handlers on an httptest server: the bots leave, the server's
+// goroutines and heap come back to their baseline, and the checks that do
+// not depend on the machine's speed pass.
+func TestSoak(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end")
+	}
+	base := startServer(t, server.Options{FillTimeout: 200 * time.Millisecond})
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	debug := httptest.NewServer(mux)
+	t.Cleanup(debug.Close)
+	dir := t.TempDir()
+	report := filepath.Join(dir, "soak.json")
+
+	var out bytesWriter
+	code := soakMain(t, []string{"-url", base, "-debug-url", debug.URL, "-n", "8", "-duration", "4s",
+		"-ramp", "100ms", "-chaos", "10", "-seed", "4", "-soak", "-report", report}, &out)
+	t.Logf("exit %d\n%s", code, out)
+
+	data, err := os.ReadFile(report)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rep Report
+	if err := json.Unmarshal(data, &rep); err != nil {
+		t.Fatal(err)
+	}
+	if rep.Soak == nil || len(rep.Soak.Checks) != 12 {
+		t.Fatalf("soak %+v", rep.Soak)
+	}
+	// Timing on a busy machine under the race detector is no gate: the
+	// tick and ack p99 and overruns are logged, not checked.
+	timing := map[string]bool{"server tick p99": true, "bots ack p99": true, "server tick overruns": true}
+	pass := true
+	for _, c := range rep.Soak.Checks {
+		pass = pass && c.Pass
+		if !c.Pass && !timing[c.Name] {
+			t.Errorf("check %s failed: %v > %v (%s)", c.Name, float64(c.Value), float64(c.Limit), c.Detail)
+		}
+	}
+	if want := map[bool]int{true: 0, false: 3}[pass]; code != want || rep.Soak.Pass != pass {
+		t.Errorf("exit %d, soak pass %v; want exit %d", code, rep.Soak.Pass, want)
+	}
+	if rep.Disconnects == 0 || rep.InputsLost != 0 {
+		t.Errorf("disconnects %d, inputs lost %d", rep.Disconnects, rep.InputsLost)
+	}
+	page, err := os.ReadFile(filepath.Join(dir, "soak.html"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkPage(t, string(page))
+	if !strings.Contains(string(page), "Soak checks") || !strings.Contains(string(page), "server goroutines") {
+		t.Error("the page lacks the soak checks")
+	}
+}
+
+// soakMain runs mainExit with args, its output to out.
+func soakMain(t *testing.T, args []string, out io.Writer) int {
+	t.Helper()
+	stdout := os.Stdout
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.Stdout = w
+	copied := make(chan struct{})
+	go func() {
+		_, _ = io.Copy(out, r)
+		close(copied)
+	}()
+	defer func() {
+		os.Stdout = stdout
+		w.Close()
+		<-copied
+		r.Close()
+	}()
+	return mainExit(args)
 }
 
 // TestRunNoServer checks that a run where no bot can connect fails with

@@ -2,13 +2,28 @@
 // many simulated players, each a skirmish/client connection, that queue for
 // a mode, play (wander or fight) and queue again when their match ends. It
 // prints a progress line every second and a summary at the end, and can
-// write a JSON report.
+// write a JSON report with a sample of every second, and beside it an HTML
+// page charting the run (report.json: report.html).
 //
 //	go run ./bots -url http://127.0.0.1:8080 -n 64 -duration 30s -behavior fight -report report.json
 //
+// The bots always reconnect when their connection drops, and resume their
+// seat. -chaos F cuts F×n connections a minute (at random among the playing
+// bots, evenly spread, without a close frame) to exercise that.
+//
+// -soak turns the run into a gate (make soak): it reads the server's
+// /metrics before and after the run and checks that the server's goroutines
+// and heap come back near their baseline, that no tick overran, that the
+// tick p99 fits in a quarter of the tick, that the server counted no
+// protocol error, panic or store error, and that the bots' ack p99 is at
+// most 2 ticks with no protocol error, lost input, error, or client that
+// gave up (see soak.go).
+//
 // Exit status: 0 on success, 1 if any bot saw a protocol error, 2 if not a
-// single bot could connect or the flags are invalid. SIGINT or SIGTERM ends
-// the run early; the summary and report are still produced.
+// single bot could connect, the server could not be reached for -soak's
+// baseline, or the flags are invalid, 3 if a -soak check failed (it takes
+// precedence over 1). SIGINT or SIGTERM ends the run early; the summary and
+// report are still produced.
 package main
 
 import (
@@ -37,7 +52,7 @@ func mainExit(args []string) int {
 		case !errors.Is(err, errParse): // the flag package printed those
 			fmt.Fprintln(os.Stderr, "bots:", err)
 		}
-		return 2
+		return exitSetup
 	}
 	if cfg.Seed == 0 {
 		cfg.Seed = uint64(time.Now().UnixNano())
@@ -46,10 +61,14 @@ func mainExit(args []string) int {
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	rep, err := run(ctx, cfg)
+	runf := run
+	if cfg.Soak {
+		runf = runSoak
+	}
+	rep, err := runf(ctx, cfg)
 	if err != nil && !errors.Is(err, ErrNoBots) {
 		fmt.Fprintln(os.Stderr, "bots:", err)
-		return 2
+		return exitSetup
 	}
 	rep.Summary(os.Stdout)
 	if report != "" {
@@ -58,16 +77,40 @@ func mainExit(args []string) int {
 		} else {
 			fmt.Printf("report written to %s\n", report)
 		}
+		page := htmlPath(report)
+		if werr := rep.WriteHTMLFile(page); werr != nil {
+			log.Error("write report", "path", page, "err", werr)
+		} else {
+			fmt.Printf("charts written to %s\n", page)
+		}
 	}
+	code, why := exitStatus(&rep, err)
+	if why != "" {
+		fmt.Fprintln(os.Stderr, "bots:", why)
+	}
+	return code
+}
+
+// Exit statuses.
+const (
+	exitOK            = 0
+	exitProtocolError = 1 // a bot saw a protocol error
+	exitSetup         = 2 // bad flags, no bot connected, no server for -soak
+	exitSoakFailed    = 3 // a -soak check failed
+)
+
+// exitStatus returns the exit status of a run that returned rep and err
+// (nil or ErrNoBots), and why if not 0.
+func exitStatus(rep *Report, err error) (int, string) {
 	switch {
-	case errors.Is(err, ErrNoBots):
-		fmt.Fprintln(os.Stderr, "bots:", err)
-		return 2
+	case err != nil:
+		return exitSetup, err.Error()
+	case rep.Soak != nil && !rep.Soak.Pass:
+		return exitSoakFailed, "soak failed"
 	case rep.ProtocolErrors > 0:
-		fmt.Fprintf(os.Stderr, "bots: %d protocol errors\n", rep.ProtocolErrors)
-		return 1
+		return exitProtocolError, fmt.Sprintf("%d protocol errors", rep.ProtocolErrors)
 	}
-	return 0
+	return exitOK, ""
 }
 
 // errParse reports a command line the flag package rejected (and
@@ -80,17 +123,20 @@ func parseFlags(args []string) (Config, string, error) {
 	var report string
 	fs := flag.NewFlagSet("bots", flag.ContinueOnError)
 	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "Usage: bots [flags]\n\nRuns simulated players against a Skirmish server and reports what they saw.\nExit status: 0 ok, 1 a bot saw a protocol error, 2 no bot could connect or bad flags.\n\nFlags:\n\n")
+		fmt.Fprintf(fs.Output(), "Usage: bots [flags]\n\nRuns simulated players against a Skirmish server and reports what they saw.\nExit status: 0 ok, 1 a bot saw a protocol error, 2 no bot could connect, no server for -soak or bad flags,\n3 a -soak check failed.\n\nFlags:\n\n")
 		fs.PrintDefaults()
 	}
 	fs.StringVar(&cfg.URL, "url", "http://127.0.0.1:8080", "server base URL")
 	fs.IntVar(&cfg.N, "n", 8, "number of bots")
 	fs.DurationVar(&cfg.Duration, "duration", 30*time.Second, "length of the run, from the first bot's start (SIGINT ends it sooner)")
 	fs.StringVar(&cfg.Mode, "mode", "arena", "game mode to queue for")
-	fs.StringVar(&report, "report", "", "write the JSON report to this file (default: none; the summary is always printed)")
+	fs.StringVar(&report, "report", "", "write the JSON report to this file, and charts of the run to the same name with .html (default: none; the summary is always printed)")
 	fs.StringVar(&cfg.Behavior, "behavior", BehaviorFight, "bot behavior: wander (move only, a new random heading every 1 to 2 s) or fight (chase, circle and shoot the nearest other player or NPC)")
 	fs.DurationVar(&cfg.Ramp, "ramp", 2*time.Second, "time over which to start the bots, evenly spaced")
 	fs.Uint64Var(&cfg.Seed, "seed", 0, "seed of the bots' random choices (0: from the clock)")
+	fs.Float64Var(&cfg.Chaos, "chaos", 0, "cut this many connections per bot per minute (F×n a minute, evenly spread, random playing bots, no close frame); the bots reconnect and resume")
+	fs.BoolVar(&cfg.Soak, "soak", false, "check the server (its /metrics before and after) and the bots after the run; exit 3 if a check fails")
+	fs.StringVar(&cfg.DebugURL, "debug-url", "", "base URL of the server's -debug-addr (net/http/pprof), where -soak forces a GC before measuring the heap")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return cfg, "", err

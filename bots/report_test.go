@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"math"
 	"math/rand/v2"
 	"slices"
 	"testing"
@@ -54,13 +55,17 @@ func TestPercentilesKnownSamples(t *testing.T) {
 var (
 	requiredKeys = []string{"bots", "matches", "duration_s", "snapshots_per_s", "down_bytes_per_s",
 		"up_bytes_per_s", "ack_ms", "rejected", "disconnects", "resumed", "inputs_lost",
-		"protocol_errors", "errors", "error_samples", "behavior", "mode", "max_prediction_error", "inputs_sent"}
-	extraKeys = []string{"connected", "seed", "snapshots", "ack_samples", "stale_acks", "hits", "close_codes", "max_correction"}
+		"protocol_errors", "errors", "error_samples", "behavior", "mode", "max_prediction_error", "inputs_sent",
+		"reconnects", "reconnect_ms", "gave_up", "chaos", "series"}
+	extraKeys = []string{"connected", "seed", "snapshots", "ack_samples", "stale_acks", "hits", "close_codes", "max_correction",
+		"chaos_cuts", "chaos_cuts_playing", "tick_rate", "started_at", "server"}
 )
 
 func TestReportJSONKeys(t *testing.T) {
-	cfg := Config{N: 4, Mode: "arena", Behavior: BehaviorFight}
-	tot := totals{connected: 4, snapshots: 1200, bytesDown: 4 * 10 * 1000, bytesUp: 4 * 10 * 500, inputsSent: 1100, rejected: 2}
+	cfg := Config{N: 4, Mode: "arena", Behavior: BehaviorFight, Chaos: 0.5, URL: "http://127.0.0.1:8080"}
+	tot := totals{connected: 4, snapshots: 1200, bytesDown: 4 * 10 * 1000, bytesUp: 4 * 10 * 500, inputsSent: 1100, rejected: 2,
+		disconnects: 3, reconnects: 3, resumed: 2, chaosCuts: 3, chaosCutsPlaying: 2,
+		recons: []time.Duration{300 * time.Millisecond, 250 * time.Millisecond, 260 * time.Millisecond}}
 	r := buildReport(cfg, 10*time.Second, tot, 1, []time.Duration{time.Millisecond, 3 * time.Millisecond}, 0, nil)
 	var buf bytes.Buffer
 	if err := r.WriteJSON(&buf); err != nil {
@@ -70,6 +75,11 @@ func TestReportJSONKeys(t *testing.T) {
 	if err := json.Unmarshal(buf.Bytes(), &m); err != nil {
 		t.Fatal(err)
 	}
+	var compact bytes.Buffer
+	if err := json.Compact(&compact, m["reconnect_ms"]); err != nil {
+		t.Fatal(err)
+	}
+	m["reconnect_ms"] = compact.Bytes()
 	var got []string
 	for k := range m {
 		got = append(got, k)
@@ -93,8 +103,10 @@ func TestReportJSONKeys(t *testing.T) {
 	}
 	checks := map[string]string{"bots": "4", "matches": "1", "duration_s": "10",
 		"snapshots_per_s": "30", "down_bytes_per_s": "1000", "up_bytes_per_s": "500",
-		"inputs_sent": "1100", "rejected": "2", "resumed": "0", "inputs_lost": "0",
-		"behavior": `"fight"`, "mode": `"arena"`}
+		"inputs_sent": "1100", "rejected": "2", "resumed": "2", "inputs_lost": "0",
+		"behavior": `"fight"`, "mode": `"arena"`, "disconnects": "3", "reconnects": "3", "gave_up": "0",
+		"chaos": "0.5", "chaos_cuts": "3", "series": "[]", "server": `"127.0.0.1:8080"`,
+		"reconnect_ms": `{"p50":260,"p99":300,"max":300}`}
 	for k, v := range checks {
 		if string(m[k]) != v {
 			t.Errorf("%s = %s, want %s", k, m[k], v)
@@ -111,5 +123,87 @@ func TestReportNoSamples(t *testing.T) {
 	}
 	if r.SnapshotsPerS != 0 || r.AckMS != (AckMS{}) || len(r.ErrorSamples) != 2 {
 		t.Errorf("report %+v", r)
+	}
+}
+
+func TestReportSoakJSON(t *testing.T) {
+	r := buildReport(Config{N: 1}, time.Second, totals{}, 0, nil, 0, nil)
+	r.Soak = &SoakResult{Checks: []Check{
+		check("server tick p99", math.Inf(1), 8.333, "ms", "above the largest bucket"),
+		check("bots errors", 0, 0, "", ""),
+		check("server goroutines", math.NaN(), 20, "", "no metrics"),
+	}}
+	var buf bytes.Buffer
+	if err := r.WriteJSON(&buf); err != nil {
+		t.Fatal(err)
+	}
+	var m struct {
+		Soak struct {
+			Checks []map[string]any `json:"checks"`
+			Pass   bool             `json:"pass"`
+		} `json:"soak"`
+	}
+	if err := json.Unmarshal(buf.Bytes(), &m); err != nil {
+		t.Fatalf("%v\n%s", err, buf.Bytes())
+	}
+	c := m.Soak.Checks
+	if len(c) != 3 {
+		t.Fatalf("checks %v", c)
+	}
+	for _, k := range []string{"name", "value", "limit", "pass"} {
+		if _, ok := c[0][k]; !ok {
+			t.Errorf("check without %s: %v", k, c[0])
+		}
+	}
+	if c[0]["value"] != nil || c[0]["limit"] != 8.333 || c[0]["pass"] != false {
+		t.Errorf("+Inf check: %v", c[0])
+	}
+	if c[1]["value"] != 0.0 || c[1]["pass"] != true {
+		t.Errorf("0 ≤ 0 check: %v", c[1])
+	}
+	if c[2]["value"] != nil || c[2]["pass"] != false {
+		t.Errorf("NaN check: %v", c[2])
+	}
+}
+
+func TestExitStatus(t *testing.T) {
+	pass := &SoakResult{Pass: true}
+	fail := &SoakResult{Pass: false}
+	cases := []struct {
+		rep  Report
+		err  error
+		want int
+	}{
+		{Report{}, nil, 0},
+		{Report{Soak: pass}, nil, 0},
+		{Report{ProtocolErrors: 2}, nil, 1},
+		{Report{ProtocolErrors: 2, Soak: fail}, nil, 3},
+		{Report{Soak: fail}, nil, 3},
+		{Report{}, ErrNoBots, 2},
+	}
+	for i, c := range cases {
+		if got, _ := exitStatus(&c.rep, c.err); got != c.want {
+			t.Errorf("case %d: exit %d, want %d", i, got, c.want)
+		}
+	}
+}
+
+func TestChaosInterval(t *testing.T) {
+	cases := []struct {
+		chaos float64
+		n     int
+		want  time.Duration
+	}{
+		{0, 100, 0},
+		{0.1, 256, 2343750 * time.Microsecond}, // a minute / 25.6
+		{10, 8, 750 * time.Millisecond},
+		{1, 1, time.Minute},
+		{1e9, 1e6, time.Millisecond}, // floored
+	}
+	for _, c := range cases {
+		got := chaosInterval(c.chaos, c.n)
+		if d := got - c.want; d < -time.Microsecond || d > time.Microsecond {
+			t.Errorf("chaosInterval(%v, %d) = %v, want %v", c.chaos, c.n, got, c.want)
+		}
 	}
 }

@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"math/rand/v2"
+	"net/url"
 	"slices"
 	"strconv"
 	"sync"
@@ -26,6 +28,17 @@ type Config struct {
 	Behavior string
 	Ramp     time.Duration
 	Seed     uint64
+	// Chaos is the number of connections cut per bot per minute: each
+	// minute Chaos×N connections of random playing bots are cut (as a
+	// network failure would, without a close frame), evenly spread over the
+	// minute, and the bots reconnect. 0: none.
+	Chaos float64
+	// DebugURL is the server's -debug-addr (net/http/pprof) as a base URL;
+	// soak mode forces a GC there before each measure of the heap. Empty:
+	// no forced GC.
+	DebugURL string
+	// Soak checks the server and the bots after the run (see soak.go).
+	Soak bool
 	// ControlInterval is how often each bot updates its control; default
 	// 100 ms.
 	ControlInterval time.Duration
@@ -48,6 +61,11 @@ func (c *Config) Validate() error {
 		return errors.New("-mode is empty")
 	case c.Ramp < 0:
 		return fmt.Errorf("-ramp %v: must not be negative", c.Ramp)
+	case c.Chaos < 0 || math.IsNaN(c.Chaos) || math.IsInf(c.Chaos, 0):
+		return fmt.Errorf("-chaos %v: must be 0 or more", c.Chaos)
+	}
+	if _, err := url.Parse(c.URL); err != nil {
+		return fmt.Errorf("-url: %w", err)
 	}
 	_, err := NewBehavior(c.Behavior, rand.New(rand.NewPCG(0, 0)))
 	return err
@@ -56,6 +74,14 @@ func (c *Config) Validate() error {
 // ErrNoBots is returned by run when not a single bot could connect.
 var ErrNoBots = errors.New("no bot could connect")
 
+// Timings of the end of a run.
+const (
+	// leaveTimeout bounds how long a bot, at the end of the run, waits for
+	// a reconnect under way to finish and then for its leave to be read by
+	// the server, before it closes anyway.
+	leaveTimeout = 3 * time.Second
+)
+
 // bot is one simulated player.
 type bot struct {
 	id     int
@@ -63,36 +89,45 @@ type bot struct {
 	client atomic.Pointer[client.Client] // set once Dial succeeds
 	self   atomic.Uint32                 // own entity of the current match
 	hits   atomic.Int64
-	early  atomic.Bool // the connection closed before the end of the run
+	early  atomic.Bool // the client gave up its connection before the end of the run
 	// matchedAt is when the current match's matched message arrived (unix
 	// ns); staleAcks counts acks of inputs sent before it (see onAck).
 	matchedAt atomic.Int64
 	staleAcks atomic.Int64
+	leaving   atomic.Bool   // the run is over: the bot is leaving
+	pong      chan struct{} // a pong arrived (see leave)
 
-	ackMu sync.Mutex
-	acks  []time.Duration
-	acked int // acks[:acked] were seen by the progress reporter
+	mu     sync.Mutex // guards the fields below
+	acks   []time.Duration
+	acked  int             // acks[:acked] were seen by the sampler
+	recons []time.Duration // outage of each reconnect
 }
 
 // runner is the state shared by the bots of one run.
 type runner struct {
-	cfg  Config
-	log  *slog.Logger
-	bots []*bot
+	cfg   Config
+	log   *slog.Logger
+	bots  []*bot
+	start time.Time
 
 	mu         sync.Mutex
 	matchIDs   map[string]struct{}
 	errs       int
 	errSample  []string
-	closeCodes map[uint16]int // of early disconnects; 0: no close frame
+	closeCodes map[uint16]int // of bots that gave up; 0: no close frame
+	series     []Sample
 
-	playing atomic.Int64
+	playing   atomic.Int64
+	tickRate  atomic.Int64 // of the last match a bot was seated in
+	chaosCuts atomic.Int64
+	// chaosCutsPlaying counts the cuts of bots seated in a match.
+	chaosCutsPlaying atomic.Int64
 }
 
 // run starts cfg.N bots over cfg.Ramp, lets them play until cfg.Duration has
-// elapsed since the start or ctx is cancelled, closes them and returns the
-// report. Its error is ErrNoBots if no bot connected, or a configuration
-// error.
+// elapsed since the start or ctx is cancelled, makes them leave and returns
+// the report. Its error is ErrNoBots if no bot connected, or a
+// configuration error.
 func run(ctx context.Context, cfg Config) (Report, error) {
 	if err := cfg.Validate(); err != nil {
 		return Report{}, err
@@ -104,35 +139,28 @@ func run(ctx context.Context, cfg Config) (Report, error) {
 	if r.log == nil {
 		r.log = slog.Default()
 	}
-	start := time.Now()
-	ctx, cancel := context.WithDeadline(ctx, start.Add(cfg.Duration))
+	r.start = time.Now()
+	ctx, cancel := context.WithDeadline(ctx, r.start.Add(cfg.Duration))
 	defer cancel()
 
 	var wg sync.WaitGroup
 	for i := range cfg.N {
-		b := &bot{id: i, r: r}
+		b := &bot{id: i, r: r, pong: make(chan struct{}, 1)}
 		r.bots = append(r.bots, b)
 		delay := time.Duration(0)
 		if cfg.N > 1 {
 			delay = cfg.Ramp * time.Duration(i) / time.Duration(cfg.N)
 		}
 		rng := rand.New(rand.NewPCG(cfg.Seed, uint64(i)))
-		wg.Go(func() { b.run(ctx, start.Add(delay), rng) })
+		wg.Go(func() { b.run(ctx, r.start.Add(delay), rng) })
 	}
-	progressDone := make(chan struct{})
-	if cfg.Progress != nil {
-		go func() {
-			defer close(progressDone)
-			r.progress(ctx, start)
-		}()
-	} else {
-		close(progressDone)
-	}
+	var bg sync.WaitGroup
+	bg.Go(func() { r.sampleLoop(ctx) })
+	bg.Go(func() { r.chaos(ctx, rand.New(rand.NewPCG(cfg.Seed, math.MaxUint64))) })
 	wg.Wait()
 	cancel() // every bot is done, even if early: so is the run
-	<-progressDone
-	elapsed := time.Since(start)
-	rep := r.report(elapsed)
+	bg.Wait()
+	rep := r.report(time.Since(r.start))
 	if rep.Connected == 0 {
 		return rep, ErrNoBots
 	}
@@ -141,12 +169,13 @@ func run(ctx context.Context, cfg Config) (Report, error) {
 
 // report sums the bots' counters; every bot has finished.
 func (r *runner) report(elapsed time.Duration) Report {
-	var t totals
+	t := totals{chaosCuts: int(r.chaosCuts.Load()), chaosCutsPlaying: int(r.chaosCutsPlaying.Load()), tickRate: int(r.tickRate.Load())}
 	var acks []time.Duration
 	for _, b := range r.bots {
-		b.ackMu.Lock() // a client's read goroutine may outlive its bot
+		b.mu.Lock() // a client's read goroutine may outlive its bot
 		acks = append(acks, b.acks...)
-		b.ackMu.Unlock()
+		t.recons = append(t.recons, b.recons...)
+		b.mu.Unlock()
 		t.hits += int(b.hits.Load())
 		t.staleAcks += int(b.staleAcks.Load())
 		c := b.client.Load()
@@ -155,7 +184,7 @@ func (r *runner) report(elapsed time.Duration) Report {
 		}
 		t.connected++
 		if b.early.Load() {
-			t.disconnects++
+			t.gaveUp++
 		}
 		s := c.Stats()
 		t.snapshots += s.Snapshots
@@ -164,6 +193,10 @@ func (r *runner) report(elapsed time.Duration) Report {
 		t.protocolErrors += s.ProtocolErrors
 		t.bytesDown += s.BytesDown
 		t.bytesUp += s.BytesUp
+		t.disconnects += s.Disconnects
+		t.reconnects += s.Reconnects
+		t.resumed += s.Resumed
+		t.inputsLost += s.InputsLost
 		t.maxPredError = max(t.maxPredError, s.MaxPredictionError)
 		t.maxCorrection = max(t.maxCorrection, s.MaxCorrection)
 	}
@@ -173,6 +206,8 @@ func (r *runner) report(elapsed time.Duration) Report {
 	for code, n := range r.closeCodes {
 		rep.CloseCodes[strconv.Itoa(int(code))] = n
 	}
+	rep.StartedAt = r.start.UTC().Format(time.RFC3339)
+	rep.Series = append(rep.Series, r.series...)
 	return rep
 }
 
@@ -197,8 +232,70 @@ func (r *runner) seated(matchID string) {
 	r.mu.Unlock()
 }
 
-// run is one bot's life: wait for its start, dial, queue, play until ctx
-// ends or the connection closes.
+// chaosInterval is the time between two connection cuts of a run of n bots
+// at chaos cuts per bot per minute; 0: no cuts.
+func chaosInterval(chaos float64, n int) time.Duration {
+	perMinute := chaos * float64(n)
+	if perMinute <= 0 {
+		return 0
+	}
+	return max(time.Duration(float64(time.Minute)/perMinute), time.Millisecond)
+}
+
+// chaos cuts a random bot's connection every chaosInterval until ctx ends.
+// The first cut comes one interval after the start, so a run of d cuts
+// about d/interval connections whatever its length.
+func (r *runner) chaos(ctx context.Context, rng *rand.Rand) {
+	every := chaosInterval(r.cfg.Chaos, r.cfg.N)
+	if every == 0 {
+		return
+	}
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if ctx.Err() != nil {
+				return
+			}
+			if c, playing := r.victim(rng); c != nil {
+				c.Drop()
+				r.chaosCuts.Add(1)
+				if playing {
+					r.chaosCutsPlaying.Add(1)
+				}
+			}
+		}
+	}
+}
+
+// victim picks a random bot to cut: one that is playing (its seat is held
+// while it reconnects, so the cut tests a resume), or failing that one that
+// is connected; nil if none is. playing tells which.
+func (r *runner) victim(rng *rand.Rand) (c *client.Client, playing bool) {
+	var fallback *client.Client
+	off := rng.IntN(len(r.bots))
+	for i := range r.bots {
+		c := r.bots[(off+i)%len(r.bots)].client.Load()
+		if c == nil {
+			continue
+		}
+		switch c.View().Phase {
+		case client.PhasePlaying:
+			return c, true
+		case client.PhaseLobby, client.PhaseQueued:
+			if fallback == nil {
+				fallback = c
+			}
+		}
+	}
+	return fallback, false
+}
+
+// run is one bot's life: wait for its start, dial, queue, play (through
+// reconnects) until ctx ends, then leave; or until the client gives up.
 func (b *bot) run(ctx context.Context, at time.Time, rng *rand.Rand) {
 	select {
 	case <-ctx.Done():
@@ -207,10 +304,12 @@ func (b *bot) run(ctx context.Context, at time.Time, rng *rand.Rand) {
 	}
 	cfg := &b.r.cfg
 	c, err := client.Dial(ctx, cfg.URL, client.Options{
-		Name:      fmt.Sprintf("bot-%d", b.id),
-		Requeue:   true,
-		OnAck:     b.onAck,
-		OnMessage: b.onMessage,
+		Name:        fmt.Sprintf("bot-%d", b.id),
+		Requeue:     true,
+		Reconnect:   true,
+		OnAck:       b.onAck,
+		OnMessage:   b.onMessage,
+		OnReconnect: b.onReconnect,
 	})
 	if err != nil {
 		if ctx.Err() == nil { // not a dial cut short by the end of the run
@@ -227,6 +326,7 @@ func (b *bot) run(ctx context.Context, at time.Time, rng *rand.Rand) {
 	phase := time.Duration(rng.Int64N(int64(cfg.ControlInterval)))
 	select {
 	case <-ctx.Done():
+		b.leave(c)
 		return
 	case <-c.Done():
 		b.closedEarly(ctx, c)
@@ -255,6 +355,7 @@ func (b *bot) run(ctx context.Context, at time.Time, rng *rand.Rand) {
 		c.SetControl(beh.Control(time.Now(), &v))
 		select {
 		case <-ctx.Done():
+			b.leave(c)
 			return
 		case <-c.Done():
 			b.closedEarly(ctx, c)
@@ -264,6 +365,44 @@ func (b *bot) run(ctx context.Context, at time.Time, rng *rand.Rand) {
 	}
 }
 
+// leave ends the bot's session as a polite player does: it leaves its
+// match or queue, so that the server frees its seat at once rather than
+// holding it for the reconnect grace (which would keep the match and its
+// goroutine alive after the run), and closes. A reconnect under way is
+// let finish first. The server reads a connection's messages in order, so
+// the pong of a ping sent after the leave tells that the leave was read.
+func (b *bot) leave(c *client.Client) {
+	b.leaving.Store(true)
+	deadline := time.NewTimer(leaveTimeout)
+	defer deadline.Stop()
+	poll := time.NewTicker(20 * time.Millisecond)
+	defer poll.Stop()
+	for c.View().Phase == client.PhaseReconnecting {
+		select {
+		case <-c.Done():
+			return
+		case <-deadline.C:
+			return
+		case <-poll.C:
+		}
+	}
+	if c.View().Phase != client.PhaseLobby { // in the lobby, leave is an error
+		c.Leave()
+	}
+	select {
+	case <-b.pong:
+	default:
+	}
+	c.Ping()
+	select {
+	case <-b.pong:
+	case <-c.Done():
+	case <-deadline.C:
+	}
+}
+
+// closedEarly records a client that gave up its connection (it does not
+// reconnect after some close codes) before the end of the run.
 func (b *bot) closedEarly(ctx context.Context, c *client.Client) {
 	if ctx.Err() != nil {
 		return
@@ -275,7 +414,7 @@ func (b *bot) closedEarly(ctx context.Context, c *client.Client) {
 	first := b.r.closeCodes[code] == 1
 	b.r.mu.Unlock()
 	if first { // once per close code: hundreds of bots usually go alike
-		b.r.log.Warn("bot disconnected", "bot", b.id, "close_code", code)
+		b.r.log.Warn("bot gave up its connection", "bot", b.id, "close_code", code)
 	}
 }
 
@@ -284,15 +423,26 @@ func (b *bot) closedEarly(ctx context.Context, c *client.Client) {
 //
 // An input sent before the current match was seated cannot be one of its
 // inputs: such a sample would measure the time between matches, not
-// latency, so it is dropped and counted apart (stale_acks, expected 0).
+// latency, so it is dropped and counted apart (stale_acks). So are the
+// inputs resent after a resume (the resume's matched message sets
+// matchedAt too): their ack time holds the outage, which reconnect_ms
+// measures.
 func (b *bot) onAck(d time.Duration) {
 	if time.Now().Add(-d).UnixNano() < b.matchedAt.Load() {
 		b.staleAcks.Add(1)
 		return
 	}
-	b.ackMu.Lock()
+	b.mu.Lock()
 	b.acks = append(b.acks, d)
-	b.ackMu.Unlock()
+	b.mu.Unlock()
+}
+
+// onReconnect runs with the client's lock held: it must not call the
+// client.
+func (b *bot) onReconnect(d time.Duration, _ bool) {
+	b.mu.Lock()
+	b.recons = append(b.recons, d)
+	b.mu.Unlock()
 }
 
 // onMessage runs on the client's read goroutine.
@@ -301,6 +451,7 @@ func (b *bot) onMessage(m *netcode.ServerMsg) {
 	case netcode.MsgMatched:
 		b.matchedAt.Store(time.Now().UnixNano())
 		b.self.Store(m.Matched.Entity)
+		b.r.tickRate.Store(int64(m.Matched.TickRate))
 		b.r.seated(m.Matched.MatchID)
 	case netcode.MsgSnapshot:
 		self := b.self.Load()
@@ -309,73 +460,132 @@ func (b *bot) onMessage(m *netcode.ServerMsg) {
 				b.hits.Add(1)
 			}
 		}
+	case netcode.MsgPong:
+		select {
+		case b.pong <- struct{}{}:
+		default:
+		}
 	case netcode.MsgError:
+		if m.ErrCode == netcode.ErrNotQueued && b.leaving.Load() {
+			return // its match ended just as it left: nothing to leave
+		}
 		b.r.fail(b.id, fmt.Errorf("server error %d %s", m.ErrCode, m.ErrText))
 	}
 }
 
 // newAcks returns the ack samples recorded since its last call.
 func (b *bot) newAcks(dst []time.Duration) []time.Duration {
-	b.ackMu.Lock()
-	defer b.ackMu.Unlock()
+	b.mu.Lock()
+	defer b.mu.Unlock()
 	dst = append(dst, b.acks[b.acked:]...)
 	b.acked = len(b.acks)
 	return dst
 }
 
-// progress prints a line every second until ctx ends.
-func (r *runner) progress(ctx context.Context, start time.Time) {
+// Sample is one second of a run, as the sampler saw it at T.
+type Sample struct {
+	T float64 `json:"t"` // seconds since the start
+	// AckP50MS and AckP99MS are of the acks of this second; 0 when
+	// Acks is 0.
+	AckP50MS float64 `json:"ack_p50_ms"`
+	AckP99MS float64 `json:"ack_p99_ms"`
+	Acks     int     `json:"acks"`
+	// DownBytesPerBot and UpBytesPerBot are the bytes of this second per
+	// connected bot.
+	DownBytesPerBot float64 `json:"down_bytes_per_bot_s"`
+	UpBytesPerBot   float64 `json:"up_bytes_per_bot_s"`
+	SnapshotsPerBot float64 `json:"snapshots_per_bot_s"`
+	// Connected bots have a live connection; Reconnecting ones are getting
+	// one back; Playing ones are seated in a match.
+	Connected    int `json:"connected"`
+	Reconnecting int `json:"reconnecting"`
+	Playing      int `json:"playing"`
+	// Disconnects, Reconnects and Resumed are running totals.
+	Disconnects int `json:"disconnects"`
+	Reconnects  int `json:"reconnects"`
+	Resumed     int `json:"resumed"`
+	Matches     int `json:"matches"`
+	Errors      int `json:"errors"`
+}
+
+// sampleLoop records a Sample every second, and prints it as a progress
+// line if cfg.Progress is set, until ctx ends.
+func (r *runner) sampleLoop(ctx context.Context) {
 	t := time.NewTicker(time.Second)
 	defer t.Stop()
-	var last struct {
-		at                 time.Time
-		snapshots          int
-		bytesDown, bytesUp int64
-	}
-	last.at = start
+	var last counters
+	last.at = r.start
 	var acks []time.Duration
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case now := <-t.C:
-			if ctx.Err() != nil { // the bots are closing: nothing to tell
+			if ctx.Err() != nil { // the bots are leaving: nothing to tell
 				return
 			}
-			connected, snapshots, rejected := 0, 0, 0
-			var down, up int64
-			acks = acks[:0]
-			for _, b := range r.bots {
-				acks = b.newAcks(acks)
-				c := b.client.Load()
-				if c == nil {
-					continue
-				}
-				select {
-				case <-c.Done():
-				default:
-					connected++
-				}
-				s := c.Stats()
-				snapshots += s.Snapshots
-				rejected += s.Rejected
-				down += s.BytesDown
-				up += s.BytesUp
-			}
-			dt := now.Sub(last.at).Seconds()
-			per := dt * float64(max(connected, 1))
-			slices.Sort(acks)
+			var s Sample
+			s, last, acks = r.sample(now, last, acks[:0])
 			r.mu.Lock()
-			matches, errs := len(r.matchIDs), r.errs
+			r.series = append(r.series, s)
 			r.mu.Unlock()
-			fmt.Fprintf(r.cfg.Progress, "t=%.0fs bots=%d playing=%d matches=%d snaps/s/bot=%.1f down=%.1fKB/s/bot up=%.2fKB/s/bot ack p50=%.1fms p99=%.1fms rejected=%d errors=%d\n",
-				now.Sub(start).Seconds(), connected, r.playing.Load(), matches,
-				float64(snapshots-last.snapshots)/per,
-				float64(down-last.bytesDown)/per/1024, float64(up-last.bytesUp)/per/1024,
-				ms(Percentile(acks, 50)), ms(Percentile(acks, 99)), rejected, errs)
-			last.at, last.snapshots, last.bytesDown, last.bytesUp = now, snapshots, down, up
+			if r.cfg.Progress != nil {
+				fmt.Fprintf(r.cfg.Progress, "t=%.0fs bots=%d playing=%d matches=%d snaps/s/bot=%.1f down=%.1fKB/s/bot up=%.2fKB/s/bot ack p50=%.1fms p99=%.1fms drops=%d resumed=%d rejected=%d errors=%d\n",
+					s.T, s.Connected, s.Playing, s.Matches, s.SnapshotsPerBot,
+					s.DownBytesPerBot/1024, s.UpBytesPerBot/1024, s.AckP50MS, s.AckP99MS,
+					s.Disconnects, s.Resumed, last.rejected, s.Errors)
+			}
 		}
 	}
+}
+
+// counters are the running totals a sample is the difference of.
+type counters struct {
+	at                 time.Time
+	snapshots          int
+	rejected           int
+	bytesDown, bytesUp int64
+}
+
+// sample sums the bots' counters at now; last are those of the previous
+// sample, acks a buffer for the acks of the second.
+func (r *runner) sample(now time.Time, last counters, acks []time.Duration) (Sample, counters, []time.Duration) {
+	s := Sample{T: round3(now.Sub(r.start).Seconds()), Playing: int(r.playing.Load())}
+	cur := counters{at: now}
+	for _, b := range r.bots {
+		acks = b.newAcks(acks)
+		c := b.client.Load()
+		if c == nil {
+			continue
+		}
+		switch c.View().Phase {
+		case client.PhaseClosed:
+		case client.PhaseReconnecting:
+			s.Reconnecting++
+		default:
+			s.Connected++
+		}
+		st := c.Stats()
+		cur.snapshots += st.Snapshots
+		cur.rejected += st.Rejected
+		cur.bytesDown += st.BytesDown
+		cur.bytesUp += st.BytesUp
+		s.Disconnects += st.Disconnects
+		s.Reconnects += st.Reconnects
+		s.Resumed += st.Resumed
+	}
+	per := now.Sub(last.at).Seconds() * float64(max(s.Connected, 1))
+	s.SnapshotsPerBot = round3(float64(cur.snapshots-last.snapshots) / per)
+	s.DownBytesPerBot = round3(float64(cur.bytesDown-last.bytesDown) / per)
+	s.UpBytesPerBot = round3(float64(cur.bytesUp-last.bytesUp) / per)
+	slices.Sort(acks)
+	s.Acks = len(acks)
+	s.AckP50MS = round3(ms(Percentile(acks, 50)))
+	s.AckP99MS = round3(ms(Percentile(acks, 99)))
+	r.mu.Lock()
+	s.Matches, s.Errors = len(r.matchIDs), r.errs
+	r.mu.Unlock()
+	return s, cur, acks
 }
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }

@@ -62,7 +62,9 @@ func (c *conn) close(code netcode.CloseCode) {
 		return
 	}
 	_ = c.nc.SetWriteDeadline(time.Now().Add(2 * time.Second))
-	if err := c.ws.WriteClose(uint16(code), []byte(code.Reason())); err == nil {
+	// Counted even if the frame cannot be written (a peer that stopped
+	// reading): the connection is closed for this reason either way.
+	if err := c.ws.WriteClose(uint16(code), []byte(code.Reason())); !errors.Is(err, gws.ErrConnClosed) {
 		c.srv.metrics.closes.WithLabelValues(code.Reason()).Inc()
 	}
 }

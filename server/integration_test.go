@@ -45,6 +45,21 @@ func startServer(t testing.TB, opts Options) (*Server, string) {
 	return srv, "http://" + ln.Addr().String()
 }
 
+// playing dials a Go client that queues for the arena; it is closed when
+// the test ends.
+func playing(t *testing.T, base string, opts client.Options) *client.Client {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	c, err := client.Dial(ctx, base, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Close)
+	c.Queue("arena")
+	return c
+}
+
 // seen records what one client saw in its snapshots.
 type seen struct {
 	mu       sync.Mutex
@@ -222,19 +237,7 @@ func TestReconnectAfterGraceGoesToLobby(t *testing.T) {
 	}
 	rc.send(t, netcode.AppendHello(nil, 1, 1))
 	rc.send(t, netcode.AppendQueue(nil, "arena"))
-	r := netcode.NewReader()
-	has := func(rc *rawClient, typ uint8, code netcode.ErrorCode) bool {
-		rc.mu.Lock()
-		defer rc.mu.Unlock()
-		for _, f := range rc.frames {
-			var m netcode.ServerMsg
-			if r.DecodeServer(f, &m, nil) == nil && m.Type == typ && (typ != netcode.MsgError || m.ErrCode == code) {
-				return true
-			}
-		}
-		return false
-	}
-	waitUntil(t, 5*time.Second, func() bool { return has(rc, netcode.MsgMatched, 0) })
+	waitUntil(t, 5*time.Second, func() bool { return rc.has(netcode.MsgMatched, 0) })
 	_ = rc.conn.NetConn().Close() // a network cut: no close frame
 	time.Sleep(600 * time.Millisecond)
 
@@ -243,13 +246,13 @@ func TestReconnectAfterGraceGoesToLobby(t *testing.T) {
 		t.Fatal(err)
 	}
 	back.send(t, netcode.AppendHello(nil, 1, 1))
-	waitUntil(t, 5*time.Second, func() bool { return has(back, netcode.MsgError, netcode.ErrSeatExpired) })
-	if has(back, netcode.MsgMatched, 0) {
+	waitUntil(t, 5*time.Second, func() bool { return back.has(netcode.MsgError, netcode.ErrSeatExpired) })
+	if back.has(netcode.MsgMatched, 0) {
 		t.Error("seat resumed after the grace")
 	}
 	// In the lobby: queueing works again.
 	back.send(t, netcode.AppendQueue(nil, "arena"))
-	waitUntil(t, 5*time.Second, func() bool { return has(back, netcode.MsgMatched, 0) })
+	waitUntil(t, 5*time.Second, func() bool { return back.has(netcode.MsgMatched, 0) })
 }
 
 // A second connection with the same token replaces the first, which is

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strconv"
 	"strings"
 	"time"
@@ -28,6 +29,17 @@ type RedisStore struct {
 }
 
 const redisOpTimeout = time.Second
+
+// redisLog sends go-redis's own messages (reconnect failures) to slog
+// instead of stderr.
+type redisLog struct{ log *slog.Logger }
+
+func (l redisLog) Printf(_ context.Context, format string, v ...any) {
+	l.log.Warn("redis client", "msg", fmt.Sprintf(format, v...))
+}
+
+// SetRedisLogger routes the Redis client library's messages to log.
+func SetRedisLogger(log *slog.Logger) { redis.SetLogger(redisLog{log}) }
 
 // NewRedisStore connects to the Redis at addrs (comma-separated for a
 // Cluster or Sentinel; masterName selects Sentinel).

@@ -1,7 +1,6 @@
 package server
 
 import (
-	"context"
 	"encoding/json"
 	"net/http"
 	"os/exec"
@@ -56,14 +55,7 @@ func postSession(t *testing.T, base string) (int, string) {
 func TestRedisStopAndStart(t *testing.T) {
 	rs := newStoppableRedis(t)
 	srv, base := startServer(t, Options{Redis: rs.Addr, FillTimeout: 100 * time.Millisecond})
-	ctx, cancel := context.WithTimeout(context.Background(), 40*time.Second)
-	defer cancel()
-	player, err := client.Dial(ctx, base, client.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer player.Close()
-	player.Queue("arena")
+	player := playing(t, base, client.Options{})
 	waitUntil(t, 5*time.Second, func() bool { return player.View().AckSeq > 10 })
 
 	rs.stop()
@@ -99,19 +91,7 @@ func TestSessionSurvivesRestart(t *testing.T) {
 	}
 	rc.send(t, netcode.AppendHello(nil, 1, 1))
 	rc.send(t, netcode.AppendQueue(nil, "arena"))
-	r := netcode.NewReader()
-	has := func(rc *rawClient, typ uint8, code netcode.ErrorCode) bool {
-		rc.mu.Lock()
-		defer rc.mu.Unlock()
-		for _, f := range rc.frames {
-			var m netcode.ServerMsg
-			if r.DecodeServer(f, &m, nil) == nil && m.Type == typ && (typ != netcode.MsgError || m.ErrCode == code) {
-				return true
-			}
-		}
-		return false
-	}
-	waitUntil(t, 5*time.Second, func() bool { return has(rc, netcode.MsgMatched, 0) })
+	waitUntil(t, 5*time.Second, func() bool { return rc.has(netcode.MsgMatched, 0) })
 	time.Sleep(100 * time.Millisecond) // the seat reaches the store
 	// The first process "crashes": it is left alone, and a new process on
 	// the same Redis takes the player's next connection.
@@ -122,22 +102,15 @@ func TestSessionSurvivesRestart(t *testing.T) {
 		t.Fatalf("token refused after restart: %v %v", err, resp)
 	}
 	back.send(t, netcode.AppendHello(nil, 1, 1))
-	waitUntil(t, 5*time.Second, func() bool { return has(back, netcode.MsgError, netcode.ErrMatchGone) })
+	waitUntil(t, 5*time.Second, func() bool { return back.has(netcode.MsgError, netcode.ErrMatchGone) })
 	back.send(t, netcode.AppendQueue(nil, "arena"))
-	waitUntil(t, 5*time.Second, func() bool { return has(back, netcode.MsgQueued, 0) })
+	waitUntil(t, 5*time.Second, func() bool { return back.has(netcode.MsgQueued, 0) })
 }
 
 // Match results reach the leaderboard.
 func TestLeaderboard(t *testing.T) {
 	_, base := startServer(t, Options{Redis: testRedis(t), FillTimeout: 50 * time.Millisecond, ArenaDuration: 500 * time.Millisecond})
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	a, err := client.Dial(ctx, base, client.Options{Name: "ann"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer a.Close()
-	a.Queue("arena")
+	a := playing(t, base, client.Options{Name: "ann"})
 	var board struct {
 		Mode    string
 		Players []LeaderboardEntry

