@@ -747,9 +747,9 @@
     wantPlay = false;
     forgetMatch();
     hook.notice = text;
-    showError(text);
     setState("lobby", text, true);
     if (requeue && AUTOPLAY) start();
+    showError(text); // after start(), which clears old errors: this one stays a while
   }
 
   // ---------------------------------------------------------------------------

@@ -43,6 +43,7 @@ async function crashAndRestart(t, name, args) {
     const mid = await h.hook(page);
     assert.equal(mid.notice, MATCH_GONE);
     assert.match(await page.textContent("#error"), /match is gone/);
+    assert.ok(await page.isVisible("#error"), "the message is shown");
     await h.waitForHook(page, "a new match", (s, id) => s.state === "playing" && s.matchId !== id && s.snapshots > 0,
       { timeout: 15000, arg: before.matchId });
     const end = await h.hook(page);

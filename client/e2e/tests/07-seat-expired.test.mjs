@@ -42,6 +42,7 @@ test("a seat lost while away: seat_expired, back to the lobby, then a new seat",
     assert.equal(mid.notice, SEAT_EXPIRED);
     assert.equal(mid.resumed, 0, "not resumed");
     assert.match(await page.textContent("#error"), /seat expired/);
+    assert.ok(await page.isVisible("#error"), "the message is shown");
     await h.screenshot(page, `${NAME}-notice`);
 
     // Autoplay queues again: a new seat (the old match has a free seat now,
