@@ -34,6 +34,14 @@ if [ ! -x "$CHROMIUM_BIN" ]; then
 fi
 export CHROMIUM_BIN
 
+# redis-server, for the restart test with a session store.
+if ! command -v redis-server >/dev/null 2>&1; then
+  as_root redis-server redis-server
+  echo "run.sh: installing redis-server with apt-get"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null
+fi
+
 # Node 20 or later with npm.
 if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
   as_root node "nodejs npm"
