@@ -134,6 +134,7 @@ svg text { font: 11px system-ui, -apple-system, "Segoe UI", Roboto, Helvetica, A
 svg .axis { stroke: #999; stroke-width: 1; }
 svg .grid { stroke: #eee; stroke-width: 1; }
 svg .ref { stroke: #999; stroke-width: 1; stroke-dasharray: 5 4; }
+svg text.halo { fill: #555; stroke: #fff; stroke-width: 3px; stroke-linejoin: round; paint-order: stroke; }
 svg .hover { fill: transparent; }
 svg .hover:hover { fill: rgba(0, 0, 0, 0.06); }
 .foot { color: #777; font-size: 12px; margin-top: 24px; }
@@ -402,7 +403,7 @@ func (c chart) write(b *strings.Builder) {
 		}
 		y := py(r.y)
 		fmt.Fprintf(b, "<line class=\"ref\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\"/>\n", x0, y, x1, y)
-		fmt.Fprintf(b, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\" fill=\"#666\">%s</text>\n", x1-4, y-4, esc(r.label))
+		fmt.Fprintf(b, "<text class=\"halo\" x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\">%s</text>\n", x1-4, y-4, esc(r.label))
 	}
 
 	if len(c.xs) == 0 {

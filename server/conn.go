@@ -26,6 +26,7 @@ type conn struct {
 	out    *match.Outbox
 
 	lastSeen atomic.Int64 // unix nanoseconds of the last frame received
+	peerLeft atomic.Bool  // the peer closed with 1000: it left for good
 	done     chan struct{}
 	finished sync.Once
 
@@ -74,9 +75,14 @@ func (c *conn) finish() {
 	c.finished.Do(func() {
 		close(c.done)
 		if c.player != nil && c.srv.players.detach(c) {
-			// Not replaced by a newer connection: a seat is held for the
-			// grace, a place in a queue is given up.
-			c.srv.lobby.Disconnect(c.player)
+			// Not replaced by a newer connection. A normal close (1000) is
+			// the player leaving; anything else is a drop: the seat is held
+			// for the grace, a place in a queue is given up.
+			if c.peerLeft.Load() {
+				c.srv.lobby.Leave(c.player)
+			} else {
+				c.srv.lobby.Disconnect(c.player)
+			}
 			if c.player.Match() == nil {
 				c.srv.players.forget(c.player.ID)
 			}
@@ -283,6 +289,9 @@ func (h *handler) OnClose(socket *gws.Conn, err error) {
 	defer h.s.recoverConn(c)
 	var ce *gws.CloseError
 	var sc interface{ Uint16() uint16 }
+	if errors.As(err, &ce) && ce.Code == uint16(netcode.CloseNormal) {
+		c.peerLeft.Store(true)
+	}
 	if !errors.As(err, &ce) && errors.As(err, &sc) {
 		// gws closed the connection for a frame-level violation (too large,
 		// bad opcode, bad masking); the guard gave it our reason text.

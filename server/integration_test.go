@@ -283,3 +283,21 @@ func TestSecondConnectionReplacesFirst(t *testing.T) {
 	default:
 	}
 }
+
+// A normal close (1000) is leaving: the seat is freed at once, and the
+// match, now empty, ends.
+func TestNormalCloseFreesSeat(t *testing.T) {
+	srv, base := startServer(t, Options{FillTimeout: 50 * time.Millisecond})
+	c := playing(t, base, client.Options{Reconnect: true})
+	waitUntil(t, 5*time.Second, func() bool { return c.View().AckSeq > 3 })
+	c.Close()
+	waitUntil(t, 3*time.Second, func() bool {
+		mfs, _ := srv.metrics.reg.Gather()
+		for _, mf := range mfs {
+			if mf.GetName() == "skirmish_matches" {
+				return mf.GetMetric()[0].GetGauge().GetValue() == 0
+			}
+		}
+		return false
+	})
+}
