@@ -34,19 +34,11 @@ type ClientMsg struct {
 // makes it allocate more than a mode name (at most MaxModeName bytes). Every
 // error wraps ErrMalformed.
 func (r *Reader) DecodeClient(frame []byte, m *ClientMsg) error {
-	r.Reset(frame)
-	n, err := r.ArrayLen(32)
+	n, typ, err := r.header(frame, 32)
 	if err != nil {
 		return err
 	}
-	if n < 1 {
-		return errTruncated
-	}
-	t, err := r.Uint(math.MaxUint8)
-	if err != nil {
-		return err
-	}
-	m.Type = uint8(t)
+	m.Type = typ
 	need := 1
 	switch m.Type {
 	case MsgHello:

@@ -56,6 +56,21 @@ func (r *Reader) Reset(frame []byte) {
 	r.d.ResetReader(&r.br)
 }
 
+// header starts decoding frame: a message is an array of at most max
+// elements whose first is the message type. It returns the array's length.
+func (r *Reader) header(frame []byte, max int) (int, uint8, error) {
+	r.Reset(frame)
+	n, err := r.ArrayLen(max)
+	if err != nil {
+		return 0, 0, err
+	}
+	if n < 1 {
+		return 0, 0, errTruncated
+	}
+	t, err := r.Uint(math.MaxUint8)
+	return n, uint8(t), err
+}
+
 // Left is the number of unread bytes of the frame.
 func (r *Reader) Left() int { return r.br.Len() }
 

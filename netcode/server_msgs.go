@@ -244,19 +244,11 @@ type ServerMsg struct {
 // with schema (from the matched message); schema may be nil for other
 // messages. Lengths are bounded like those of DecodeClient.
 func (r *Reader) DecodeServer(frame []byte, m *ServerMsg, schema *Schema) error {
-	r.Reset(frame)
-	n, err := r.ArrayLen(64)
+	n, typ, err := r.header(frame, 64)
 	if err != nil {
 		return err
 	}
-	if n < 1 {
-		return errTruncated
-	}
-	t, err := r.Uint(math.MaxUint8)
-	if err != nil {
-		return err
-	}
-	m.Type = uint8(t)
+	m.Type = typ
 	need := 1
 	switch m.Type {
 	case MsgWelcome:

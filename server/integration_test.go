@@ -231,13 +231,7 @@ func TestReconnectResumesSeat(t *testing.T) {
 func TestReconnectAfterGraceGoesToLobby(t *testing.T) {
 	_, base := startServer(t, Options{FillTimeout: 50 * time.Millisecond, SeatGrace: 300 * time.Millisecond})
 	tok := createSession(t, base)
-	rc, _, err := dialRaw(t, base, tok, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	rc.send(t, netcode.AppendHello(nil, 1, 1))
-	rc.send(t, netcode.AppendQueue(nil, "arena"))
-	waitUntil(t, 5*time.Second, func() bool { return rc.has(netcode.MsgMatched, 0) })
+	rc := seatedRaw(t, base, tok)
 	_ = rc.conn.NetConn().Close() // a network cut: no close frame
 	time.Sleep(600 * time.Millisecond)
 

@@ -85,13 +85,7 @@ func TestSessionSurvivesRestart(t *testing.T) {
 	addr := testRedis(t)
 	first, base := startServer(t, Options{Redis: addr, FillTimeout: 50 * time.Millisecond})
 	tok := createSession(t, base)
-	rc, _, err := dialRaw(t, base, tok, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	rc.send(t, netcode.AppendHello(nil, 1, 1))
-	rc.send(t, netcode.AppendQueue(nil, "arena"))
-	waitUntil(t, 5*time.Second, func() bool { return rc.has(netcode.MsgMatched, 0) })
+	rc := seatedRaw(t, base, tok)
 	time.Sleep(100 * time.Millisecond) // the seat reaches the store
 	// The first process "crashes": it is left alone, and a new process on
 	// the same Redis takes the player's next connection.

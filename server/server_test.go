@@ -104,6 +104,20 @@ func (r *rawClient) has(typ uint8, code netcode.ErrorCode) bool {
 	return false
 }
 
+// seatedRaw connects a raw client with tok, says hello and waits until it
+// is seated in an arena match.
+func seatedRaw(t *testing.T, base, tok string) *rawClient {
+	t.Helper()
+	rc, _, err := dialRaw(t, base, tok, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rc.send(t, netcode.AppendHello(nil, 1, 1))
+	rc.send(t, netcode.AppendQueue(nil, "arena"))
+	waitUntil(t, 5*time.Second, func() bool { return rc.has(netcode.MsgMatched, 0) })
+	return rc
+}
+
 func (r *rawClient) send(t *testing.T, b []byte) {
 	t.Helper()
 	if err := r.conn.WriteMessage(gws.OpcodeBinary, b); err != nil {
