@@ -85,7 +85,7 @@ func TestSessionSurvivesRestart(t *testing.T) {
 	addr := testRedis(t)
 	first, base := startServer(t, Options{Redis: addr, FillTimeout: 50 * time.Millisecond})
 	tok := createSession(t, base)
-	rc := seatedRaw(t, base, tok)
+	seatedRaw(t, base, tok)
 	time.Sleep(100 * time.Millisecond) // the seat reaches the store
 	// The first process "crashes": it is left alone, and a new process on
 	// the same Redis takes the player's next connection.
