@@ -490,6 +490,10 @@ func (c *Client) View() View {
 	return v
 }
 
+// firstMargin is how long before the next tick a match's first input aims
+// to arrive, before the server has reported any lead.
+const firstMargin = 8 * time.Millisecond
+
 // InterpolationDelay is how far in the past other entities are drawn.
 const InterpolationDelay = 100 * time.Millisecond
 
@@ -701,10 +705,11 @@ func (c *Client) onSnapshot(s *netcode.Snapshot) {
 	}
 	if !c.predOK {
 		// The first snapshot of a match marks the server's tick phase: it
-		// left just after a tick began. The first input goes half a tick
-		// later, well clear of both tick edges; jit refines from there.
+		// left just after a tick began. The first input goes firstMargin
+		// before the next tick (half a tick at high rates), clear of the
+		// delays between that tick and this snapshot; jit refines it.
 		dt := time.Second / time.Duration(max(c.matched.TickRate, 1))
-		go c.inputLoop(c.matchGen, dt, now.Add(dt/2))
+		go c.inputLoop(c.matchGen, dt, now.Add(max(dt-firstMargin, dt/2)))
 	}
 	c.predX, c.predY, c.predOK = x, y, true
 }

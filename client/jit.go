@@ -25,6 +25,7 @@ type jit struct {
 	staleBefore uint32  // reports on inputs with a lower seq are stale
 	boost       float64 // µs added to the margin after missed ticks
 	misses      int     // consecutive reports that look like missed ticks
+	drain       bool    // the pending shift drains a queue: apply it at once
 }
 
 const (
@@ -45,6 +46,16 @@ func (j *jit) observe(leadUs int32, seq uint32, tickRate uint32) {
 	}
 	lead := float64(leadUs)
 	tick := 1e6 / float64(max(tickRate, 1))
+	// A lead over a whole tick means an input waited behind another: two
+	// arrived within one tick (after a late send) and, at one input per
+	// tick, that queue would never drain. Send the next input a whole
+	// excess later, at once: one tick gets no new input and the queue is
+	// gone.
+	if j.n > 3 && lead > tick {
+		j.misses = 0
+		j.shift, j.drain = lead-j.target, true
+		return
+	}
 	// Once settled, a lead of more than half a tick is an input that just
 	// missed its tick and waited for the next: jitter, not a phase error.
 	// Widen the margin instead of moving the schedule a tick's worth; only
@@ -81,9 +92,12 @@ func (j *jit) observe(leadUs int32, seq uint32, tickRate uint32) {
 }
 
 // take returns the shift to apply to the send of input seq: at most half a
-// tick, so that the schedule moves smoothly.
+// tick, so that the schedule moves smoothly (a whole one to drain a queue).
 func (j *jit) take(dt time.Duration, seq uint32) time.Duration {
 	lim := float64(dt/time.Microsecond) / 2
+	if j.drain {
+		lim, j.drain = 2*lim, false
+	}
 	s := min(max(j.shift, -lim), lim)
 	j.shift -= s
 	j.applied += s

@@ -40,6 +40,24 @@ func simulate(t *testing.T, jitter time.Duration, phase time.Duration) (mean, la
 	return sum / float64(len(leads)), float64(late) / float64(len(leads))
 }
 
+// After a send that came late (a stalled timer), two inputs wait in the
+// server's queue; the controller must drain it within a few ticks, not
+// leave every later input waiting a tick.
+func TestJitDrainsABacklog(t *testing.T) {
+	const rate = 30
+	dt := time.Second / rate
+	var j jit
+	for i := range 10 { // settled at a 2 ms lead
+		j.observe(2000, uint32(i+1), rate)
+		j.take(dt, uint32(i+3))
+	}
+	// Input 11 waited behind input 10: lead over a tick.
+	j.observe(int32((dt+2*time.Millisecond)/time.Microsecond), 11, rate)
+	if s := j.take(dt, 13); s < dt-time.Millisecond {
+		t.Errorf("shift %v after a backlog, want about a tick later", s)
+	}
+}
+
 func TestJitSettlesNearTheMargin(t *testing.T) {
 	for _, tc := range []struct {
 		jitter  time.Duration
