@@ -28,8 +28,8 @@
  *      5 s; no attempt while navigator.onLine is false). After welcome the
  *      client waits up to 1.5 s for the server: `matched` for the same match
  *      resumes the seat (same seq counter; pending inputs above matched.ackSeq
- *      are sent again with their seqs, then the input loop goes on; the next
- *      snapshot is a full view), error seat_expired / match_gone (or silence)
+ *      are sent again with their seqs; the next snapshot is a full view and
+ *      the input loop goes on from it), error seat_expired / match_gone (or silence)
  *      puts the player back in the lobby with a message (and, with
  *      ?autoplay=1, in the queue again). 4003 replaced (the game was opened
  *      elsewhere with this session) never reconnects. Players whose seat is
@@ -107,10 +107,15 @@
   const DIAG = 0.7071067811865475;
 
   // Just-in-time inputs (PROTOCOL.md §11; the same constants as client/jit.go).
-  const JIT_GAIN = 0.3;             // share of the lead error corrected per snapshot
-  const JIT_MIN_TARGET_US = 1000;   // µs
-  const JIT_MAX_TARGET_US = 15000;  // µs (also at most half a tick)
+  const JIT_GAIN = 0.5;             // share of the lead error corrected per fresh report
   const JIT_EWMA = 0.1;             // moving average factor of the jitter estimate
+  const JIT_MIN_TARGET_US = 2000;   // µs
+  const JIT_MAX_TARGET_US = 15000;  // µs (also at most half a tick)
+  const JIT_MAX_SAMPLE_US = 10000;  // µs: cap of one jitter sample
+  const JIT_STALE_MIN_US = 1000;    // µs: smaller shifts do not make reports stale
+  const JIT_MISS_BOOST_US = 500;    // µs added to the margin per missed tick
+  const JIT_MAX_BOOST_US = 2000;    // µs
+  const FIRST_MARGIN_MS = 8;        // the first input of a match aims this long before the next tick
   const ACK_EWMA = 0.1;             // moving average factor of the input-to-ack time
   const SENT_RING = 256;            // send times kept for the input-to-ack measure
 
@@ -292,10 +297,19 @@
   let ents = [];             // handle -> {id, kind, q:[…]} | undefined
   let byId = new Map();      // entity id -> handle
 
-  // Just-in-time input schedule (as client/jit.go).
-  // All µs: prev lead, jitter estimate dev, target margin, shift still to
-  // apply, shift applied since the last lead; avg is for display only.
-  const jit = { prev: 0, n: 0, dev: 0, target: 0, shift: 0, applied: 0, avg: 0 };
+  // Just-in-time input schedule (as client/jit.go; times in µs): fresh
+  // reports so far, previous fresh lead, jitter estimate dev, target margin,
+  // shift still to apply, shift applied since the previous fresh report,
+  // seq below which reports are stale, margin boost after missed ticks,
+  // consecutive reports that look like missed ticks, and whether the pending
+  // shift drains a queue (applied at once). avg/avgN are for display only.
+  const jit = {
+    n: 0, prev: 0, dev: 0, target: 0, shift: 0, applied: 0,
+    staleBefore: 0, boost: 0, misses: 0, drain: false, avg: 0, avgN: 0,
+  };
+  // The input loop starts at the first snapshot of a match or of a resumed
+  // seat (it marks the server's tick phase), not at `matched`.
+  let inputLoopAwaitsSnapshot = false;
   // Send times of recent inputs, for the input-to-ack measure: seq % SENT_RING -> {seq, at}.
   let sentRing = new Array(SENT_RING);
   let maxHp = 1;             // highest hp seen on a player (hp bars are relative to it)
@@ -941,7 +955,9 @@
     hook.timeLeftMs = timeLeftAt(matchTick);
 
     setState("playing", `in match ${matchId} (${mode})`);
-    startInputLoop();
+    // The input loop starts at the first snapshot (see onSnapshot).
+    stopInputLoop();
+    inputLoopAwaitsSnapshot = true;
   }
 
   /**
@@ -961,7 +977,7 @@
     snapshots = [];
     clearMirror();
     scoresVersion += 1;
-    resetJit();
+    // The jit state goes on (as the Go client): same seat, same seq counter.
     hook.ackSeq = ackSeq;
     hook.lastSeq = seq;
     hook.tick = matchTick;
@@ -974,7 +990,9 @@
     resendQueue = pending.slice();
     flushResends(RESEND_BURST);
     hook.pendingInputs = pending.length;
-    startInputLoop();
+    // The input loop starts again at the first snapshot (see onSnapshot).
+    stopInputLoop();
+    inputLoopAwaitsSnapshot = true;
   }
 
   /**
@@ -1156,9 +1174,12 @@
       if (hook.ackMs !== null) hook.ackMs = Math.round(hook.ackMs * 100) / 100;
     }
 
-    // Just-in-time schedule.
+    // Just-in-time schedule: the lead is that of input ackSeq.
     if (lead !== null) {
-      jitObserve(lead);
+      jitObserve(lead, ackSeq, match.tickRate);
+      // Moving average of every reported lead, for display only.
+      jit.avg = jit.avgN === 0 ? lead : jit.avg + JIT_EWMA * (lead - jit.avg);
+      jit.avgN += 1;
       hook.leadUs = lead;
       hook.leadAvgUs = Math.round(jit.avg);
       hook.leadDevUs = Math.round(jit.dev);
@@ -1195,6 +1216,16 @@
       pred = { x, y };
       hook.predicted = { x, y };
       hook.dead = ownDead;
+      if (inputLoopAwaitsSnapshot) {
+        // The first snapshot of a match (or of a resumed seat) marks the
+        // server's tick phase: it left just after a tick began. The first
+        // input goes FIRST_MARGIN_MS before the next tick (half a tick at
+        // high rates), clear of the delays between that tick and this
+        // snapshot; the jit controller refines it.
+        inputLoopAwaitsSnapshot = false;
+        const dt = 1000 / match.tickRate;
+        startInputLoop(now + Math.max(dt - FIRST_MARGIN_MS, dt / 2));
+      }
     }
 
     // Interpolation buffer (positions by entity id).
@@ -1250,44 +1281,89 @@
   // ---------------------------------------------------------------------------
 
   function resetJit() {
-    jit.prev = 0;
     jit.n = 0;
+    jit.prev = 0;
     jit.dev = 0;
     jit.target = 0;
     jit.shift = 0;
     jit.applied = 0;
+    jit.staleBefore = 0;
+    jit.boost = 0;
+    jit.misses = 0;
+    jit.drain = false;
     jit.avg = 0;
+    jit.avgN = 0;
   }
 
   /**
-   * Takes the lead (µs) a snapshot reported. Jitter is measured on
-   * consecutive leads with our own shifts taken out: while the schedule
-   * converges, the lead changes by exactly the shift applied, which is not
-   * jitter.
+   * Takes the lead (µs) a snapshot reported about input seq (its ackSeq). A
+   * report about an input sent before the last shift took effect is stale:
+   * acting on it would correct the same error twice. Jitter is measured on
+   * consecutive fresh leads with our own shifts taken out.
    */
-  function jitObserve(leadUs) {
+  function jitObserve(leadUs, seq, tickRate) {
+    if (seq < jit.staleBefore) return;
     const lead = leadUs;
-    if (jit.n > 0) {
-      jit.dev += JIT_EWMA * (Math.abs(lead - jit.prev + jit.applied) - jit.dev);
+    const tick = 1e6 / Math.max(tickRate, 1);
+    // A lead over a whole tick means an input waited behind another: two
+    // arrived within one tick (after a late send) and, at one input per
+    // tick, that queue would never drain. Send the next input a whole
+    // excess later, at once: one tick gets no new input and the queue is
+    // gone.
+    if (jit.n > 3 && lead > tick) {
+      jit.misses = 0;
+      jit.shift = lead - jit.target;
+      jit.drain = true;
+      return;
     }
-    // Moving average of the lead, for display only.
-    jit.avg = jit.n === 0 ? lead : jit.avg + JIT_EWMA * (lead - jit.avg);
+    // Once settled, a lead of more than half a tick is an input that just
+    // missed its tick and waited for the next: jitter, not a phase error.
+    // Widen the margin instead of moving the schedule a tick's worth; only
+    // repeated misses mean the phase really moved.
+    if (jit.n > 3 && lead > tick / 2) {
+      jit.misses += 1;
+      if (jit.misses < 3) {
+        jit.boost = Math.min(jit.boost + JIT_MISS_BOOST_US, JIT_MAX_BOOST_US);
+        return;
+      }
+    }
+    jit.misses = 0;
+    jit.boost *= 0.98;
+    // The first reports are the schedule's big initial move, not jitter;
+    // later samples are clipped so that one outlier cannot inflate the
+    // margin for long.
+    if (jit.n >= 2) {
+      const sample = Math.min(Math.abs(lead - jit.prev + jit.applied), JIT_MAX_SAMPLE_US);
+      jit.dev += JIT_EWMA * (sample - jit.dev);
+    }
     jit.n += 1;
     jit.prev = lead;
     jit.applied = 0;
-    jit.target = Math.min(Math.max(JIT_MIN_TARGET_US, 500 + 3 * jit.dev), JIT_MAX_TARGET_US);
-    if (match && match.tickRate > 0) jit.target = Math.min(jit.target, 0.5e6 / match.tickRate);
-    // Positive: inputs arrive too early, send later.
-    jit.shift = JIT_GAIN * (lead - jit.target);
+    jit.target = Math.min(Math.max(JIT_MIN_TARGET_US, 1000 + 4 * jit.dev) + jit.boost, JIT_MAX_TARGET_US);
+    if (tickRate > 0) jit.target = Math.min(jit.target, 0.5e6 / tickRate);
+    // Positive: inputs arrive too early, send later. The first report moves
+    // the schedule all the way at once: a new match's tick phase has nothing
+    // to do with the last one's.
+    const gain = jit.n === 1 ? 1 : JIT_GAIN;
+    jit.shift = gain * (lead - jit.target);
   }
 
-  /** The part of the shift (ms) to apply to the next send: at most a quarter tick. */
-  function jitTake(dtMs) {
-    const lim = Math.trunc(dtMs * 1000) / 4; // µs
-    const sh = clamp(jit.shift, -lim, lim);
-    jit.shift -= sh;
-    jit.applied += sh;
-    return Math.trunc(sh) / 1000; // whole µs, as the Go client's Duration
+  /**
+   * The shift (ms) to apply to the send of input seq: at most half a tick,
+   * so that the schedule moves smoothly (a whole one to drain a queue).
+   * dtUs is the tick in whole µs.
+   */
+  function jitTake(dtUs, seq) {
+    let lim = dtUs / 2;
+    if (jit.drain) {
+      lim *= 2;
+      jit.drain = false;
+    }
+    const s = clamp(jit.shift, -lim, lim);
+    jit.shift -= s;
+    jit.applied += s;
+    if (Math.abs(s) >= JIT_STALE_MIN_US) jit.staleBefore = seq;
+    return Math.trunc(s) / 1000; // whole µs, as the Go client's Duration
   }
 
   function handleEvents(events) {
@@ -1435,12 +1511,11 @@
    * a schedule that fell behind (background tab, long pause) restarts from
    * now instead of sending a burst.
    */
-  function startInputLoop() {
+  function startInputLoop(first) {
     stopInputLoop();
     if (!match) return;
-    const dt = 1000 / match.tickRate;
-    nextInputAt = performance.now() + dt;
-    inputTimer = setTimeout(inputLoopStep, dt);
+    nextInputAt = first;
+    inputTimer = setTimeout(inputLoopStep, Math.max(0, first - performance.now()));
   }
 
   function stopInputLoop() {
@@ -1451,15 +1526,20 @@
   function inputLoopStep() {
     inputTimer = null;
     if (!match || hook.state !== "playing" || !welcomed) return;
-    const dt = 1000 / match.tickRate;
-    const shift = jitTake(dt);
-    hook.scheduleShiftMs = Math.round((hook.scheduleShiftMs + shift) * 1000) / 1000;
-    nextInputAt += dt + shift;
-    const now = performance.now();
-    if (nextInputAt < now) nextInputAt = now; // far behind: don't burst
-    inputTimer = setTimeout(inputLoopStep, nextInputAt - now);
-    if (!pred) return; // no snapshot yet: nothing to predict from
-    tickInput(now);
+    try {
+      if (pred) tickInput(performance.now());
+    } finally {
+      // The shift moves the next send, so it applies to the next new input:
+      // seq + 1 after this step (as the Go client's take(dt, c.seq+2) before
+      // its increment).
+      const dtUs = Math.floor(1e6 / match.tickRate);
+      const shift = jitTake(dtUs, seq + 1);
+      hook.scheduleShiftMs = Math.round((hook.scheduleShiftMs + shift) * 1000) / 1000;
+      nextInputAt += 1000 / match.tickRate + shift;
+      const now = performance.now();
+      if (nextInputAt < now) nextInputAt = now; // far behind: don't burst
+      inputTimer = setTimeout(inputLoopStep, nextInputAt - now);
+    }
   }
 
   function tickInput(now) {
