@@ -11,6 +11,9 @@ import (
 // writer of its seat, the lobby the only writer of its queue state.
 type Player struct {
 	ID, Name string
+	// Key is the server's opaque key for the player (its session store
+	// key), for Hooks; the match never reads it.
+	Key string
 
 	out   atomic.Pointer[Outbox] // the current connection's send path
 	match atomic.Pointer[Match]  // set while seated; read by the connection

@@ -21,9 +21,8 @@ type players struct {
 
 // player is one player known on this node.
 type player struct {
-	mp   *match.Player
-	hash string // token hash: the store's key
-	conn *conn  // current connection, nil while away
+	mp   *match.Player // mp.Key is the token's hash: the store's key
+	conn *conn         // current connection, nil while away
 	sess Session
 }
 
@@ -54,7 +53,8 @@ func (ps *players) attach(c *conn) (p *player, replaced *conn, fresh bool) {
 	defer ps.mu.Unlock()
 	p = ps.byID[c.sess.PlayerID]
 	if p == nil {
-		p = &player{mp: match.NewPlayer(c.sess.PlayerID, c.sess.Name, c.out), hash: c.hash, sess: c.sess}
+		p = &player{mp: match.NewPlayer(c.sess.PlayerID, c.sess.Name, c.out), sess: c.sess}
+		p.mp.Key = c.hash
 		ps.byID[c.sess.PlayerID] = p
 		fresh = true
 	} else {
@@ -86,15 +86,9 @@ func (ps *players) forget(id string) {
 	}
 }
 
-func (ps *players) get(id string) *player {
-	ps.mu.Lock()
-	defer ps.mu.Unlock()
-	return ps.byID[id]
-}
-
 // storeWriter performs session and leaderboard writes off the match and
-// connection goroutines: hooks enqueue, a few workers write with
-// deadlines. When the queue is full a write is dropped and counted; the
+// connection goroutines: hooks enqueue, workers write with deadlines (one
+// worker keeps a player's writes in order). When the queue is full a write is dropped and counted; the
 // match, which is the truth, never waits for the store.
 type storeWriter struct {
 	s    *Server
@@ -148,12 +142,10 @@ func (w *storeWriter) close() {
 // through the storeWriter. It runs on match goroutines and never blocks.
 type hooks struct{ s *Server }
 
+// save records s for p; it takes no lock (hooks run on match goroutines):
+// p.Key is the session's store key.
 func (h hooks) save(p *match.Player, s Session, grace time.Duration) {
-	pl := h.s.players.get(p.ID)
-	if pl == nil {
-		return
-	}
-	hash := pl.hash
+	hash := p.Key
 	h.s.writer.enqueue("save", func(ctx context.Context) error {
 		return h.s.store.Save(ctx, hash, s, grace)
 	})

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+	"github.com/redis/go-redis/v9/maintnotifications"
 
 	"skirmish/netcode"
 )
@@ -53,6 +54,9 @@ func NewRedisStore(addrs, masterName string) *RedisStore {
 		WriteTimeout:          redisOpTimeout,
 		PoolTimeout:           redisOpTimeout,
 		MaxRetries:            1,
+		// Plain RESP2 request/response: no push notifications to watch.
+		Protocol:                 2,
+		MaintNotificationsConfig: &maintnotifications.Config{Mode: maintnotifications.ModeDisabled},
 	})
 	return &RedisStore{rdb: rdb, opTimeout: redisOpTimeout}
 }

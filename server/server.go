@@ -75,7 +75,8 @@ func New(opts Options) (*Server, error) {
 	} else {
 		s.store = NewMemoryStore()
 	}
-	s.writer = newStoreWriter(s, 4, 4096)
+	// One worker keeps each player's writes in order; they are rare.
+	s.writer = newStoreWriter(s, 1, 4096)
 	modes := map[string]game.Mode{}
 	for _, m := range []game.Mode{
 		game.NewArena(game.ArenaConfig{
