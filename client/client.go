@@ -622,6 +622,7 @@ func (c *Client) resume(m *netcode.Matched) {
 	c.pending = c.pending[:n]
 	c.predOK = false
 	c.matchGen++
+	c.jit = jit{} // the schedule restarts from the first snapshot
 	c.reconnected(true)
 	buf := make([]byte, 0, 64)
 	for i := range c.pending {
