@@ -1,4 +1,5 @@
 # Skirmish: `make run` starts the server, `make test` runs every test.
+SHELL := /bin/bash
 GO      ?= go
 ARGS    ?=
 FUZZTIME ?= 10s
@@ -7,7 +8,10 @@ SOAK_BOTS ?= 256
 SOAK_DURATION ?= 60s
 SOAK_CHAOS ?= 0.1
 
-.PHONY: run build test vet unit fuzz e2e soak bench clean
+LOAD_ARGS ?= -n 64 -duration 30s
+SERVER_ARGS ?=
+
+.PHONY: run build test vet unit fuzz e2e soak loadtest bench clean
 
 ## run: build and start the server on 127.0.0.1:8080 (ARGS="-addr :9000" or SKIRMISH_ADDR to change)
 run: build
@@ -48,6 +52,21 @@ soak: build
 	for i in $$(seq 50); do curl -fs http://127.0.0.1:$$port/healthz >/dev/null && break; sleep 0.1; done; \
 	./bin/bots -url http://127.0.0.1:$$port -debug-url http://127.0.0.1:$$dport -n $(SOAK_BOTS) \
 		-duration $(SOAK_DURATION) -chaos $(SOAK_CHAOS) -soak -report soak-report.json; rc=$$?; \
+	kill -TERM $$spid; wait $$spid; exit $$rc
+
+## loadtest: the real server (SERVER_ARGS) and bots (LOAD_ARGS, e.g. "-n 256 -duration 60s
+## -report r.json"); prints the server's CPU time from /proc, all costs included
+loadtest: build
+	port=$$(( 20000 + $$$$ % 20000 )); \
+	./bin/skirmish -addr 127.0.0.1:$$port -log-level warn $(SERVER_ARGS) & spid=$$!; \
+	trap 'kill $$spid 2>/dev/null' EXIT; \
+	for i in $$(seq 50); do curl -fs http://127.0.0.1:$$port/healthz >/dev/null && break; sleep 0.1; done; \
+	read u0 s0 <<< "$$(awk '{print $$14, $$15}' /proc/$$spid/stat)"; t0=$$(date +%s.%N); \
+	./bin/bots -url http://127.0.0.1:$$port $(LOAD_ARGS); rc=$$?; \
+	read u1 s1 <<< "$$(awk '{print $$14, $$15}' /proc/$$spid/stat)"; t1=$$(date +%s.%N); \
+	awk -v c=$$(( u1 + s1 - u0 - s0 )) -v hz=$$(getconf CLK_TCK) -v t0=$$t0 -v t1=$$t1 \
+		'BEGIN { cpu = c / hz; printf "server CPU: %.2f s over %.1f s = %.1f%% of one core\n", cpu, t1 - t0, 100 * cpu / (t1 - t0) }'; \
+	curl -s http://127.0.0.1:$$port/metrics | grep -E '^skirmish_(tick_overruns_total|views_skipped_total|frames_out_total) '; \
 	kill -TERM $$spid; wait $$spid; exit $$rc
 
 ## bench: hot-path benchmarks with allocations
