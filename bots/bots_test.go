@@ -16,14 +16,12 @@ import (
 	"time"
 
 	"skirmish/server"
+	"skirmish/server/servertest"
 )
 
 // TestRunAgainstServer runs 8 fighting bots for 3 s against a real server
 // started in-process.
 func TestRunAgainstServer(t *testing.T) {
-	if testing.Short() {
-		t.Skip("end-to-end")
-	}
 	base := startServer(t, server.Options{FillTimeout: 200 * time.Millisecond})
 	rep, err := run(context.Background(), Config{
 		URL:      base,
@@ -78,9 +76,6 @@ func TestRunAgainstServer(t *testing.T) {
 // TestRunRequeue plays matches of 1 s: the bots must queue again after each
 // and their ack latency must not include the time between matches.
 func TestRunRequeue(t *testing.T) {
-	if testing.Short() {
-		t.Skip("end-to-end")
-	}
 	base := startServer(t, server.Options{FillTimeout: 200 * time.Millisecond, ArenaDuration: time.Second})
 	rep, err := run(context.Background(), Config{
 		URL: base, N: 8, Duration: 3500 * time.Millisecond, Mode: "arena",
@@ -105,9 +100,6 @@ func TestRunRequeue(t *testing.T) {
 // minute) for 6 s: every cut bot must reconnect, every one that was
 // playing must get its seat back, and no input may be lost.
 func TestRunChaos(t *testing.T) {
-	if testing.Short() {
-		t.Skip("end-to-end")
-	}
 	base := startServer(t, server.Options{FillTimeout: 200 * time.Millisecond})
 	rep, err := run(context.Background(), Config{
 		URL: base, N: 8, Duration: 6 * time.Second, Mode: "arena", Behavior: BehaviorFight,
@@ -169,9 +161,6 @@ func TestRunChaos(t *testing.T) {
 // goroutines and heap come back to their baseline, and the checks that do
 // not depend on the machine's speed pass.
 func TestSoak(t *testing.T) {
-	if testing.Short() {
-		t.Skip("end-to-end")
-	}
 	base := startServer(t, server.Options{FillTimeout: 200 * time.Millisecond})
 	mux := http.NewServeMux()
 	mux.HandleFunc("/debug/pprof/", pprof.Index)
@@ -272,29 +261,9 @@ var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
 // and returns its base URL.
 func startServer(t *testing.T, opts server.Options) string {
 	t.Helper()
-	opts.Addr = "127.0.0.1:0"
 	opts.Logger = quiet
-	srv, err := server.New(opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	served := make(chan error, 1)
-	go func() { served <- srv.Serve(ln) }()
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		if err := srv.Shutdown(ctx); err != nil {
-			t.Errorf("shutdown: %v", err)
-		}
-		if err := <-served; err != http.ErrServerClosed {
-			t.Errorf("serve: %v", err)
-		}
-	})
-	return "http://" + ln.Addr().String()
+	_, base := servertest.Start(t, opts)
+	return base
 }
 
 type testWriter struct{ t *testing.T }

@@ -2,34 +2,18 @@ package client_test
 
 import (
 	"context"
-	"io"
-	"log/slog"
-	"net"
 	"testing"
 	"time"
 
 	"skirmish/client"
 	"skirmish/server"
+	"skirmish/server/servertest"
 )
 
 func startServer(t *testing.T) string {
 	t.Helper()
-	srv, err := server.New(server.Options{Addr: "127.0.0.1:0", FillTimeout: 100 * time.Millisecond,
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go func() { _ = srv.Serve(ln) }()
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = srv.Shutdown(ctx)
-	})
-	return "http://" + ln.Addr().String()
+	_, base := servertest.Start(t, server.Options{FillTimeout: 100 * time.Millisecond})
+	return base
 }
 
 // With 100 ms of latency each way, a client moving in a straight line sees
