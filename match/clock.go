@@ -62,6 +62,21 @@ func (c *ManualClock) NewTimer(d time.Duration) Timer {
 	return t
 }
 
+// Armed is the number of timers waiting to fire. Tests wait for a
+// goroutine to re-arm its timer before they Advance the clock, since a
+// timer is armed relative to the time at which Reset runs.
+func (c *ManualClock) Armed() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	n := 0
+	for _, t := range c.timers {
+		if t.armed {
+			n++
+		}
+	}
+	return n
+}
+
 // Advance moves the clock forward by d and fires the timers that are due.
 func (c *ManualClock) Advance(d time.Duration) {
 	c.mu.Lock()
@@ -74,6 +89,7 @@ func (c *ManualClock) Advance(d time.Duration) {
 			due = append(due, t)
 		}
 	}
+	c.compact()
 	c.mu.Unlock()
 	for _, t := range due {
 		select {

@@ -291,6 +291,7 @@ func TestTickLoopOnInjectedClock(t *testing.T) {
 	ticks := func() int { obs.mu.Lock(); defer obs.mu.Unlock(); return obs.ticks }
 	waitFor(t, func() bool { return ticks() == 1 }) // tick 0 at start
 	for i := 2; i <= 5; i++ {
+		waitFor(t, func() bool { return clock.Armed() == 1 }) // the loop waits for tick i-1
 		clock.Advance(100 * time.Millisecond)
 		waitFor(t, func() bool { return ticks() == i })
 	}
@@ -299,6 +300,7 @@ func TestTickLoopOnInjectedClock(t *testing.T) {
 		t.Fatalf("ticks ran ahead of the clock: %d", ticks())
 	}
 	// 10 ticks late: 4 run back to back (MaxCatchUp), the rest are skipped.
+	waitFor(t, func() bool { return clock.Armed() == 1 })
 	clock.Advance(time.Second)
 	waitFor(t, func() bool { return ticks() == 9 })
 	obs.mu.Lock()
