@@ -2,6 +2,7 @@ package client_test
 
 import (
 	"context"
+	"math"
 	"testing"
 	"time"
 
@@ -28,9 +29,23 @@ func TestPredictionUnderLatency(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	c.SetControl(client.Control{MoveX: 0.6, MoveY: 0.8})
 	c.Queue("arena")
 	deadline := time.Now().Add(8 * time.Second)
+	// Head for the world's centre: a straight line that meets no edge (an
+	// avatar clamped at an edge would stand still and predict nothing).
+	for c.View().SelfServer.ID == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("no snapshot of the own avatar")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	v0 := c.View()
+	dx, dy := float64(v0.WorldW/2-v0.SelfServer.X), float64(v0.WorldH/2-v0.SelfServer.Y)
+	if l := math.Hypot(dx, dy); l > 1 {
+		c.SetControl(client.Control{MoveX: float32(dx / l), MoveY: float32(dy / l)})
+	} else {
+		c.SetControl(client.Control{MoveX: 1})
+	}
 	for c.View().AckSeq < 60 { // two seconds of inputs acknowledged
 		if time.Now().After(deadline) {
 			t.Fatalf("acks stuck at %d", c.View().AckSeq)
