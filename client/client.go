@@ -770,9 +770,6 @@ func (c *Client) inputLoop(gen int, dt time.Duration, first time.Time) {
 // Ping sends a ping; the pong is handled silently.
 func (c *Client) Ping() { c.send(netcode.AppendPing(nil, float64(time.Now().UnixMilli()))) }
 
-// ErrClosed is returned by operations on a closed client.
-var ErrClosed = errors.New("client: closed")
-
 // events is the gws event handler of one of the client's connections.
 type events struct {
 	c   *Client

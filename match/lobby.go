@@ -130,9 +130,6 @@ func NewLobby(cfg LobbyConfig) (*Lobby, error) {
 	return l, nil
 }
 
-// TickRate is the tick rate of the lobby's matches.
-func (l *Lobby) TickRate() int { return l.cfg.Match.TickRate }
-
 // HasMode reports whether mode can be queued for.
 func (l *Lobby) HasMode(mode string) bool { _, ok := l.cfg.Modes[mode]; return ok }
 

@@ -136,6 +136,3 @@ func (o *Outbox) Release(f Frame) {
 		o.control.Add(-1)
 	}
 }
-
-// Pending is the number of bytes posted and not yet released.
-func (o *Outbox) Pending() int64 { return o.pending.Load() }

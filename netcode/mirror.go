@@ -102,22 +102,6 @@ func (m *Mirror) AppendEntities(dst []Entity) []Entity {
 	return dst
 }
 
-// Quantized returns the quantized values (x, y, fields) of entity id.
-func (m *Mirror) Quantized(id uint32) ([2 + MaxFields]int64, bool) {
-	h, ok := m.byID[id]
-	if !ok {
-		return [2 + MaxFields]int64{}, false
-	}
-	return m.ents[h].q, true
-}
-
 // Score returns the score of the player whose avatar is entity, and
 // whether they are away.
 func (m *Mirror) Score(entity uint32) Score { return m.scores[entity] }
-
-// Scores calls f for every known player's score.
-func (m *Mirror) Scores(f func(Score)) {
-	for _, s := range m.scores {
-		f(s)
-	}
-}

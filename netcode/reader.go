@@ -71,9 +71,6 @@ func (r *Reader) header(frame []byte, max int) (int, uint8, error) {
 	return n, uint8(t), err
 }
 
-// Left is the number of unread bytes of the frame.
-func (r *Reader) Left() int { return r.br.Len() }
-
 // ArrayLen reads an array header and returns its length, which is at most
 // max and at most the bytes left (every element takes at least one byte).
 func (r *Reader) ArrayLen(max int) (int, error) {
