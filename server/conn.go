@@ -334,7 +334,27 @@ func (*connSession) Range(func(string, any) bool) {}
 // and never the text of a Go error.
 type guardConn struct {
 	net.Conn
+	closing sync.Once
 }
+
+// Close sends FIN after what was written (the close frame) and closes for
+// good a moment later. Closing at once while the peer's last frames sit
+// unread would make the kernel answer with a reset, and a browser that
+// gets the reset loses the close frame (it sees 1006, not our code).
+func (g *guardConn) Close() error {
+	g.closing.Do(func() {
+		tc, ok := g.Conn.(*net.TCPConn)
+		if !ok || tc.CloseWrite() != nil {
+			_ = g.Conn.Close()
+			return
+		}
+		time.AfterFunc(time.Second, func() { _ = g.Conn.Close() })
+	})
+	return nil
+}
+
+// closeNow closes at once (a shutdown out of time).
+func (g *guardConn) closeNow() { _ = g.Conn.Close() }
 
 func (g *guardConn) Write(p []byte) (int, error) {
 	// A server close frame: FIN+opcode 8, unmasked, length < 126, code.

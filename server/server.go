@@ -179,7 +179,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		err = ctx.Err()
 		s.mu.Lock()
 		for c := range s.conns {
-			_ = c.nc.Close()
+			c.nc.closeNow()
 		}
 		s.mu.Unlock()
 	}
