@@ -282,7 +282,7 @@ func (r *runner) victim(rng *rand.Rand) (c *client.Client, playing bool) {
 		if c == nil {
 			continue
 		}
-		switch c.View().Phase {
+		switch c.Phase() {
 		case client.PhasePlaying:
 			return c, true
 		case client.PhaseLobby, client.PhaseQueued:
@@ -377,7 +377,7 @@ func (b *bot) leave(c *client.Client) {
 	defer deadline.Stop()
 	poll := time.NewTicker(20 * time.Millisecond)
 	defer poll.Stop()
-	for c.View().Phase == client.PhaseReconnecting {
+	for c.Phase() == client.PhaseReconnecting {
 		select {
 		case <-c.Done():
 			return
@@ -386,7 +386,7 @@ func (b *bot) leave(c *client.Client) {
 		case <-poll.C:
 		}
 	}
-	if c.View().Phase != client.PhaseLobby { // in the lobby, leave is an error
+	if c.Phase() != client.PhaseLobby { // in the lobby, leave is an error
 		c.Leave()
 	}
 	select {
@@ -558,7 +558,7 @@ func (r *runner) sample(now time.Time, last counters, acks []time.Duration) (Sam
 		if c == nil {
 			continue
 		}
-		switch c.View().Phase {
+		switch c.Phase() {
 		case client.PhaseClosed:
 		case client.PhaseReconnecting:
 			s.Reconnecting++

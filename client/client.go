@@ -456,6 +456,13 @@ type View struct {
 	TimeLeft time.Duration
 }
 
+// Phase returns where the client is, without View's copy of the world.
+func (c *Client) Phase() Phase {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.phase
+}
+
 // View returns the client's current view, with other entities
 // interpolated InterpolationDelay in the past.
 func (c *Client) View() View {
