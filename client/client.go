@@ -604,8 +604,12 @@ func (c *Client) onMatched(m *netcode.Matched) {
 	c.world = newMirror(&c.matched.Schema)
 	c.jit = jit{}
 	c.pending = c.pending[:0]
-	// A new match numbers inputs from 1 again.
-	c.ack, c.seq, c.lastFire, c.unmeasured, c.predOK = 0, 0, 0, 0, false
+	// Seqs never go back within a session: the server voids every seq up
+	// to matched's ackSeq, so the next input is above both it and the last
+	// one sent.
+	c.seq = max(c.seq, m.AckSeq)
+	c.ack, c.unmeasured = m.AckSeq, c.seq
+	c.lastFire, c.predOK = 0, false
 	c.sent = [len(c.sent)]sentInput{}
 	c.matchGen++
 }
@@ -657,7 +661,11 @@ func (c *Client) onSnapshot(s *netcode.Snapshot) {
 		c.stats.AckNonMonotonic++
 	}
 	if s.AckSeq > c.ack {
-		for q := c.ack + 1; q <= s.AckSeq; q++ {
+		lo := c.ack + 1
+		if ring := uint32(len(c.sent)); s.AckSeq >= ring {
+			lo = max(lo, s.AckSeq-ring+1) // older ones left the ring
+		}
+		for q := lo; q <= s.AckSeq && q != 0; q++ {
 			if si := &c.sent[q%uint32(len(c.sent))]; si.seq == q && c.opts.OnAck != nil {
 				c.opts.OnAck(now.Sub(si.at))
 			}
