@@ -147,6 +147,7 @@ type Client struct {
 	jit        jit
 	events     chan netcode.ServerMsg
 	welcome    chan struct{} // closed by the welcome of the current connection
+	where      uint8         // where the welcome said the player is
 	connGen    int           // generation of the current connection
 	droppedAt  time.Time     // when the current outage began (zero: none)
 	lastMatch  string        // match the client was seated in when it dropped
@@ -331,17 +332,25 @@ func (c *Client) reconnect() {
 	}
 	c.mu.Lock()
 	c.stats.Reconnects++
-	// In a match, the server answers the hello with matched (resumed) or an
-	// error, which may already have been handled; otherwise the client is
-	// in the lobby now.
-	toLobby := c.phase == PhaseReconnecting && c.lastMatch == ""
-	requeue, mode := c.requeue, c.mode
-	if toLobby {
-		c.reconnected(false)
-		c.phase = PhaseLobby
+	// The welcome said where the player is. Seated: matched (resumed) or
+	// seat_expired follows, and may already have been handled. Queued: the
+	// server kept the place. In the lobby: the seat or place is gone.
+	toLobby := false
+	if c.phase == PhaseReconnecting {
+		switch c.where {
+		case netcode.WhereQueued:
+			c.reconnected(false)
+			c.phase = PhaseQueued
+		case netcode.WhereLobby:
+			toLobby = true
+			c.lastMatch = ""
+			c.reconnected(false)
+			c.phase = PhaseLobby
+		}
 	}
+	requeue, mode := c.requeue || c.opts.Requeue, c.mode
 	c.mu.Unlock()
-	if toLobby && (requeue || c.opts.Requeue) && mode != "" {
+	if toLobby && requeue && mode != "" {
 		c.Queue(mode)
 	}
 }
@@ -529,12 +538,19 @@ func (c *Client) handle(frame []byte) {
 		select {
 		case <-c.welcome:
 		default:
+			c.where = m.Where
 			close(c.welcome)
 		}
 		c.mu.Unlock()
 	case netcode.MsgError:
-		if m.ErrCode == netcode.ErrSeatExpired || m.ErrCode == netcode.ErrMatchGone {
-			c.mu.Lock()
+		c.mu.Lock()
+		// A lost seat is news only to a client that thinks it has one; one
+		// already back in the lobby (and maybe queued again) ignores it.
+		lost := (m.ErrCode == netcode.ErrSeatExpired || m.ErrCode == netcode.ErrMatchGone) &&
+			(c.phase == PhasePlaying || c.phase == PhaseReconnecting)
+		if !lost {
+			c.mu.Unlock()
+		} else {
 			c.phase = PhaseLobby
 			c.pending = c.pending[:0]
 			c.matchGen++
@@ -733,8 +749,9 @@ func (c *Client) onSnapshot(s *netcode.Snapshot) {
 // predict applies in to the avatar at (x, y) with the server's movement
 // rule; c.mu is held.
 func (c *Client) predict(self *netcode.Entity, x, y float32, in *netcode.Input) (float32, float32) {
-	if !c.spec.CanMove(self) || !game.ValidDirection(in.MoveX, in.MoveY) {
-		return x, y
+	if !c.spec.CanMove(self) || !game.ValidDirection(in.MoveX, in.MoveY) ||
+		(in.Fire() && c.spec.FireCooldown > 0 && !game.ValidAim(in.AimX, in.AimY)) {
+		return x, y // the server rejects it whole
 	}
 	dt := 1 / float32(c.matched.TickRate)
 	return game.Move(x, y, in.MoveX, in.MoveY, c.spec.Speed, dt, c.matched.WorldW, c.matched.WorldH)

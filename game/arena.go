@@ -153,7 +153,7 @@ func (r *arenaRules) Leave(w *World, p *Player) {
 }
 
 func (r *arenaRules) Apply(w *World, p *Player, in *netcode.Input) uint8 {
-	if !ValidDirection(in.MoveX, in.MoveY) {
+	if !ValidDirection(in.MoveX, in.MoveY) || (in.Fire() && !ValidAim(in.AimX, in.AimY)) {
 		return netcode.RejectBadDirection
 	}
 	s := &r.seats[p.Seat]
@@ -165,23 +165,19 @@ func (r *arenaRules) Apply(w *World, p *Player, in *netcode.Input) uint8 {
 		return netcode.RejectNone // dead: the input is accepted and does nothing
 	}
 	e.X, e.Y = Move(e.X, e.Y, in.MoveX, in.MoveY, ArenaSpeed, w.Dt, w.Width, w.Height)
-	if in.MoveX != 0 || in.MoveY != 0 {
-		s.faceX, s.faceY = in.MoveX, in.MoveY
+	if fx, fy, ok := Direction(in.MoveX, in.MoveY); ok {
+		s.faceX, s.faceY = fx, fy
 	}
 	if in.Fire() {
 		s.lastFire = w.Tick + 1
-		dx, dy := in.AimX, in.AimY
-		if dx == 0 && dy == 0 {
+		dx, dy, ok := Direction(in.AimX, in.AimY)
+		if !ok { // (0, 0): along the last movement
 			dx, dy = s.faceX, s.faceY
-		}
-		l := float32(math.Hypot(float64(dx), float64(dy)))
-		if l == 0 || math.IsInf(float64(l), 0) {
-			dx, dy, l = 1, 0, 1
 		}
 		shot := w.Spawn(KindProjectile, e.X, e.Y)
 		shot.Radius = arenaShotSize
 		shot.Owner = p.Seat
-		shot.VX, shot.VY = dx/l*arenaShotSpeed, dy/l*arenaShotSpeed
+		shot.VX, shot.VY = dx*arenaShotSpeed, dy*arenaShotSpeed
 		shot.Timer = arenaShotLife
 	}
 	return netcode.RejectNone

@@ -1,6 +1,7 @@
 package game
 
 import (
+	"math"
 	"testing"
 	"time"
 
@@ -229,3 +230,55 @@ func TestWorldRemoveKeepsIndex(t *testing.T) {
 }
 
 func abs32(f float32) float32 { return max(f, -f) }
+
+// Every shot flies at the shot speed whatever the aim's length: a subnormal
+// aim (which float32 normalised to √2) is rejected, a huge one normalised
+// in float64, (0, 0) fires along the last move.
+func TestArenaAimValidation(t *testing.T) {
+	cases := []struct {
+		name       string
+		aimX, aimY float32
+		reject     uint8
+		dirX, dirY float64 // expected unit direction of the shot
+	}{
+		{"unit", 0, 1, 0, 0, 1},
+		{"long", 3, 4, 0, 0.6, 0.8},
+		{"huge", 3e38, 3e38, 0, math.Sqrt2 / 2, math.Sqrt2 / 2},
+		{"subnormal", 1e-45, 1e-45, netcode.RejectBadDirection, 0, 0},
+		{"tiny", 1e-7, 0, netcode.RejectBadDirection, 0, 0},
+		{"small but real", 1e-5, 0, 0, 1, 0},
+		{"none: along the last move", 0, 0, 0, -0.6, 0.8},
+	}
+	for _, tc := range cases {
+		w, r, ps := newMatch(t, NewArena(ArenaConfig{NPCs: -1}), 1)
+		r.Apply(w, ps[0], &netcode.Input{Seq: 1, MoveX: -0.6, MoveY: 0.8})
+		step(w, r)
+		in := netcode.Input{Seq: 2, Buttons: netcode.ButtonFire, AimX: tc.aimX, AimY: tc.aimY}
+		if got := r.Apply(w, ps[0], &in); got != tc.reject {
+			t.Errorf("%s: reject %d, want %d", tc.name, got, tc.reject)
+			continue
+		}
+		var shot *Entity
+		for i := range w.Entities {
+			if e := &w.Entities[i]; e.Kind == KindProjectile && !e.Removed() {
+				shot = e
+			}
+		}
+		if tc.reject != 0 {
+			if shot != nil {
+				t.Errorf("%s: a rejected input fired", tc.name)
+			}
+			continue
+		}
+		if shot == nil {
+			t.Fatalf("%s: no shot", tc.name)
+		}
+		speed := math.Hypot(float64(shot.VX), float64(shot.VY))
+		if math.Abs(speed-arenaShotSpeed) > 1e-3 {
+			t.Errorf("%s: shot speed %v, want %v", tc.name, speed, arenaShotSpeed)
+		}
+		if dx, dy := float64(shot.VX)/speed, float64(shot.VY)/speed; math.Abs(dx-tc.dirX) > 1e-6 || math.Abs(dy-tc.dirY) > 1e-6 {
+			t.Errorf("%s: direction (%v, %v), want (%v, %v)", tc.name, dx, dy, tc.dirX, tc.dirY)
+		}
+	}
+}

@@ -86,6 +86,31 @@ func ValidDirection(mx, my float32) bool {
 	return l <= 1.002 // false for NaN
 }
 
+// MinAim is the shortest aim vector that has a direction. (0, 0) means "no
+// aim" (fire along the last movement); anything else shorter is rejected.
+const MinAim = 1e-6
+
+// ValidAim reports whether (ax, ay) is an acceptable aim: (0, 0), or finite
+// and at least MinAim long.
+func ValidAim(ax, ay float32) bool {
+	if ax == 0 && ay == 0 {
+		return true
+	}
+	l := math.Hypot(float64(ax), float64(ay))
+	return l >= MinAim && !math.IsInf(l, 0) // false for NaN
+}
+
+// Direction returns (x, y) scaled to length 1, computed in float64 so that
+// no tiny or huge vector comes out longer or shorter than 1; ok is false
+// for a vector shorter than MinAim.
+func Direction(x, y float32) (dx, dy float32, ok bool) {
+	l := math.Hypot(float64(x), float64(y))
+	if !(l >= MinAim) || math.IsInf(l, 0) {
+		return 0, 0, false
+	}
+	return float32(float64(x) / l), float32(float64(y) / l), true
+}
+
 // Move is the movement rule of avatars, shared by the server and by
 // client-side prediction: (x, y) moves by (mx, my)·speed·dt and stays inside
 // the w×h world.

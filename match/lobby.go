@@ -26,10 +26,16 @@ type LobbyConfig struct {
 	FillTimeout time.Duration
 }
 
-// Lobby is the matchmaker: it seats queued players in a running match of
-// their mode with a free seat (backfill), or in a forming match that starts
-// when full or after FillTimeout. It is one goroutine; its methods only
-// send it requests.
+// Lobby is the matchmaker and the registry of the players on this node. It
+// seats queued players in a running match of their mode with a free seat
+// (backfill), or in a forming match that starts when full or after
+// FillTimeout.
+//
+// It is one goroutine, the only owner of where each player is: connected
+// or not, waiting in a queue, sent to a match, seated. Every change of that
+// state is one request or one match event handled in turn, so a player can
+// never be in two places, and a Player is forgotten only once it has no
+// connection and no seat state left. Its methods only send it requests.
 type Lobby struct {
 	cfg    LobbyConfig
 	log    *slog.Logger
@@ -39,39 +45,85 @@ type Lobby struct {
 	done   chan struct{}
 
 	// lobby goroutine only
+	players map[string]*entry   // by player ID
 	forming map[string]*forming // by mode
 	running map[*Match]*running
 	nextID  uint64
 	prefix  string
+	// step, if set (tests), is called at each step of the join path and
+	// of a match's end, on the goroutine that takes the step.
+	step func(Step, *Player)
 }
+
+// Step names a point of a player's path through the lobby and a match, for
+// tests that inject faults between steps.
+type Step uint8
+
+// Steps of the join path and of a match's end.
+const (
+	StepAttached   Step = iota // the lobby bound a connection to the player
+	StepQueued                 // the player waits in a forming match
+	StepAssigned               // the lobby sent the player to a match
+	StepSeated                 // the match seated the player (matched sent)
+	StepEnded                  // the match ended (result sent), before the lobby knows
+	StepEndHandled             // the lobby handled the match's end
+)
+
+// entry is where one player is, as the lobby knows it.
+type entry struct {
+	p         *Player
+	connected bool
+	forming   *forming // the forming match the player waits in
+	match     *Match   // the running match the player was sent to or is seated in
+}
+
+// idle reports a player with nothing left on this node: they are forgotten.
+func (e *entry) idle() bool { return !e.connected && e.forming == nil && e.match == nil }
 
 type forming struct {
 	mode    string
-	players []*Player
+	players []*entry
 	timer   Timer
 	cancel  chan struct{}
 }
 
 type running struct {
+	mode    game.Mode
 	free    int
-	players map[*Player]bool // assigned by the lobby
+	players map[*entry]bool // sent to the match: joining or seated
 }
 
 type reqKind uint8
 
 const (
-	reqQueue reqKind = iota
+	reqAttach reqKind = iota
+	reqDetach
+	reqQueue
 	reqLeave
-	reqDisconnect
-	reqReconnect
-	reqSync
+	reqDo
 )
 
 type lobbyReq struct {
 	kind reqKind
 	p    *Player
+	out  *Outbox // the connection the request came from
 	mode string
-	done chan struct{} // reqSync
+	left bool            // reqDetach: the player left for good
+	att  *attachReq      // reqAttach
+	done chan struct{}   // reqDo
+	fn   func()          // reqDo
+	ok   chan attachResp // reqAttach
+}
+
+type attachReq struct {
+	id, name, key string
+	version       uint32
+}
+
+type attachResp struct {
+	p        *Player
+	replaced *Outbox
+	fresh    bool
 }
 
 type evKind uint8
@@ -84,12 +136,19 @@ const (
 )
 
 type lobbyEvent struct {
-	kind    evKind
-	m       *Match
-	p       *Player
-	players []*Player
-	f       *forming
-	expired bool // evSeatFreed: the seat's grace ran out
+	kind   evKind
+	m      *Match
+	p      *Player
+	ended  []endedSeat // evEnded: every seat held at the end
+	result []byte      // evEnded: the result frame
+	f      *forming
+}
+
+// endedSeat is a player seated at a match's end, and the connection their
+// result was posted to (nil: they were away).
+type endedSeat struct {
+	p    *Player
+	sent *Outbox
 }
 
 // NewLobby starts a lobby.
@@ -113,7 +172,9 @@ func NewLobby(cfg LobbyConfig) (*Lobby, error) {
 	if cfg.FillTimeout <= 0 {
 		cfg.FillTimeout = 3 * time.Second
 	}
-	var b [3]byte
+	// Match ids must not repeat across processes (the store applies each
+	// match's result once): a 64-bit random prefix per lobby.
+	var b [8]byte
 	_, _ = rand.Read(b[:])
 	l := &Lobby{
 		cfg:     cfg,
@@ -122,6 +183,7 @@ func NewLobby(cfg LobbyConfig) (*Lobby, error) {
 		events:  make(chan lobbyEvent, 1024),
 		quit:    make(chan struct{}),
 		done:    make(chan struct{}),
+		players: make(map[string]*entry),
 		forming: make(map[string]*forming),
 		running: make(map[*Match]*running),
 		prefix:  hex.EncodeToString(b[:]),
@@ -133,21 +195,47 @@ func NewLobby(cfg LobbyConfig) (*Lobby, error) {
 // HasMode reports whether mode can be queued for.
 func (l *Lobby) HasMode(mode string) bool { _, ok := l.cfg.Modes[mode]; return ok }
 
-// Queue asks for p to be seated in a match of mode. Refusals (unknown mode,
-// already queued) reach the player as error messages.
-func (l *Lobby) Queue(p *Player, mode string) { l.request(lobbyReq{kind: reqQueue, p: p, mode: mode}) }
+// Attach binds a new connection, whose send path is out, to player id after
+// its hello, and returns the player: the one this node already has for id
+// (a reconnect, or a second connection that replaces the first), or a new
+// one (fresh). The lobby posts the welcome (protocol version, with where
+// the player is) to out first; then a held seat resumes on out (matched
+// again, then a full view), and a player waiting in a queue is told so
+// again. replaced is the send path of the connection that out replaces,
+// to be closed with netcode.CloseReplaced; nil if none. Attach returns a
+// nil player once the lobby is closed.
+func (l *Lobby) Attach(id, name, key string, version uint32, out *Outbox) (p *Player, replaced *Outbox, fresh bool) {
+	ok := make(chan attachResp, 1)
+	l.request(lobbyReq{kind: reqAttach, out: out, ok: ok, att: &attachReq{id: id, name: name, key: key, version: version}})
+	select {
+	case r := <-ok:
+		return r.p, r.replaced, r.fresh
+	case <-l.done:
+		return nil, nil, false
+	}
+}
 
-// Leave takes p out of its queue or match, at p's request.
-func (l *Lobby) Leave(p *Player) { l.request(lobbyReq{kind: reqLeave, p: p}) }
+// Detach tells that the connection whose send path is out is gone. If it
+// was p's current connection: a player who left for good (left) leaves
+// their queue or seat at once; otherwise a queued player leaves the queue
+// and a seated one keeps the seat for the grace (Config.SeatGrace). A
+// connection that was replaced changes nothing.
+func (l *Lobby) Detach(p *Player, out *Outbox, left bool) {
+	l.request(lobbyReq{kind: reqDetach, p: p, out: out, left: left})
+}
 
-// Disconnect tells that p's connection dropped: a queued p leaves the
-// queue; a seated p keeps the seat for the grace period (Config.SeatGrace).
-func (l *Lobby) Disconnect(p *Player) { l.request(lobbyReq{kind: reqDisconnect, p: p}) }
+// Queue asks for p to be seated in a match of mode, from the connection
+// whose send path is out (ignored if that is no longer p's connection).
+// Refusals (unknown mode, already queued) reach the player as error
+// messages.
+func (l *Lobby) Queue(p *Player, out *Outbox, mode string) {
+	l.request(lobbyReq{kind: reqQueue, p: p, out: out, mode: mode})
+}
 
-// Reconnect tells that p is back on a new connection (p.Out already set):
-// a held seat resumes with a full view; a seat lost meanwhile is reported
-// to p (seat_expired).
-func (l *Lobby) Reconnect(p *Player) { l.request(lobbyReq{kind: reqReconnect, p: p}) }
+// Leave takes p out of its queue or match at p's request, from the
+// connection whose send path is out. A player who is neither queued nor
+// seated gets error not_queued.
+func (l *Lobby) Leave(p *Player, out *Outbox) { l.request(lobbyReq{kind: reqLeave, p: p, out: out}) }
 
 func (l *Lobby) request(r lobbyReq) {
 	select {
@@ -187,7 +275,7 @@ func (l *Lobby) run() {
 		case ev := <-l.events:
 			l.event(ev)
 		case r := <-l.reqs:
-			l.request1(r)
+			l.handle(r)
 		case <-l.quit:
 			l.shutdown()
 			return
@@ -196,98 +284,180 @@ func (l *Lobby) run() {
 }
 
 // sync returns once the lobby has handled every request sent before it.
-func (l *Lobby) sync() {
+func (l *Lobby) sync() { l.do(func() {}) }
+
+// do runs f on the lobby goroutine, after every request sent before, and
+// waits for it (not if the lobby is closed).
+func (l *Lobby) do(f func()) {
 	done := make(chan struct{})
-	l.request(lobbyReq{kind: reqSync, done: done})
+	l.request(lobbyReq{kind: reqDo, fn: f, done: done})
 	select {
 	case <-done:
 	case <-l.done:
 	}
 }
 
-func (l *Lobby) request1(r lobbyReq) {
-	p := r.p
+func (l *Lobby) stepped(s Step, p *Player) {
+	if l.step != nil {
+		l.step(s, p)
+	}
+}
+
+// current returns p's entry if the request came from p's current
+// connection; nil for a stale one (replaced or gone).
+func (l *Lobby) current(p *Player, out *Outbox) *entry {
+	e := l.players[p.ID]
+	if e == nil || e.p != p || !e.connected || p.Out() != out {
+		return nil
+	}
+	return e
+}
+
+func (l *Lobby) handle(r lobbyReq) {
 	switch r.kind {
-	case reqSync:
+	case reqDo:
+		r.fn()
 		close(r.done)
-	case reqQueue:
-		mode, ok := l.cfg.Modes[r.mode]
-		if !ok {
-			p.Out().PostControl(netcode.AppendError(nil, netcode.ErrUnknownMode))
+	case reqAttach:
+		l.attach(r)
+	case reqDetach:
+		e := l.current(r.p, r.out)
+		if e == nil {
 			return
 		}
-		if p.queued != nil || p.assigned != nil {
-			p.Out().PostControl(netcode.AppendError(nil, netcode.ErrAlreadyQueued))
-			return
-		}
-		p.expired = false
-		p.Out().PostControl(netcode.AppendQueued(nil, r.mode))
-		l.seat(p, mode)
-	case reqDisconnect, reqReconnect:
+		e.connected = false
 		switch {
-		case p.queued != nil && r.kind == reqDisconnect:
-			l.request1(lobbyReq{kind: reqLeave, p: p})
-		case p.assigned != nil:
-			kind := ctlAway
-			if r.kind == reqReconnect {
-				kind = ctlResume
-			}
-			l.postMatch(p.assigned, ctlMsg{kind: kind, p: p})
-		case p.expired && r.kind == reqReconnect:
-			p.expired = false
-			p.Out().PostControl(netcode.AppendError(nil, netcode.ErrSeatExpired))
+		case r.left:
+			l.leave(e)
+		case e.forming != nil:
+			l.unqueue(e)
+		case e.match != nil:
+			e.match.deliver(ctlMsg{kind: ctlAway, p: e.p})
+		}
+		l.release(e)
+	case reqQueue:
+		e := l.current(r.p, r.out)
+		if e == nil {
+			return
+		}
+		mode, ok := l.cfg.Modes[r.mode]
+		switch {
+		case !ok:
+			post(r.out, netcode.AppendError(nil, netcode.ErrUnknownMode))
+		case e.forming != nil || e.match != nil:
+			post(r.out, netcode.AppendError(nil, netcode.ErrAlreadyQueued))
+		default:
+			post(r.out, netcode.AppendQueued(nil, r.mode))
+			l.seat(e, mode)
 		}
 	case reqLeave:
-		switch {
-		case p.queued != nil:
-			f := p.queued
-			for i, q := range f.players {
-				if q == p {
-					f.players = append(f.players[:i], f.players[i+1:]...)
-					break
-				}
-			}
-			p.queued = nil
-			if len(f.players) == 0 {
-				l.dropForming(f)
-			}
-		case p.assigned != nil:
-			l.postMatch(p.assigned, ctlMsg{kind: ctlLeave, p: p})
+		e := l.current(r.p, r.out)
+		if e == nil {
+			return
+		}
+		if e.forming == nil && e.match == nil {
+			post(r.out, netcode.AppendError(nil, netcode.ErrNotQueued))
+			return
+		}
+		l.leave(e)
+	}
+}
+
+// attach binds r.out to its player: see Attach.
+func (l *Lobby) attach(r lobbyReq) {
+	a := r.att
+	var resp attachResp
+	e := l.players[a.id]
+	if e == nil {
+		p := NewPlayer(a.id, a.name, r.out)
+		p.Key = a.key
+		e = &entry{p: p}
+		l.players[a.id] = e
+		resp.fresh = true
+	} else if e.connected {
+		resp.replaced = e.p.Out()
+	}
+	e.connected = true
+	e.p.out.Store(r.out)
+	resp.p = e.p
+	where := netcode.WhereLobby
+	switch {
+	case e.match != nil:
+		where = netcode.WhereSeated
+	case e.forming != nil:
+		where = netcode.WhereQueued
+	}
+	// The welcome goes first; the match's matched can only follow it.
+	post(r.out, netcode.AppendWelcome(nil, a.version, e.p.ID, e.p.Name, where))
+	switch {
+	case e.match != nil:
+		e.match.deliver(ctlMsg{kind: ctlResume, p: e.p})
+	case e.forming != nil:
+		post(r.out, netcode.AppendQueued(nil, e.forming.mode))
+	}
+	l.stepped(StepAttached, e.p)
+	r.ok <- resp
+}
+
+// post queues a control frame for a connection, kicking it if it is not
+// reading.
+func post(out *Outbox, frame []byte) {
+	if !out.PostControl(frame) {
+		out.Kick(netcode.CloseCongested)
+	}
+}
+
+// leave takes e out of its queue or match.
+func (l *Lobby) leave(e *entry) {
+	switch {
+	case e.forming != nil:
+		l.unqueue(e)
+	case e.match != nil:
+		e.match.deliver(ctlMsg{kind: ctlLeave, p: e.p})
+	}
+}
+
+// unqueue takes e out of the forming match it waits in.
+func (l *Lobby) unqueue(e *entry) {
+	f := e.forming
+	for i, q := range f.players {
+		if q == e {
+			f.players = append(f.players[:i], f.players[i+1:]...)
+			break
 		}
 	}
-}
-
-// postMatch hands c to m without blocking the lobby: if m's control queue
-// is full, a goroutine waits for room (or for m to end).
-func (l *Lobby) postMatch(m *Match, c ctlMsg) {
-	if !m.post(c) {
-		go func() {
-			select {
-			case m.ctl <- c:
-			case <-m.done:
-			}
-		}()
+	e.forming = nil
+	if len(f.players) == 0 {
+		l.dropForming(f)
 	}
 }
 
-// seat puts p in the fullest running match of its mode with a free seat,
-// else in the forming match of the mode.
-func (l *Lobby) seat(p *Player, mode game.Mode) {
+// release forgets e's player once nothing is left of them on this node.
+func (l *Lobby) release(e *entry) {
+	if e.idle() && l.players[e.p.ID] == e {
+		delete(l.players, e.p.ID)
+	}
+}
+
+// seat puts e in the fullest running match of mode with a free seat, else
+// in the forming match of the mode.
+func (l *Lobby) seat(e *entry, mode game.Mode) {
 	name := mode.Spec().Name
 	var best *Match
 	for m, r := range l.running {
-		if m.spec.Name != name || r.free == 0 {
+		if r.mode != mode || r.free == 0 {
 			continue
 		}
 		if best == nil || r.free < l.running[best].free || (r.free == l.running[best].free && m.ID < best.ID) {
 			best = m
 		}
 	}
-	if best != nil && best.post(ctlMsg{kind: ctlJoin, p: p}) {
+	if best != nil && best.post(ctlMsg{kind: ctlJoin, p: e.p}) {
 		r := l.running[best]
 		r.free--
-		r.players[p] = true
-		p.assigned = best
+		r.players[e] = true
+		e.match = best
+		l.stepped(StepAssigned, e.p)
 		return
 	}
 	f := l.forming[name]
@@ -306,8 +476,9 @@ func (l *Lobby) seat(p *Player, mode game.Mode) {
 			}
 		}()
 	}
-	f.players = append(f.players, p)
-	p.queued = f
+	f.players = append(f.players, e)
+	e.forming = f
+	l.stepped(StepQueued, e.p)
 	if len(f.players) >= mode.Spec().MaxPlayers {
 		l.start(f)
 	}
@@ -333,15 +504,31 @@ func (l *Lobby) start(f *forming) {
 	_, _ = rand.Read(seed[:])
 	id := fmt.Sprintf("m-%s-%d", l.prefix, l.nextID)
 	m := newMatch(id, l.nextID, mode, l.cfg.Match, binary.LittleEndian.Uint64(seed[:]), l.events)
-	r := &running{free: mode.Spec().MaxPlayers - len(f.players), players: make(map[*Player]bool)}
-	for _, p := range f.players {
-		p.queued = nil
-		p.assigned = m
-		r.players[p] = true
+	m.step = l.step
+	r := &running{mode: mode, free: mode.Spec().MaxPlayers - len(f.players), players: make(map[*entry]bool)}
+	players := make([]*Player, len(f.players))
+	for i, e := range f.players {
+		e.forming = nil
+		e.match = m
+		r.players[e] = true
+		players[i] = e.p
 	}
 	l.running[m] = r
 	l.log.Info("match started", "match", id, "mode", f.mode, "players", len(f.players))
-	go m.run(f.players)
+	go m.run(players)
+	for _, p := range players {
+		l.stepped(StepAssigned, p)
+	}
+}
+
+// sentTo returns the entry of p if the lobby sent it to m.
+func (l *Lobby) sentTo(m *Match, p *Player) (*running, *entry) {
+	r := l.running[m]
+	e := l.players[p.ID]
+	if r == nil || e == nil || e.p != p || !r.players[e] {
+		return nil, nil
+	}
+	return r, e
 }
 
 func (l *Lobby) event(ev lobbyEvent) {
@@ -351,38 +538,50 @@ func (l *Lobby) event(ev lobbyEvent) {
 			l.start(ev.f)
 		}
 	case evSeatFreed, evSeatRefused:
-		r := l.running[ev.m]
-		if r == nil || !r.players[ev.p] {
+		r, e := l.sentTo(ev.m, ev.p)
+		if e == nil {
 			return
 		}
-		delete(r.players, ev.p)
+		delete(r.players, e)
 		r.free++
-		ev.p.assigned = nil
-		ev.p.expired = ev.expired
-		if ev.kind == evSeatRefused {
-			l.seat(ev.p, l.cfg.Modes[ev.m.spec.Name])
+		e.match = nil
+		if ev.kind == evSeatRefused && e.connected {
+			l.seat(e, r.mode)
+			return
 		}
+		l.release(e)
 	case evEnded:
 		r := l.running[ev.m]
 		if r == nil {
 			return
 		}
 		delete(l.running, ev.m)
-		seated := make(map[*Player]bool, len(ev.players))
-		for _, p := range ev.players {
-			seated[p] = true
+		seated := make(map[*Player]*Outbox, len(ev.ended))
+		for _, s := range ev.ended {
+			seated[s.p] = s.sent
 		}
-		// Players sent to the match that it never seated queue again.
-		var requeue []*Player
-		for p := range r.players {
-			p.assigned = nil
-			if !seated[p] {
-				requeue = append(requeue, p)
+		// Players sent to the match that it never seated queue again, if
+		// they are still connected.
+		var requeue []*entry
+		for e := range r.players {
+			e.match = nil
+			sent, wasSeated := seated[e.p]
+			switch {
+			case !wasSeated && e.connected:
+				requeue = append(requeue, e)
+			case wasSeated && e.connected && sent != e.p.Out():
+				// The player came back on a new connection after the
+				// result was sent to the old one (or while away).
+				post(e.p.Out(), ev.result)
 			}
+			l.release(e)
 		}
-		sort.Slice(requeue, func(i, j int) bool { return requeue[i].ID < requeue[j].ID })
-		for _, p := range requeue {
-			l.seat(p, l.cfg.Modes[ev.m.spec.Name])
+		sort.Slice(requeue, func(i, j int) bool { return requeue[i].p.ID < requeue[j].p.ID })
+		for _, e := range requeue {
+			l.seat(e, r.mode)
+		}
+		for _, s := range ev.ended {
+			l.stepped(StepEndHandled, s.p)
 		}
 	}
 }
@@ -391,8 +590,8 @@ func (l *Lobby) event(ev lobbyEvent) {
 func (l *Lobby) shutdown() {
 	for _, f := range l.forming {
 		l.dropForming(f)
-		for _, p := range f.players {
-			p.queued = nil
+		for _, e := range f.players {
+			e.forming = nil
 		}
 	}
 	for m := range l.running {

@@ -44,22 +44,37 @@ type Config struct {
 type Hooks interface {
 	// Seated: p holds seat in match (joined, or resumed after a reconnect).
 	Seated(p *Player, matchID string, seat int)
-	// Away: p's connection dropped; the seat is held. ackSeq is the last
-	// input applied.
-	Away(p *Player, matchID string, seat int, ackSeq uint32)
-	// Unseated: p no longer has a seat (left, match ended, or expired: the
-	// grace ran out while p was away).
-	Unseated(p *Player, matchID string, expired bool)
-	// Ended: the match ended with these standings.
+	// Away: p's connection dropped; the seat is held until holdUntil.
+	// ackSeq is the last input applied.
+	Away(p *Player, matchID string, seat int, ackSeq uint32, holdUntil time.Time)
+	// Unseated: p no longer has a seat, for the reason why.
+	Unseated(p *Player, matchID string, why Unseat)
+	// Ended: the match ended with these standings (the players seated at
+	// the end, best first).
 	Ended(matchID, mode string, outcome uint8, standings []netcode.Standing)
 }
+
+// Unseat says why a player lost their seat.
+type Unseat uint8
+
+// Reasons for Hooks.Unseated.
+const (
+	// UnseatLeft: the player left (leave, or closed with 1000).
+	UnseatLeft Unseat = iota
+	// UnseatExpired: the grace ran out while the player was away.
+	UnseatExpired
+	// UnseatEnded: the match ended; the player was sent the result.
+	UnseatEnded
+	// UnseatEndedAway: the match ended while the player was away.
+	UnseatEndedAway
+)
 
 // NopHooks record nothing.
 type NopHooks struct{}
 
 func (NopHooks) Seated(*Player, string, int)                     {}
-func (NopHooks) Away(*Player, string, int, uint32)               {}
-func (NopHooks) Unseated(*Player, string, bool)                  {}
+func (NopHooks) Away(*Player, string, int, uint32, time.Time)    {}
+func (NopHooks) Unseated(*Player, string, Unseat)                {}
 func (NopHooks) Ended(string, string, uint8, []netcode.Standing) {}
 
 func (c *Config) withDefaults() Config {
@@ -108,9 +123,10 @@ const (
 )
 
 type inputMsg struct {
-	p  *Player
-	in netcode.Input
-	at int64 // arrival, monotonic nanoseconds (monoNow)
+	p    *Player
+	from *Outbox // the send path of the connection it came on
+	in   netcode.Input
+	at   int64 // arrival, monotonic nanoseconds (monoNow)
 }
 
 // monoEpoch anchors monoNow.
@@ -140,8 +156,11 @@ type seat struct {
 	gp      game.Player
 	queue   [InputQueue]inputMsg
 	head, n int
-	seen    uint32 // highest seq queued or dropped
-	ack     uint32 // seq of the last input applied or rejected
+	seen    uint32 // highest seq queued or rejected (voided at seating)
+	ack     uint32 // every seq up to ack is applied, rejected or void
+	// got: an input arrived since the seating; seqs skipped before the
+	// first one are not reported missing.
+	got     bool
 	rejects []netcode.Reject
 	view    *netcode.View
 	// lead of the input applied this tick, in µs; hasLead if one was
@@ -190,6 +209,7 @@ type Match struct {
 	hooks    Hooks
 	startAt  time.Time
 	ended    bool
+	step     func(Step, *Player) // the lobby's test hook
 }
 
 // newMatch creates a match of mode; it starts running with start.
@@ -239,8 +259,8 @@ func (m *Match) Done() <-chan struct{} { return m.done }
 // Mode returns the name of the match's mode.
 func (m *Match) Mode() string { return m.spec.Name }
 
-// join asks the match to seat p; it never blocks and reports false if the
-// control queue is full.
+// post hands c to the match goroutine; it never blocks and reports false
+// if the control queue is full.
 func (m *Match) post(c ctlMsg) bool {
 	select {
 	case m.ctl <- c:
@@ -250,18 +270,23 @@ func (m *Match) post(c ctlMsg) bool {
 	}
 }
 
-// Stop asks the match to end now with a shutdown result. It never blocks;
-// wait on Done.
-func (m *Match) Stop() {
-	if !m.post(ctlMsg{kind: ctlStop}) {
+// deliver hands c to the match without blocking the caller: if the control
+// queue is full, a goroutine waits for room. Once the match has ended c is
+// moot (the lobby learns of the end from the match's event) and dropped.
+func (m *Match) deliver(c ctlMsg) {
+	if !m.post(c) {
 		go func() {
 			select {
-			case m.ctl <- ctlMsg{kind: ctlStop}:
+			case m.ctl <- c:
 			case <-m.done:
 			}
 		}()
 	}
 }
+
+// Stop asks the match to end now with a shutdown result. It never blocks;
+// wait on Done.
+func (m *Match) Stop() { m.deliver(ctlMsg{kind: ctlStop}) }
 
 // run is the match goroutine: it seats the first players, then runs tick n
 // at start + n·dt. When late it runs the late ticks back to back, at most
@@ -373,9 +398,18 @@ func (m *Match) control(c ctlMsg) bool {
 	return false
 }
 
-// join seats p in a free seat and sends it the matched message.
+// join seats p in a free seat and sends it the matched message. Every input
+// seq p sent before is void in the new seat.
 func (m *Match) join(p *Player) {
 	i := -1
+	for j := range m.seats {
+		if q := m.seats[j].p; q != nil && q.ID == p.ID {
+			// The lobby sends a player to one match once; a second seat for
+			// the same player would be a bug, not a backfill.
+			m.log.Error("player already seated", "player", p.ID, "seat", j)
+			return
+		}
+	}
 	for j := range m.seats {
 		if m.seats[j].p == nil {
 			i = j
@@ -391,13 +425,21 @@ func (m *Match) join(p *Player) {
 	rejects, view, events := s.rejects[:0], s.view, s.events
 	view.Reset() // a full view first
 	view.Reserve(m.world.Slots() + 64)
-	*s = seat{p: p, out: p.Out(), rejects: rejects, view: view, events: events, gp: game.Player{Seat: i, ID: p.ID, Name: p.Name}}
+	base := p.maxSeq.Load()
+	*s = seat{p: p, out: p.Out(), seen: base, ack: base, rejects: rejects, view: view, events: events, gp: game.Player{Seat: i, ID: p.ID, Name: p.Name}}
 	m.world.Players[i] = &s.gp
 	m.rules.Join(m.world, &s.gp)
 	p.match.Store(m)
 	m.sendMatched(s)
 	m.hooks.Seated(p, m.ID, i)
 	m.log.Debug("player seated", "player", p.ID, "seat", i, "entity", s.gp.Entity)
+	m.stepped(StepSeated, p)
+}
+
+func (m *Match) stepped(st Step, p *Player) {
+	if m.step != nil {
+		m.step(st, p)
+	}
 }
 
 // sendMatched tells s's player where they are: the match, their avatar and
@@ -429,7 +471,7 @@ func (m *Match) away(p *Player) {
 		return
 	}
 	s.away, s.gp.Away, s.awayTicks = true, true, 0
-	m.hooks.Away(p, m.ID, s.gp.Seat, s.ack)
+	m.hooks.Away(p, m.ID, s.gp.Seat, s.ack, m.cfg.Clock.Now().Add(m.cfg.SeatGrace))
 	m.log.Debug("player away", "player", p.ID, "ack", s.ack)
 }
 
@@ -463,8 +505,12 @@ func (m *Match) leave(p *Player) {
 		m.world.Players[i] = nil
 		s.p = nil
 		p.match.CompareAndSwap(m, nil)
-		m.hooks.Unseated(p, m.ID, s.away)
-		m.notify(lobbyEvent{kind: evSeatFreed, m: m, p: p, expired: s.away})
+		why := UnseatLeft
+		if s.away {
+			why = UnseatExpired
+		}
+		m.hooks.Unseated(p, m.ID, why)
+		m.notify(lobbyEvent{kind: evSeatFreed, m: m, p: p})
 		m.log.Debug("player left", "player", p.ID, "seat", i)
 		return
 	}
@@ -480,13 +526,21 @@ func (m *Match) tick() {
 	for i := range m.seats {
 		s := &m.seats[i]
 		s.hasLead = false
-		if s.p == nil || s.n == 0 {
+		if s.p == nil {
+			continue
+		}
+		if s.n == 0 {
+			// Seqs rejected on arrival (dropped, missing) are settled too.
+			s.ack = max(s.ack, s.seen)
 			continue
 		}
 		msg := &s.queue[s.head]
 		in := &msg.in
 		s.head = (s.head + 1) % InputQueue
 		s.n--
+		// The snapshot's ackSeq is this input's, so that its lead is the
+		// lead of input ackSeq; seqs rejected on arrival above it are
+		// settled by a later tick.
 		s.ack = in.Seq
 		s.lead = int32(min(max(now-msg.at, 0)/int64(time.Microsecond), 1<<30))
 		s.hasLead = true
@@ -523,16 +577,19 @@ func (m *Match) gather() {
 			return
 		}
 		s := m.seatOf(msg.p)
-		if s == nil || msg.in.Seq <= s.seen {
+		if s == nil || msg.from != s.out || msg.from != msg.p.Out() || msg.in.Seq <= s.seen {
+			// Not seated here; from a connection that is not the player's
+			// current one (replaced) or that the seat is not bound to yet
+			// (not resumed); or a duplicate or void seq.
 			continue
 		}
-		if s.seen != 0 {
+		if s.got {
 			// Seqs between the last seen and this one never arrived.
 			for q := s.seen + 1; q < msg.in.Seq && q < s.seen+maxRejects; q++ {
 				s.reject(q, netcode.RejectMissing)
 			}
 		}
-		s.seen = msg.in.Seq
+		s.seen, s.got = msg.in.Seq, true
 		if s.n == InputQueue {
 			s.reject(msg.in.Seq, netcode.RejectDropped)
 			m.obs.InputDropped()
@@ -679,24 +736,38 @@ func (m *Match) end(outcome uint8) {
 	if standings == nil && outcome != netcode.OutcomeError {
 		standings = game.Standings(m.world)
 	}
-	var seated []*Player
-	for i := range m.seats {
-		if p := m.seats[i].p; p != nil {
-			seated = append(seated, p)
-			p.match.CompareAndSwap(m, nil)
-			m.hooks.Unseated(p, m.ID, false)
-		}
-	}
-	m.notify(lobbyEvent{kind: evEnded, m: m, players: seated})
-	m.hooks.Ended(m.ID, m.spec.Name, outcome, standings)
+	// The lobby learns of the end first, so that a player who queues again
+	// on the result finds the match over. Every seated player who is
+	// connected gets the result on the connection their seat is bound to;
+	// the lobby sends it again to one who came back on another connection.
 	frame := netcode.AppendResult(nil, outcome, standings)
-	for _, p := range seated {
-		if out := p.Out(); !out.PostControl(frame) {
-			out.Kick(netcode.CloseCongested)
+	var ended []endedSeat
+	for i := range m.seats {
+		s := &m.seats[i]
+		p := s.p
+		if p == nil {
+			continue
+		}
+		p.match.CompareAndSwap(m, nil)
+		why, sent := UnseatEnded, s.out
+		if s.away {
+			why, sent = UnseatEndedAway, nil
+		}
+		ended = append(ended, endedSeat{p: p, sent: sent})
+		m.hooks.Unseated(p, m.ID, why)
+	}
+	m.notify(lobbyEvent{kind: evEnded, m: m, ended: ended, result: frame})
+	m.hooks.Ended(m.ID, m.spec.Name, outcome, standings)
+	for _, s := range ended {
+		if s.sent != nil {
+			post(s.sent, frame)
 		}
 	}
 	m.obs.MatchEnded(m.spec.Name, outcome)
-	m.log.Info("match ended", "outcome", outcome, "players", len(seated), "ticks", m.world.Tick)
+	m.log.Info("match ended", "outcome", outcome, "players", len(ended), "ticks", m.world.Tick)
+	for _, s := range ended {
+		m.stepped(StepEnded, s.p)
+	}
 }
 
 // notify sends an event to the lobby without blocking the match: if the

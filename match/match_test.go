@@ -56,6 +56,18 @@ func testMatch(t *testing.T, mode game.Mode, players ...*Player) (*Match, chan l
 
 func newTestPlayer(id string) *Player { return NewPlayer(id, id, NewOutbox()) }
 
+// attached connects player id to l on a new connection, as a server does
+// after hello, and drains the welcome.
+func attached(t *testing.T, l *Lobby, id string) *Player {
+	t.Helper()
+	p, _, _ := l.Attach(id, id, "key-"+id, netcode.Version, NewOutbox())
+	if p == nil {
+		t.Fatal("lobby closed")
+	}
+	drain(p)
+	return p
+}
+
 // frames decodes the frames waiting in p's outbox.
 func frames(t *testing.T, p *Player, schema *netcode.Schema) []netcode.ServerMsg {
 	t.Helper()
@@ -92,7 +104,7 @@ func TestInputsAppliedOncePerTickInOrder(t *testing.T) {
 	x0 := self.X
 	// Three inputs arrive at once, one twice, plus an old duplicate.
 	for _, seq := range []uint32{1, 2, 2, 3, 1} {
-		if !p.SendInput(&netcode.Input{Seq: seq, MoveX: 1}) {
+		if p.SendInput(&netcode.Input{Seq: seq, MoveX: 1}, p.Out()) != InputQueued {
 			t.Fatal("inbox refused")
 		}
 	}
@@ -118,9 +130,9 @@ func TestInvalidInputsRejectedWithReason(t *testing.T) {
 	m, _ := testMatch(t, mode, p)
 	schema := &mode.Spec().Schema
 	frames(t, p, schema)
-	p.SendInput(&netcode.Input{Seq: 1, MoveX: 1, MoveY: 1})          // too long
-	p.SendInput(&netcode.Input{Seq: 2, Buttons: netcode.ButtonFire}) // fires
-	p.SendInput(&netcode.Input{Seq: 3, Buttons: netcode.ButtonFire}) // too soon
+	p.SendInput(&netcode.Input{Seq: 1, MoveX: 1, MoveY: 1}, p.Out())          // too long
+	p.SendInput(&netcode.Input{Seq: 2, Buttons: netcode.ButtonFire}, p.Out()) // fires
+	p.SendInput(&netcode.Input{Seq: 3, Buttons: netcode.ButtonFire}, p.Out()) // too soon
 	var rejects []netcode.Reject
 	var ack uint32
 	for range 3 {
@@ -145,7 +157,7 @@ func TestQueueOverflowRejectsAsDropped(t *testing.T) {
 	m, _ := testMatch(t, mode, p)
 	frames(t, p, &mode.Spec().Schema)
 	for seq := uint32(1); seq <= InputQueue+2; seq++ {
-		p.SendInput(&netcode.Input{Seq: seq})
+		p.SendInput(&netcode.Input{Seq: seq}, p.Out())
 	}
 	m.tick()
 	fs := frames(t, p, &mode.Spec().Schema)
@@ -201,9 +213,9 @@ func TestRulesPanicEndsOnlyThatMatch(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer l.Close(context.Background())
-	bad, good := newTestPlayer("bad"), newTestPlayer("good")
-	l.Queue(bad, "tag")
-	l.Queue(good, "arena")
+	bad, good := attached(t, l, "bad"), attached(t, l, "good")
+	l.Queue(bad, bad.Out(), "tag")
+	l.Queue(good, good.Out(), "arena")
 	l.sync()
 	drain(bad)
 	drain(good)
@@ -243,14 +255,14 @@ func TestLobbyFillsBackfillsAndTimesOut(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer l.Close(context.Background())
-	a, b, c := newTestPlayer("a"), newTestPlayer("b"), newTestPlayer("c")
-	l.Queue(a, "arena")
-	l.Queue(b, "arena") // full: starts without waiting
+	a, b, c := attached(t, l, "a"), attached(t, l, "b"), attached(t, l, "c")
+	l.Queue(a, a.Out(), "arena")
+	l.Queue(b, b.Out(), "arena") // full: starts without waiting
 	waitFor(t, func() bool { return a.Match() != nil && b.Match() != nil })
 	if a.Match() != b.Match() {
 		t.Fatal("a and b in different matches")
 	}
-	l.Queue(c, "arena")
+	l.Queue(c, c.Out(), "arena")
 	l.sync()
 	clock.Advance(2 * time.Second)
 	time.Sleep(20 * time.Millisecond)
@@ -260,18 +272,18 @@ func TestLobbyFillsBackfillsAndTimesOut(t *testing.T) {
 	clock.Advance(time.Second)
 	waitFor(t, func() bool { return c.Match() != nil })
 	// b leaves; a new player backfills b's seat in a's match.
-	l.Leave(b)
+	l.Leave(b, b.Out())
 	waitFor(t, func() bool { return b.Match() == nil })
-	d := newTestPlayer("d")
-	l.Queue(d, "arena")
+	d := attached(t, l, "d")
+	l.Queue(d, d.Out(), "arena")
 	waitFor(t, func() bool { return d.Match() != nil })
 	if d.Match() != a.Match() && d.Match() != c.Match() {
 		t.Error("d not backfilled into a running match")
 	}
 	// Unknown mode and double queue are refused with error messages.
-	e := newTestPlayer("e")
-	l.Queue(e, "nope")
-	l.Queue(a, "arena")
+	e := attached(t, l, "e")
+	l.Queue(e, e.Out(), "nope")
+	l.Queue(a, a.Out(), "arena")
 	waitFor(t, func() bool { return len(e.Out().Frames()) > 0 })
 	var m netcode.ServerMsg
 	if err := netcode.NewReader().DecodeServer(drain(e)[0], &m, nil); err != nil || m.ErrCode != netcode.ErrUnknownMode {
@@ -324,7 +336,7 @@ func TestTickAllocatesNothing(t *testing.T) {
 	step := func() {
 		seq++
 		for _, p := range players {
-			p.SendInput(&netcode.Input{Seq: seq, MoveX: 0.6, MoveY: 0.8})
+			p.SendInput(&netcode.Input{Seq: seq, MoveX: 0.6, MoveY: 0.8}, p.Out())
 			for len(p.Out().Frames()) > 0 {
 				p.Out().Release(<-p.Out().Frames())
 			}
@@ -366,7 +378,7 @@ func BenchmarkTick(b *testing.B) {
 					if (int(seq)+i)%30 == 0 {
 						in.Buttons = netcode.ButtonFire
 					}
-					p.SendInput(&in)
+					p.SendInput(&in, p.Out())
 					for len(p.Out().Frames()) > 0 {
 						p.Out().Release(<-p.Out().Frames())
 					}
@@ -434,7 +446,7 @@ func TestAwayResumeAndGrace(t *testing.T) {
 	m.graceAt = 10
 	frames(t, a, schema)
 	frames(t, b, schema)
-	a.SendInput(&netcode.Input{Seq: 1, MoveX: 1})
+	a.SendInput(&netcode.Input{Seq: 1, MoveX: 1}, a.Out())
 	m.tick()
 	frames(t, a, schema)
 	m.control(ctlMsg{kind: ctlAway, p: a})
@@ -452,7 +464,7 @@ func TestAwayResumeAndGrace(t *testing.T) {
 		t.Error("an away player was sent a snapshot")
 	}
 	// Back on a new connection within the grace.
-	a.SetOut(NewOutbox())
+	a.out.Store(NewOutbox())
 	m.control(ctlMsg{kind: ctlResume, p: a})
 	m.tick()
 	fs := frames(t, a, schema)
@@ -469,7 +481,7 @@ func TestAwayResumeAndGrace(t *testing.T) {
 	}
 	select {
 	case e := <-ev:
-		if e.kind != evSeatFreed || !e.expired {
+		if e.kind != evSeatFreed || e.p != a {
 			t.Errorf("lobby event %+v", e)
 		}
 	default:
@@ -483,8 +495,8 @@ func TestMissingInputsReported(t *testing.T) {
 	mode := quietArena()
 	m, _ := testMatch(t, mode, p)
 	frames(t, p, &mode.Spec().Schema)
-	p.SendInput(&netcode.Input{Seq: 1})
-	p.SendInput(&netcode.Input{Seq: 4})
+	p.SendInput(&netcode.Input{Seq: 1}, p.Out())
+	p.SendInput(&netcode.Input{Seq: 4}, p.Out())
 	m.tick()
 	fs := frames(t, p, &mode.Spec().Schema)
 	rj := fs[len(fs)-1].Snapshot.Rejects

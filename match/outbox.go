@@ -35,9 +35,11 @@ type Outbox struct {
 	kick    chan netcode.CloseCode
 	pending atomic.Int64
 	control atomic.Int32 // control frames queued: at most controlSlots
-	// OnKick, if set, is called by Kick on the kicker's goroutine; it must
-	// not block (the server uses it to cut a write stuck on a dead peer).
-	OnKick func()
+	// OnKick, if set, is called by the Kick that wins, with its code, on
+	// the kicker's goroutine; it must not block (the server uses it to stop
+	// acting on the connection's frames at once, and to cut a write stuck
+	// on a dead peer).
+	OnKick func(code netcode.CloseCode)
 }
 
 // NewOutbox returns an empty Outbox.
@@ -114,7 +116,7 @@ func (o *Outbox) Kick(code netcode.CloseCode) {
 	select {
 	case o.kick <- code:
 		if o.OnKick != nil {
-			o.OnKick()
+			o.OnKick(code)
 		}
 	default:
 	}

@@ -1,14 +1,22 @@
 package match
 
 import (
+	"math"
 	"sync/atomic"
 
 	"skirmish/netcode"
 )
 
-// Player is one connected player as the lobby and matches see them. The
-// server creates it for a connection; the match it is seated in is the only
-// writer of its seat, the lobby the only writer of its queue state.
+// Player is one player on this node, as the lobby and matches see them.
+// There is exactly one Player per player ID while the player has a
+// connection or any seat state (queued, joining a match, seated, held
+// away): Lobby.Attach creates it and hands it to each of the player's
+// connections in turn, and the lobby forgets it once it has neither.
+//
+// Who owns what: the lobby goroutine owns where the player is (its queue,
+// the match it was sent to, whether it is connected), in structures of its
+// own; the match goroutine owns the seat; a connection only reads Out and
+// Match and sends inputs.
 type Player struct {
 	ID, Name string
 	// Key is the server's opaque key for the player (its session store
@@ -17,42 +25,67 @@ type Player struct {
 
 	out   atomic.Pointer[Outbox] // the current connection's send path
 	match atomic.Pointer[Match]  // set while seated; read by the connection
-
-	// lobby goroutine only
-	queued   *forming // the forming match the player waits in
-	assigned *Match   // the running match the lobby seated the player in
-	expired  bool     // the player's seat was freed while they were away
+	// maxSeq is the highest input seq received from the player on any
+	// connection, seated or not: a new seat voids every seq up to it.
+	maxSeq atomic.Uint32
 }
 
-// NewPlayer returns a player that sends through out.
+// NewPlayer returns a player that sends through out. Servers get their
+// players from Lobby.Attach; NewPlayer is for tests and tools that drive a
+// Match or Lobby directly.
 func NewPlayer(id, name string, out *Outbox) *Player {
 	p := &Player{ID: id, Name: name}
 	p.out.Store(out)
 	return p
 }
 
-// Out is the send path of the player's current connection.
+// Out is the send path of the player's current (or last) connection.
 func (p *Player) Out() *Outbox { return p.out.Load() }
-
-// SetOut moves the player to a new connection's send path (a reconnect).
-func (p *Player) SetOut(o *Outbox) { p.out.Store(o) }
 
 // Match returns the match the player is seated in, or nil.
 func (p *Player) Match() *Match { return p.match.Load() }
 
-// SendInput hands in to the player's match without blocking. It reports
-// false when the player is not seated or the match's inbox is full; the
-// input is then dropped.
-func (p *Player) SendInput(in *netcode.Input) bool {
+// MaxSeq returns the highest input seq received from the player.
+func (p *Player) MaxSeq() uint32 { return p.maxSeq.Load() }
+
+// InputResult says what became of an input handed to SendInput.
+type InputResult uint8
+
+// Input results.
+const (
+	// InputQueued: the input is in the match's inbox.
+	InputQueued InputResult = iota
+	// InputNotSeated: the player has no seat; the input is dropped.
+	InputNotSeated
+	// InputInboxFull: the match's inbox is full; the input is dropped.
+	InputInboxFull
+	// InputSeqSpent: the player already sent seq 2³²−1, the last one; no
+	// later input can exist, and the connection should be closed.
+	InputSeqSpent
+)
+
+// SendInput hands in, received on the connection whose send path is from,
+// to the player's match without blocking. The match drops it if from is no
+// longer the send path the seat is bound to (a replaced connection's late
+// frame).
+func (p *Player) SendInput(in *netcode.Input, from *Outbox) InputResult {
+	for {
+		old := p.maxSeq.Load()
+		if old == math.MaxUint32 {
+			return InputSeqSpent
+		}
+		if in.Seq <= old || p.maxSeq.CompareAndSwap(old, in.Seq) {
+			break
+		}
+	}
 	m := p.match.Load()
 	if m == nil {
-		return false
+		return InputNotSeated
 	}
 	select {
-	case m.inbox <- inputMsg{p: p, in: *in, at: monoNow()}:
-		return true
+	case m.inbox <- inputMsg{p: p, from: from, in: *in, at: monoNow()}:
+		return InputQueued
 	default:
-		m.obs.InputDropped()
-		return false
+		return InputInboxFull
 	}
 }

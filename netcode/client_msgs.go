@@ -26,9 +26,16 @@ type ClientMsg struct {
 	Mode string
 	// input
 	Input Input
-	// ping
-	ClientTime float64
+	// ping: the client's clock, and the MessagePack value it came in
+	// (ClientTimeRaw[:ClientTimeLen]), which a pong echoes as given.
+	ClientTime    float64
+	ClientTimeRaw [9]byte
+	ClientTimeLen uint8
 }
+
+// RawClientTime returns the ping's clientTime exactly as the client encoded
+// it (an integer or a float of any width), for the pong to echo.
+func (m *ClientMsg) RawClientTime() []byte { return m.ClientTimeRaw[:m.ClientTimeLen] }
 
 // DecodeClient decodes one client frame into m. It is bounded: a frame never
 // makes it allocate more than a mode name (at most MaxModeName bytes). Every
@@ -82,9 +89,12 @@ func (r *Reader) DecodeClient(frame []byte, m *ClientMsg) error {
 		if n < need {
 			return errTruncated
 		}
+		start := r.pos()
 		if m.ClientTime, err = r.Float(); err != nil {
 			return err
 		}
+		// A number takes at most 9 bytes (0xcb and a float64).
+		m.ClientTimeLen = uint8(copy(m.ClientTimeRaw[:], r.frame[start:r.pos()]))
 	case MsgLeave:
 	default:
 		return errUnknown

@@ -26,6 +26,17 @@ const (
 	MsgError    = 6
 )
 
+// Where a player is, as a welcome tells it.
+const (
+	// WhereLobby: neither queued nor seated.
+	WhereLobby uint8 = 0
+	// WhereQueued: waiting for a match (a queued message follows).
+	WhereQueued uint8 = 1
+	// WhereSeated: holding a seat; matched follows (or seat_expired, if
+	// the seat's grace ran out in the meantime).
+	WhereSeated uint8 = 2
+)
+
 // Buttons of an input.
 const (
 	ButtonFire = 1 << 0
@@ -109,6 +120,8 @@ const (
 	CloseReplaced  CloseCode = 4003
 	CloseCongested CloseCode = 4004
 	CloseInternal  CloseCode = 4005
+	// CloseHelloTimeout: no valid hello within the hello timeout.
+	CloseHelloTimeout CloseCode = 4006
 )
 
 // Reason returns the short reason text sent in a close frame with code c.
@@ -133,6 +146,8 @@ func (c CloseCode) Reason() string {
 		return "replaced"
 	case CloseCongested:
 		return "congested"
+	case CloseHelloTimeout:
+		return "hello_timeout"
 	}
 	return "internal"
 }

@@ -43,7 +43,8 @@ func FuzzDecodeClient(f *testing.F) {
 		case MsgInput:
 			again = AppendInput(nil, &m.Input)
 		case MsgPing:
-			again = AppendPing(nil, m.ClientTime)
+			// The raw clientTime, exactly as it came (a pong echoes it).
+			again = append([]byte{0x92, MsgPing}, m.RawClientTime()...)
 		case MsgLeave:
 			again = AppendLeave(nil)
 		}
@@ -60,7 +61,7 @@ func FuzzDecodeClient(f *testing.F) {
 // FuzzDecodeServer guards the Go client's decoder of server frames.
 func FuzzDecodeServer(f *testing.F) {
 	s := testSchema()
-	f.Add(AppendWelcome(nil, 1, "p", "n"))
+	f.Add(AppendWelcome(nil, 1, "p", "n", WhereSeated))
 	f.Add(AppendMatched(nil, &Matched{MatchID: "m", Mode: "arena", Entity: 1, TickRate: 30, WorldW: 10, WorldH: 10, Schema: *s}))
 	v := NewView(s, Interest{Radius: 10})
 	for tick, x := range []float32{1, 5, 50} {

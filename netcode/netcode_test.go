@@ -21,7 +21,7 @@ func TestClientFramesRoundTrip(t *testing.T) {
 		{"hello", AppendHello(nil, 1, 3), ClientMsg{Type: MsgHello, MinVersion: 1, MaxVersion: 3}},
 		{"queue", AppendQueue(nil, "arena"), ClientMsg{Type: MsgQueue, Mode: "arena"}},
 		{"input", AppendInput(nil, &in), ClientMsg{Type: MsgInput, Input: in}},
-		{"ping", AppendPing(nil, 1234.5), ClientMsg{Type: MsgPing, ClientTime: 1234.5}},
+		{"ping", AppendPing(nil, 1234.5), ClientMsg{Type: MsgPing, ClientTime: 1234.5, ClientTimeRaw: [9]byte{0xcb, 0x40, 0x93, 0x4a}, ClientTimeLen: 9}},
 		{"leave", AppendLeave(nil), ClientMsg{Type: MsgLeave}},
 	}
 	r := NewReader()
@@ -130,7 +130,7 @@ func TestServerFramesRoundTrip(t *testing.T) {
 	r := NewReader()
 	var m ServerMsg
 
-	if err := r.DecodeServer(AppendWelcome(nil, 1, "p-1", "alice"), &m, nil); err != nil || m.PlayerID != "p-1" || m.Name != "alice" || m.Version != 1 {
+	if err := r.DecodeServer(AppendWelcome(nil, 1, "p-1", "alice", WhereLobby), &m, nil); err != nil || m.PlayerID != "p-1" || m.Name != "alice" || m.Version != 1 {
 		t.Fatalf("welcome: %v %+v", err, m)
 	}
 	matched := Matched{MatchID: "m-1", Mode: "arena", Entity: 70, TickRate: 30, WorldW: 2000, WorldH: 1500, Schema: *s}
@@ -198,8 +198,38 @@ func TestServerFramesRoundTrip(t *testing.T) {
 	if err := r.DecodeServer(AppendError(nil, ErrUnknownMode), &m, nil); err != nil || m.ErrCode != ErrUnknownMode || m.ErrText != "unknown_mode" {
 		t.Fatalf("error: %v %+v", err, m)
 	}
-	if err := r.DecodeServer(AppendPong(nil, 5.5, 77), &m, nil); err != nil || m.ClientTime != 5.5 || m.ServerTimeMs != 77 {
+	if err := r.DecodeServer(AppendPong(nil, []byte{0xcb, 0x40, 0x16, 0, 0, 0, 0, 0, 0}, 77), &m, nil); err != nil || m.ClientTime != 5.5 || m.ServerTimeMs != 77 {
 		t.Fatalf("pong: %v %+v", err, m)
+	}
+	if err := r.DecodeServer(AppendWelcome(nil, 1, "p-1", "alice", WhereQueued), &m, nil); err != nil || m.Where != WhereQueued {
+		t.Fatalf("welcome where: %v %+v", err, m)
+	}
+	// A welcome of the first wave (4 elements) is in the lobby.
+	if err := r.DecodeServer([]byte{0x94, 0, 1, 0xa1, 'p', 0xa1, 'n'}, &m, nil); err != nil || m.Where != WhereLobby || m.PlayerID != "p" {
+		t.Fatalf("4-element welcome: %v %+v", err, m)
+	}
+}
+
+// A pong echoes clientTime as the client encoded it: an integer stays an
+// integer of the same width, a float32 a float32.
+func TestPongEchoesClientTimeAsGiven(t *testing.T) {
+	r := NewReader()
+	for _, raw := range [][]byte{
+		{0x2a},                                     // fixint 42
+		{0xcd, 0x04, 0xd2},                         // uint16 1234
+		{0xcf, 0, 0, 1, 0x8b, 0xcd, 0x2a, 0x6f, 0}, // uint64 ms since 1970
+		{0xca, 0x3f, 0xc0, 0, 0},                   // float32 1.5
+		{0xcb, 0x40, 0x93, 0x4a, 0, 0, 0, 0, 0},    // float64 1234.5
+	} {
+		ping := append([]byte{0x92, MsgPing}, raw...)
+		var c ClientMsg
+		if err := r.DecodeClient(ping, &c); err != nil {
+			t.Fatalf("ping % x: %v", ping, err)
+		}
+		pong := AppendPong(nil, c.RawClientTime(), 9)
+		if want := append(append([]byte{0x93, MsgPong}, raw...), 9); !bytes.Equal(pong, want) {
+			t.Errorf("pong % x, want % x", pong, want)
+		}
 	}
 }
 

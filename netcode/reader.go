@@ -39,8 +39,9 @@ const (
 // Decoder calls and never uses reflection. A Reader is reused across frames
 // (Reset) and is not safe for concurrent use.
 type Reader struct {
-	br bytes.Reader
-	d  *msgpack.Decoder
+	br    bytes.Reader
+	d     *msgpack.Decoder
+	frame []byte
 }
 
 // NewReader returns a Reader ready for Reset.
@@ -52,9 +53,13 @@ func NewReader() *Reader {
 
 // Reset makes r read frame. r keeps a reference to frame until the next Reset.
 func (r *Reader) Reset(frame []byte) {
+	r.frame = frame
 	r.br.Reset(frame)
 	r.d.ResetReader(&r.br)
 }
+
+// pos is the offset of the next byte to read in the frame.
+func (r *Reader) pos() int { return len(r.frame) - r.br.Len() }
 
 // header starts decoding frame: a message is an array of at most max
 // elements whose first is the message type. It returns the array's length.

@@ -98,12 +98,13 @@ type Matched struct {
 }
 
 // AppendWelcome appends a welcome frame.
-func AppendWelcome(dst []byte, version uint32, playerID, name string) []byte {
-	dst = appendArray(dst, 4)
+func AppendWelcome(dst []byte, version uint32, playerID, name string, where uint8) []byte {
+	dst = appendArray(dst, 5)
 	dst = appendUint(dst, MsgWelcome)
 	dst = appendUint(dst, uint64(version))
 	dst = appendString(dst, playerID)
-	return appendString(dst, name)
+	dst = appendString(dst, name)
+	return appendUint(dst, uint64(where))
 }
 
 // AppendQueued appends a queued frame.
@@ -191,11 +192,13 @@ func AppendResult(dst []byte, outcome uint8, standings []Standing) []byte {
 	return dst
 }
 
-// AppendPong appends a pong frame.
-func AppendPong(dst []byte, clientTime float64, serverTimeMs uint64) []byte {
+// AppendPong appends a pong frame that echoes clientTime, the MessagePack
+// encoding of the ping's clientTime exactly as the client sent it
+// (ClientMsg.RawClientTime).
+func AppendPong(dst []byte, clientTime []byte, serverTimeMs uint64) []byte {
 	dst = appendArray(dst, 3)
 	dst = appendUint(dst, MsgPong)
-	dst = appendFloat(dst, clientTime)
+	dst = append(dst, clientTime...)
 	return appendUint(dst, serverTimeMs)
 }
 
@@ -223,6 +226,7 @@ type ServerMsg struct {
 	Version  uint32
 	PlayerID string
 	Name     string
+	Where    uint8 // WhereLobby, WhereQueued or WhereSeated
 	// queued
 	Mode string
 	// matched
@@ -266,6 +270,15 @@ func (r *Reader) DecodeServer(frame []byte, m *ServerMsg, schema *Schema) error 
 		}
 		if m.Name, err = r.String(maxStrServer); err != nil {
 			return err
+		}
+		m.Where = WhereLobby
+		if n >= 5 {
+			need = 5
+			w, err := r.Uint(math.MaxUint8)
+			if err != nil {
+				return err
+			}
+			m.Where = uint8(w)
 		}
 	case MsgQueued:
 		need = 2

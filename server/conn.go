@@ -1,9 +1,10 @@
 package server
 
 import (
-	"context"
 	"errors"
+	"log/slog"
 	"net"
+	"net/netip"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -17,56 +18,92 @@ import (
 // conn is one WebSocket connection: its player, its send path, its rate
 // limit and the state of its read loop.
 type conn struct {
-	srv    *Server
-	nc     *guardConn
-	ws     *gws.Conn
-	sess   Session
-	hash   string        // the token's hash: the session's key
-	player *match.Player // set on hello
-	out    *match.Outbox
+	srv  *Server
+	nc   *guardConn
+	ws   *gws.Conn
+	sess Session
+	hash string     // the token's hash: the session's key
+	ip   netip.Addr // the client's key in the per-IP table
+	out  *match.Outbox
 
-	lastSeen atomic.Int64 // unix nanoseconds of the last frame received
-	peerLeft atomic.Bool  // the peer closed with 1000: it left for good
+	player   atomic.Pointer[match.Player] // set by hello
+	lastSeen atomic.Int64                 // unix nanoseconds of the last frame received
+	helloed  atomic.Bool
+	// closing: the server has decided to close the connection (protocol
+	// error, replaced, kicked, shutdown...); no frame read after that is
+	// acted on.
+	closing  atomic.Bool
+	peerLeft atomic.Bool // the peer closed with 1000 first: it left for good
+	waiting  atomic.Bool // holds the token's slot of connections waiting for hello
 	done     chan struct{}
 	finished sync.Once
+	logs     logLimiter
 
 	// read loop only
 	reader  *netcode.Reader
 	msg     netcode.ClientMsg
-	hello   bool
 	limiter bucket
 }
 
-func newConn(s *Server, nc *guardConn, sess Session, hash string) *conn {
+func newConn(s *Server, nc *guardConn, sess Session, hash string, ip netip.Addr) *conn {
 	out := match.NewOutbox()
 	c := &conn{
 		srv:     s,
 		nc:      nc,
 		sess:    sess,
 		hash:    hash,
+		ip:      ip,
 		out:     out,
 		done:    make(chan struct{}),
 		reader:  netcode.NewReader(),
 		limiter: newBucket(s.opts.RateLimit, s.opts.RateBurst),
 	}
+	c.logs = logLimiter{every: time.Second, onSuppress: func() { s.limited(limLogs) }}
 	c.lastSeen.Store(time.Now().UnixNano())
-	// A kick must also cut a write stuck on a peer that stopped reading.
-	out.OnKick = func() { _ = nc.SetWriteDeadline(time.Now().Add(250 * time.Millisecond)) }
+	out.OnKick = func(code netcode.CloseCode) {
+		c.decide(code)
+		// A kick must also cut a write stuck on a peer that stopped reading.
+		_ = nc.SetWriteDeadline(time.Now().Add(250 * time.Millisecond))
+	}
 	return c
 }
 
-// close sends a close frame with code and its short reason, then closes
-// the socket. It is safe from any goroutine and idempotent.
-func (c *conn) close(code netcode.CloseCode) {
+// decide records the server's decision to close the connection with code:
+// from now on no frame of it is acted on. The first decision wins and is
+// the one counted; decide reports whether this was it.
+func (c *conn) decide(code netcode.CloseCode) bool {
+	if !c.closing.CompareAndSwap(false, true) {
+		return false
+	}
+	c.srv.metrics.closes.WithLabelValues(code.Reason()).Inc()
+	return true
+}
+
+// closeWith decides to close the connection with code and sends the close
+// frame at once (from any goroutine).
+func (c *conn) closeWith(code netcode.CloseCode) {
+	c.decide(code)
+	c.writeClose(code)
+}
+
+// writeClose sends a close frame with code and its short reason, then
+// closes the socket. It is safe from any goroutine and idempotent.
+func (c *conn) writeClose(code netcode.CloseCode) {
 	if c.ws == nil {
 		_ = c.nc.Close()
 		return
 	}
 	_ = c.nc.SetWriteDeadline(time.Now().Add(2 * time.Second))
-	// Counted even if the frame cannot be written (a peer that stopped
-	// reading): the connection is closed for this reason either way.
-	if err := c.ws.WriteClose(uint16(code), []byte(code.Reason())); !errors.Is(err, gws.ErrConnClosed) {
-		c.srv.metrics.closes.WithLabelValues(code.Reason()).Inc()
+	_ = c.ws.WriteClose(uint16(code), []byte(code.Reason()))
+}
+
+// releaseHello gives back the token's slot of connections waiting for
+// hello, once.
+func (c *conn) releaseHello() {
+	if c.waiting.CompareAndSwap(true, false) {
+		c.srv.mu.Lock()
+		delete(c.srv.waitingHello, c.hash)
+		c.srv.mu.Unlock()
 	}
 }
 
@@ -74,33 +111,33 @@ func (c *conn) close(code netcode.CloseCode) {
 func (c *conn) finish() {
 	c.finished.Do(func() {
 		close(c.done)
-		if c.player != nil && c.srv.players.detach(c) {
-			// Not replaced by a newer connection. A normal close (1000) is
-			// the player leaving; anything else is a drop: the seat is held
-			// for the grace, a place in a queue is given up.
-			if c.peerLeft.Load() {
-				c.srv.lobby.Leave(c.player)
-			} else {
-				c.srv.lobby.Disconnect(c.player)
-			}
-			if c.player.Match() == nil {
-				c.srv.players.forget(c.player.ID)
-			}
+		c.releaseHello()
+		if p := c.player.Load(); p != nil {
+			// The lobby ignores this if a newer connection replaced c. A
+			// normal close (1000) is the player leaving; anything else is a
+			// drop: the seat is held for the grace, a place in a queue is
+			// given up.
+			c.srv.lobby.Detach(p, c.out, c.peerLeft.Load())
 		}
+		c.srv.ips.releaseConn(c.ip)
 		c.srv.metrics.connections.Dec()
 		c.srv.untrack(c)
 	})
 }
 
 // writeLoop is the connection's writer goroutine: it writes the frames the
-// match and the lobby post, pings the peer, and drops it when idle.
+// match and the lobby post, pings the peer, and closes a connection that
+// sent no hello in time or went idle.
 func (c *conn) writeLoop() {
 	defer c.srv.recoverConn(c)
 	opts := &c.srv.opts
-	check := min(opts.PingInterval, opts.IdleTimeout/6)
-	ticker := time.NewTicker(check)
-	defer ticker.Stop()
-	lastPing := time.Now()
+	ping := time.NewTicker(opts.PingInterval)
+	defer ping.Stop()
+	idle := time.NewTimer(opts.IdleTimeout)
+	defer idle.Stop()
+	hello := time.NewTimer(opts.HelloTimeout)
+	defer hello.Stop()
+	helloC := hello.C
 	var deadline time.Time
 	for {
 		select {
@@ -113,11 +150,6 @@ func (c *conn) writeLoop() {
 			err := c.ws.WriteMessage(gws.OpcodeBinary, f.B)
 			c.out.Release(f)
 			if err != nil {
-				select {
-				case code := <-c.out.Kicked(): // the kick cut this write
-					c.srv.metrics.closes.WithLabelValues(code.Reason()).Inc()
-				default:
-				}
 				return
 			}
 			c.srv.metrics.bytesOut.Add(float64(len(f.B)))
@@ -126,20 +158,28 @@ func (c *conn) writeLoop() {
 			if code == netcode.CloseShutdown {
 				c.flush()
 			}
-			c.close(code)
+			c.writeClose(code)
 			return
-		case now := <-ticker.C:
-			if now.Sub(time.Unix(0, c.lastSeen.Load())) > opts.IdleTimeout {
-				c.close(netcode.CloseIdle)
+		case <-helloC:
+			helloC = nil
+			if !c.helloed.Load() {
+				c.srv.limited(limHelloTimeout)
+				c.closeWith(netcode.CloseHelloTimeout)
 				return
 			}
-			if now.Sub(lastPing) >= opts.PingInterval {
-				lastPing = now
-				_ = c.nc.SetWriteDeadline(now.Add(10 * time.Second))
-				deadline = now.Add(10 * time.Second)
-				if err := c.ws.WritePing(nil); err != nil {
-					return
-				}
+		case now := <-idle.C:
+			// Exactly IdleTimeout after the last frame received.
+			if left := opts.IdleTimeout - now.Sub(time.Unix(0, c.lastSeen.Load())); left > 0 {
+				idle.Reset(left)
+				continue
+			}
+			c.closeWith(netcode.CloseIdle)
+			return
+		case now := <-ping.C:
+			_ = c.nc.SetWriteDeadline(now.Add(10 * time.Second))
+			deadline = now.Add(10 * time.Second)
+			if err := c.ws.WritePing(nil); err != nil {
+				return
 			}
 		case <-c.done:
 			return
@@ -165,95 +205,109 @@ func (c *conn) flush() {
 	}
 }
 
-// onMessage handles one client frame on the read loop.
-func (c *conn) onMessage(msg *gws.Message) {
-	now := time.Now()
-	c.lastSeen.Store(now.UnixNano())
-	data := msg.Bytes()
-	m := c.srv.metrics
-	m.bytesIn.Add(float64(len(data)))
-	if msg.Opcode != gws.OpcodeBinary {
-		c.protocolError("text frame")
-		return
+// admit is the first step of every frame read, data or control, on the
+// read loop: a frame of a connection the server decided to close is
+// ignored; every other counts against the rate limit. It reports whether
+// the frame may be acted on.
+func (c *conn) admit(now time.Time, size int) bool {
+	if c.closing.Load() {
+		return false
 	}
+	c.lastSeen.Store(now.UnixNano())
+	m := c.srv.metrics
+	m.bytesIn.Add(float64(size))
 	switch c.limiter.take(now) {
 	case rateDrop:
 		m.rateLimited.Inc()
-		return
+		c.srv.limited(limMessages)
+		return false
 	case rateFlood:
 		m.rateLimited.Inc()
-		c.srv.log.Warn("closing flooding connection", "player", c.sess.PlayerID)
-		c.close(netcode.CloseFlood)
+		c.srv.limited(limFlood)
+		c.logs.log(c.srv.log, slog.LevelWarn, "closing flooding connection", "player", c.sess.PlayerID, "ip", c.ip.String())
+		c.closeWith(netcode.CloseFlood)
+		return false
+	}
+	return true
+}
+
+// onMessage handles one client frame on the read loop.
+func (c *conn) onMessage(msg *gws.Message) {
+	now := time.Now()
+	data := msg.Bytes()
+	if !c.admit(now, len(data)) {
+		return
+	}
+	if msg.Opcode != gws.OpcodeBinary {
+		c.protocolError("text frame")
 		return
 	}
 	if err := c.reader.DecodeClient(data, &c.msg); err != nil {
 		c.protocolError(err.Error())
 		return
 	}
-	if !c.hello && c.msg.Type != netcode.MsgHello {
+	p := c.player.Load()
+	if p == nil && c.msg.Type != netcode.MsgHello {
 		c.protocolError("message before hello")
 		return
 	}
 	switch c.msg.Type {
 	case netcode.MsgHello:
-		if c.hello {
-			c.protocolError("second hello")
-			return
-		}
-		if c.msg.MinVersion > netcode.Version || c.msg.MaxVersion < netcode.Version {
-			c.close(netcode.CloseVersion)
-			return
-		}
-		c.hello = true
-		c.post(netcode.AppendWelcome(nil, netcode.Version, c.sess.PlayerID, c.sess.Name))
-		c.attach()
+		c.hello()
 	case netcode.MsgQueue:
-		c.srv.lobby.Queue(c.player, c.msg.Mode)
+		c.srv.lobby.Queue(p, c.out, c.msg.Mode)
 	case netcode.MsgInput:
-		if !c.player.SendInput(&c.msg.Input) {
-			m.inputsDropped.Inc()
+		switch p.SendInput(&c.msg.Input, c.out) {
+		case match.InputNotSeated, match.InputInboxFull:
+			c.srv.metrics.inputsDropped.Inc()
+		case match.InputSeqSpent:
+			c.protocolError("input after seq 2^32-1")
 		}
 	case netcode.MsgPing:
-		c.post(netcode.AppendPong(nil, c.msg.ClientTime, uint64(now.UnixMilli())))
+		c.post(netcode.AppendPong(nil, c.msg.RawClientTime(), uint64(now.UnixMilli())))
 	case netcode.MsgLeave:
-		c.srv.lobby.Leave(c.player)
+		c.srv.lobby.Leave(p, c.out)
 	}
 }
 
-// attach binds the connection to its player after the welcome: a player
-// this node knows resumes (their seat, if held, with a full view); a second
-// connection replaces the first; a player whose recorded match is not on
-// this node (the server restarted) learns that it is gone.
-func (c *conn) attach() {
+// hello binds the connection to its player: the lobby posts the welcome
+// and resumes a held seat (matched again, then a full view); a second
+// connection replaces the first; a new player whose session records a seat
+// this node no longer has (expired, or a match gone with a restart or
+// ended while away) learns that they are in the lobby.
+func (c *conn) hello() {
 	s := c.srv
-	p, old, fresh := s.players.attach(c)
-	c.player = p.mp
-	if old != nil {
-		s.log.Info("connection replaced", "player", c.sess.PlayerID)
-		old.out.Kick(netcode.CloseReplaced)
+	if c.helloed.Load() {
+		c.protocolError("second hello")
+		return
 	}
-	switch {
-	case !fresh:
+	if c.msg.MinVersion > netcode.Version || c.msg.MaxVersion < netcode.Version {
+		c.closeWith(netcode.CloseVersion)
+		return
+	}
+	p, replaced, fresh := s.lobby.Attach(c.sess.PlayerID, c.sess.Name, c.hash, netcode.Version, c.out)
+	if p == nil { // shutting down
+		c.closeWith(netcode.CloseShutdown)
+		return
+	}
+	c.player.Store(p)
+	c.helloed.Store(true)
+	c.releaseHello()
+	if replaced != nil {
+		c.logs.log(s.log, slog.LevelInfo, "connection replaced", "player", c.sess.PlayerID)
+		replaced.Kick(netcode.CloseReplaced)
+	}
+	if !fresh {
 		s.metrics.resumes.Inc()
-		s.lobby.Reconnect(p.mp) // resumes a held seat, or reports it expired
-		if c.sess.Status == StatusExpired {
-			hash := c.hash
-			s.writer.enqueue("save", func(ctx context.Context) error {
-				return s.store.Save(ctx, hash, Session{Seat: -1, Status: StatusLobby}, 0)
-			})
-		}
-	case c.sess.Status == StatusExpired || c.sess.MatchID != "":
-		// The seat expired while away, or its match is not on this node
-		// (the server restarted): the player is in the lobby.
+		return
+	}
+	if c.sess.Status == StatusExpired || c.sess.MatchID != "" {
 		code := netcode.ErrMatchGone
 		if c.sess.Status == StatusExpired {
 			code = netcode.ErrSeatExpired
 		}
 		c.post(netcode.AppendError(nil, code))
-		hash := c.hash
-		s.writer.enqueue("save", func(ctx context.Context) error {
-			return s.store.Save(ctx, hash, Session{Seat: -1, Status: StatusLobby}, 0)
-		})
+		s.writer.seat(c.hash, Session{Seat: -1, Status: StatusLobby}, time.Time{})
 	}
 }
 
@@ -265,8 +319,8 @@ func (c *conn) post(frame []byte) {
 
 func (c *conn) protocolError(why string) {
 	c.srv.metrics.protocolErrors.Inc()
-	c.srv.log.Info("protocol error", "player", c.sess.PlayerID, "why", why)
-	c.close(netcode.CloseProtocol)
+	c.logs.log(c.srv.log, slog.LevelInfo, "protocol error", "player", c.sess.PlayerID, "ip", c.ip.String(), "why", why)
+	c.closeWith(netcode.CloseProtocol)
 }
 
 // handler receives gws's events and hands them to the conn. Each method
@@ -280,7 +334,6 @@ func (h *handler) OnOpen(socket *gws.Conn) {
 	c := connOf(socket)
 	defer h.s.recoverConn(c)
 	_ = socket.SetNoDelay(true)
-	h.s.metrics.connections.Inc()
 	go c.writeLoop()
 }
 
@@ -289,14 +342,20 @@ func (h *handler) OnClose(socket *gws.Conn, err error) {
 	defer h.s.recoverConn(c)
 	var ce *gws.CloseError
 	var sc interface{ Uint16() uint16 }
-	if errors.As(err, &ce) && ce.Code == uint16(netcode.CloseNormal) {
-		c.peerLeft.Store(true)
-	}
-	if !errors.As(err, &ce) && errors.As(err, &sc) {
-		// gws closed the connection for a frame-level violation (too large,
-		// bad opcode, bad masking); the guard gave it our reason text.
+	switch {
+	case c.closing.Load():
+		// The server decided this close; it was counted then.
+	case errors.As(err, &ce):
+		if ce.Code == uint16(netcode.CloseNormal) {
+			c.peerLeft.Store(true)
+		}
+	case errors.As(err, &sc):
+		// gws closed the connection for a frame-level violation (too
+		// large, bad opcode, bad masking); the guard gave it our reason.
+		code := netcode.CloseCode(sc.Uint16())
+		c.decide(code)
 		h.s.metrics.protocolErrors.Inc()
-		h.s.metrics.closes.WithLabelValues(netcode.CloseCode(sc.Uint16()).Reason()).Inc()
+		c.logs.log(h.s.log, slog.LevelInfo, "protocol error", "player", c.sess.PlayerID, "ip", c.ip.String(), "why", code.Reason())
 	}
 	c.finish()
 }
@@ -304,12 +363,17 @@ func (h *handler) OnClose(socket *gws.Conn, err error) {
 func (h *handler) OnPing(socket *gws.Conn, payload []byte) {
 	c := connOf(socket)
 	defer h.s.recoverConn(c)
-	c.lastSeen.Store(time.Now().UnixNano())
-	_ = socket.WritePong(payload)
+	// A ping is a frame like any other: over the rate limit it gets no
+	// pong, so a ping flood makes the server write nothing.
+	if c.admit(time.Now(), len(payload)) {
+		_ = socket.WritePong(payload)
+	}
 }
 
-func (h *handler) OnPong(socket *gws.Conn, _ []byte) {
-	connOf(socket).lastSeen.Store(time.Now().UnixNano())
+func (h *handler) OnPong(socket *gws.Conn, payload []byte) {
+	c := connOf(socket)
+	defer h.s.recoverConn(c)
+	c.admit(time.Now(), len(payload))
 }
 
 func (h *handler) OnMessage(socket *gws.Conn, msg *gws.Message) {

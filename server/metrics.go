@@ -31,6 +31,9 @@ type metrics struct {
 	sessions       prometheus.Counter
 	storeErrors    *prometheus.CounterVec
 	resumes        prometheus.Counter
+	limited        *prometheus.CounterVec
+	storeDropped   *prometheus.CounterVec
+	results        *prometheus.CounterVec
 }
 
 func newMetrics() *metrics {
@@ -46,8 +49,8 @@ func newMetrics() *metrics {
 		framesOut:      prometheus.NewCounter(prometheus.CounterOpts{Name: "skirmish_frames_out_total", Help: "WebSocket frames sent."}),
 		inputsApplied:  prometheus.NewCounter(prometheus.CounterOpts{Name: "skirmish_inputs_applied_total", Help: "Inputs applied by matches."}),
 		inputsRejected: prometheus.NewCounter(prometheus.CounterOpts{Name: "skirmish_inputs_rejected_total", Help: "Inputs rejected by the rules."}),
-		inputsDropped:  prometheus.NewCounter(prometheus.CounterOpts{Name: "skirmish_inputs_dropped_total", Help: "Inputs dropped before their queue (full inbox or queue, not seated)."}),
-		protocolErrors: prometheus.NewCounter(prometheus.CounterOpts{Name: "skirmish_protocol_errors_total", Help: "Connections closed for a malformed or unexpected frame."}),
+		inputsDropped:  prometheus.NewCounter(prometheus.CounterOpts{Name: "skirmish_inputs_dropped_total", Help: "Inputs dropped, each once: not seated, full inbox or queue, or from a connection the seat is not bound to."}),
+		protocolErrors: prometheus.NewCounter(prometheus.CounterOpts{Name: "skirmish_protocol_errors_total", Help: "Connections closed for a malformed or unexpected frame (not the closes the server initiates for other reasons)."}),
 		rateLimited:    prometheus.NewCounter(prometheus.CounterOpts{Name: "skirmish_messages_rate_limited_total", Help: "Client messages dropped by the rate limit."}),
 		viewsSkipped:   prometheus.NewCounter(prometheus.CounterOpts{Name: "skirmish_views_skipped_total", Help: "Snapshots not sent to a congested client."}),
 		closes:         prometheus.NewCounterVec(prometheus.CounterOpts{Name: "skirmish_closes_total", Help: "Connections the server closed, by reason."}, []string{"reason"}),
@@ -55,10 +58,13 @@ func newMetrics() *metrics {
 		sessions:       prometheus.NewCounter(prometheus.CounterOpts{Name: "skirmish_sessions_created_total", Help: "Guest sessions created."}),
 		storeErrors:    prometheus.NewCounterVec(prometheus.CounterOpts{Name: "skirmish_store_errors_total", Help: "Failed session store operations, by operation."}, []string{"op"}),
 		resumes:        prometheus.NewCounter(prometheus.CounterOpts{Name: "skirmish_reconnects_total", Help: "Connections of a player this node already knew (reconnects)."}),
+		limited:        prometheus.NewCounterVec(prometheus.CounterOpts{Name: "skirmish_limited_total", Help: "Times a limit on what a client can claim triggered, by limit."}, []string{"what"}),
+		storeDropped:   prometheus.NewCounterVec(prometheus.CounterOpts{Name: "skirmish_store_writes_dropped_total", Help: "Store writes given up (queue full, or a shutdown out of time), by operation."}, []string{"op"}),
+		results:        prometheus.NewCounterVec(prometheus.CounterOpts{Name: "skirmish_results_total", Help: "Match results for the leaderboard: ranked (applied), duplicate (already applied), unranked (too few players)."}, []string{"outcome"}),
 	}
 	m.reg.MustRegister(m.connections, m.matches, m.matchesEnded, m.tickDuration, m.tickOverruns,
 		m.bytesIn, m.bytesOut, m.framesOut, m.inputsApplied, m.inputsRejected, m.inputsDropped,
-		m.protocolErrors, m.rateLimited, m.viewsSkipped, m.closes, m.panics, m.sessions, m.storeErrors, m.resumes,
+		m.protocolErrors, m.rateLimited, m.viewsSkipped, m.closes, m.panics, m.sessions, m.storeErrors, m.resumes, m.limited, m.storeDropped, m.results,
 		collectors.NewGoCollector(collectors.WithGoCollectorRuntimeMetrics(collectors.MetricsScheduler, collectors.MetricsGC)),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m

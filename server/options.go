@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"net/netip"
 	"os"
 	"strings"
 	"time"
@@ -64,6 +65,41 @@ type Options struct {
 	NodeID string
 	// DebugAddr, if set, serves net/http/pprof there (keep it private).
 	DebugAddr string
+	// MetricsAddr, if set, serves /metrics on this address only, instead
+	// of on Addr (keep it private: bind it to loopback or a private
+	// interface).
+	MetricsAddr string
+
+	// TrustedProxies are the reverse proxies whose X-Forwarded-For names
+	// the client; default none (the client is the peer).
+	TrustedProxies []netip.Prefix
+	// SessionRate and SessionBurst limit POST /v1/sessions per client IP;
+	// defaults 10/s with bursts of 50. Over it: 429 with Retry-After.
+	SessionRate  float64
+	SessionBurst int
+	// MaxSessions caps the sessions of the in-process store; default
+	// 100,000. When full: 503 sessions_full.
+	MaxSessions int
+	// MaxConnsPerIP caps the WebSocket connections of one client IP
+	// (default 256: 429 over it); MaxConns those of the server (default
+	// 10,000: 503 over it).
+	MaxConnsPerIP int
+	MaxConns      int
+	// HelloTimeout closes a connection that sent no valid hello within it
+	// with 4006; default 5 s.
+	HelloTimeout time.Duration
+	// HTTPReadTimeout, HTTPWriteTimeout and HTTPIdleTimeout bound the
+	// reading of a request, the writing of a response and a keep-alive
+	// connection's idle time on the HTTP routes (not on the WebSocket once
+	// upgraded); defaults 10 s, 10 s, 60 s. MaxHeaderBytes caps a
+	// request's header; default 16 KiB.
+	HTTPReadTimeout  time.Duration
+	HTTPWriteTimeout time.Duration
+	HTTPIdleTimeout  time.Duration
+	MaxHeaderBytes   int
+	// RankedMinPlayers is how many distinct players must finish a match
+	// for its result to count on the leaderboard; default 2.
+	RankedMinPlayers int
 	// LogLevel is debug, info, warn or error; default info.
 	LogLevel string
 	// Logger overrides the logger built from LogLevel (for tests).
@@ -81,6 +117,14 @@ func (o *Options) Validate() error {
 		return errors.New("arena size must be positive")
 	case o.PingInterval <= 0 || o.IdleTimeout <= o.PingInterval:
 		return errors.New("idle timeout must exceed the ping interval")
+	case o.SessionRate <= 0 || o.SessionBurst < 1 || o.MaxSessions < 1:
+		return errors.New("session rate, burst and cap must be positive")
+	case o.MaxConnsPerIP < 1 || o.MaxConns < 1 || o.HelloTimeout <= 0:
+		return errors.New("connection caps and the hello timeout must be positive")
+	case o.HTTPReadTimeout <= 0 || o.HTTPWriteTimeout <= 0 || o.HTTPIdleTimeout <= 0 || o.MaxHeaderBytes < 1024:
+		return errors.New("HTTP timeouts must be positive and the header cap at least 1 KiB")
+	case o.RankedMinPlayers < 1:
+		return errors.New("ranked-min-players must be at least 1")
 	}
 	return nil
 }
@@ -102,6 +146,17 @@ func (o Options) withDefaults() Options {
 	setDefault(&o.SessionTTL, 24*time.Hour)
 	setDefault(&o.SeatGrace, 30*time.Second)
 	setDefault(&o.LogLevel, "info")
+	setDefault(&o.SessionRate, 10)
+	setDefault(&o.SessionBurst, 50)
+	setDefault(&o.MaxSessions, 100_000)
+	setDefault(&o.MaxConnsPerIP, 256)
+	setDefault(&o.MaxConns, 10_000)
+	setDefault(&o.HelloTimeout, 5*time.Second)
+	setDefault(&o.HTTPReadTimeout, 10*time.Second)
+	setDefault(&o.HTTPWriteTimeout, 10*time.Second)
+	setDefault(&o.HTTPIdleTimeout, 60*time.Second)
+	setDefault(&o.MaxHeaderBytes, 16<<10)
+	setDefault(&o.RankedMinPlayers, 2)
 	return o
 }
 
@@ -150,6 +205,23 @@ func (o *Options) RegisterFlags(fs *flag.FlagSet) {
 	fs.StringVar(&o.NodeID, "node-id", "", "name of this server in session records (default: random)")
 	fs.StringVar(&o.LogLevel, "log-level", d.LogLevel, "log level: debug, info, warn or error")
 	fs.StringVar(&o.DebugAddr, "debug-addr", "", "serve net/http/pprof on this address (e.g. 127.0.0.1:6060); empty: off")
+	fs.StringVar(&o.MetricsAddr, "metrics-addr", "", "serve /metrics on this address only (e.g. 127.0.0.1:9090), not on -addr; empty: on -addr")
+	fs.Func("trusted-proxies", "comma-separated CIDRs of reverse proxies whose X-Forwarded-For names the client IP (default: none; the client is the peer)", func(s string) error {
+		ps, err := parsePrefixes(s)
+		o.TrustedProxies = append(o.TrustedProxies, ps...)
+		return err
+	})
+	fs.Float64Var(&o.SessionRate, "session-rate", d.SessionRate, "POST /v1/sessions allowed per second per client IP (over it: 429 with Retry-After)")
+	fs.IntVar(&o.SessionBurst, "session-burst", d.SessionBurst, "burst of POST /v1/sessions per client IP")
+	fs.IntVar(&o.MaxSessions, "max-sessions", d.MaxSessions, "most sessions of the in-process store (without -redis); when full: 503")
+	fs.IntVar(&o.MaxConnsPerIP, "max-conns-per-ip", d.MaxConnsPerIP, "most WebSocket connections of one client IP (IPv6: one /64); over it the upgrade gets 429")
+	fs.IntVar(&o.MaxConns, "max-conns", d.MaxConns, "most WebSocket connections of the server; over it the upgrade gets 503")
+	fs.DurationVar(&o.HelloTimeout, "hello-timeout", d.HelloTimeout, "close a connection that sent no valid hello within this (close code 4006)")
+	fs.DurationVar(&o.HTTPReadTimeout, "http-read-timeout", d.HTTPReadTimeout, "time to read a whole HTTP request, body included (not the WebSocket)")
+	fs.DurationVar(&o.HTTPWriteTimeout, "http-write-timeout", d.HTTPWriteTimeout, "time to write an HTTP response (not the WebSocket)")
+	fs.DurationVar(&o.HTTPIdleTimeout, "http-idle-timeout", d.HTTPIdleTimeout, "close an idle HTTP keep-alive connection after this")
+	fs.IntVar(&o.MaxHeaderBytes, "max-header-bytes", d.MaxHeaderBytes, "largest HTTP request header, in bytes")
+	fs.IntVar(&o.RankedMinPlayers, "ranked-min-players", d.RankedMinPlayers, "distinct players who must finish a match for it to count on the leaderboard")
 }
 
 func (o *Options) logger() *slog.Logger {

@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"sync"
 	"time"
 
@@ -10,172 +11,294 @@ import (
 	"skirmish/netcode"
 )
 
-// players tracks who is on this node: each player's match.Player (which
-// outlives connections, so that a reconnect finds its seat), their current
-// connection, and the session record kept in the store.
-type players struct {
-	mu     sync.Mutex
-	byID   map[string]*player
-	tokens map[string]Session // sessions seen on this node, by token hash
-}
+// Store writer limits.
+const (
+	// maxPendingResults is the most match results waiting for the store;
+	// a result beyond it is dropped, counted and logged with its match id.
+	maxPendingResults = 1024
+	// maxPendingSeats is the most players whose seat record waits for the
+	// store (one record each: the latest replaces the one not written).
+	maxPendingSeats = 200_000
+	// storeOpTimeout bounds one store write.
+	storeOpTimeout = 2 * time.Second
+	// maxStoreBackoff is the longest wait between two failed writes.
+	maxStoreBackoff = 2 * time.Second
+)
 
-// player is one player known on this node.
-type player struct {
-	mp   *match.Player // mp.Key is the token's hash: the store's key
-	conn *conn         // current connection, nil while away
-	sess Session
-}
-
-func newPlayers() *players {
-	return &players{byID: make(map[string]*player), tokens: make(map[string]Session)}
-}
-
-// remember caches a session seen on this node, so that its player can
-// reconnect even while the store is unreachable.
-func (ps *players) remember(hash string, s Session) {
-	ps.mu.Lock()
-	ps.tokens[hash] = s
-	ps.mu.Unlock()
-}
-
-func (ps *players) cached(hash string) (Session, bool) {
-	ps.mu.Lock()
-	defer ps.mu.Unlock()
-	s, ok := ps.tokens[hash]
-	return s, ok
-}
-
-// attach binds c to its player after hello. It returns the player, the
-// connection it replaces (to be closed with 4003) and whether the player
-// is new on this node.
-func (ps *players) attach(c *conn) (p *player, replaced *conn, fresh bool) {
-	ps.mu.Lock()
-	defer ps.mu.Unlock()
-	p = ps.byID[c.sess.PlayerID]
-	if p == nil {
-		p = &player{mp: match.NewPlayer(c.sess.PlayerID, c.sess.Name, c.out), sess: c.sess}
-		p.mp.Key = c.hash
-		ps.byID[c.sess.PlayerID] = p
-		fresh = true
-	} else {
-		p.mp.SetOut(c.out)
-	}
-	replaced, p.conn = p.conn, c
-	return p, replaced, fresh
-}
-
-// detach unbinds c; it reports whether c was the player's current
-// connection (false when a newer one replaced it).
-func (ps *players) detach(c *conn) bool {
-	ps.mu.Lock()
-	defer ps.mu.Unlock()
-	p := ps.byID[c.sess.PlayerID]
-	if p == nil || p.conn != c {
-		return false
-	}
-	p.conn = nil
-	return true
-}
-
-// forget drops a player who is neither connected nor seated.
-func (ps *players) forget(id string) {
-	ps.mu.Lock()
-	defer ps.mu.Unlock()
-	if p := ps.byID[id]; p != nil && p.conn == nil && p.mp.Match() == nil {
-		delete(ps.byID, id)
-	}
-}
-
-// storeWriter performs session and leaderboard writes off the match and
-// connection goroutines: hooks enqueue, workers write with deadlines (one
-// worker keeps a player's writes in order). When the queue is full a write is dropped and counted; the
-// match, which is the truth, never waits for the store.
+// storeWriter performs seat and result writes off the match and connection
+// goroutines: hooks hand them over without blocking, one worker writes them
+// in order with deadlines. Nothing is dropped silently:
+//
+//   - a seat record waits until written (the latest record of a player
+//     replaces one not yet written: only the last one matters);
+//   - a result waits until written, retried after a failure (the store
+//     applies each match's result once, so a retry never counts twice);
+//   - only beyond maxPendingResults / maxPendingSeats, or when a shutdown
+//     runs out of time, are writes given up: each is counted
+//     (skirmish_store_writes_dropped_total) and logged (with its match id).
+//
+// While the store fails, the worker backs off (up to maxStoreBackoff).
 type storeWriter struct {
-	s    *Server
-	q    chan storeOp
-	wg   sync.WaitGroup
-	once sync.Once
+	s *Server
+
+	mu      sync.Mutex
+	queue   []storeItem           // in order of arrival
+	seats   map[string]*seatWrite // pending seat records, by session key
+	results int                   // results in queue
+
+	wake   chan struct{} // a write was queued
+	stop   chan struct{} // closed by close: finish what is queued, then stop
+	ctx    context.Context
+	cancel context.CancelFunc // cuts the write in progress (a shutdown out of time)
+	done   chan struct{}
+	once   sync.Once
 }
 
-type storeOp struct {
-	name string
-	do   func(ctx context.Context) error
+type storeItem struct {
+	key    string       // seat: the session key
+	result *resultWrite // or a result
 }
 
-func newStoreWriter(s *Server, workers, queue int) *storeWriter {
-	w := &storeWriter{s: s, q: make(chan storeOp, queue)}
-	for range workers {
-		w.wg.Go(func() {
-			for op := range w.q {
-				w.run(op)
-			}
-		})
+type seatWrite struct {
+	sess      Session
+	holdUntil time.Time // away: the seat is held until then
+}
+
+type resultWrite struct {
+	matchID, mode string
+	standings     []netcode.Standing
+}
+
+func newStoreWriter(s *Server) *storeWriter {
+	ctx, cancel := context.WithCancel(context.Background())
+	w := &storeWriter{
+		s:      s,
+		seats:  make(map[string]*seatWrite),
+		wake:   make(chan struct{}, 1),
+		stop:   make(chan struct{}),
+		ctx:    ctx,
+		cancel: cancel,
+		done:   make(chan struct{}),
 	}
+	go w.run()
 	return w
 }
 
-func (w *storeWriter) run(op storeOp) {
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-	defer cancel()
-	if err := op.do(ctx); err != nil && !errors.Is(err, ErrNoSession) {
-		w.s.storeError(op.name, err)
+// seat queues the seat record sess for the session under key. It never
+// blocks.
+func (w *storeWriter) seat(key string, sess Session, holdUntil time.Time) {
+	w.mu.Lock()
+	if cur := w.seats[key]; cur != nil {
+		cur.sess, cur.holdUntil = sess, holdUntil
+		w.mu.Unlock()
+		return
 	}
+	if len(w.seats) >= maxPendingSeats {
+		w.mu.Unlock()
+		w.dropped("save", "session", key[:min(8, len(key))])
+		return
+	}
+	w.seats[key] = &seatWrite{sess: sess, holdUntil: holdUntil}
+	w.queue = append(w.queue, storeItem{key: key})
+	w.mu.Unlock()
+	w.poke()
 }
 
-// enqueue never blocks.
-func (w *storeWriter) enqueue(name string, do func(ctx context.Context) error) {
-	defer func() { _ = recover() }() // enqueue after close: dropped
+// result queues a match's result for the leaderboard. It never blocks.
+func (w *storeWriter) result(matchID, mode string, standings []netcode.Standing) {
+	w.mu.Lock()
+	if w.results >= maxPendingResults {
+		w.mu.Unlock()
+		w.dropped("result", "match", matchID)
+		return
+	}
+	w.results++
+	w.queue = append(w.queue, storeItem{result: &resultWrite{matchID: matchID, mode: mode, standings: standings}})
+	w.mu.Unlock()
+	w.poke()
+}
+
+func (w *storeWriter) poke() {
 	select {
-	case w.q <- storeOp{name: name, do: do}:
+	case w.wake <- struct{}{}:
 	default:
-		w.s.storeError(name, errors.New("store queue full"))
 	}
 }
 
-// close finishes the queued writes.
-func (w *storeWriter) close() {
-	w.once.Do(func() { close(w.q) })
-	w.wg.Wait()
+// dropped counts and logs a write given up.
+func (w *storeWriter) dropped(op, what, id string) {
+	w.s.metrics.storeDropped.WithLabelValues(op).Inc()
+	w.s.storeLogs.log(w.s.log, slog.LevelError, "store write dropped", "op", op, what, id)
+}
+
+// pending returns the number of writes waiting.
+func (w *storeWriter) pending() int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return len(w.queue)
+}
+
+// pop takes the oldest write; ok is false when there is none.
+func (w *storeWriter) pop() (it storeItem, sw seatWrite, ok bool) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if len(w.queue) == 0 {
+		return it, sw, false
+	}
+	it = w.queue[0]
+	w.queue[0] = storeItem{}
+	w.queue = w.queue[1:]
+	if it.result != nil {
+		w.results--
+	} else {
+		sw = *w.seats[it.key]
+		delete(w.seats, it.key)
+	}
+	return it, sw, true
+}
+
+// retry puts a write that failed back at the front, unless a newer record
+// for the same seat came meanwhile.
+func (w *storeWriter) retry(it storeItem, sw seatWrite) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if it.result != nil {
+		w.results++
+	} else {
+		if w.seats[it.key] != nil {
+			return // superseded
+		}
+		w.seats[it.key] = &sw
+	}
+	w.queue = append([]storeItem{it}, w.queue...)
+}
+
+func (w *storeWriter) run() {
+	defer close(w.done)
+	backoff := time.Duration(0)
+	for {
+		it, sw, ok := w.pop()
+		if !ok {
+			select {
+			case <-w.wake:
+				continue
+			case <-w.stop:
+				return
+			}
+		}
+		err := w.write(it, sw)
+		if err == nil || errors.Is(err, ErrNoSession) {
+			backoff = 0
+			continue
+		}
+		w.retry(it, sw)
+		if w.ctx.Err() != nil {
+			return // a shutdown out of time: close reports what is left
+		}
+		op := "save"
+		if it.result != nil {
+			op = "result"
+		}
+		w.s.storeError(op, err)
+		backoff = min(max(2*backoff, 50*time.Millisecond), maxStoreBackoff)
+		select {
+		case <-time.After(backoff):
+		case <-w.ctx.Done():
+			return
+		}
+	}
+}
+
+// write performs one write with a deadline.
+func (w *storeWriter) write(it storeItem, sw seatWrite) error {
+	ctx, cancel := context.WithTimeout(w.ctx, storeOpTimeout)
+	defer cancel()
+	if r := it.result; r != nil {
+		applied, err := w.s.store.RecordResult(ctx, r.matchID, r.mode, r.standings)
+		if err == nil {
+			outcome := "ranked"
+			if !applied {
+				outcome = "duplicate"
+			}
+			w.s.metrics.results.WithLabelValues(outcome).Inc()
+		}
+		return err
+	}
+	var grace time.Duration
+	if sw.sess.Status == StatusAway {
+		grace = max(time.Until(sw.holdUntil), time.Millisecond)
+	}
+	return w.s.store.Save(ctx, it.key, sw.sess, grace)
+}
+
+// close finishes the queued writes, or gives up on what is left when ctx
+// ends (each given-up write is counted and logged).
+func (w *storeWriter) close(ctx context.Context) {
+	w.once.Do(func() { close(w.stop) })
+	select {
+	case <-w.done:
+	case <-ctx.Done():
+		w.cancel()
+		<-w.done
+	}
+	w.cancel()
+	w.mu.Lock()
+	left := w.queue
+	w.queue, w.seats, w.results = nil, map[string]*seatWrite{}, 0
+	w.mu.Unlock()
+	for _, it := range left {
+		if it.result != nil {
+			w.dropped("result", "match", it.result.matchID)
+		} else {
+			w.dropped("save", "session", it.key[:min(8, len(it.key))])
+		}
+	}
 }
 
 // hooks implements match.Hooks: it records seats and results in the store
 // through the storeWriter. It runs on match goroutines and never blocks.
 type hooks struct{ s *Server }
 
-// save records s for p; it takes no lock (hooks run on match goroutines):
-// p.Key is the session's store key.
-func (h hooks) save(p *match.Player, s Session, grace time.Duration) {
-	hash := p.Key
-	h.s.writer.enqueue("save", func(ctx context.Context) error {
-		return h.s.store.Save(ctx, hash, s, grace)
-	})
-}
-
 func (h hooks) Seated(p *match.Player, matchID string, seat int) {
-	h.save(p, Session{MatchID: matchID, Seat: seat, NodeID: h.s.nodeID, Status: StatusOnline}, 0)
+	h.s.writer.seat(p.Key, Session{MatchID: matchID, Seat: seat, NodeID: h.s.nodeID, Status: StatusOnline}, time.Time{})
 }
 
-func (h hooks) Away(p *match.Player, matchID string, seat int, ackSeq uint32) {
-	h.save(p, Session{MatchID: matchID, Seat: seat, NodeID: h.s.nodeID, LastSeq: ackSeq, Status: StatusAway}, h.s.opts.SeatGrace)
+func (h hooks) Away(p *match.Player, matchID string, seat int, ackSeq uint32, holdUntil time.Time) {
+	h.s.writer.seat(p.Key, Session{MatchID: matchID, Seat: seat, NodeID: h.s.nodeID, LastSeq: ackSeq, Status: StatusAway}, holdUntil)
 }
 
-func (h hooks) Unseated(p *match.Player, matchID string, expired bool) {
+// Unseated records that p is in the lobby. A player who did not see how
+// their seat ended (the grace ran out, or the match ended while they were
+// away) keeps the match id, so that a later connection is told.
+func (h hooks) Unseated(p *match.Player, matchID string, why match.Unseat) {
 	s := Session{Seat: -1, Status: StatusLobby}
-	if expired {
+	switch why {
+	case match.UnseatExpired:
 		s.Status, s.MatchID = StatusExpired, matchID
+	case match.UnseatEndedAway:
+		s.MatchID = matchID
 	}
-	h.save(p, s, 0)
-	h.s.writer.enqueue("forget", func(context.Context) error {
-		h.s.players.forget(p.ID)
-		return nil
-	})
+	h.s.writer.seat(p.Key, s, time.Time{})
 }
 
-func (h hooks) Ended(_ string, mode string, outcome uint8, standings []netcode.Standing) {
+// Ended records a normal match's result on its mode's leaderboard, if
+// enough distinct players finished it (Options.RankedMinPlayers): a match
+// played alone after the fill timeout counts for nobody.
+func (h hooks) Ended(matchID, mode string, outcome uint8, standings []netcode.Standing) {
 	if outcome != netcode.OutcomeNormal || len(standings) == 0 {
 		return
 	}
-	h.s.writer.enqueue("result", func(ctx context.Context) error {
-		return h.s.store.RecordResult(ctx, mode, standings)
-	})
+	if distinctPlayers(standings) < h.s.opts.RankedMinPlayers {
+		h.s.metrics.results.WithLabelValues("unranked").Inc()
+		return
+	}
+	h.s.writer.result(matchID, mode, standings)
+}
+
+func distinctPlayers(st []netcode.Standing) int {
+	seen := make(map[string]bool, len(st))
+	for _, s := range st {
+		seen[s.PlayerID] = true
+	}
+	return len(seen)
 }

@@ -167,7 +167,7 @@ func (r *RedisStore) Save(ctx context.Context, hash string, s Session, grace tim
 const winWeight = 1e9
 
 // RecordResult implements SessionStore.
-func (r *RedisStore) RecordResult(ctx context.Context, mode string, standings []netcode.Standing) error {
+func (r *RedisStore) RecordResult(ctx context.Context, matchID, mode string, standings []netcode.Standing) (bool, error) {
 	ctx, cancel := context.WithTimeout(ctx, r.opTimeout)
 	defer cancel()
 	_, err := r.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
@@ -185,9 +185,9 @@ func (r *RedisStore) RecordResult(ctx context.Context, mode string, standings []
 		return nil
 	})
 	if err != nil {
-		return fmt.Errorf("redis record result: %w", err)
+		return false, fmt.Errorf("redis record result: %w", err)
 	}
-	return nil
+	return true, nil
 }
 
 // Leaderboard implements SessionStore.

@@ -6,9 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log"
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"strings"
 	"sync"
@@ -30,20 +32,36 @@ type Server struct {
 	opts     Options
 	log      *slog.Logger
 	store    SessionStore
-	players  *players
+	tokens   *tokenCache // sessions the store confirmed, for its outages
+	ips      *ipTable
 	writer   *storeWriter
 	nodeID   string
 	lobby    *match.Lobby
 	metrics  *metrics
 	upgrader *gws.Upgrader
 	http     *http.Server
+	metricsS *http.Server // on Options.MetricsAddr, if set
+	boards   *boardCache
 	started  time.Time
 	closing  atomic.Bool
 
-	mu    sync.Mutex
-	conns map[*conn]struct{} // hijacked connections, invisible to http.Server
-	idle  chan struct{}      // closed when conns empties during shutdown
+	// storeLogs and httpLogs bound what the store's failures and the
+	// HTTP server's complaints about peers write to the log.
+	storeLogs logLimiter
+	httpLogs  logLimiter
+	idleHTTP  sync.Map // net.Conn → time it went idle (keep-alive)
+
+	mu           sync.Mutex
+	conns        map[*conn]struct{}  // hijacked connections, invisible to http.Server
+	idle         chan struct{}       // closed when conns empties during shutdown
+	waitingHello map[string]struct{} // token hashes with a connection waiting for hello
 }
+
+// Internal caps of the per-IP table and the session cache.
+const (
+	maxTrackedIPs = 100_000
+	minTokenCache = 4096
+)
 
 // New returns a Server for opts (zero fields take their defaults). It starts
 // the matchmaker; call Serve or ListenAndServe, then Shutdown.
@@ -53,14 +71,19 @@ func New(opts Options) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{
-		opts:    opts,
-		log:     opts.logger(),
-		players: newPlayers(),
-		metrics: newMetrics(),
-		started: time.Now(),
-		conns:   make(map[*conn]struct{}),
-		nodeID:  opts.NodeID,
+		opts:         opts,
+		log:          opts.logger(),
+		metrics:      newMetrics(),
+		started:      time.Now(),
+		conns:        make(map[*conn]struct{}),
+		waitingHello: make(map[string]struct{}),
+		nodeID:       opts.NodeID,
+		ips:          newIPTable(maxTrackedIPs, opts.SessionRate, opts.SessionBurst, opts.MaxConnsPerIP, opts.MaxConns),
 	}
+	s.tokens = newTokenCache(max(2*opts.MaxConns, minTokenCache), func() { s.limited(limTokenCache) })
+	s.storeLogs = logLimiter{every: time.Second, onSuppress: func() { s.limited(limLogs) }}
+	s.httpLogs = logLimiter{every: time.Second, onSuppress: func() { s.limited(limLogs) }}
+	s.boards = &boardCache{s: s, ttl: time.Second, byMode: map[string]*boardEntry{}}
 	if s.nodeID == "" {
 		s.nodeID = "n-" + NewPlayerID()[2:10]
 	}
@@ -73,10 +96,9 @@ func New(opts Options) (*Server, error) {
 		}
 		s.store = rs
 	} else {
-		s.store = NewMemoryStore()
+		s.store = NewMemoryStore(opts.MaxSessions)
 	}
-	// One worker keeps each player's writes in order; they are rare.
-	s.writer = newStoreWriter(s, 1, 4096)
+	s.writer = newStoreWriter(s)
 	modes := map[string]game.Mode{}
 	for _, m := range []game.Mode{
 		game.NewArena(game.ArenaConfig{
@@ -118,16 +140,59 @@ func New(opts Options) (*Server, error) {
 	mux.HandleFunc("GET /ws", s.handleWS)
 	mux.HandleFunc("GET /healthz", s.handleHealth)
 	mux.HandleFunc("GET /v1/leaderboard", s.handleLeaderboard)
-	mux.Handle("GET /metrics", promhttp.HandlerFor(s.metrics.reg, promhttp.HandlerOpts{}))
-	mux.Handle("GET /", http.FileServerFS(client.Web()))
-	s.http = &http.Server{
-		Addr:              opts.Addr,
-		Handler:           mux,
-		ReadHeaderTimeout: 5 * time.Second,
-		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+	metricsHandler := promhttp.HandlerFor(s.metrics.reg, promhttp.HandlerOpts{})
+	if opts.MetricsAddr == "" {
+		mux.Handle("GET /metrics", metricsHandler)
+	} else {
+		mm := http.NewServeMux()
+		mm.Handle("GET /metrics", metricsHandler)
+		s.metricsS = s.newHTTPServer(opts.MetricsAddr, mm)
 	}
+	mux.Handle("GET /", http.FileServerFS(client.Web()))
+	s.http = s.newHTTPServer(opts.Addr, mux)
 	return s, nil
 }
+
+// newHTTPServer returns an http.Server with the server's limits: whole
+// request and response deadlines (a slow body is cut), an idle timeout for
+// keep-alives, a header cap, and an error log no peer can flood. A
+// WebSocket leaves these limits when it is hijacked.
+func (s *Server) newHTTPServer(addr string, h http.Handler) *http.Server {
+	return &http.Server{
+		Addr:              addr,
+		Handler:           h,
+		ReadHeaderTimeout: min(5*time.Second, s.opts.HTTPReadTimeout),
+		ReadTimeout:       s.opts.HTTPReadTimeout,
+		WriteTimeout:      s.opts.HTTPWriteTimeout,
+		IdleTimeout:       s.opts.HTTPIdleTimeout,
+		MaxHeaderBytes:    s.opts.MaxHeaderBytes,
+		ErrorLog:          log.New(limitedWriter{lim: &s.httpLogs, log: s.log}, "", 0),
+		ConnState:         s.connState,
+	}
+}
+
+// connState counts the keep-alive connections closed for idling past
+// HTTPIdleTimeout.
+func (s *Server) connState(c net.Conn, st http.ConnState) {
+	switch st {
+	case http.StateIdle:
+		s.idleHTTP.Store(c, time.Now())
+	case http.StateActive, http.StateHijacked:
+		s.idleHTTP.Delete(c)
+	case http.StateClosed:
+		if v, ok := s.idleHTTP.LoadAndDelete(c); ok && time.Since(v.(time.Time)) >= s.opts.HTTPIdleTimeout-50*time.Millisecond {
+			s.limited(limIdleTimeout)
+		}
+	}
+}
+
+// limited counts a limit that triggered.
+func (s *Server) limited(what string) { s.metrics.limited.WithLabelValues(what).Inc() }
+
+// MetricsServer returns the server of Options.MetricsAddr (nil when
+// /metrics is on the main address). Serve it on its own listener; Shutdown
+// stops it.
+func (s *Server) MetricsServer() *http.Server { return s.metricsS }
 
 // Handler returns the server's HTTP handler.
 func (s *Server) Handler() http.Handler { return s.http.Handler }
@@ -186,7 +251,12 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	if herr := <-httpDone; err == nil {
 		err = herr
 	}
-	s.writer.close() // results of the ended matches, sessions
+	if s.metricsS != nil {
+		_ = s.metricsS.Shutdown(ctx)
+	}
+	// Results of the ended matches, seat records: written, or given up
+	// (counted and logged) when ctx ends, even while the store is down.
+	s.writer.close(ctx)
 	_ = s.store.Close()
 	if err == nil {
 		err = lobbyErr
@@ -250,11 +320,22 @@ func (s *Server) handleCreateSession(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusServiceUnavailable, "shutting_down")
 		return
 	}
+	now := time.Now()
+	if ok, wait, why := s.ips.allowSession(ipKey(clientIP(r, s.opts.TrustedProxies)), now); !ok {
+		s.limited(why)
+		w.Header().Set("Retry-After", retryAfter(wait))
+		writeError(w, http.StatusTooManyRequests, "rate_limited")
+		return
+	}
 	var body struct {
 		Name string `json:"name"`
 	}
 	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1024))
 	if err := dec.Decode(&body); err != nil && !errors.Is(err, io.EOF) {
+		var ne net.Error
+		if errors.As(err, &ne) && ne.Timeout() {
+			s.limited(limReadTimeout) // a body sent too slowly
+		}
 		writeError(w, http.StatusBadRequest, "bad_request")
 		return
 	}
@@ -269,12 +350,18 @@ func (s *Server) handleCreateSession(w http.ResponseWriter, r *http.Request) {
 	}
 	sess := Session{PlayerID: id, Name: body.Name, Seat: -1, Status: StatusLobby, ExpiresAt: time.Now().Add(s.opts.SessionTTL)}
 	tok, err := s.store.Create(r.Context(), sess, s.opts.SessionTTL)
-	if err != nil {
+	switch {
+	case errors.Is(err, ErrStoreFull):
+		s.limited(limSessions)
+		w.Header().Set("Retry-After", "60")
+		writeError(w, http.StatusServiceUnavailable, "sessions_full")
+		return
+	case err != nil:
 		s.storeError("create", err)
 		writeError(w, http.StatusServiceUnavailable, "store_unavailable")
 		return
 	}
-	s.players.remember(HashToken(tok), sess)
+	s.tokens.remember(HashToken(tok), sess, sess.ExpiresAt, now)
 	s.metrics.sessions.Inc()
 	writeJSON(w, http.StatusCreated, map[string]string{
 		"token":     tok,
@@ -284,10 +371,11 @@ func (s *Server) handleCreateSession(w http.ResponseWriter, r *http.Request) {
 	})
 }
 
-// storeError logs and counts a failed store operation.
+// storeError counts a failed store operation, and logs it (at most one
+// line a second: an outage must not flood the log).
 func (s *Server) storeError(op string, err error) {
 	s.metrics.storeErrors.WithLabelValues(op).Inc()
-	s.log.Error("session store", "op", op, "err", err)
+	s.storeLogs.log(s.log, slog.LevelError, "session store", "op", op, "err", err)
 }
 
 func (s *Server) handleLeaderboard(w http.ResponseWriter, r *http.Request) {
@@ -299,13 +387,59 @@ func (s *Server) handleLeaderboard(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "unknown_mode")
 		return
 	}
-	top, err := s.store.Leaderboard(r.Context(), mode, 100)
+	body, err := s.boards.get(r.Context(), mode)
 	if err != nil {
 		s.storeError("leaderboard", err)
 		writeError(w, http.StatusServiceUnavailable, "store_unavailable")
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"mode": mode, "players": top})
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "max-age=1")
+	_, _ = w.Write(body)
+}
+
+// boardCache answers the leaderboard endpoint from a copy at most ttl old,
+// fetched by one request at a time per mode: a flood of requests costs the
+// store one query a second, and takes no lock that sessions use.
+type boardCache struct {
+	s      *Server
+	ttl    time.Duration
+	mu     sync.Mutex
+	byMode map[string]*boardEntry
+}
+
+type boardEntry struct {
+	mu   sync.Mutex // held while fetching
+	at   time.Time
+	body []byte
+}
+
+func (b *boardCache) get(ctx context.Context, mode string) ([]byte, error) {
+	b.mu.Lock()
+	e := b.byMode[mode]
+	if e == nil {
+		e = &boardEntry{}
+		b.byMode[mode] = e // modes are the lobby's: a bounded set
+	}
+	b.mu.Unlock()
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.body != nil && time.Since(e.at) < b.ttl {
+		b.s.limited(limLeaderboard)
+		return e.body, nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	top, err := b.s.store.Leaderboard(ctx, mode, 100)
+	if err != nil {
+		return nil, err
+	}
+	body, err := json.Marshal(map[string]any{"mode": mode, "players": top})
+	if err != nil {
+		return nil, err
+	}
+	e.body, e.at = append(body, '\n'), time.Now()
+	return e.body, nil
 }
 
 func (s *Server) handleHealth(w http.ResponseWriter, r *http.Request) {
@@ -371,24 +505,9 @@ func (s *Server) handleWS(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusUnauthorized, "unauthorized")
 		return
 	}
-	hash := HashToken(token)
-	sess, err := s.store.Lookup(r.Context(), hash, s.opts.SessionTTL)
-	switch {
-	case errors.Is(err, ErrNoSession):
-		writeError(w, http.StatusUnauthorized, "unauthorized")
-		return
-	case err != nil:
-		s.storeError("lookup", err)
-		// A player this node knows may come back while the store is down.
-		cached, ok := s.players.cached(hash)
-		if !ok {
-			writeError(w, http.StatusServiceUnavailable, "store_unavailable")
-			return
-		}
-		sess = cached
-	default:
-		s.players.remember(hash, sess)
-	}
+	// Everything that costs nothing comes before what costs: a foreign
+	// page, a bad handshake or a client over its caps never reaches the
+	// store.
 	if !s.originAllowed(r) {
 		writeError(w, http.StatusForbidden, "forbidden_origin")
 		return
@@ -397,32 +516,98 @@ func (s *Server) handleWS(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "bad_handshake")
 		return
 	}
+	ip := ipKey(clientIP(r, s.opts.TrustedProxies))
+	switch why := s.ips.acquireConn(ip, time.Now()); why {
+	case "":
+	case limConns:
+		s.limited(why)
+		writeError(w, http.StatusServiceUnavailable, "server_full")
+		return
+	default:
+		s.limited(why)
+		writeError(w, http.StatusTooManyRequests, "too_many_connections")
+		return
+	}
+	hash := HashToken(token)
+	if !s.waitForHello(hash) {
+		s.ips.releaseConn(ip)
+		s.limited(limHelloPending)
+		writeError(w, http.StatusTooManyRequests, "hello_pending")
+		return
+	}
+	if !s.upgrade(w, r, ip, hash) {
+		s.ips.releaseConn(ip)
+		s.mu.Lock()
+		delete(s.waitingHello, hash)
+		s.mu.Unlock()
+	}
+}
+
+// waitForHello takes hash's slot of connections waiting for hello: one per
+// token at a time.
+func (s *Server) waitForHello(hash string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, busy := s.waitingHello[hash]; busy {
+		return false
+	}
+	s.waitingHello[hash] = struct{}{}
+	return true
+}
+
+// upgrade looks the session up and turns the request into a tracked
+// WebSocket connection; it reports false (the response written) when it
+// did not.
+func (s *Server) upgrade(w http.ResponseWriter, r *http.Request, ip netip.Addr, hash string) bool {
+	now := time.Now()
+	sess, err := s.store.Lookup(r.Context(), hash, s.opts.SessionTTL)
+	switch {
+	case errors.Is(err, ErrNoSession):
+		s.tokens.forget(hash)
+		writeError(w, http.StatusUnauthorized, "unauthorized")
+		return false
+	case err != nil:
+		s.storeError("lookup", err)
+		// A session the store confirmed within its TTL may come back while
+		// the store is down; an expired one never does.
+		cached, ok := s.tokens.cached(hash, now)
+		if !ok {
+			writeError(w, http.StatusServiceUnavailable, "store_unavailable")
+			return false
+		}
+		sess = cached
+	default:
+		s.tokens.remember(hash, sess, now.Add(s.opts.SessionTTL), now)
+	}
 	hj, ok := w.(http.Hijacker)
 	if !ok {
 		writeError(w, http.StatusInternalServerError, "internal")
-		return
+		return false
 	}
 	netConn, rw, err := hj.Hijack()
 	if err != nil {
-		return
+		return false
 	}
-	c := newConn(s, &guardConn{Conn: netConn}, sess, hash)
+	c := newConn(s, &guardConn{Conn: netConn}, sess, hash, ip)
+	c.waiting.Store(true)
 	if !s.track(c) {
 		_ = netConn.Close()
-		return
+		return false
 	}
 	ctx := context.WithValue(r.Context(), connKey{}, c)
 	socket, err := s.upgrader.UpgradeFromConn(c.nc, rw.Reader, r.WithContext(ctx))
 	if err != nil {
 		s.untrack(c)
 		s.log.Debug("upgrade failed", "err", err)
-		return
+		return false
 	}
 	c.ws = socket
+	s.metrics.connections.Inc()
 	go func() {
 		defer s.recoverConn(c)
 		socket.ReadLoop()
 	}()
+	return true
 }
 
 type connKey struct{}
@@ -441,7 +626,7 @@ func (s *Server) recoverConn(c *conn) {
 	if v := recover(); v != nil {
 		s.metrics.panics.Inc()
 		s.log.Error("panic on connection", "player", c.sess.PlayerID, "panic", fmt.Sprint(v))
-		c.close(netcode.CloseInternal)
+		c.closeWith(netcode.CloseInternal)
 		c.finish()
 	}
 }

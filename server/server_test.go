@@ -168,7 +168,7 @@ func TestUpgradeRefusals(t *testing.T) {
 	// Same host and localhost origins are allowed.
 	for _, origin := range []string{strings.Replace(base, "127.0.0.1", "localhost", 1), base} {
 		hdr := http.Header{"Origin": {origin}}
-		if _, _, err := dialRaw(t, base, tok, hdr); err != nil {
+		if _, _, err := dialRaw(t, base, createSession(t, base), hdr); err != nil {
 			t.Errorf("origin %s refused: %v", origin, err)
 		}
 	}

@@ -17,6 +17,9 @@ import (
 // ErrNoSession is returned for an unknown or expired token.
 var ErrNoSession = errors.New("session not found")
 
+// ErrStoreFull is returned by Create when the store holds its most sessions.
+var ErrStoreFull = errors.New("session store full")
+
 // Session statuses.
 const (
 	StatusLobby  = "lobby"  // connected or not, not seated
@@ -72,7 +75,7 @@ type SessionStore interface {
 	Save(ctx context.Context, hash string, s Session, grace time.Duration) error
 	// RecordResult adds a match's standings to mode's leaderboard: place 1
 	// wins, every other place loses, scores add up.
-	RecordResult(ctx context.Context, mode string, standings []netcode.Standing) error
+	RecordResult(ctx context.Context, matchID, mode string, standings []netcode.Standing) (applied bool, err error)
 	// Leaderboard returns mode's top n players by wins, then score.
 	Leaderboard(ctx context.Context, mode string, n int) ([]LeaderboardEntry, error)
 	// Close releases the store's connections.
@@ -113,7 +116,7 @@ type memSession struct {
 }
 
 // NewMemoryStore returns an empty MemoryStore.
-func NewMemoryStore() *MemoryStore {
+func NewMemoryStore(maxSessions int) *MemoryStore {
 	return &MemoryStore{now: time.Now, sessions: make(map[string]*memSession), boards: make(map[string]map[string]*LeaderboardEntry)}
 }
 
@@ -172,9 +175,9 @@ func (m *MemoryStore) Save(ctx context.Context, hash string, s Session, grace ti
 }
 
 // RecordResult implements SessionStore.
-func (m *MemoryStore) RecordResult(ctx context.Context, mode string, standings []netcode.Standing) error {
+func (m *MemoryStore) RecordResult(ctx context.Context, matchID, mode string, standings []netcode.Standing) (bool, error) {
 	if err := ctx.Err(); err != nil {
-		return err
+		return false, err
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -197,7 +200,7 @@ func (m *MemoryStore) RecordResult(ctx context.Context, mode string, standings [
 		}
 		e.Score += int64(st.Score)
 	}
-	return nil
+	return true, nil
 }
 
 // Leaderboard implements SessionStore.

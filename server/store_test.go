@@ -165,9 +165,9 @@ func storeContract(t *testing.T, newStore func(t *testing.T) SessionStore) {
 			}
 			return out
 		}
-		_ = st.RecordResult(ctx, mode, match(10, 5, 1)) // p-0 wins
-		_ = st.RecordResult(ctx, mode, match(3, 20))    // p-0 wins again
-		if err := st.RecordResult(ctx, mode, []netcode.Standing{{PlayerID: "p-2", Name: "n2", Score: 50, Place: 1}}); err != nil {
+		_, _ = st.RecordResult(ctx, "m1", mode, match(10, 5, 1)) // p-0 wins
+		_, _ = st.RecordResult(ctx, "m2", mode, match(3, 20))    // p-0 wins again
+		if _, err := st.RecordResult(ctx, "m3", mode, []netcode.Standing{{PlayerID: "p-2", Name: "n2", Score: 50, Place: 1}}); err != nil {
 			t.Fatal(err)
 		}
 		top, err := st.Leaderboard(ctx, mode, 100)
@@ -197,7 +197,7 @@ func storeContract(t *testing.T, newStore func(t *testing.T) SessionStore) {
 }
 
 func TestMemoryStoreContract(t *testing.T) {
-	storeContract(t, func(t *testing.T) SessionStore { return NewMemoryStore() })
+	storeContract(t, func(t *testing.T) SessionStore { return NewMemoryStore(0) })
 }
 
 func TestRedisStoreContract(t *testing.T) {
