@@ -171,11 +171,12 @@ func (h hooks) Unseated(p *match.Player, matchID string, expired bool) {
 	})
 }
 
-func (h hooks) Ended(_ string, mode string, outcome uint8, standings []netcode.Standing) {
+func (h hooks) Ended(matchID string, mode string, outcome uint8, standings []netcode.Standing) {
 	if outcome != netcode.OutcomeNormal || len(standings) == 0 {
 		return
 	}
 	h.s.writer.enqueue("result", func(ctx context.Context) error {
-		return h.s.store.RecordResult(ctx, mode, standings)
+		_, err := h.s.store.RecordResult(ctx, matchID, mode, standings)
+		return err
 	})
 }
