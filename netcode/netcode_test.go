@@ -215,8 +215,8 @@ func TestServerFramesRoundTrip(t *testing.T) {
 func TestPongEchoesClientTimeAsGiven(t *testing.T) {
 	r := NewReader()
 	for _, raw := range [][]byte{
-		{0x2a},                                     // fixint 42
-		{0xcd, 0x04, 0xd2},                         // uint16 1234
+		{0x2a},             // fixint 42
+		{0xcd, 0x04, 0xd2}, // uint16 1234
 		{0xcf, 0, 0, 1, 0x8b, 0xcd, 0x2a, 0x6f, 0}, // uint64 ms since 1970
 		{0xca, 0x3f, 0xc0, 0, 0},                   // float32 1.5
 		{0xcb, 0x40, 0x93, 0x4a, 0, 0, 0, 0, 0},    // float64 1234.5

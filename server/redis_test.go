@@ -1,14 +1,17 @@
 package server
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
+	"os"
 	"os/exec"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/alicebob/miniredis/v2"
+	"github.com/redis/go-redis/v9"
 
 	"skirmish/client"
 	"skirmish/netcode"
@@ -35,6 +38,139 @@ func newStoppableRedis(t *testing.T) *stoppableRedis {
 			t.Fatal(err)
 		}
 	}}
+}
+
+// hashTag is the part of key that Redis Cluster hashes to pick its slot:
+// what is between the first "{" and the next "}", if that is not empty;
+// else the whole key.
+func hashTag(key string) string {
+	if i := strings.IndexByte(key, '{'); i >= 0 {
+		if j := strings.IndexByte(key[i+1:], '}'); j > 0 {
+			return key[i+1 : i+1+j]
+		}
+	}
+	return key
+}
+
+// The keys are where RedisStore's doc says, with their TTLs, each group
+// that one call touches shares a hash tag, and the scripts survive a
+// SCRIPT FLUSH (a restarted or failed-over Redis).
+func TestRedisStoreKeys(t *testing.T) {
+	ctx := context.Background()
+	rdb := redis.NewUniversalClient(&redis.UniversalOptions{Addrs: []string{testRedis(t)}, ContextTimeoutEnabled: true})
+	st := NewRedisStoreClient(rdb)
+	defer st.Close()
+	tok, err := st.Create(ctx, Session{PlayerID: "p-1", Name: "ann"}, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := HashToken(tok)
+	if err := st.Save(ctx, h, Session{MatchID: "m-1", Seat: 2, Status: StatusAway}, 1500*time.Millisecond); err != nil {
+		t.Fatal(err)
+	}
+	mode := newMode(t)
+	if !record(t, st, "m-1", mode, standings("p", 5, 3)) {
+		t.Fatal("not applied")
+	}
+	sess, hold, lb := "skirmish:s:{"+h+"}", "skirmish:h:{"+h+"}", "skirmish:{lb:"+mode+"}"
+	ttls := []struct {
+		key      string
+		min, max time.Duration // -1: no TTL
+	}{
+		{sess, time.Hour - time.Minute, time.Hour},
+		{hold, time.Second, 1500 * time.Millisecond},
+		{lb, -1, -1},
+		{lb + ":p:p-0", -1, -1},
+		{lb + ":p:p-1", -1, -1},
+		{lb + ":done:m-1", resultMemory - time.Minute, resultMemory},
+	}
+	for _, k := range ttls {
+		ttl, err := rdb.PTTL(ctx, k.key).Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ttl == -2*time.Nanosecond || (k.min < 0) != (ttl < 0) || (k.min >= 0 && (ttl < k.min || ttl > k.max)) {
+			t.Errorf("%s: PTTL %v, want between %v and %v (-1ns: none, -2ns: no key)", k.key, ttl, k.min, k.max)
+		}
+	}
+	if hashTag(sess) != h || hashTag(hold) != h {
+		t.Errorf("session keys' hash tags: %q %q", hashTag(sess), hashTag(hold))
+	}
+	for _, k := range ttls[2:] {
+		if hashTag(k.key) != "lb:"+mode {
+			t.Errorf("%s: hash tag %q", k.key, hashTag(k.key))
+		}
+	}
+	for _, old := range []string{"skirmish:s:" + h, "skirmish:h:" + h, "skirmish:lb:" + mode, "skirmish:lbp:" + mode + ":p-0"} {
+		if n, _ := rdb.Exists(ctx, old).Result(); n != 0 {
+			t.Errorf("old key %s written", old)
+		}
+	}
+	if z, _ := rdb.ZScore(ctx, lb, "p-0").Result(); z != winWeight+5 {
+		t.Errorf("p-0 ranks at %v", z)
+	}
+
+	if err := rdb.ScriptFlush(ctx).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if record(t, st, "m-1", mode, standings("p", 5, 3)) {
+		t.Error("m-1 applied twice after a script flush")
+	}
+	if err := st.Save(ctx, h, Session{Seat: -1, Status: StatusLobby}, 0); err != nil {
+		t.Fatalf("save after a script flush: %v", err)
+	}
+	if n, _ := rdb.Exists(ctx, hold).Result(); n != 0 {
+		t.Error("seat hold kept after a save in the lobby")
+	}
+}
+
+// startRedisCluster returns the address of a one-node Redis Cluster that
+// serves every slot (REDIS_CLUSTER_ADDR's, or a redis-server it starts):
+// like a real cluster, it refuses a script or MULTI whose keys are in
+// different slots.
+func startRedisCluster(t *testing.T) string {
+	t.Helper()
+	if addr := os.Getenv("REDIS_CLUSTER_ADDR"); addr != "" {
+		return addr
+	}
+	if _, err := exec.LookPath("redis-server"); err != nil {
+		t.Fatal("no redis-server on PATH and no REDIS_CLUSTER_ADDR: the cluster contract needs a real Redis")
+	}
+	rs := startRedis(t, 0, "--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf")
+	ctx := context.Background()
+	c := redis.NewClient(&redis.Options{Addr: rs.Addr})
+	defer c.Close()
+	if err := c.Do(ctx, "CLUSTER", "ADDSLOTSRANGE", 0, 16383).Err(); err != nil {
+		t.Fatalf("cluster addslots: %v", err)
+	}
+	waitUntil(t, 10*time.Second, func() bool {
+		info, _ := c.ClusterInfo(ctx).Result()
+		return strings.Contains(info, "cluster_state:ok")
+	})
+	return rs.Addr
+}
+
+// The contract holds on Redis Cluster, which would refuse any call whose
+// keys do not share a slot.
+func TestRedisStoreClusterContract(t *testing.T) {
+	addr := startRedisCluster(t)
+	newClient := func() *redis.ClusterClient {
+		return redis.NewClusterClient(&redis.ClusterOptions{Addrs: []string{addr}, ContextTimeoutEnabled: true})
+	}
+	c := newClient()
+	err := c.Eval(context.Background(), "return redis.call('GET', KEYS[2])", []string{"a", "b"}).Err()
+	c.Close()
+	if err == nil || !strings.Contains(err.Error(), "CROSSSLOT") && !strings.Contains(err.Error(), "same slot") {
+		t.Fatalf("a script across slots was not refused (%v): the cluster does not check", err)
+	}
+	storeContract(t, func(t *testing.T) SessionStore {
+		st := NewRedisStoreClient(newClient())
+		if err := st.Ping(context.Background()); err != nil {
+			t.Fatalf("redis cluster at %s: %v", addr, err)
+		}
+		t.Cleanup(func() { st.Close() })
+		return st
+	})
 }
 
 func postSession(t *testing.T, base string) (int, string) {
