@@ -54,16 +54,24 @@ type RedisStore struct {
 
 const redisOpTimeout = time.Second
 
-// redisLog sends go-redis's own messages (reconnect failures) to slog
-// instead of stderr.
-type redisLog struct{ log *slog.Logger }
-
-func (l redisLog) Printf(_ context.Context, format string, v ...any) {
-	l.log.Warn("redis client", "msg", fmt.Sprintf(format, v...))
+// redisLog sends go-redis's own messages (reconnect failures) to slog,
+// at most one line a second (an outage makes it print one per attempt).
+type redisLog struct {
+	log *slog.Logger
+	lim *logLimiter
 }
 
-// SetRedisLogger routes the Redis client library's messages to log.
-func SetRedisLogger(log *slog.Logger) { redis.SetLogger(redisLog{log}) }
+func (l redisLog) Printf(_ context.Context, format string, v ...any) {
+	l.lim.log(l.log, slog.LevelWarn, "redis client", "msg", fmt.Sprintf(format, v...))
+}
+
+// redisLogLimit bounds the Redis client library's lines for the process
+// (its logger is global).
+var redisLogLimit = logLimiter{every: time.Second}
+
+// SetRedisLogger routes the Redis client library's messages to log, at
+// most one line a second with the count of the lines suppressed.
+func SetRedisLogger(log *slog.Logger) { redis.SetLogger(redisLog{log: log, lim: &redisLogLimit}) }
 
 // NewRedisStore connects to the Redis at addrs (comma-separated for a
 // Cluster or Sentinel; masterName selects Sentinel).

@@ -50,6 +50,9 @@ type rawClient struct {
 	code   uint16
 	reason string
 	pings  int
+	pongs  int
+	// answerPings makes the client answer the server's pings.
+	answerPings bool
 }
 
 func (r *rawClient) OnClose(_ *gws.Conn, err error) {
@@ -65,6 +68,16 @@ func (r *rawClient) OnClose(_ *gws.Conn, err error) {
 func (r *rawClient) OnPing(c *gws.Conn, p []byte) {
 	r.mu.Lock()
 	r.pings++
+	answer := r.answerPings
+	r.mu.Unlock()
+	if answer {
+		_ = c.WritePong(p)
+	}
+}
+
+func (r *rawClient) OnPong(*gws.Conn, []byte) {
+	r.mu.Lock()
+	r.pongs++
 	r.mu.Unlock()
 }
 
@@ -77,10 +90,21 @@ func (r *rawClient) OnMessage(_ *gws.Conn, m *gws.Message) {
 
 func dialRaw(t *testing.T, base, token string, hdr http.Header) (*rawClient, *http.Response, error) {
 	t.Helper()
+	return dialRawFrom(t, base, token, "", hdr)
+}
+
+// dialRawFrom is dialRaw from the local address from (an IP; "": any).
+func dialRawFrom(t *testing.T, base, token, from string, hdr http.Header) (*rawClient, *http.Response, error) {
+	t.Helper()
 	u, _ := url.Parse(base)
 	addr := "ws://" + u.Host + "/ws?token=" + url.QueryEscape(token)
 	rc := &rawClient{closed: make(chan struct{})}
-	conn, resp, err := gws.NewClient(rc, &gws.ClientOption{Addr: addr, RequestHeader: hdr})
+	opt := &gws.ClientOption{Addr: addr, RequestHeader: hdr}
+	if from != "" {
+		d := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(from)}}
+		opt.NewDialer = func() (gws.Dialer, error) { return d, nil }
+	}
+	conn, resp, err := gws.NewClient(rc, opt)
 	if err != nil {
 		return nil, resp, err
 	}

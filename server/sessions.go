@@ -183,17 +183,10 @@ type memSession struct {
 }
 
 // NewMemoryStore returns an empty MemoryStore that holds at most
-// maxSessions live sessions (0, or none given: 100,000), and starts its
-// sweeper; Close stops it. At most one maxSessions may be given.
-func NewMemoryStore(maxSessions ...int) *MemoryStore {
-	if len(maxSessions) > 1 {
-		panic("server.NewMemoryStore: more than one maxSessions")
-	}
-	max := 0
-	if len(maxSessions) == 1 {
-		max = maxSessions[0]
-	}
-	return newMemoryStore(max, time.Now, memorySweepEvery)
+// maxSessions live sessions (0: 100,000), and starts its sweeper; Close
+// stops it.
+func NewMemoryStore(maxSessions int) *MemoryStore {
+	return newMemoryStore(maxSessions, time.Now, memorySweepEvery)
 }
 
 // newMemoryStore is NewMemoryStore with a clock and a sweep period.

@@ -593,7 +593,7 @@ func TestMemoryStoreFull(t *testing.T) {
 }
 
 func TestMemoryStoreDefaultCap(t *testing.T) {
-	for _, m := range []*MemoryStore{NewMemoryStore(), NewMemoryStore(0), NewMemoryStore(-1)} {
+	for _, m := range []*MemoryStore{NewMemoryStore(0), NewMemoryStore(-1)} {
 		if m.maxSessions != defaultMaxSessions {
 			t.Errorf("cap %d", m.maxSessions)
 		}
