@@ -402,7 +402,7 @@ func (s logSink) Handle(_ context.Context, r slog.Record) error {
 	return nil
 }
 func (s logSink) WithAttrs(as []slog.Attr) slog.Handler { s.attrs = append(s.attrs, as...); return s }
-func (s logSink) WithGroup(string) slog.Handler        { return s }
+func (s logSink) WithGroup(string) slog.Handler         { return s }
 
 func countLines(lines []string, prefix string) (n int, suppressed bool) {
 	for _, l := range lines {
