@@ -3,8 +3,12 @@
 //	skirmish [-addr 127.0.0.1:8080] [-tick-rate 30] …
 //
 // It serves the browser client at /, the game WebSocket at /ws, guest
-// sessions at /v1/sessions, /healthz and /metrics. SIGINT or SIGTERM shuts
-// it down gracefully: matches end, clients get a close frame, exit 0.
+// sessions at /v1/sessions, /healthz and /metrics (or /metrics on
+// -metrics-addr only). It prints the URL to open; with -addr
+// 127.0.0.1:0 the kernel picks the port, and the printed URL has it (as
+// do the "pprof:" and "metrics:" lines of -debug-addr and -metrics-addr).
+// SIGINT or SIGTERM shuts it down gracefully: matches end, clients get a
+// close frame, exit 0.
 package main
 
 import (
@@ -52,7 +56,20 @@ func run(opts server.Options) error {
 		mux.HandleFunc("/debug/pprof/", pprof.Index)
 		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
 		mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
-		go func() { _ = http.ListenAndServe(addr, mux) }()
+		dln, err := net.Listen("tcp", addr)
+		if err != nil {
+			return err
+		}
+		fmt.Printf("pprof: http://%s/debug/pprof/\n", displayAddr(dln.Addr()))
+		go func() { _ = http.Serve(dln, mux) }()
+	}
+	if ms := srv.MetricsServer(); ms != nil {
+		mln, err := net.Listen("tcp", ms.Addr)
+		if err != nil {
+			return err
+		}
+		fmt.Printf("metrics: http://%s/metrics\n", displayAddr(mln.Addr()))
+		go func() { _ = ms.Serve(mln) }() // Shutdown stops it
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
