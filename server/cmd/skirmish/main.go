@@ -48,11 +48,16 @@ func run(opts server.Options) error {
 	}
 	fmt.Printf("Skirmish is running. Open http://%s/ in a browser (Ctrl-C stops it).\n", displayAddr(ln.Addr()))
 	if addr := srv.Options().DebugAddr; addr != "" {
+		dln, err := net.Listen("tcp", addr)
+		if err != nil {
+			return err
+		}
+		fmt.Printf("pprof: http://%s/debug/pprof/\n", displayAddr(dln.Addr()))
 		mux := http.NewServeMux()
 		mux.HandleFunc("/debug/pprof/", pprof.Index)
 		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
 		mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
-		go func() { _ = http.ListenAndServe(addr, mux) }()
+		go func() { _ = http.Serve(dln, mux) }()
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
