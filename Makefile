@@ -11,7 +11,10 @@ SOAK_CHAOS ?= 0.1
 LOAD_ARGS ?= -n 64 -duration 30s
 SERVER_ARGS ?=
 
-.PHONY: run build test vet unit fuzz e2e soak loadtest bench clean
+# the server's timeouts under make attack, and what bin/attack expects
+ATTACK_TIMEOUTS = -hello-timeout 1s -http-read-timeout 2s -http-idle-timeout 2s
+
+.PHONY: run build test vet unit fuzz e2e soak loadtest attack bench clean
 
 # await_url DIR SED: waits up to 10 s for the server started as $$spid to
 # print a URL line to DIR/server.out, and prints the URL that the sed
@@ -33,15 +36,17 @@ PPROF_URL = s|^pprof: \(http://[^/ ]*\)/debug/pprof/$$|\1|p
 run: build
 	./bin/skirmish $(ARGS)
 
-## build: bin/skirmish (server) and bin/bots (bot runner)
+## build: bin/skirmish (server), bin/bots (bot runner) and bin/attack (attack tool)
 build:
 	$(GO) build -o bin/skirmish ./server/cmd/skirmish
 	$(GO) build -o bin/bots ./bots
+	$(GO) build -o bin/attack ./bots/attack
 
 ## test: vet, every unit and integration test with the race detector, a short fuzz of each decoder,
-## the browser end-to-end tests and a short soak
+## the browser end-to-end tests, a short soak and the attacks
 test: vet unit fuzz e2e
 	$(MAKE) soak SOAK_BOTS=128 SOAK_DURATION=30s
+	$(MAKE) attack
 
 vet:
 	$(GO) vet ./...
@@ -82,6 +87,18 @@ loadtest: build
 	awk -v c=$$(( u1 + s1 - u0 - s0 )) -v hz=$$(getconf CLK_TCK) -v t0=$$t0 -v t1=$$t1 \
 		'BEGIN { cpu = c / hz; printf "server CPU: %.2f s over %.1f s = %.1f%% of one core\n", cpu, t1 - t0, 100 * cpu / (t1 - t0) }'; \
 	curl -s $$url/metrics | grep -E '^skirmish_(tick_overruns_total|views_skipped_total|frames_out_total) '; \
+	kill -TERM $$spid; wait $$spid; exit $$rc
+
+## attack: the real server (short timeouts) attacked by bin/attack: a session flood, connections that say
+## no hello, one token many times, a ping flood, close-then-hello, slow POSTs, idle keep-alives and
+## 2,000 upgrades from one IP, each with its assertion; fails if one does not hold
+attack: build
+	tmp=$$(mktemp -d); $(AWAIT_URL) \
+	./bin/skirmish -addr 127.0.0.1:0 -log-level warn $(ATTACK_TIMEOUTS) -fill-timeout 200ms >$$tmp/server.out 2>$$tmp/server.log & spid=$$!; \
+	trap 'kill $$spid 2>/dev/null' EXIT; \
+	url=$$(await_url $$tmp '$(SERVER_URL)') || exit 1; \
+	./bin/attack -url $$url -pid $$spid $(ATTACK_TIMEOUTS); rc=$$?; \
+	if [ $$rc -ne 0 ]; then echo "server log ($$tmp/server.log), last lines:"; tail -n 20 $$tmp/server.log; fi; \
 	kill -TERM $$spid; wait $$spid; exit $$rc
 
 ## bench: hot-path benchmarks with allocations
