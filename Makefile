@@ -11,21 +11,42 @@ SOAK_CHAOS ?= 0.1
 LOAD_ARGS ?= -n 64 -duration 30s
 SERVER_ARGS ?=
 
-.PHONY: run build test vet unit fuzz e2e soak loadtest bench clean
+# the server's timeouts under make attack, and what bin/attack expects
+ATTACK_TIMEOUTS = -hello-timeout 1s -http-read-timeout 2s -http-idle-timeout 2s
+
+.PHONY: run build test vet unit fuzz e2e soak loadtest attack bench clean
+
+# await_url DIR SED: waits up to 10 s for the server started as $$spid to
+# print a URL line to DIR/server.out, and prints the URL that the sed
+# script SED takes from it; fails, showing what the server said, if it
+# exits or prints none. The server listens before it prints.
+AWAIT_URL = await_url() { \
+	for i in $$(seq 100); do \
+		u=$$(sed -n "$$2" "$$1/server.out" | head -n 1); \
+		if [ -n "$$u" ]; then echo "$$u"; return 0; fi; \
+		kill -0 $$spid 2>/dev/null || break; sleep 0.1; \
+	done; \
+	echo "make: the server printed no URL:" >&2; cat "$$1/server.out" "$$1/server.log" >&2 2>/dev/null; return 1; \
+};
+# sed scripts taking the URLs from the lines the server prints
+SERVER_URL = s|^Skirmish is running\. Open \(http://[^/ ]*\)/ in a browser.*|\1|p
+PPROF_URL = s|^pprof: \(http://[^/ ]*\)/debug/pprof/$$|\1|p
 
 ## run: build and start the server on 127.0.0.1:8080 (ARGS="-addr :9000" or SKIRMISH_ADDR to change)
 run: build
 	./bin/skirmish $(ARGS)
 
-## build: bin/skirmish (server) and bin/bots (bot runner)
+## build: bin/skirmish (server), bin/bots (bot runner) and bin/attack (attack tool)
 build:
 	$(GO) build -o bin/skirmish ./server/cmd/skirmish
 	$(GO) build -o bin/bots ./bots
+	$(GO) build -o bin/attack ./bots/attack
 
 ## test: vet, every unit and integration test with the race detector, a short fuzz of each decoder,
-## the browser end-to-end tests and a short soak
+## the browser end-to-end tests, a short soak and the attacks
 test: vet unit fuzz e2e
 	$(MAKE) soak SOAK_BOTS=128 SOAK_DURATION=30s
+	$(MAKE) attack
 
 vet:
 	$(GO) vet ./...
@@ -45,28 +66,39 @@ e2e: build
 ## soak: the real server and SOAK_BOTS bots with chaos for SOAK_DURATION; fails on overruns,
 ## slow ticks or acks, errors, lost inputs, or goroutines/heap not back to baseline
 soak: build
-	tmp=$$(mktemp -d); \
-	port=$$(( 20000 + $$$$ % 20000 )); dport=$$(( port + 1 )); \
-	./bin/skirmish -addr 127.0.0.1:$$port -debug-addr 127.0.0.1:$$dport -log-level warn 2>$$tmp/server.log & spid=$$!; \
+	tmp=$$(mktemp -d); $(AWAIT_URL) \
+	./bin/skirmish -addr 127.0.0.1:0 -debug-addr 127.0.0.1:0 -log-level warn >$$tmp/server.out 2>$$tmp/server.log & spid=$$!; \
 	trap 'kill $$spid 2>/dev/null' EXIT; \
-	for i in $$(seq 50); do curl -fs http://127.0.0.1:$$port/healthz >/dev/null && break; sleep 0.1; done; \
-	./bin/bots -url http://127.0.0.1:$$port -debug-url http://127.0.0.1:$$dport -n $(SOAK_BOTS) \
+	url=$$(await_url $$tmp '$(SERVER_URL)') && durl=$$(await_url $$tmp '$(PPROF_URL)') || exit 1; \
+	./bin/bots -url $$url -debug-url $$durl -n $(SOAK_BOTS) \
 		-duration $(SOAK_DURATION) -chaos $(SOAK_CHAOS) -soak -report soak-report.json; rc=$$?; \
 	kill -TERM $$spid; wait $$spid; exit $$rc
 
 ## loadtest: the real server (SERVER_ARGS) and bots (LOAD_ARGS, e.g. "-n 256 -duration 60s
 ## -report r.json"); prints the server's CPU time from /proc, all costs included
 loadtest: build
-	port=$$(( 20000 + $$$$ % 20000 )); \
-	./bin/skirmish -addr 127.0.0.1:$$port -log-level warn $(SERVER_ARGS) & spid=$$!; \
+	tmp=$$(mktemp -d); $(AWAIT_URL) \
+	./bin/skirmish -addr 127.0.0.1:0 -log-level warn $(SERVER_ARGS) >$$tmp/server.out & spid=$$!; \
 	trap 'kill $$spid 2>/dev/null' EXIT; \
-	for i in $$(seq 50); do curl -fs http://127.0.0.1:$$port/healthz >/dev/null && break; sleep 0.1; done; \
+	url=$$(await_url $$tmp '$(SERVER_URL)') || exit 1; \
 	read u0 s0 <<< "$$(awk '{print $$14, $$15}' /proc/$$spid/stat)"; t0=$$(date +%s.%N); \
-	./bin/bots -url http://127.0.0.1:$$port $(LOAD_ARGS); rc=$$?; \
+	./bin/bots -url $$url $(LOAD_ARGS); rc=$$?; \
 	read u1 s1 <<< "$$(awk '{print $$14, $$15}' /proc/$$spid/stat)"; t1=$$(date +%s.%N); \
 	awk -v c=$$(( u1 + s1 - u0 - s0 )) -v hz=$$(getconf CLK_TCK) -v t0=$$t0 -v t1=$$t1 \
 		'BEGIN { cpu = c / hz; printf "server CPU: %.2f s over %.1f s = %.1f%% of one core\n", cpu, t1 - t0, 100 * cpu / (t1 - t0) }'; \
-	curl -s http://127.0.0.1:$$port/metrics | grep -E '^skirmish_(tick_overruns_total|views_skipped_total|frames_out_total) '; \
+	curl -s $$url/metrics | grep -E '^skirmish_(tick_overruns_total|views_skipped_total|frames_out_total) '; \
+	kill -TERM $$spid; wait $$spid; exit $$rc
+
+## attack: the real server (short timeouts) attacked by bin/attack: a session flood, connections that say
+## no hello, one token many times, a ping flood, close-then-hello, slow POSTs, idle keep-alives and
+## 2,000 upgrades from one IP, each with its assertion; fails if one does not hold
+attack: build
+	tmp=$$(mktemp -d); $(AWAIT_URL) \
+	./bin/skirmish -addr 127.0.0.1:0 -log-level warn $(ATTACK_TIMEOUTS) -fill-timeout 200ms >$$tmp/server.out 2>$$tmp/server.log & spid=$$!; \
+	trap 'kill $$spid 2>/dev/null' EXIT; \
+	url=$$(await_url $$tmp '$(SERVER_URL)') || exit 1; \
+	./bin/attack -url $$url -pid $$spid $(ATTACK_TIMEOUTS); rc=$$?; \
+	if [ $$rc -ne 0 ]; then echo "server log ($$tmp/server.log), last lines:"; tail -n 20 $$tmp/server.log; fi; \
 	kill -TERM $$spid; wait $$spid; exit $$rc
 
 ## bench: hot-path benchmarks with allocations

@@ -11,6 +11,16 @@
 // seat. -chaos F cuts F×n connections a minute (at random among the playing
 // bots, evenly spread, without a close frame) to exercise that.
 //
+// -source-addrs CIDR (default 127.1.0.0/16 on Linux, off elsewhere) gives
+// each bot a source address of its own when the server is on the loopback
+// (a host in 127.0.0.0/8, ::1 or localhost; an IPv4 range cannot reach
+// ::1, so then it is not used): bot i connects, and reconnects, from the
+// i-th address of the range that does not end in .0 or .255, wrapping
+// around when there are more bots than addresses. A server's per-IP limits
+// (session rate, connections per IP) then see many clients, as they would
+// in production, not one. Linux lets a socket bind any 127.x.y.z address;
+// "off" or "" connects from the system's choice.
+//
 // -soak turns the run into a gate (make soak): it reads the server's
 // /metrics before and after the run and checks that the server's goroutines
 // and heap come back near their baseline, that no tick overran, that the
@@ -137,6 +147,7 @@ func parseFlags(args []string) (Config, string, error) {
 	fs.Float64Var(&cfg.Chaos, "chaos", 0, "cut this many connections per bot per minute (F×n a minute, evenly spread, random playing bots, no close frame); the bots reconnect and resume")
 	fs.BoolVar(&cfg.Soak, "soak", false, "check the server (its /metrics before and after) and the bots after the run; exit 3 if a check fails")
 	fs.StringVar(&cfg.DebugURL, "debug-url", "", "base URL of the server's -debug-addr (net/http/pprof), where -soak forces a GC before measuring the heap")
+	fs.StringVar(&cfg.SourceAddrs, "source-addrs", defaultSourceAddrs(), "when the server is on the loopback (127.0.0.0/8, localhost), bot i connects from the i-th address of this IPv4 range (skipping .0 and .255, wrapping around), so that the server's per-IP limits see each bot as its own client; off or empty: the system's choice")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return cfg, "", err

@@ -39,6 +39,12 @@ type Config struct {
 	DebugURL string
 	// Soak checks the server and the bots after the run (see soak.go).
 	Soak bool
+	// SourceAddrs is an IPv4 range (CIDR) that spreads the bots over source
+	// addresses when the server is on the loopback: bot i connects from
+	// the range's i-th address (see Config.sourceAddr), so that a server's
+	// per-IP limits see each bot as a client of its own. "off" or empty:
+	// the system's choice.
+	SourceAddrs string
 	// ControlInterval is how often each bot updates its control; default
 	// 100 ms.
 	ControlInterval time.Duration
@@ -66,6 +72,9 @@ func (c *Config) Validate() error {
 	}
 	if _, err := url.Parse(c.URL); err != nil {
 		return fmt.Errorf("-url: %w", err)
+	}
+	if _, err := parseSourceAddrs(c.SourceAddrs); err != nil {
+		return err
 	}
 	_, err := NewBehavior(c.Behavior, rand.New(rand.NewPCG(0, 0)))
 	return err
@@ -310,6 +319,7 @@ func (b *bot) run(ctx context.Context, at time.Time, rng *rand.Rand) {
 		OnAck:       b.onAck,
 		OnMessage:   b.onMessage,
 		OnReconnect: b.onReconnect,
+		LocalAddr:   cfg.sourceAddr(b.id), // reconnects keep it
 	})
 	if err != nil {
 		if ctx.Err() == nil { // not a dial cut short by the end of the run

@@ -18,6 +18,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"strings"
 	"sync"
@@ -54,6 +55,10 @@ type Options struct {
 	// OnReconnect, if set, is called after a reconnect with the time since
 	// the connection dropped, and whether the seat was resumed.
 	OnReconnect func(d time.Duration, resumed bool)
+	// LocalAddr is the IP address the client's connections (session
+	// requests and WebSockets, reconnects included) leave from; empty: the
+	// system's choice. It reaches only servers of its address family.
+	LocalAddr string
 }
 
 // Phase is where a client is in its life.
@@ -112,6 +117,7 @@ type Stats struct {
 type Client struct {
 	opts     Options
 	base     *url.URL
+	local    netip.Addr // Options.LocalAddr; zero: the system's choice
 	PlayerID string
 	Name     string
 	token    string
@@ -167,9 +173,14 @@ func Dial(ctx context.Context, base string, opts Options) (*Client, error) {
 	if err != nil {
 		return nil, err
 	}
+	local, err := parseLocalAddr(opts.LocalAddr)
+	if err != nil {
+		return nil, err
+	}
 	c := &Client{
 		opts:   opts,
 		base:   u,
+		local:  local,
 		reader: netcode.NewReader(),
 		closed: make(chan struct{}),
 		events: make(chan netcode.ServerMsg, 16),
@@ -197,7 +208,7 @@ func (c *Client) createSession(ctx context.Context) error {
 		return err
 	}
 	req.Header.Set("Content-Type", "application/json")
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := httpClient(c.local).Do(req)
 	if err != nil {
 		return err
 	}
@@ -239,6 +250,7 @@ func (c *Client) connect(ctx context.Context) error {
 		RequestHeader:      hdr,
 		ReadMaxPayloadSize: 1 << 20,
 		HandshakeTimeout:   5 * time.Second,
+		NewDialer:          newWSDialer(ctx, c.local),
 	})
 	if err != nil {
 		if resp != nil {
