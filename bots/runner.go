@@ -476,8 +476,14 @@ func (b *bot) onMessage(m *netcode.ServerMsg) {
 		default:
 		}
 	case netcode.MsgError:
-		if m.ErrCode == netcode.ErrNotQueued && b.leaving.Load() {
+		switch {
+		case m.ErrCode == netcode.ErrNotQueued && b.leaving.Load():
 			return // its match ended just as it left: nothing to leave
+		case m.ErrCode == netcode.ErrSeatExpired || m.ErrCode == netcode.ErrMatchGone:
+			// A cut as the match ended, or longer than the grace: the seat
+			// is gone and the client queues again. It shows in the report
+			// as a reconnect that did not resume; it is no server error.
+			return
 		}
 		b.r.fail(b.id, fmt.Errorf("server error %d %s", m.ErrCode, m.ErrText))
 	}

@@ -7,14 +7,16 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"skirmish/netcode"
 )
 
 // Close codes the attacks expect.
 const (
-	closeFlood        uint16 = 1008
-	closeProtocol     uint16 = 4000
-	closeReplaced     uint16 = 4003
-	closeHelloTimeout uint16 = 4006 // no valid hello within -hello-timeout
+	closeFlood        = uint16(netcode.CloseFlood)
+	closeProtocol     = uint16(netcode.CloseProtocol)
+	closeReplaced     = uint16(netcode.CloseReplaced)
+	closeHelloTimeout = uint16(netcode.CloseHelloTimeout) // no valid hello within -hello-timeout
 )
 
 // closeSlack is the time a server has past a timeout to close.

@@ -220,7 +220,7 @@ func (s *fakeServer) OnMessage(socket *gws.Conn, msg *gws.Message) {
 	old := s.players[c.token]
 	s.players[c.token] = c
 	s.mu.Unlock()
-	_ = socket.WriteMessage(gws.OpcodeBinary, netcode.AppendWelcome(nil, netcode.Version, "p-1", "guest"))
+	_ = socket.WriteMessage(gws.OpcodeBinary, netcode.AppendWelcome(nil, netcode.Version, "p-1", "guest", netcode.WhereLobby))
 	if old != nil {
 		_ = old.ws.WriteClose(closeReplaced, []byte("replaced"))
 	}
