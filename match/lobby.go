@@ -598,6 +598,6 @@ func (l *Lobby) shutdown() {
 		m.Stop()
 	}
 	for m := range l.running {
-		<-m.done
+		<-m.Done()
 	}
 }

@@ -149,3 +149,30 @@ func TestJoinTwiceRefused(t *testing.T) {
 		t.Errorf("%d seats for one player", n)
 	}
 }
+
+// Every dropped input is counted once: one refused by a full inbox is the
+// connection's to count (SendInput says so and counts nothing), one dropped
+// by a full queue the match's.
+func TestDroppedInputCountedOnce(t *testing.T) {
+	p := newTestPlayer("p")
+	m, _ := testMatch(t, quietArena(), p)
+	obs := &countObserver{}
+	m.obs = obs
+	frames(t, p, &m.spec.Schema)
+	queued, full := 0, 0
+	for seq := uint32(1); seq <= uint32(cap(m.inbox))+5; seq++ {
+		switch p.SendInput(&netcode.Input{Seq: seq}, p.Out()) {
+		case InputQueued:
+			queued++
+		case InputInboxFull:
+			full++
+		}
+	}
+	if full != 5 || obs.dropped != 0 {
+		t.Fatalf("inbox full %d times, observer counted %d; want 5 and 0", full, obs.dropped)
+	}
+	m.tick()
+	if want := queued - InputQueue; obs.dropped != want {
+		t.Errorf("queue drops counted %d, want %d", obs.dropped, want)
+	}
+}
