@@ -2,6 +2,7 @@ package match
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"sync"
@@ -328,7 +329,7 @@ func TestTickLoopOnInjectedClock(t *testing.T) {
 func TestTickAllocatesNothing(t *testing.T) {
 	players := make([]*Player, 8)
 	for i := range players {
-		players[i] = newTestPlayer("p")
+		players[i] = newTestPlayer(fmt.Sprint("p", i))
 	}
 	mode := game.NewArena(game.ArenaConfig{})
 	m, _ := testMatch(t, mode, players...)
@@ -359,7 +360,7 @@ func BenchmarkTick(b *testing.B) {
 		b.Run(size.name, func(b *testing.B) {
 			players := make([]*Player, size.players)
 			for i := range players {
-				players[i] = newTestPlayer("p")
+				players[i] = newTestPlayer(fmt.Sprint("p", i))
 			}
 			mode := game.NewArena(game.ArenaConfig{Players: size.players, NPCs: size.npc}) // classic density
 			ev := make(chan lobbyEvent, 64)
