@@ -412,6 +412,7 @@ type boardEntry struct {
 	mu   sync.Mutex // held while fetching
 	at   time.Time
 	body []byte
+	err  error // the store's failure, answered for ttl too
 }
 
 func (b *boardCache) get(ctx context.Context, mode string) ([]byte, error) {
@@ -424,21 +425,23 @@ func (b *boardCache) get(ctx context.Context, mode string) ([]byte, error) {
 	b.mu.Unlock()
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	if e.body != nil && time.Since(e.at) < b.ttl {
+	if (e.body != nil || e.err != nil) && time.Since(e.at) < b.ttl {
 		b.s.limited(limLeaderboard)
-		return e.body, nil
+		return e.body, e.err
 	}
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
 	top, err := b.s.store.Leaderboard(ctx, mode, 100)
+	e.at = time.Now()
 	if err != nil {
+		e.body, e.err = nil, err
 		return nil, err
 	}
 	body, err := json.Marshal(map[string]any{"mode": mode, "players": top})
 	if err != nil {
 		return nil, err
 	}
-	e.body, e.at = append(body, '\n'), time.Now()
+	e.body, e.err = append(body, '\n'), nil
 	return e.body, nil
 }
 
@@ -598,6 +601,7 @@ func (s *Server) upgrade(w http.ResponseWriter, r *http.Request, ip netip.Addr, 
 	socket, err := s.upgrader.UpgradeFromConn(c.nc, rw.Reader, r.WithContext(ctx))
 	if err != nil {
 		s.untrack(c)
+		c.nc.closeNow()
 		s.log.Debug("upgrade failed", "err", err)
 		return false
 	}
