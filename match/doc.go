@@ -8,4 +8,14 @@
 // player's Outbox, so no connection can block a tick. It imports no
 // WebSocket code: the server package moves bytes between sockets and
 // Outboxes.
+//
+// One object owns each player's seat state. The Lobby is also the registry
+// of the players on this node: a connection gets its Player from
+// Lobby.Attach after hello and gives it back with Lobby.Detach, and every
+// change of where a player is (connected, queued, sent to a match, seated)
+// is handled in turn on the lobby goroutine. The hand-overs are explicit:
+// the lobby sends a player to a match (join), the match seats them and
+// reports back when the seat is freed or the match ends, and a request
+// from a connection that is no longer the player's current one (replaced)
+// changes nothing.
 package match
