@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -470,7 +471,10 @@ func TestHTTPTimeouts(t *testing.T) {
 	closedWithin := func(c net.Conn, d time.Duration) bool {
 		_ = c.SetReadDeadline(time.Now().Add(d))
 		_, err := io.Copy(io.Discard, c)
-		return err == nil // EOF: the server closed it
+		// EOF, or a reset (the server closed on bytes it did not read):
+		// the server closed it; a timeout: it did not.
+		var ne net.Error
+		return err == nil || !(errors.As(err, &ne) && ne.Timeout())
 	}
 	// A body trickling in a byte every 100 ms.
 	c, err := net.Dial("tcp", u.Host)
