@@ -22,23 +22,46 @@
  *      hp bars, minimap), a HUD (ping, tick, score, time left, entities), a
  *      status line, an event feed, and a result panel with the standings.
  *   4. Session resume. An unexpected close (anything but our own 1000, 4001
- *      version or 4003 replaced), a stalled socket (no frame for 3 s) or the
- *      browser going offline shows "reconnecting" and reconnects with the same
- *      token, with exponential backoff and jitter (250 ms doubling, capped at
- *      5 s; no attempt while navigator.onLine is false). After welcome the
- *      client waits up to 1.5 s for the server: `matched` for the same match
- *      resumes the seat (same seq counter; pending inputs above matched.ackSeq
- *      are sent again with their seqs; the next snapshot is a full view and
- *      the input loop goes on from it), error seat_expired / match_gone (or silence)
- *      puts the player back in the lobby with a message (and, with
- *      ?autoplay=1, in the queue again). 4003 replaced (the game was opened
- *      elsewhere with this session) never reconnects. Players whose seat is
- *      held while they are away are shown dimmed and marked "away".
+ *      version or 4003 replaced; 4006 hello_timeout and the others reconnect),
+ *      a stalled socket (no frame for 3 s) or the browser going offline
+ *      shows "reconnecting" and reconnects with the same token, with
+ *      exponential backoff and jitter (250 ms doubling, capped at 5 s; no
+ *      attempt while navigator.onLine is false). The new socket's welcome
+ *      says where the server has us (`where`, its 5th element; a 4-element
+ *      welcome means 0):
+ *        2 seated: `matched` follows. For the same match and avatar it
+ *          resumes the seat (same seq counter; pending inputs above
+ *          matched.ackSeq are sent again with their seqs; the next snapshot
+ *          is a full view and the input loop goes on from it); error
+ *          seat_expired / match_gone instead puts the player back in the
+ *          lobby with a message. A timer (RESUME_WAIT_MS) is only a safety
+ *          net for a server that says neither.
+ *        1 queued: still in the queue (a `queued` follows); not queued again.
+ *        0 lobby: the seat or the place in the queue is gone. A lost place is
+ *          queued for again at once; a lost seat puts the player in the
+ *          lobby with "your seat is gone" (and with ?autoplay=1 in the queue
+ *          again). The error seat_expired / match_gone that the server sends
+ *          right after such a welcome only makes that message precise: an
+ *          error 4/5 acts (lobby, requeue) only while a seat is being
+ *          resumed (state "reconnecting", or after a where=2 welcome), so
+ *          the welcome and the error never queue twice.
+ *      4003 replaced (the game was opened elsewhere with this session) never
+ *      reconnects. Players whose seat is held while they are away are shown
+ *      dimmed and marked "away".
+ *   5. Input seqs never go back within a page's life: the first input is 1,
+ *      a resumed seat goes on with the same counter, and a new seat (after a
+ *      result, a leave or a lost seat) goes on above both the last seq sent
+ *      and matched.ackSeq (the server voids every seq up to it). Only a page
+ *      load starts at 0. Aim is sent as (0, 0) or a unit vector.
+ *   6. Leave: back to the lobby at once; what the server says about the
+ *      leave is settled quietly (not_queued when a leave crossed the match's
+ *      end; a queued, matched or result that crossed the leave is ignored
+ *      until the next queue).
  *
  * Test hook: `window.skirmish` is a plain object kept up to date in place
- * (state, ids, tick, ackSeq, predicted/server position, score, last snapshot,
- * input lead and ack latency, counters…); `window.skirmishDebug` has helpers
- * for tests.
+ * (state, ids, the last welcome's `where`, tick, ackSeq, seqs, predicted/
+ * server position, score, last snapshot, input lead and ack latency,
+ * counters…); `window.skirmishDebug` has helpers for tests.
  *
  * Depends only on vendor/msgpack.min.js (global `MessagePack`). Plain ES2020,
  * classic script, no build step.
@@ -67,11 +90,13 @@
   const CLOSE_NAMES = {
     1000: "bye", 1001: "shutdown", 1006: "abnormal", 1008: "flood",
     1009: "too_large", 4000: "protocol", 4001: "version", 4002: "idle",
-    4003: "replaced", 4004: "congested", 4005: "internal",
+    4003: "replaced", 4004: "congested", 4005: "internal", 4006: "hello_timeout",
   };
   const REJECT_NAMES = { 1: "bad_direction", 2: "cooldown", 3: "dropped", 4: "invalid", 5: "missing" };
   // error message codes (PROTOCOL.md §5)
-  const E_UNKNOWN_MODE = 1, E_SEAT_EXPIRED = 4, E_MATCH_GONE = 5;
+  const E_UNKNOWN_MODE = 1, E_ALREADY_QUEUED = 2, E_NOT_QUEUED = 3, E_SEAT_EXPIRED = 4, E_MATCH_GONE = 5;
+  // welcome's `where`: where the server has the player.
+  const WHERE_LOBBY = 0, WHERE_QUEUED = 1, WHERE_SEATED = 2;
   const CLOSE_VERSION = 4001, CLOSE_REPLACED = 4003;
   // Codes we close with ourselves when we give a socket up (never 1000:
   // the server must see a drop, not a goodbye, to hold our seat).
@@ -80,6 +105,10 @@
   const MSG_SEAT_EXPIRED = "Your seat expired — back in the lobby";
   const MSG_MATCH_GONE = "The match is gone (server restarted)";
   const MSG_NO_RESUME = "The match could not be resumed — back in the lobby";
+  // A welcome with where=0 after we lost a match's connection: the seat is
+  // gone (the error that usually follows makes it MSG_SEAT_EXPIRED or
+  // MSG_MATCH_GONE).
+  const MSG_SEAT_GONE = "Your seat in the match is gone — back in the lobby";
   const MSG_REPLACED = "This game was opened in another tab or window — not reconnecting";
   const OUTCOME_TITLES = {
     0: "Match over",
@@ -97,6 +126,9 @@
   const DEFAULT_SPEED = 200;
   // Modes where the fire button does something (tag has no shots).
   const FIRES = { arena: true, tag: false };
+
+  // Aim vectors shorter than this (world units) are sent as (0, 0).
+  const MIN_AIM = 1e-3;
 
   // Fire cooldown in seconds (arena: 250 ms -> ceil(0.25 * tickRate) ticks).
   const FIRE_COOLDOWN_S = 0.25;
@@ -127,7 +159,9 @@
   const PING_INTERVAL_MS = 1000;
   const BACKOFF_START_MS = 250;
   const BACKOFF_CAP_MS = 5000;
-  const RESUME_WAIT_MS = 1500;     // after a reconnect's welcome, wait this long for matched/error
+  // After a welcome with where=2 the server sends matched or seat_expired at
+  // once; this is only a safety net for a server that says neither.
+  const RESUME_WAIT_MS = 5000;
   const STALL_MS = 3000;           // no frame (snapshot, pong…) for this long: the socket is dead
   const RESEND_BURST = 7;          // pending inputs sent again at once on resume (hello + ping + 7 fit the burst of 10)
   const NEW_SESSION_AFTER = 8;     // consecutive failed opens before asking for a fresh session
@@ -156,6 +190,7 @@
     mode: "arena",
     name: null,
     version: null,
+    where: null,          // the last welcome's where: 0 lobby, 1 queued, 2 seated (null before any)
     playerId: null,
     entityId: null,
     matchId: null,
@@ -186,9 +221,11 @@
     desyncs: 0,                // snapshots that did not fit the mirror (each forced a reconnect)
     fullViews: 0,              // snapshots with reset (full views) received in the current match
     snapshots: 0,              // snapshots received in the current match
-    lastSeq: 0,                // seq of the last input sent
+    lastSeq: 0,                // seq of the last input sent (never goes back within the page's life)
+    seatFirstSeq: null,        // seq of the first new input sent in the current seat (null before it)
     inputsSent: 0,
     shotsFired: 0,
+    lastAim: null,             // [aimX, aimY] of the last input that fired: (0, 0) or a unit vector
     pendingInputs: 0,
     rejects: 0,                // total rejected inputs
     rejectsByCode: {},
@@ -264,10 +301,16 @@
   let reconnectTimer = null;
   let waitingOnline = false; // a reconnection waits for the browser to be online again
   let pingTimer = null;
-  let resumeTimer = null;    // the wait for matched/error after a reconnect's welcome
+  let resumeTimer = null;    // safety net: the wait for matched/error after a where=2 welcome
   let autoplayTimer = null;
   let creatingSession = false;
   let queueSent = false;     // queue sent and neither matched nor back in the lobby since
+  // Leave sent and no queue since: a queued, matched or result already on
+  // its way when we left is stale (the server has taken the leave after it).
+  let leaveSent = false;
+  // The socket whose welcome (where=0) told us our seat was gone: the
+  // seat_expired / match_gone that follows it only refines the message.
+  let seatLostOn = null;
   let lastFrameAt = 0;       // performance.now() of the last frame received
   let lastStallCheck = 0;
 
@@ -499,6 +542,7 @@
     const mode = hook.mode || "arena";
     if (send([C_QUEUE, mode])) {
       queueSent = true;
+      leaveSent = false;
       if (hook.state !== "queued") setState("connecting", `joining the ${mode} queue…`);
     }
   }
@@ -732,11 +776,14 @@
     resumeTimer = null;
   }
 
-  /** Clears everything about the current match on our side (the seat is gone). */
+  /**
+   * Clears everything about the current match on our side (the seat is
+   * gone). The seq counter stays: seqs never go back within a session (the
+   * next seat's inputs go on above it).
+   */
   function forgetMatch() {
     stopInputLoop();
     match = null;
-    seq = 0;
     pending = [];
     resendQueue = [];
     pred = null;
@@ -797,57 +844,78 @@
     reconnectAttempt = 0;
     failedOpens = 0;
     refusedWhileUp = false;
+    leaveSent = false; // from here on the server's word is this welcome's
+    seatLostOn = null;
     hook.version = num(msg[1]);
     hook.playerId = String(msg[2]);
     hook.name = String(msg[3]);
+    // Where the server has us: 0 lobby, 1 queued, 2 seated. A 4-element
+    // welcome (an older server) means 0; an unknown value is taken as 0 too.
+    const w = msg.length > 4 ? num(msg[4]) : WHERE_LOBBY;
+    const where = w === WHERE_QUEUED || w === WHERE_SEATED ? w : WHERE_LOBBY;
+    hook.where = where;
     startPing();
 
+    let d = null;       // what we had when the connection was lost
+    let renewed = false; // a new guest session: nothing of the old one is left
     if (reconnecting) {
       reconnecting = false;
       hook.reconnects += 1;
-      const d = dropped;
-      if (sessionRenewed) {
-        // A new guest: whatever we had on the server is gone.
-        sessionRenewed = false;
-        if (d && d.matchId) {
-          toLobby(MSG_MATCH_GONE, true);
-          return;
-        }
-        dropped = null;
-      } else if (d && (d.matchId || d.queued)) {
-        // Do not queue yet: the server answers a held seat with matched
-        // (same match: resume) or an error (seat_expired, match_gone), and
-        // a queue we were in may have become a match meanwhile.
-        waitForResume(d);
-        return;
-      }
-      dropped = null;
+      d = dropped;
     }
+    renewed = sessionRenewed;
+    sessionRenewed = false;
+
+    if (where === WHERE_SEATED) {
+      // matched follows (our seat again, or the seat a queue we were in
+      // found meanwhile), or seat_expired if its grace ran out meanwhile.
+      waitForSeat(d);
+      return;
+    }
+    dropped = null;
+    if (d && d.matchId) {
+      // We had a seat and the server has none for us: it is gone. The
+      // seat_expired / match_gone that usually follows only says why.
+      toLobby(renewed ? MSG_MATCH_GONE : MSG_SEAT_GONE, where === WHERE_LOBBY);
+      if (!renewed) seatLostOn = ws;
+      if (where === WHERE_LOBBY) return; // (queued again with ?autoplay=1)
+    }
+    if (where === WHERE_QUEUED) {
+      // Still in the queue (queued follows): not queued again.
+      wantPlay = true;
+      queueSent = true;
+      setState("queued", `queued for ${hook.mode}, waiting for players…`);
+      return;
+    }
+    // In the lobby: a place in a queue we had is gone (queue again), or
+    // this is a first connection (Play).
     if (wantPlay) sendQueue();
     else if (hook.state === "over") setStatus(hook.status);
     else setState("lobby", "connected: lobby");
   }
 
-  function waitForResume(d) {
+  /**
+   * After a welcome with where=2: the server sends matched (resume or a new
+   * seat) or error seat_expired right away. The timer is only a safety net
+   * for a server that says neither.
+   */
+  function waitForSeat(d) {
     clearResumeWait();
-    setState("reconnecting", d.matchId
+    setState("reconnecting", d && d.matchId
       ? `reconnecting: resuming match ${d.matchId}…`
-      : "reconnecting: back to the queue…", true);
+      : "reconnecting: joining the match…", true);
+    const sock = ws;
     resumeTimer = setTimeout(() => {
       resumeTimer = null;
-      if (!welcomed || dropped !== d) return;
-      if (d.matchId) {
-        // No word about our seat: it is not held for us any more.
-        toLobby(MSG_NO_RESUME, true);
-      } else {
-        dropped = null;
-        if (wantPlay) sendQueue();
-      }
+      if (ws !== sock || !welcomed) return;
+      recordError("client", 0, `no matched nor error ${RESUME_WAIT_MS} ms after welcome where=2`);
+      toLobby(MSG_NO_RESUME, true);
     }, RESUME_WAIT_MS);
   }
 
   function onQueued(msg) {
-    if (hook.state === "playing") return;
+    // In a match, or after a leave that the queue crossed: stale.
+    if (hook.state === "playing" || leaveSent) return;
     clearResumeWait();
     dropped = null;
     const mode = String(msg[1]);
@@ -855,6 +923,10 @@
   }
 
   function onMatched(msg) {
+    // A seat found just before our leave reached the server: the server
+    // has freed it since (the leave came after).
+    if (leaveSent) return;
+    seatLostOn = null;
     const matchId = String(msg[1]);
     const mode = String(msg[2]);
     const entityId = num(msg[3]);
@@ -903,8 +975,10 @@
       endTick,
     };
 
-    // A new seat numbers its inputs from 1.
-    seq = ackSeq;
+    // A new seat: the server voids every seq up to ackSeq, and ours never
+    // go back within a session, so the next input is above both.
+    seq = Math.max(seq, ackSeq);
+    hook.seatFirstSeq = null;
     pending = [];
     resendQueue = [];
     pred = null;
@@ -1393,6 +1467,8 @@
   }
 
   function onResult(msg) {
+    // The end of a match we already left (the result crossed our leave).
+    if (leaveSent) return;
     clearResumeWait();
     dropped = null;
     queueSent = false;
@@ -1454,10 +1530,25 @@
     const text = String(msg[2]);
     recordError("server", code, text);
     if (code === E_SEAT_EXPIRED || code === E_MATCH_GONE) {
-      // Sent after a reconnect's welcome when our seat could not be kept:
-      // we are in the lobby.
-      if (hook.state === "playing") return; // about another seat, not the one we play
-      toLobby(code === E_SEAT_EXPIRED ? MSG_SEAT_EXPIRED : MSG_MATCH_GONE, true);
+      const why = code === E_SEAT_EXPIRED ? MSG_SEAT_EXPIRED : MSG_MATCH_GONE;
+      if (hook.state === "reconnecting" || resumeTimer !== null) {
+        // The answer to a where=2 welcome: the seat we were resuming is gone.
+        toLobby(why, true);
+      } else if (seatLostOn !== null && seatLostOn === ws) {
+        // Right after a where=0 welcome that already put us in the lobby
+        // (and maybe in the queue again): only the message becomes precise.
+        seatLostOn = null;
+        hook.notice = why;
+        if (hook.state === "lobby") setStatus(why, true);
+        showError(why);
+      }
+      // Otherwise it is stale (we play a seat matched gave us, or are in
+      // the lobby or the queue already): ignored, never a second queue.
+      return;
+    }
+    if (code === E_NOT_QUEUED) {
+      // A leave that crossed the end of our match or queue: we are in the
+      // lobby, as the page already shows. Nothing to tell the player.
       return;
     }
     showError(`server: ${text} (${code})`);
@@ -1466,7 +1557,7 @@
       queueSent = false;
       setState("lobby", `cannot queue: ${text}`, true);
     }
-    // already_queued (2) and not_queued (3) need no state change.
+    // already_queued (E_ALREADY_QUEUED) needs no state change.
   }
 
   // ---------------------------------------------------------------------------
@@ -1571,16 +1662,18 @@
       const from = pred || hook.server;
       const aim = mouseWorld();
       if (aim) {
-        aimX = aim.x - from.x;
-        aimY = aim.y - from.y;
-        if (!Number.isFinite(aimX) || !Number.isFinite(aimY)) { aimX = 0; aimY = 0; }
+        const dir = aimDirection(aim.x - from.x, aim.y - from.y);
+        aimX = dir.x;
+        aimY = dir.y;
       }
       fireQueued = false;
       lastFireSeq = seq + 1;
       hook.shotsFired += 1;
+      hook.lastAim = [aimX, aimY];
     }
 
     seq += 1;
+    if (hook.seatFirstSeq === null) hook.seatFirstSeq = seq;
     send([C_INPUT, seq, mx, my, buttons, aimX, aimY]);
     pending.push({ seq, mx, my, buttons, aimX, aimY });
     sentRing[seq % SENT_RING] = { seq, at: performance.now() };
@@ -1597,6 +1690,18 @@
     hook.lastSeq = seq;
     hook.inputsSent += 1;
     hook.pendingInputs = pending.length;
+  }
+
+  /**
+   * The aim sent for a vector from the avatar to the mouse: a unit vector,
+   * or (0, 0) (fire along the last move) when the mouse is on the avatar.
+   * The server rejects a non-zero aim shorter than 1e-6 (reject 1); below
+   * MIN_AIM world units the direction means nothing anyway.
+   */
+  function aimDirection(dx, dy) {
+    const len = Math.hypot(dx, dy);
+    if (!Number.isFinite(len) || len < MIN_AIM) return { x: 0, y: 0 };
+    return { x: dx / len, y: dy / len };
   }
 
   function mouseWorld() {
@@ -2032,8 +2137,17 @@
   el.mode.addEventListener("change", updatePlayLabel);
   el.play.addEventListener("click", () => start());
   el.again.addEventListener("click", () => start());
-  el.leave.addEventListener("click", () => {
-    send([C_LEAVE]);
+  el.leave.addEventListener("click", () => leave());
+
+  /**
+   * Leaves the queue or the match: the page is in the lobby at once. What
+   * crossed the leave on its way (not_queued if the match had just ended; a
+   * queued, matched or result sent before the server took the leave) is
+   * settled quietly.
+   */
+  function leave() {
+    if (send([C_LEAVE])) leaveSent = true;
+    seatLostOn = null;
     wantPlay = false;
     queueSent = false;
     dropped = null;
@@ -2043,7 +2157,7 @@
     waitingOnline = false;
     forgetMatch();
     setState("lobby", "left: lobby");
-  });
+  }
 
   window.addEventListener("online", onOnline);
   window.addEventListener("offline", onOffline);
@@ -2082,6 +2196,11 @@
     interpolated() {
       return interpolatedEntities(performance.now());
     },
+    /**
+     * What the Leave button does, in any state (e.g. again in the lobby, as
+     * a leave that crossed the end of a match: the server says not_queued).
+     */
+    leave,
     /** Closes the socket on purpose (no reconnection). */
     close() {
       closeByUs(1000, "bye");

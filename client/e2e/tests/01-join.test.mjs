@@ -36,6 +36,21 @@ test("the page joins an arena match with 7 bots", async () => {
     assert.ok(rows.some((r) => r.startsWith("you")), "own row in the scoreboard");
     assert.match(await page.textContent("#status"), /in match/);
     assert.deepEqual((await h.hook(page)).errors, [], "no protocol or mirror errors in the page");
+    assert.equal(s.where, 0, "a new session's welcome says: in the lobby");
+
+    // Leave: the page is in the lobby at once. A second leave (as a leave
+    // that crossed the end of the match would be) gets error 3 not_queued,
+    // which the page takes quietly.
+    await page.click("#leave");
+    await h.waitForHook(page, "the lobby after leave", (s) => s.state === "lobby");
+    await page.evaluate(() => window.skirmishDebug.leave());
+    await h.waitForHook(page, "not_queued for the second leave", (s) => s.errors.some((e) => e.code === 3));
+    await h.sleep(200);
+    const left = await h.hook(page);
+    assert.equal(left.state, "lobby");
+    assert.equal(left.status, "left: lobby", "the status stays quiet");
+    assert.ok(!(await page.isVisible("#error")), "no error shown for not_queued");
+    assert.deepEqual(left.errors.map((e) => e.code), [3], "only not_queued");
   } finally {
     await h.screenshot(page, NAME);
   }

@@ -73,6 +73,10 @@ test("clicking fires, and aiming at the nearest NPC or bot scores", async (t) =>
     assert.ok(s.score > 0, `no hit scored in 20 s (${clicks} clicks, ${s.shotsFired} shots)`);
     assert.equal(s.rejects, 0, `rejected inputs: ${JSON.stringify(s.rejectsByCode)}`);
     assert.equal(s.scores[s.entityId], s.score, "own score in the score table");
+    // The aim sent is (0, 0) or a unit vector (the server rejects a non-zero
+    // aim shorter than 1e-6).
+    const len = Math.hypot(s.lastAim[0], s.lastAim[1]);
+    assert.ok(len === 0 || Math.abs(len - 1) < 1e-9, `last aim ${JSON.stringify(s.lastAim)} (length ${len})`);
   } finally {
     await h.screenshot(page, NAME);
   }

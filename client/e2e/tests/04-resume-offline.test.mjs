@@ -54,6 +54,7 @@ test("a 2 s network cut shows reconnecting, then resumes the same seat", async (
     assert.equal(after.matchId, before.matchId, "same match");
     assert.equal(after.entityId, before.entityId, "same avatar");
     assert.equal(after.resumed, before.resumed + 1, "resumed once");
+    assert.equal(after.where, 2, "the reconnect's welcome said: seated");
     assert.ok(after.reconnects >= before.reconnects + 1, "reconnected");
     t.diagnostic(`outage ${after.lastOutageMs} ms, reconnects ${after.reconnects}, resends ${after.resends}`);
 
@@ -65,6 +66,9 @@ test("a 2 s network cut shows reconnecting, then resumes the same seat", async (
     assert.ok(Math.abs(end.server.x - end.predicted.x) < 1 && Math.abs(end.server.y - end.predicted.y) < 1,
       `server (${end.server.x}, ${end.server.y}) vs predicted (${end.predicted.x}, ${end.predicted.y})`);
     assert.equal(end.rejects, 0, `rejected inputs: ${JSON.stringify(end.rejectsByCode)}`);
+    // The same seat goes on with the same seq counter.
+    assert.equal(end.seatFirstSeq, before.seatFirstSeq, "the same seat's first seq");
+    assert.ok(end.lastSeq > during.lastSeq, `seqs went on (${during.lastSeq} -> ${end.lastSeq})`);
     assert.ok(end.fullViews >= 2, "a full view after the resume");
     assert.match(await page.textContent("#status"), /in match/);
   } finally {

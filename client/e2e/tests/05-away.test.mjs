@@ -56,6 +56,7 @@ test("a dropped player is shown away to the others, then resumes", async (t) => 
     const a1 = await h.hook(A.page);
     assert.equal(a1.matchId, a0.matchId, "same match");
     assert.equal(a1.entityId, a0.entityId, "same avatar");
+    assert.equal(a1.where, 2, "A's reconnect welcome said: seated");
     await h.waitForHook(B.page, "B to show A back", (s, id) => !s.away[id], { arg: a0.entityId, timeout: 5000 });
     t.diagnostic(`A's outage ${a1.lastOutageMs} ms`);
 
@@ -64,6 +65,7 @@ test("a dropped player is shown away to the others, then resumes", async (t) => 
     await h.waitForHook(A.page, "A to resume again", (s) => s.state === "playing" && s.resumed === 2, { timeout: 10000 });
     const a2 = await h.hook(A.page);
     assert.equal(a2.entityId, a0.entityId, "same avatar after the second drop");
+    assert.equal(a2.where, 2, "A's second reconnect welcome said: seated");
     assert.ok(a2.reconnects >= 2, `reconnects ${a2.reconnects}`);
     t.diagnostic(`A's second outage ${a2.lastOutageMs} ms`);
     assert.equal(a2.rejects, 0, `A's rejected inputs: ${JSON.stringify(a2.rejectsByCode)}`);

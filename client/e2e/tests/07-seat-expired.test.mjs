@@ -33,26 +33,39 @@ test("a seat lost while away: seat_expired, back to the lobby, then a new seat",
       poll();
     }));
     await cdp.send("Network.emulateNetworkConditions", { offline: true, ...netConditions });
+    const dropped = await h.hook(page); // the input loop stopped with the socket
     await h.sleep(2500);
     assert.match(await page.textContent("#status"), /reconnecting/i);
     await cdp.send("Network.emulateNetworkConditions", { offline: false, ...netConditions });
 
-    await h.waitForHook(page, "the seat-expired notice", (s) => s.notice !== "", { timeout: 10000 });
+    // The welcome (where 0: the seat is gone) may come first; the
+    // seat_expired that follows it makes the message precise.
+    await h.waitForHook(page, "the seat-expired notice", (s, text) => s.notice === text,
+      { timeout: 10000, arg: SEAT_EXPIRED });
     const mid = await h.hook(page);
-    assert.equal(mid.notice, SEAT_EXPIRED);
+    t.diagnostic(`the reconnect's welcome said where=${mid.where}`);
+    assert.notEqual(mid.where, 1, "not queued");
     assert.equal(mid.resumed, 0, "not resumed");
     assert.match(await page.textContent("#error"), /seat expired/);
     assert.ok(await page.isVisible("#error"), "the message is shown");
     await h.screenshot(page, `${NAME}-notice`);
 
-    // Autoplay queues again: a new seat (the old match has a free seat now,
-    // or a new match), numbering inputs from 1 again.
-    await h.waitForHook(page, "a new seat", (s, id) => s.state === "playing" && s.entityId !== id && s.snapshots > 2,
+    // Autoplay queues again (once): a new seat (the old match has a free
+    // seat now, or a new match). Seqs never go back within a session: the
+    // new seat's inputs go on above the old seat's last one (the protocol
+    // once restarted them at 1).
+    await h.waitForHook(page, "a new seat and its first input",
+      (s, id) => s.state === "playing" && s.entityId !== id && s.snapshots > 2 && s.seatFirstSeq !== null,
       { timeout: 15000, arg: before.entityId });
     const end = await h.hook(page);
     assert.equal(end.playerId, before.playerId, "the same session");
-    assert.ok(end.lastSeq < 200, `seqs start over on a new seat (lastSeq ${end.lastSeq})`);
-    t.diagnostic(`entity ${before.entityId} -> ${end.entityId}, match ${before.matchId} -> ${end.matchId}`);
+    assert.ok(!end.errors.some((e) => e.code === 2), `queued only once: ${JSON.stringify(end.errors)}`);
+    assert.ok(end.seatFirstSeq > dropped.lastSeq,
+      `first seq of the new seat ${end.seatFirstSeq} above the old seat's last ${dropped.lastSeq}`);
+    await h.waitForHook(page, "the new seat's inputs acknowledged", (s) => s.ackSeq >= s.seatFirstSeq);
+    assert.equal((await h.hook(page)).rejects, 0, "no input of the new seat rejected");
+    t.diagnostic(`entity ${before.entityId} -> ${end.entityId}, match ${before.matchId} -> ${end.matchId}, ` +
+      `seq ${dropped.lastSeq} -> ${end.seatFirstSeq}`);
   } finally {
     await h.screenshot(page, NAME);
   }
