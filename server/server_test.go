@@ -494,6 +494,9 @@ func TestStalledReaderDoesNotSlowOthers(t *testing.T) {
 	waitUntil(t, 10*time.Second, func() bool { return counterValue(t, srv, "skirmish_views_skipped_total") > 0 })
 	// The staller is congested now; it is cut after 2 s.
 	waitUntil(t, 5*time.Second, func() bool { return closesByReason(t, srv, "congested") == 1 })
+	if got := counterValue(t, srv, "skirmish_protocol_errors_total"); got != 0 {
+		t.Errorf("a congested close counted as %v protocol errors", got)
+	}
 	el := time.Since(start)
 	sumC, nC := tickStats(t, srv)
 	rate := float64(player.Stats().Snapshots-snaps0) / el.Seconds()
