@@ -560,18 +560,16 @@ func (c *Client) handle(frame []byte) {
 		// already back in the lobby (and maybe queued again) ignores it.
 		lost := (m.ErrCode == netcode.ErrSeatExpired || m.ErrCode == netcode.ErrMatchGone) &&
 			(c.phase == PhasePlaying || c.phase == PhaseReconnecting)
-		if !lost {
-			c.mu.Unlock()
-		} else {
+		if lost {
 			c.phase = PhaseLobby
 			c.pending = c.pending[:0]
 			c.matchGen++
 			c.reconnected(false)
-			mode, requeue := c.mode, c.opts.Requeue
-			c.mu.Unlock()
-			if requeue && mode != "" {
-				c.Queue(mode)
-			}
+		}
+		mode, requeue := c.mode, lost && c.opts.Requeue
+		c.mu.Unlock()
+		if requeue && mode != "" {
+			c.Queue(mode)
 		}
 	case netcode.MsgMatched:
 		c.onMatched(&m.Matched)

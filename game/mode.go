@@ -93,11 +93,8 @@ const MinAim = 1e-6
 // ValidAim reports whether (ax, ay) is an acceptable aim: (0, 0), or finite
 // and at least MinAim long.
 func ValidAim(ax, ay float32) bool {
-	if ax == 0 && ay == 0 {
-		return true
-	}
-	l := math.Hypot(float64(ax), float64(ay))
-	return l >= MinAim && !math.IsInf(l, 0) // false for NaN
+	_, _, ok := Direction(ax, ay)
+	return ok || (ax == 0 && ay == 0)
 }
 
 // Direction returns (x, y) scaled to length 1, computed in float64 so that

@@ -84,7 +84,6 @@ type seatRace struct {
 	t     *testing.T
 	l     *Lobby
 	log   *seatLog
-	fault func(p *Player) // injected at the step, on the stepping goroutine
 	at    Step
 	fired chan struct{}
 }
@@ -140,6 +139,11 @@ func (sr *seatRace) settle() {
 	case <-time.After(5 * time.Second):
 		sr.t.Fatalf("the fault at step %d was never injected", sr.at)
 	}
+	sr.quiesce()
+}
+
+// quiesce lets the lobby and the matches handle what is in flight.
+func (sr *seatRace) quiesce() {
 	for range 3 {
 		sr.l.sync()
 		time.Sleep(20 * time.Millisecond)
@@ -235,7 +239,7 @@ func TestSeatRaceOneSeatPerPlayer(t *testing.T) {
 					}
 					m := nextMsg(t, p.Out(), netcode.MsgMatched)
 					nextMsg(t, p.Out(), netcode.MsgSnapshot)
-					sr.settle2()
+					sr.quiesce()
 					if held := sr.log.held("p"); len(held) != 1 || held[0][:len(m.Matched.MatchID)] != m.Matched.MatchID {
 						t.Fatalf("seats %v, want one in %s", held, m.Matched.MatchID)
 					}
@@ -244,13 +248,6 @@ func TestSeatRaceOneSeatPerPlayer(t *testing.T) {
 		}
 	}
 	t.Logf("faults injected at %d points of the join path", injected)
-}
-
-func (sr *seatRace) settle2() {
-	for range 3 {
-		sr.l.sync()
-		time.Sleep(20 * time.Millisecond)
-	}
 }
 
 // A drop as a match ends, before or after the lobby handles the end, is
@@ -284,14 +281,14 @@ func TestSeatRaceAtMatchEnd(t *testing.T) {
 					// The attach raced the end: the result follows.
 					nextMsg(t, p.Out(), netcode.MsgResult)
 				}
-				sr.settle2()
+				sr.quiesce()
 				if held := sr.log.held("p"); len(held) != 0 {
 					t.Fatalf("re-seated without a queue: %v", held)
 				}
 				l.Queue(p, p.Out(), "arena")
 				l.Queue(q, q.Out(), "arena")
 				m := nextMsg(t, p.Out(), netcode.MsgMatched)
-				sr.settle2()
+				sr.quiesce()
 				if held := sr.log.held("p"); len(held) != 1 || held[0][:len(m.Matched.MatchID)] != m.Matched.MatchID {
 					t.Fatalf("seats %v, want one in %s", held, m.Matched.MatchID)
 				}

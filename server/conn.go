@@ -101,9 +101,7 @@ func (c *conn) writeClose(code netcode.CloseCode) {
 // hello, once.
 func (c *conn) releaseHello() {
 	if c.waiting.CompareAndSwap(true, false) {
-		c.srv.mu.Lock()
-		delete(c.srv.waitingHello, c.hash)
-		c.srv.mu.Unlock()
+		c.srv.doneWaiting(c.hash)
 	}
 }
 

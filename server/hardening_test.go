@@ -40,7 +40,7 @@ func maskedFrame(opcode byte, payload []byte) []byte {
 	return f
 }
 
-// snapshotsOf counts the snapshots rc received.
+// snapshots counts the snapshots r received.
 func (r *rawClient) snapshots() int {
 	r.mu.Lock()
 	defer r.mu.Unlock()

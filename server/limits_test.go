@@ -380,7 +380,6 @@ func TestPingFloodGetsFewPongs(t *testing.T) {
 type logSink struct {
 	mu    *sync.Mutex
 	lines *[]string
-	attrs []slog.Attr
 }
 
 func newLogSink() (*slog.Logger, func() []string) {
@@ -402,8 +401,8 @@ func (s logSink) Handle(_ context.Context, r slog.Record) error {
 	s.mu.Unlock()
 	return nil
 }
-func (s logSink) WithAttrs(as []slog.Attr) slog.Handler { s.attrs = append(s.attrs, as...); return s }
-func (s logSink) WithGroup(string) slog.Handler         { return s }
+func (s logSink) WithAttrs([]slog.Attr) slog.Handler { return s }
+func (s logSink) WithGroup(string) slog.Handler      { return s }
 
 func countLines(lines []string, prefix string) (n int, suppressed bool) {
 	for _, l := range lines {

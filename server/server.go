@@ -540,9 +540,7 @@ func (s *Server) handleWS(w http.ResponseWriter, r *http.Request) {
 	}
 	if !s.upgrade(w, r, ip, hash) {
 		s.ips.releaseConn(ip)
-		s.mu.Lock()
-		delete(s.waitingHello, hash)
-		s.mu.Unlock()
+		s.doneWaiting(hash)
 	}
 }
 
@@ -556,6 +554,13 @@ func (s *Server) waitForHello(hash string) bool {
 	}
 	s.waitingHello[hash] = struct{}{}
 	return true
+}
+
+// doneWaiting gives back hash's slot taken by waitForHello.
+func (s *Server) doneWaiting(hash string) {
+	s.mu.Lock()
+	delete(s.waitingHello, hash)
+	s.mu.Unlock()
 }
 
 // upgrade looks the session up and turns the request into a tracked
