@@ -26,6 +26,9 @@ type ClientMsg struct {
 	Mode string
 	// input
 	Input Input
+	// inputs: Batch[:BatchLen], in the order sent
+	Batch    [MaxBatch]Input
+	BatchLen int
 	// ping: the client's clock, and the MessagePack value it came in
 	// (ClientTimeRaw[:ClientTimeLen]), which a pong echoes as given.
 	ClientTime    float64
@@ -95,6 +98,31 @@ func (r *Reader) DecodeClient(frame []byte, m *ClientMsg) error {
 		}
 		// A number takes at most 9 bytes (0xcb and a float64).
 		m.ClientTimeLen = uint8(copy(m.ClientTimeRaw[:], r.frame[start:r.pos()]))
+	case MsgInputs:
+		need = 2
+		if n < need {
+			return errTruncated
+		}
+		k, err := r.ArrayLen(MaxBatch)
+		if err != nil {
+			return err
+		}
+		if k == 0 {
+			return errRange
+		}
+		m.BatchLen = 0
+		for i := range k {
+			if err := r.tuple(6); err != nil {
+				return err
+			}
+			if err := r.decodeInput(&m.Batch[i]); err != nil {
+				return err
+			}
+			if i > 0 && m.Batch[i].Seq <= m.Batch[i-1].Seq {
+				return errRange
+			}
+			m.BatchLen = i + 1
+		}
 	case MsgLeave:
 	default:
 		return errUnknown
@@ -168,6 +196,25 @@ func AppendInput(dst []byte, in *Input) []byte {
 	dst = appendUint(dst, uint64(in.Buttons))
 	dst = appendFloat32(dst, in.AimX)
 	return appendFloat32(dst, in.AimY)
+}
+
+// AppendInputs appends an inputs frame carrying ins (1 to MaxBatch of
+// them, in increasing seq order).
+func AppendInputs(dst []byte, ins []Input) []byte {
+	dst = appendArray(dst, 2)
+	dst = appendUint(dst, MsgInputs)
+	dst = appendArray(dst, len(ins))
+	for i := range ins {
+		in := &ins[i]
+		dst = appendArray(dst, 6)
+		dst = appendUint(dst, uint64(in.Seq))
+		dst = appendFloat32(dst, in.MoveX)
+		dst = appendFloat32(dst, in.MoveY)
+		dst = appendUint(dst, uint64(in.Buttons))
+		dst = appendFloat32(dst, in.AimX)
+		dst = appendFloat32(dst, in.AimY)
+	}
+	return dst
 }
 
 // AppendPing appends a ping frame carrying the client's clock t.

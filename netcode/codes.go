@@ -13,7 +13,13 @@ const (
 	MsgInput = 2
 	MsgPing  = 3
 	MsgLeave = 4
+	// MsgInputs carries several inputs in one frame, in seq order: a
+	// client resending the inputs a resumed seat has not applied.
+	MsgInputs = 5
 )
+
+// MaxBatch is the most inputs one inputs frame may carry.
+const MaxBatch = 64
 
 // Server message types: the first element of every server frame.
 const (
@@ -24,6 +30,10 @@ const (
 	MsgResult   = 4
 	MsgPong     = 5
 	MsgError    = 6
+	// MsgMoved: the player's seat (or the match they were just seated in)
+	// is on another node, at the URL given; the server closes with
+	// CloseMoved next.
+	MsgMoved = 7
 )
 
 // Where a player is, as a welcome tells it.
@@ -122,6 +132,9 @@ const (
 	CloseInternal  CloseCode = 4005
 	// CloseHelloTimeout: no valid hello within the hello timeout.
 	CloseHelloTimeout CloseCode = 4006
+	// CloseMoved: the connection follows a moved message; reconnect at its
+	// URL with the same token at once.
+	CloseMoved CloseCode = 4007
 )
 
 // Reason returns the short reason text sent in a close frame with code c.
@@ -148,6 +161,8 @@ func (c CloseCode) Reason() string {
 		return "congested"
 	case CloseHelloTimeout:
 		return "hello_timeout"
+	case CloseMoved:
+		return "moved"
 	}
 	return "internal"
 }

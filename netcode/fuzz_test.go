@@ -16,6 +16,7 @@ func FuzzDecodeClient(f *testing.F) {
 		AppendInput(nil, &in),
 		AppendPing(nil, 12.5),
 		AppendLeave(nil),
+		AppendInputs(nil, []Input{in, {Seq: 4, MoveX: 1}}),
 		{0xdd, 0x7f, 0xff, 0xff, 0xff},
 		{0x97, 0x02, 0x07, 0x01, 0x00, 0x01, 0xcb, 0x3f, 0xe0, 0, 0, 0, 0, 0, 0, 0x00},
 	} {
@@ -47,6 +48,8 @@ func FuzzDecodeClient(f *testing.F) {
 			again = append([]byte{0x92, MsgPing}, m.RawClientTime()...)
 		case MsgLeave:
 			again = AppendLeave(nil)
+		case MsgInputs:
+			again = AppendInputs(nil, m.Batch[:m.BatchLen])
 		}
 		var m2 ClientMsg
 		if err := NewReader().DecodeClient(again, &m2); err != nil {
@@ -73,6 +76,7 @@ func FuzzDecodeServer(f *testing.F) {
 		f.Add(v.AppendSnapshot(nil, &h))
 	}
 	f.Add(AppendResult(nil, 0, []Standing{{PlayerID: "p", Name: "n", Entity: 1, Score: 2, Place: 1}}))
+	f.Add(AppendMoved(nil, "http://127.0.0.1:8082"))
 	f.Add([]byte{0xdd, 0x7f, 0xff, 0xff, 0xff})
 	r := NewReader()
 	var m ServerMsg

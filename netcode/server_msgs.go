@@ -202,6 +202,17 @@ func AppendPong(dst []byte, clientTime []byte, serverTimeMs uint64) []byte {
 	return appendUint(dst, serverTimeMs)
 }
 
+// MaxURL is the longest URL a moved message may carry.
+const MaxURL = 1024
+
+// AppendMoved appends a moved frame: the player's seat is at the node whose
+// base URL is url.
+func AppendMoved(dst []byte, url string) []byte {
+	dst = appendArray(dst, 2)
+	dst = appendUint(dst, MsgMoved)
+	return appendString(dst, url)
+}
+
 // AppendError appends an error frame.
 func AppendError(dst []byte, code ErrorCode) []byte {
 	dst = appendArray(dst, 3)
@@ -242,6 +253,8 @@ type ServerMsg struct {
 	// error
 	ErrCode ErrorCode
 	ErrText string
+	// moved: the base URL of the node to reconnect to
+	URL string
 }
 
 // DecodeServer decodes one server frame into m. Snapshots are dequantized
@@ -337,6 +350,14 @@ func (r *Reader) DecodeServer(frame []byte, m *ServerMsg, schema *Schema) error 
 		}
 		m.ErrCode = ErrorCode(c)
 		if m.ErrText, err = r.String(maxStrServer); err != nil {
+			return err
+		}
+	case MsgMoved:
+		need = 2
+		if n < need {
+			return errTruncated
+		}
+		if m.URL, err = r.String(MaxURL); err != nil {
 			return err
 		}
 	default:
