@@ -1,6 +1,9 @@
 package game
 
 import (
+	"encoding/binary"
+	"errors"
+	"fmt"
 	"math"
 	"time"
 
@@ -127,6 +130,10 @@ type arenaRules struct {
 	seats    []arenaSeat
 	cooldown uint64
 	over     bool
+	// gridCell is the collision grid's cell size, set at the first Step
+	// and kept for the match: the order in which a shot meets targets
+	// depends on it.
+	gridCell float32
 	// collision scratch, reused every tick
 	grid    *netcode.Grid
 	targets []int32 // grid item → index in w.Entities
@@ -249,11 +256,13 @@ func (r *arenaRules) newHeading(w *World, e *Entity) {
 // once per tick, so each shot checks only its neighbourhood.
 func (r *arenaRules) collide(w *World) {
 	if r.grid == nil {
-		// About one target per cell keeps both the build and the queries
-		// cheap, whatever the world's size.
-		n := float64(max(len(w.Entities), 1))
-		cell := max(4*arenaPlayerSize, float32(math.Sqrt(float64(w.Width)*float64(w.Height)/n)))
-		r.grid = netcode.NewGrid(w.Width, w.Height, cell)
+		if r.gridCell == 0 {
+			// About one target per cell keeps both the build and the
+			// queries cheap, whatever the world's size.
+			n := float64(max(len(w.Entities), 1))
+			r.gridCell = max(4*arenaPlayerSize, float32(math.Sqrt(float64(w.Width)*float64(w.Height)/n)))
+		}
+		r.grid = netcode.NewGrid(w.Width, w.Height, r.gridCell)
 	}
 	g := r.grid
 	g.Reset()
@@ -316,3 +325,80 @@ func (r *arenaRules) Over(w *World) bool {
 }
 
 func (r *arenaRules) Result(w *World) []netcode.Standing { return Standings(w) }
+
+// arenaStateVersion is the first byte of an arena's rule state.
+const arenaStateVersion = 1
+
+// AppendState implements Portable: a version byte, over, the grid's cell
+// size (float32 bits, little endian; 0 before the first Step), the number
+// of seats (uvarint) and per seat lastFire (uvarint), faceX and faceY.
+func (r *arenaRules) AppendState(dst []byte) []byte {
+	over := byte(0)
+	if r.over {
+		over = 1
+	}
+	dst = append(dst, arenaStateVersion, over)
+	dst = appendFloat32(dst, r.gridCell)
+	dst = binary.AppendUvarint(dst, uint64(len(r.seats)))
+	for _, s := range r.seats {
+		dst = binary.AppendUvarint(dst, s.lastFire)
+		dst = appendFloat32(dst, s.faceX)
+		dst = appendFloat32(dst, s.faceY)
+	}
+	return dst
+}
+
+// ResumeRules implements Resumable.
+func (a *Arena) ResumeRules(w *World, state []byte) (Rules, error) {
+	if len(w.Players) != a.cfg.Players {
+		return nil, fmt.Errorf("arena state: world of %d seats for %d", len(w.Players), a.cfg.Players)
+	}
+	r := &arenaRules{cfg: a.cfg, spec: &a.spec, seats: make([]arenaSeat, a.cfg.Players)}
+	r.cooldown = CooldownTicks(ArenaCooldown, w.TickRate)
+	sr := stateReader{b: state}
+	if v := sr.byte(); sr.err == nil && v != arenaStateVersion {
+		return nil, fmt.Errorf("arena state: version %d", v)
+	}
+	switch sr.byte() {
+	case 0:
+	case 1:
+		r.over = true
+	default:
+		sr.fail(errors.New("arena state: bad over flag"))
+	}
+	r.gridCell = sr.float32()
+	if c := float64(r.gridCell); sr.err == nil && c != 0 &&
+		(!(c >= 4*arenaPlayerSize) || (float64(w.Width)/c+1)*(float64(w.Height)/c+1) > 1<<20) {
+		// No smaller than the rules make it, nor a grid of more than
+		// about a million cells (the rules make about one per entity).
+		sr.fail(fmt.Errorf("arena state: grid cell %v", r.gridCell))
+	}
+	if n := sr.uvarint(); sr.err == nil && n != uint64(len(r.seats)) {
+		return nil, fmt.Errorf("arena state: %d seats for %d", n, len(r.seats))
+	}
+	for i := range r.seats {
+		s := &r.seats[i]
+		s.lastFire = sr.uvarint()
+		s.faceX, s.faceY = sr.float32(), sr.float32()
+		if sr.err != nil {
+			break
+		}
+		if s.lastFire > w.Tick+1 {
+			sr.fail(fmt.Errorf("arena state: seat %d fired at tick %d, after %d", i, s.lastFire, w.Tick))
+		}
+		// A unit vector, or (0, 0) for a seat never taken.
+		if l := s.faceX*s.faceX + s.faceY*s.faceY; (l < 0.99 || l > 1.01) && l != 0 {
+			sr.fail(fmt.Errorf("arena state: seat %d faces (%v, %v)", i, s.faceX, s.faceY))
+		}
+	}
+	if err := sr.done(); err != nil {
+		return nil, err
+	}
+	for i := range w.Entities {
+		// A hit scores for the shooter's seat: every shot has one.
+		if e := &w.Entities[i]; e.Kind == KindProjectile && (e.Owner < 0 || e.Owner >= len(r.seats)) {
+			return nil, fmt.Errorf("arena state: shot %d of seat %d", e.ID, e.Owner)
+		}
+	}
+	return r, nil
+}

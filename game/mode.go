@@ -79,6 +79,25 @@ type Rules interface {
 	Result(w *World) []netcode.Standing
 }
 
+// Portable is implemented by rules whose state can be checkpointed: with
+// the world's state (World.SaveState) and the seats, it is everything a
+// match needs to go on in another process.
+type Portable interface {
+	// AppendState appends the rules' state to dst and returns it. It is
+	// called between ticks.
+	AppendState(dst []byte) []byte
+}
+
+// Resumable is implemented by modes whose rules can be restored from a
+// Portable state.
+type Resumable interface {
+	// ResumeRules returns the rules of a match whose world w was restored
+	// (RestoreWorld) and whose state is what its rules' AppendState
+	// returned. It spawns nothing. Seats are filled by the caller, before
+	// or after. A state that does not fit the mode or w is an error.
+	ResumeRules(w *World, state []byte) (Rules, error)
+}
+
 // ValidDirection reports whether (mx, my) is an acceptable move direction:
 // finite and no longer than 1 (with a tolerance for float rounding).
 func ValidDirection(mx, my float32) bool {

@@ -1,6 +1,8 @@
 package game
 
 import (
+	"encoding/binary"
+	"fmt"
 	"time"
 
 	"skirmish/netcode"
@@ -124,3 +126,30 @@ func (r *tagRules) makeIt(w *World, id, prev uint32) {
 func (r *tagRules) Over(w *World) bool { return w.Seconds() >= r.spec.Duration.Seconds() }
 
 func (r *tagRules) Result(w *World) []netcode.Standing { return Standings(w) }
+
+// tagStateVersion is the first byte of tag's rule state.
+const tagStateVersion = 1
+
+// AppendState implements Portable: a version byte, then "it" (uint32) and
+// the immunity left (float32 bits), little endian.
+func (r *tagRules) AppendState(dst []byte) []byte {
+	dst = append(dst, tagStateVersion)
+	dst = binary.LittleEndian.AppendUint32(dst, r.it)
+	return appendFloat32(dst, r.immune)
+}
+
+// ResumeRules implements Resumable. "It" is taken as saved: an entity that
+// is gone is harmless (Step ignores it), as in the original.
+func (t *Tag) ResumeRules(w *World, state []byte) (Rules, error) {
+	r := &tagRules{spec: &t.spec}
+	sr := stateReader{b: state}
+	if v := sr.byte(); sr.err == nil && v != tagStateVersion {
+		return nil, fmt.Errorf("tag state: version %d", v)
+	}
+	r.it = sr.uint32()
+	r.immune = sr.float32()
+	if err := sr.done(); err != nil {
+		return nil, err
+	}
+	return r, nil
+}

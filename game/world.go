@@ -49,7 +49,8 @@ type World struct {
 	Dt       float32
 	// Tick is the number of the tick being computed (0 for the first).
 	Tick uint64
-	// Rng is the match's seeded random source.
+	// Rng is the match's seeded random source. It draws from the world's
+	// PCG, whose state SaveState records: replace neither.
 	Rng *rand.Rand
 	// Entities holds every entity; order is not stable across ticks.
 	Entities []Entity
@@ -63,22 +64,25 @@ type World struct {
 	removed   int
 	freeSlots []int32
 	slots     int32
+	pcg       *rand.PCG // Rng's source, saved by SaveState
 }
 
 // NewWorld returns an empty world of the spec's size and seats. Entity IDs
 // start after idBase, so that concurrent matches can use disjoint IDs.
 func NewWorld(spec *Spec, tickRate int, seed uint64, idBase uint32) *World {
+	pcg := rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)
 	return &World{
 		Width:    spec.Width,
 		Height:   spec.Height,
 		TickRate: tickRate,
 		Dt:       1 / float32(tickRate),
-		Rng:      rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)),
+		Rng:      rand.New(pcg),
 		Entities: make([]Entity, 0, 256),
 		Players:  make([]*Player, spec.MaxPlayers),
 		Events:   make([]netcode.Event, 0, 64),
 		index:    make(map[uint32]int, 256),
 		nextID:   idBase,
+		pcg:      pcg,
 	}
 }
 
