@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sort"
+	"sync/atomic"
 	"time"
 
 	"skirmish/game"
@@ -24,6 +25,31 @@ type LobbyConfig struct {
 	// FillTimeout is how long a new match waits for more players before it
 	// starts with whoever is there; default 3 s.
 	FillTimeout time.Duration
+	// Fleet, if set, is the fleet-wide queue: players queue there, and the
+	// fleet seats them with Host and Fill (on this node or another).
+	Fleet Fleet
+}
+
+// Fleet is the matchmaking of a fleet of nodes, for the lobby. Its methods
+// are called on the lobby goroutine and must not block.
+type Fleet interface {
+	// Enqueue puts p in mode's fleet-wide queue. If the fleet cannot, it
+	// calls Lobby.QueueLocal, and p is matched on this node.
+	Enqueue(p *Player, mode string)
+	// Dequeue takes player id out of mode's fleet-wide queue.
+	Dequeue(id, mode string)
+	// Seats reports the free seats of a match running on this node, for
+	// backfill; free < 0: the match is no longer here.
+	Seats(matchID, mode string, free int)
+}
+
+// Ticket is a player the fleet seats in a match.
+type Ticket struct {
+	ID, Name string
+	// Key is the player's session key (the token's hash).
+	Key string
+	// Node is the node the player queued on.
+	Node string
 }
 
 // Lobby is the matchmaker and the registry of the players on this node. It
@@ -45,11 +71,18 @@ type Lobby struct {
 	done   chan struct{}
 
 	// lobby goroutine only
-	players map[string]*entry   // by player ID
-	forming map[string]*forming // by mode
-	running map[*Match]*running
-	nextID  uint64
-	prefix  string
+	players   map[string]*entry   // by player ID
+	forming   map[string]*forming // by mode
+	running   map[*Match]*running
+	byID      map[string]*Match // running matches by ID
+	nextID    uint64
+	prefix    string
+	draining  bool
+	drainURL  string
+	connected int
+
+	// counts for the fleet's node record, written by the lobby goroutine
+	nConnected, nMatches atomic.Int64
 	// step, if set (tests), is called at each step of the join path and
 	// of a match's end, on the goroutine that takes the step.
 	step func(Step, *Player)
@@ -75,10 +108,16 @@ type entry struct {
 	connected bool
 	forming   *forming // the forming match the player waits in
 	match     *Match   // the running match the player was sent to or is seated in
+	fleetQ    string   // the mode whose fleet-wide queue the player waits in
 }
 
 // idle reports a player with nothing left on this node: they are forgotten.
-func (e *entry) idle() bool { return !e.connected && e.forming == nil && e.match == nil }
+func (e *entry) idle() bool {
+	return !e.connected && e.forming == nil && e.match == nil && e.fleetQ == ""
+}
+
+// busy reports a player queued or seated.
+func (e *entry) busy() bool { return e.forming != nil || e.match != nil || e.fleetQ != "" }
 
 type forming struct {
 	mode    string
@@ -133,6 +172,7 @@ const (
 	evSeatRefused
 	evEnded
 	evFill
+	evMovedAway
 )
 
 type lobbyEvent struct {
@@ -142,6 +182,7 @@ type lobbyEvent struct {
 	ended  []endedSeat // evEnded: every seat held at the end
 	result []byte      // evEnded: the result frame
 	f      *forming
+	moved  []*Player // evMovedAway: the players seated at the move
 }
 
 // endedSeat is a player seated at a match's end, and the connection their
@@ -186,6 +227,7 @@ func NewLobby(cfg LobbyConfig) (*Lobby, error) {
 		players: make(map[string]*entry),
 		forming: make(map[string]*forming),
 		running: make(map[*Match]*running),
+		byID:    make(map[string]*Match),
 		prefix:  hex.EncodeToString(b[:]),
 	}
 	go l.run()
@@ -325,11 +367,11 @@ func (l *Lobby) handle(r lobbyReq) {
 		if e == nil {
 			return
 		}
-		e.connected = false
+		l.setConnected(e, false)
 		switch {
 		case r.left:
 			l.leave(e)
-		case e.forming != nil:
+		case e.forming != nil || e.fleetQ != "":
 			l.unqueue(e)
 		case e.match != nil:
 			e.match.deliver(ctlMsg{kind: ctlAway, p: e.p})
@@ -344,10 +386,18 @@ func (l *Lobby) handle(r lobbyReq) {
 		switch {
 		case !ok:
 			post(r.out, netcode.AppendError(nil, netcode.ErrUnknownMode))
-		case e.forming != nil || e.match != nil:
+		case e.busy():
 			post(r.out, netcode.AppendError(nil, netcode.ErrAlreadyQueued))
+		case l.draining:
+			l.moveOut(e, l.drainURL)
 		default:
 			post(r.out, netcode.AppendQueued(nil, r.mode))
+			if l.cfg.Fleet != nil {
+				e.fleetQ = r.mode
+				l.cfg.Fleet.Enqueue(e.p, r.mode)
+				l.stepped(StepQueued, e.p)
+				return
+			}
 			l.seat(e, mode)
 		}
 	case reqLeave:
@@ -355,7 +405,7 @@ func (l *Lobby) handle(r lobbyReq) {
 		if e == nil {
 			return
 		}
-		if e.forming == nil && e.match == nil {
+		if !e.busy() {
 			post(r.out, netcode.AppendError(nil, netcode.ErrNotQueued))
 			return
 		}
@@ -377,14 +427,14 @@ func (l *Lobby) attach(r lobbyReq) {
 	} else if e.connected {
 		resp.replaced = e.p.Out()
 	}
-	e.connected = true
+	l.setConnected(e, true)
 	e.p.out.Store(r.out)
 	resp.p = e.p
 	where := netcode.WhereLobby
 	switch {
 	case e.match != nil:
 		where = netcode.WhereSeated
-	case e.forming != nil:
+	case e.forming != nil || e.fleetQ != "":
 		where = netcode.WhereQueued
 	}
 	// The welcome goes first; the match's matched can only follow it.
@@ -394,6 +444,10 @@ func (l *Lobby) attach(r lobbyReq) {
 		e.match.deliver(ctlMsg{kind: ctlResume, p: e.p})
 	case e.forming != nil:
 		post(r.out, netcode.AppendQueued(nil, e.forming.mode))
+	case e.fleetQ != "":
+		post(r.out, netcode.AppendQueued(nil, e.fleetQ))
+	case l.draining:
+		l.moveOut(e, l.drainURL)
 	}
 	l.stepped(StepAttached, e.p)
 	r.ok <- resp
@@ -407,19 +461,40 @@ func post(out *Outbox, frame []byte) {
 	}
 }
 
+// setConnected records whether e has a connection.
+func (l *Lobby) setConnected(e *entry, c bool) {
+	if e.connected != c {
+		e.connected = c
+		if c {
+			l.connected++
+		} else {
+			l.connected--
+		}
+		l.nConnected.Store(int64(l.connected))
+	}
+}
+
 // leave takes e out of its queue or match.
 func (l *Lobby) leave(e *entry) {
 	switch {
-	case e.forming != nil:
+	case e.forming != nil || e.fleetQ != "":
 		l.unqueue(e)
 	case e.match != nil:
 		e.match.deliver(ctlMsg{kind: ctlLeave, p: e.p})
 	}
 }
 
-// unqueue takes e out of the forming match it waits in.
+// unqueue takes e out of the fleet's queue or the forming match it waits in.
 func (l *Lobby) unqueue(e *entry) {
+	if e.fleetQ != "" {
+		l.cfg.Fleet.Dequeue(e.p.ID, e.fleetQ)
+		e.fleetQ = ""
+		return
+	}
 	f := e.forming
+	if f == nil {
+		return
+	}
 	for i, q := range f.players {
 		if q == e {
 			f.players = append(f.players[:i], f.players[i+1:]...)
@@ -457,6 +532,7 @@ func (l *Lobby) seat(e *entry, mode game.Mode) {
 		r.free--
 		r.players[e] = true
 		e.match = best
+		l.seats(best, r)
 		l.stepped(StepAssigned, e.p)
 		return
 	}
@@ -498,26 +574,60 @@ func (l *Lobby) start(f *forming) {
 	if len(f.players) == 0 {
 		return
 	}
-	mode := l.cfg.Modes[f.mode]
+	for _, e := range f.players {
+		e.forming = nil
+	}
+	l.startMatch("", f.mode, f.players)
+}
+
+// startMatch starts a match of mode for es (id "": a new one of this
+// lobby's) and returns it.
+func (l *Lobby) startMatch(id, modeName string, es []*entry) *Match {
+	mode := l.cfg.Modes[modeName]
 	l.nextID++
 	var seed [8]byte
 	_, _ = rand.Read(seed[:])
-	id := fmt.Sprintf("m-%s-%d", l.prefix, l.nextID)
+	if id == "" {
+		id = fmt.Sprintf("m-%s-%d", l.prefix, l.nextID)
+	}
 	m := newMatch(id, l.nextID, mode, l.cfg.Match, binary.LittleEndian.Uint64(seed[:]), l.events)
 	m.step = l.step
-	r := &running{mode: mode, free: mode.Spec().MaxPlayers - len(f.players), players: make(map[*entry]bool)}
-	players := make([]*Player, len(f.players))
-	for i, e := range f.players {
-		e.forming = nil
+	r := &running{mode: mode, free: mode.Spec().MaxPlayers - len(es), players: make(map[*entry]bool)}
+	players := make([]*Player, len(es))
+	for i, e := range es {
 		e.match = m
 		r.players[e] = true
 		players[i] = e.p
 	}
-	l.running[m] = r
-	l.log.Info("match started", "match", id, "mode", f.mode, "players", len(f.players))
+	l.addRunning(m, r)
+	l.log.Info("match started", "match", id, "mode", modeName, "players", len(es))
 	go m.run(players)
 	for _, p := range players {
 		l.stepped(StepAssigned, p)
+	}
+	return m
+}
+
+func (l *Lobby) addRunning(m *Match, r *running) {
+	l.running[m] = r
+	l.byID[m.ID] = m
+	l.nMatches.Store(int64(len(l.running)))
+	l.seats(m, r)
+}
+
+func (l *Lobby) dropRunning(m *Match) {
+	delete(l.running, m)
+	delete(l.byID, m.ID)
+	l.nMatches.Store(int64(len(l.running)))
+	if l.cfg.Fleet != nil {
+		l.cfg.Fleet.Seats(m.ID, m.Mode(), -1)
+	}
+}
+
+// seats tells the fleet a match's free seats.
+func (l *Lobby) seats(m *Match, r *running) {
+	if l.cfg.Fleet != nil {
+		l.cfg.Fleet.Seats(m.ID, m.Mode(), r.free)
 	}
 }
 
@@ -545,8 +655,9 @@ func (l *Lobby) event(ev lobbyEvent) {
 		delete(r.players, e)
 		r.free++
 		e.match = nil
+		l.seats(ev.m, r)
 		if ev.kind == evSeatRefused && e.connected {
-			l.seat(e, r.mode)
+			l.queue(e, r.mode)
 			return
 		}
 		l.release(e)
@@ -555,7 +666,7 @@ func (l *Lobby) event(ev lobbyEvent) {
 		if r == nil {
 			return
 		}
-		delete(l.running, ev.m)
+		l.dropRunning(ev.m)
 		seated := make(map[*Player]*Outbox, len(ev.ended))
 		for _, s := range ev.ended {
 			seated[s.p] = s.sent
@@ -578,10 +689,20 @@ func (l *Lobby) event(ev lobbyEvent) {
 		}
 		sort.Slice(requeue, func(i, j int) bool { return requeue[i].p.ID < requeue[j].p.ID })
 		for _, e := range requeue {
-			l.seat(e, r.mode)
+			l.queue(e, r.mode)
 		}
 		for _, s := range ev.ended {
 			l.stepped(StepEndHandled, s.p)
+		}
+	case evMovedAway:
+		r := l.running[ev.m]
+		if r == nil {
+			return
+		}
+		l.dropRunning(ev.m)
+		for e := range r.players {
+			e.match = nil
+			l.release(e)
 		}
 	}
 }
@@ -600,4 +721,288 @@ func (l *Lobby) shutdown() {
 	for m := range l.running {
 		<-m.Done()
 	}
+}
+
+// queue puts e in the queue of mode: the fleet's, or this node's.
+func (l *Lobby) queue(e *entry, mode game.Mode) {
+	if l.cfg.Fleet != nil && !l.draining {
+		e.fleetQ = mode.Spec().Name
+		l.cfg.Fleet.Enqueue(e.p, e.fleetQ)
+		return
+	}
+	l.seat(e, mode)
+}
+
+// moveOut sends e's connection to the node at url: moved, then closed
+// with CloseMoved. e leaves its queue first.
+func (l *Lobby) moveOut(e *entry, url string) {
+	if e.fleetQ != "" || e.forming != nil {
+		l.unqueue(e)
+	}
+	out := e.p.Out()
+	if out == nil || !e.connected {
+		return
+	}
+	if out.PostControl(netcode.AppendMoved(nil, url)) {
+		out.Kick(netcode.CloseMoved)
+	} else {
+		out.Kick(netcode.CloseCongested)
+	}
+}
+
+// Counts returns the players connected to this node and the matches
+// running on it.
+func (l *Lobby) Counts() (players, matches int) {
+	return int(l.nConnected.Load()), int(l.nMatches.Load())
+}
+
+// Has reports whether the lobby holds anything of player id: a
+// connection, a queue or a seat.
+func (l *Lobby) Has(id string) bool {
+	var ok bool
+	l.do(func() { ok = l.players[id] != nil })
+	return ok
+}
+
+// Seated reports whether player id is sent to or seated in a match on this
+// node.
+func (l *Lobby) Seated(id string) bool {
+	var ok bool
+	l.do(func() { e := l.players[id]; ok = e != nil && e.match != nil })
+	return ok
+}
+
+// QueueLocal seats player id, waiting in mode's fleet queue, with this
+// node's own matchmaking (the fleet's queue is out of reach).
+func (l *Lobby) QueueLocal(id, mode string) {
+	l.do(func() {
+		e := l.players[id]
+		if e == nil || e.fleetQ != mode {
+			return
+		}
+		e.fleetQ = ""
+		l.seat(e, l.cfg.Modes[mode])
+	})
+}
+
+// entryFor returns the entry of a ticket's player, creating one without a
+// connection if the lobby has none; nil if the player is already sent to a
+// match or waits in this node's own queue.
+func (l *Lobby) entryFor(t Ticket) *entry {
+	e := l.players[t.ID]
+	if e == nil {
+		p := NewPlayer(t.ID, t.Name, nil)
+		p.Key = t.Key
+		e = &entry{p: p}
+		l.players[t.ID] = e
+		return e
+	}
+	if e.match != nil || e.forming != nil {
+		return nil
+	}
+	e.fleetQ = ""
+	return e
+}
+
+// Host starts match id of mode on this node for the fleet's tickets and
+// returns the tickets seated. Players connected here play at once; the
+// others' seats wait for them as for players away, until they arrive
+// (the fleet sends them moved) or the seat's grace runs out.
+func (l *Lobby) Host(id, mode string, tickets []Ticket) (seated []Ticket) {
+	l.do(func() {
+		if _, ok := l.cfg.Modes[mode]; !ok || l.draining || l.byID[id] != nil {
+			return
+		}
+		var es []*entry
+		for _, t := range tickets {
+			if len(es) == l.cfg.Modes[mode].Spec().MaxPlayers {
+				break
+			}
+			if e := l.entryFor(t); e != nil {
+				es = append(es, e)
+				seated = append(seated, t)
+			}
+		}
+		if len(es) > 0 {
+			l.startMatch(id, mode, es)
+		}
+	})
+	return seated
+}
+
+// Fill seats the fleet's tickets in free seats of running match id
+// (backfill) and returns those seated.
+func (l *Lobby) Fill(id string, tickets []Ticket) (seated []Ticket) {
+	l.do(func() {
+		m := l.byID[id]
+		if m == nil || l.draining {
+			return
+		}
+		r := l.running[m]
+		for _, t := range tickets {
+			if r.free == 0 {
+				break
+			}
+			e := l.entryFor(t)
+			if e == nil {
+				continue
+			}
+			if !m.post(ctlMsg{kind: ctlJoin, p: e.p}) {
+				l.release(e)
+				break
+			}
+			r.free--
+			r.players[e] = true
+			e.match = m
+			seated = append(seated, t)
+			l.stepped(StepAssigned, e.p)
+		}
+		l.seats(m, r)
+	})
+	return seated
+}
+
+// MoveTo sends player id, connected here and not seated, to the node at
+// url (the fleet seated them in a match there).
+func (l *Lobby) MoveTo(id, url string) {
+	l.do(func() {
+		if e := l.players[id]; e != nil && e.connected && e.match == nil {
+			l.moveOut(e, url)
+			l.release(e)
+		}
+	})
+}
+
+// Kick closes player id's connection on this node with code, if they have
+// one (their second connection went to another node).
+func (l *Lobby) Kick(id string, code netcode.CloseCode) {
+	l.do(func() {
+		if e := l.players[id]; e != nil && e.connected {
+			e.p.Out().Kick(code)
+		}
+	})
+}
+
+// Adopt resumes a match from its checkpoint on this node: every seat waits
+// for its player to come back, as after a drop. A player connected here
+// and idle gets the seat back at once.
+func (l *Lobby) Adopt(cp *Checkpoint) error {
+	mode, ok := l.cfg.Modes[cp.Mode]
+	if !ok {
+		return fmt.Errorf("unknown mode %q", cp.Mode)
+	}
+	var err error
+	l.do(func() {
+		if l.byID[cp.MatchID] != nil {
+			err = fmt.Errorf("match %s already runs here", cp.MatchID)
+			return
+		}
+		var m *Match
+		var players []*Player
+		m, players, err = restoreMatch(cp, mode, l.cfg.Match, l.events)
+		if err != nil {
+			return
+		}
+		m.step = l.step
+		r := &running{mode: mode, free: mode.Spec().MaxPlayers - len(players), players: make(map[*entry]bool)}
+		var resume []*Player
+		for _, p := range players {
+			e := l.players[p.ID]
+			switch {
+			case e == nil:
+				e = &entry{p: p}
+				l.players[p.ID] = e
+			case e.match != nil || e.forming != nil:
+				// Seated elsewhere meanwhile: the seat waits out its grace.
+				continue
+			default:
+				// Connected here (or known) and idle: bind the seat to them.
+				if e.fleetQ != "" {
+					l.unqueue(e)
+				}
+				m.rebind(p, e.p)
+				if e.connected {
+					resume = append(resume, e.p)
+				}
+			}
+			e.match = m
+			r.players[e] = true
+		}
+		l.addRunning(m, r)
+		l.log.Info("match adopted", "match", m.ID, "mode", cp.Mode, "players", len(players), "tick", cp.World.Tick)
+		go m.run(nil)
+		for _, p := range resume {
+			m.deliver(ctlMsg{kind: ctlResume, p: p})
+		}
+	})
+	return err
+}
+
+// MatchIDs returns the IDs of the matches running on this node.
+func (l *Lobby) MatchIDs() []string {
+	var ids []string
+	l.do(func() {
+		for id := range l.byID {
+			ids = append(ids, id)
+		}
+	})
+	sort.Strings(ids)
+	return ids
+}
+
+// Freeze stops match id's ticks and returns its checkpoint, for handing it
+// to another node: then MoveAway or Thaw it. nil if the match is not here,
+// has ended, or cannot be checkpointed (it is thawed again).
+func (l *Lobby) Freeze(ctx context.Context, id string) []byte {
+	var m *Match
+	l.do(func() { m = l.byID[id] })
+	if m == nil {
+		return nil
+	}
+	reply := make(chan []byte, 1)
+	m.deliver(ctlMsg{kind: ctlFreeze, reply: reply})
+	select {
+	case data := <-reply:
+		return data
+	case <-m.Done():
+	case <-ctx.Done():
+		m.deliver(ctlMsg{kind: ctlThaw})
+	}
+	return nil
+}
+
+// MoveAway ends frozen match id on this node: it lives on at the node at
+// url, and its connected players are sent there (moved, close 4007).
+func (l *Lobby) MoveAway(id, url string) { l.tell(id, ctlMsg{kind: ctlMoveAway, url: url}) }
+
+// Thaw lets frozen match id tick again.
+func (l *Lobby) Thaw(id string) { l.tell(id, ctlMsg{kind: ctlThaw}) }
+
+func (l *Lobby) tell(id string, c ctlMsg) {
+	l.do(func() {
+		if m := l.byID[id]; m != nil {
+			m.deliver(c)
+		}
+	})
+}
+
+// Drain stops the lobby from starting or filling matches here: from now
+// on, a player who queues, or connects, is sent to the node at url. Every
+// connected player not seated is sent there now.
+func (l *Lobby) Drain(url string) {
+	l.do(func() {
+		l.draining, l.drainURL = true, url
+		for _, f := range l.forming {
+			l.dropForming(f)
+			for _, e := range f.players {
+				e.forming = nil
+			}
+		}
+		for _, e := range l.players {
+			if e.connected && e.match == nil {
+				l.moveOut(e, url)
+				l.release(e)
+			}
+		}
+	})
 }

@@ -36,6 +36,19 @@ type Config struct {
 	SeatGrace time.Duration
 	// Hooks hear about seats and results, to record them; default none.
 	Hooks Hooks
+	// CheckpointEvery is how often a match hands Checkpoints its state
+	// (0: never). The first checkpoint is taken when the match starts.
+	CheckpointEvery time.Duration
+	// Checkpoints receives the checkpoints; required with CheckpointEvery.
+	Checkpoints Checkpointer
+}
+
+// Checkpointer receives a match's checkpoints, on the match goroutine: it
+// must not block. data is the encoded Checkpoint (AppendCheckpoint); the
+// callee owns it. free is the number of free seats; took is the time spent
+// taking and encoding it.
+type Checkpointer interface {
+	Checkpoint(matchID, mode string, tick uint64, free int, data []byte, took time.Duration)
 }
 
 // Hooks receive a match's lifecycle, for the session store and the
@@ -114,12 +127,20 @@ func (c *Config) Validate() error {
 	return nil
 }
 
+// OutcomeMoved is the outcome Observer.MatchEnded reports for a match
+// that ended on this node because it moved to another.
+const OutcomeMoved uint8 = 255
+
 // Per-player input limits.
 const (
 	// InputQueue is the most inputs that wait per player; more are
 	// rejected with netcode.RejectDropped.
 	InputQueue = 8
-	maxRejects = 32
+	// ReplayQueue is the most inputs that wait for a seat restored from a
+	// checkpoint while it has catch-up applies left: the client resends
+	// every input after the checkpoint's ack at once.
+	ReplayQueue = netcode.MaxBatch
+	maxRejects  = 32
 )
 
 type inputMsg struct {
@@ -143,19 +164,30 @@ const (
 	ctlAway
 	ctlResume
 	ctlStop
+	// ctlFreeze: stop ticking and reply with a checkpoint; then wait for
+	// ctlMoveAway (the match lives on elsewhere) or ctlThaw.
+	ctlFreeze
+	ctlMoveAway
+	ctlThaw
 )
 
 type ctlMsg struct {
-	kind ctlKind
-	p    *Player
+	kind  ctlKind
+	p     *Player
+	url   string        // ctlMoveAway: the new host's base URL
+	reply chan<- []byte // ctlFreeze: the checkpoint (nil if the match ended)
 }
 
 // seat is one player's place in a match; the match goroutine owns it.
 type seat struct {
 	p       *Player
 	gp      game.Player
-	queue   [InputQueue]inputMsg
+	queue   [ReplayQueue]inputMsg
 	head, n int
+	// catchUp is how many extra inputs the seat may still have applied in
+	// a tick (a second one while more than one waits): a seat restored
+	// from a checkpoint replays the inputs the client resends.
+	catchUp int
 	seen    uint32 // highest seq queued or rejected (voided at seating)
 	ack     uint32 // every seq up to ack is applied, rejected or void
 	// got: an input arrived since the seating; seqs skipped before the
@@ -210,6 +242,16 @@ type Match struct {
 	startAt  time.Time
 	ended    bool
 	step     func(Step, *Player) // the lobby's test hook
+
+	serial   uint64
+	restored bool // resumed from a checkpoint: no NewRules, no first joins
+	cpEvery  int  // ticks between checkpoints (0: none)
+	cpTicks  int
+	cp       Checkpoint // reused by checkpoint
+	cpBuf    []byte
+	// movedAway: the match was handed to another node; it ends without a
+	// result and without telling the hooks its players lost their seats.
+	movedAway bool
 }
 
 // newMatch creates a match of mode; it starts running with start.
@@ -222,7 +264,7 @@ func newMatch(id string, serial uint64, mode game.Mode, cfg Config, seed uint64,
 		cfg:    cfg,
 		obs:    cfg.Observer,
 		log:    cfg.Logger.With("match", id, "mode", spec.Name),
-		inbox:  make(chan inputMsg, spec.MaxPlayers*InputQueue*2),
+		inbox:  make(chan inputMsg, spec.MaxPlayers*ReplayQueue*2),
 		ctl:    make(chan ctlMsg, spec.MaxPlayers*2+8),
 		events: events,
 		done:   make(chan struct{}),
@@ -243,6 +285,10 @@ func newMatch(id string, serial uint64, mode game.Mode, cfg Config, seed uint64,
 	m.kickAt = int(cfg.CongestedKick.Seconds() * float64(cfg.TickRate))
 	m.graceAt = int(cfg.SeatGrace.Seconds() * float64(cfg.TickRate))
 	m.hooks = cfg.Hooks
+	m.serial = serial
+	if cfg.CheckpointEvery > 0 && cfg.Checkpoints != nil {
+		m.cpEvery = max(1, int(cfg.CheckpointEvery.Seconds()*float64(cfg.TickRate)))
+	}
 	for i := range m.seats {
 		m.seats[i].rejects = make([]netcode.Reject, 0, maxRejects)
 		m.seats[i].view = netcode.NewView(&spec.Schema, m.interest)
@@ -251,6 +297,69 @@ func newMatch(id string, serial uint64, mode game.Mode, cfg Config, seed uint64,
 	// Matches number their entities from disjoint ranges of 2^20 IDs.
 	m.world = game.NewWorld(spec, cfg.TickRate, seed, uint32(serial%4000)<<20)
 	return m
+}
+
+// restoreMatch rebuilds a match from its checkpoint, to run on this node.
+// Every seat is away until its player resumes here; each may catch up on
+// the inputs its client resends. It returns the seated players.
+func restoreMatch(cp *Checkpoint, mode game.Mode, cfg Config, events chan<- lobbyEvent) (*Match, []*Player, error) {
+	spec := mode.Spec()
+	rm, ok := mode.(game.Resumable)
+	switch {
+	case !ok:
+		return nil, nil, fmt.Errorf("mode %s cannot resume matches", spec.Name)
+	case cp.Mode != spec.Name || int(cp.TickRate) != cfg.TickRate:
+		return nil, nil, fmt.Errorf("checkpoint of %s at %d Hz, not %s at %d Hz", cp.Mode, cp.TickRate, spec.Name, cfg.TickRate)
+	case len(cp.Seats) != spec.MaxPlayers:
+		return nil, nil, fmt.Errorf("checkpoint has %d seats, mode %d", len(cp.Seats), spec.MaxPlayers)
+	}
+	m := newMatch(cp.MatchID, cp.Serial, mode, cfg, 0, events)
+	w, err := game.RestoreWorld(spec, cfg.TickRate, &cp.World)
+	if err != nil {
+		return nil, nil, err
+	}
+	m.world = w
+	if err := m.safely(func() { m.rules, err = rm.ResumeRules(w, cp.Rules) }); err != nil || m.rules == nil {
+		return nil, nil, fmt.Errorf("resume rules: %v", err)
+	}
+	m.restored = true
+	// The client resends what the checkpoint missed: up to two checkpoint
+	// intervals of inputs, applied two per tick.
+	catchUp := 2 * max(1, int(cfg.CheckpointEvery.Seconds()*float64(cfg.TickRate)))
+	var players []*Player
+	for i, st := range cp.Seats {
+		if st.PlayerID == "" {
+			continue
+		}
+		if w.Get(st.Entity) == nil {
+			return nil, nil, fmt.Errorf("seat %d: no entity %d", i, st.Entity)
+		}
+		p := NewPlayer(st.PlayerID, st.Name, nil)
+		p.Key = st.Key
+		p.maxSeq.Store(st.Ack)
+		p.match.Store(m)
+		s := &m.seats[i]
+		s.p, s.seen, s.ack, s.catchUp = p, st.Ack, st.Ack, catchUp
+		s.away, s.gp = true, game.Player{Seat: i, ID: st.PlayerID, Name: st.Name, Entity: st.Entity, Score: st.Score, Away: true}
+		w.Players[i] = &s.gp
+		s.view.Reserve(w.Slots() + 64)
+		players = append(players, p)
+	}
+	return m, players, nil
+}
+
+// rebind gives the restored seat of p to q, the same player as the lobby
+// knows them already; only before the match runs.
+func (m *Match) rebind(p, q *Player) {
+	for i := range m.seats {
+		if s := &m.seats[i]; s.p == p {
+			s.p = q
+			q.match.Store(m)
+			if q.Key == "" {
+				q.Key = p.Key
+			}
+		}
+	}
 }
 
 // Done is closed when the match goroutine has ended.
@@ -300,14 +409,26 @@ func (m *Match) run(players []*Player) {
 			m.end(netcode.OutcomeError)
 		}
 	}()
-	if err := m.safely(func() { m.rules = m.mode.NewRules(m.world) }); err != nil {
-		m.end(netcode.OutcomeError)
-		return
+	if !m.restored {
+		if err := m.safely(func() { m.rules = m.mode.NewRules(m.world) }); err != nil {
+			m.end(netcode.OutcomeError)
+			return
+		}
 	}
 	m.obs.MatchStarted(m.spec.Name)
+	if m.restored {
+		// Every seat waits for its player, from now on.
+		holdUntil := m.cfg.Clock.Now().Add(m.cfg.SeatGrace)
+		for i := range m.seats {
+			if s := &m.seats[i]; s.p != nil {
+				m.hooks.Away(s.p, m.ID, i, s.ack, holdUntil)
+			}
+		}
+	}
 	for _, p := range players {
 		m.join(p)
 	}
+	m.checkpoint()
 	clock := m.cfg.Clock
 	m.startAt = clock.Now()
 	timer := clock.NewTimer(0)
@@ -316,7 +437,15 @@ func (m *Match) run(players []*Player) {
 	for !m.ended {
 		select {
 		case c := <-m.ctl:
-			if m.control(c) {
+			switch {
+			case c.kind == ctlFreeze:
+				if m.freeze(c.reply) {
+					return
+				}
+				// Thawed: the ticks missed while frozen are skipped.
+				m.startAt, n = clock.Now(), 0
+				timer.Reset(0)
+			case m.control(c):
 				outcome = netcode.OutcomeShutdown
 				m.end(outcome)
 			}
@@ -343,6 +472,11 @@ func (m *Match) run(players []*Player) {
 			n++
 			if m.rules.Over(m.world) || m.empty() {
 				m.end(netcode.OutcomeNormal)
+			} else if m.cpEvery > 0 {
+				if m.cpTicks++; m.cpTicks >= m.cpEvery {
+					m.cpTicks = 0
+					m.checkpoint()
+				}
 			}
 		}
 		if !m.ended {
@@ -394,8 +528,113 @@ func (m *Match) control(c ctlMsg) bool {
 		m.resume(c.p)
 	case ctlStop:
 		return true
+	case ctlMoveAway, ctlThaw:
+		// Not frozen: nothing to move or thaw.
 	}
 	return false
+}
+
+// freeze stops the ticks, replies with a checkpoint of the match, and
+// waits for the decision: moved away (it reports true, the match is over
+// here) or thawed (it reports false and the ticks go on). Control
+// messages that arrive meanwhile are handled, but a join is refused (the
+// checkpoint has the seats already).
+func (m *Match) freeze(reply chan<- []byte) bool {
+	data, ok := m.encode()
+	if !ok {
+		reply <- nil
+		return false
+	}
+	reply <- data
+	for c := range m.ctl {
+		switch c.kind {
+		case ctlMoveAway:
+			m.moveAway(c.url)
+			return true
+		case ctlThaw:
+			return false
+		case ctlJoin:
+			m.notify(lobbyEvent{kind: evSeatRefused, m: m, p: c.p})
+		case ctlStop:
+			m.end(netcode.OutcomeShutdown)
+			return true
+		default:
+			m.control(c)
+		}
+	}
+	return true
+}
+
+// moveAway ends the match on this node after its checkpoint went to
+// another: every connected player is sent moved with url and closed with
+// CloseMoved; nothing is recorded (the seats live on at the new host).
+func (m *Match) moveAway(url string) {
+	m.ended, m.movedAway = true, true
+	frame := netcode.AppendMoved(nil, url)
+	var players []*Player
+	for i := range m.seats {
+		s := &m.seats[i]
+		if s.p == nil {
+			continue
+		}
+		players = append(players, s.p)
+		s.p.match.CompareAndSwap(m, nil)
+		if !s.away && s.out != nil {
+			if s.out.PostControl(frame) {
+				s.out.Kick(netcode.CloseMoved)
+			} else {
+				s.out.Kick(netcode.CloseCongested)
+			}
+		}
+	}
+	m.notify(lobbyEvent{kind: evMovedAway, m: m, moved: players})
+	m.obs.MatchEnded(m.spec.Name, OutcomeMoved)
+	m.log.Info("match moved away", "to", url, "players", len(players), "tick", m.world.Tick)
+}
+
+// checkpoint hands Config.Checkpoints the match's state.
+func (m *Match) checkpoint() {
+	if m.cpEvery == 0 || m.ended {
+		return
+	}
+	t0 := time.Now()
+	data, ok := m.encode()
+	if !ok {
+		return
+	}
+	free := 0
+	for i := range m.seats {
+		if m.seats[i].p == nil {
+			free++
+		}
+	}
+	m.cfg.Checkpoints.Checkpoint(m.ID, m.spec.Name, m.world.Tick, free, data, time.Since(t0))
+}
+
+// encode returns the match's checkpoint, encoded, in a new slice; false if
+// its rules cannot be checkpointed.
+func (m *Match) encode() ([]byte, bool) {
+	pr, ok := m.rules.(game.Portable)
+	if !ok {
+		return nil, false
+	}
+	cp := &m.cp
+	cp.MatchID, cp.Mode, cp.Serial = m.ID, m.spec.Name, m.serial
+	cp.TickRate, cp.EndTick = uint32(m.cfg.TickRate), m.endTick
+	m.world.SaveState(&cp.World)
+	cp.Rules = pr.AppendState(cp.Rules[:0])
+	cp.Seats = cp.Seats[:0]
+	for i := range m.seats {
+		s := &m.seats[i]
+		var st SeatState
+		if s.p != nil {
+			st = SeatState{PlayerID: s.p.ID, Name: s.p.Name, Key: s.p.Key, Entity: s.gp.Entity,
+				Score: s.gp.Score, Ack: s.ack, Away: s.away}
+		}
+		cp.Seats = append(cp.Seats, st)
+	}
+	m.cpBuf = AppendCheckpoint(m.cpBuf[:0], cp)
+	return append([]byte(nil), m.cpBuf...), true
 }
 
 // join seats p in a free seat and sends it the matched message. Every input
@@ -430,6 +669,13 @@ func (m *Match) join(p *Player) {
 	m.world.Players[i] = &s.gp
 	m.rules.Join(m.world, &s.gp)
 	p.match.Store(m)
+	if p.Out() == nil {
+		// Seated by the fleet's queue before they reach this node: the
+		// seat waits for them as for a player away.
+		m.away(p)
+		m.stepped(StepSeated, p)
+		return
+	}
 	m.sendMatched(s)
 	m.hooks.Seated(p, m.ID, i)
 	m.log.Debug("player seated", "player", p.ID, "seat", i, "entity", s.gp.Entity)
@@ -536,7 +782,7 @@ func (m *Match) tick() {
 		}
 		msg := &s.queue[s.head]
 		in := &msg.in
-		s.head = (s.head + 1) % InputQueue
+		s.head = (s.head + 1) % ReplayQueue
 		s.n--
 		// The snapshot's ackSeq is this input's, so that its lead is the
 		// lead of input ackSeq; seqs rejected on arrival above it are
@@ -549,6 +795,20 @@ func (m *Match) tick() {
 			rejected++
 		} else {
 			applied++
+		}
+		if s.catchUp > 0 && s.n > 1 {
+			// Catching up on a resent backlog: a second input this tick.
+			s.catchUp--
+			in = &s.queue[s.head].in
+			s.head = (s.head + 1) % ReplayQueue
+			s.n--
+			s.ack = in.Seq
+			if code := m.rules.Apply(w, &s.gp, in); code != netcode.RejectNone {
+				s.reject(in.Seq, code)
+				rejected++
+			} else {
+				applied++
+			}
 		}
 	}
 	m.obs.InputsApplied(applied, rejected)
@@ -590,12 +850,16 @@ func (m *Match) gather() {
 			}
 		}
 		s.seen, s.got = msg.in.Seq, true
-		if s.n == InputQueue {
+		limit := InputQueue
+		if s.catchUp > 0 {
+			limit = ReplayQueue
+		}
+		if s.n >= limit {
 			s.reject(msg.in.Seq, netcode.RejectDropped)
 			m.obs.InputDropped()
 			continue
 		}
-		s.queue[(s.head+s.n)%InputQueue] = msg
+		s.queue[(s.head+s.n)%ReplayQueue] = msg
 		s.n++
 	}
 }

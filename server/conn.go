@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"errors"
 	"log/slog"
 	"net"
@@ -35,6 +36,9 @@ type conn struct {
 	closing  atomic.Bool
 	peerLeft atomic.Bool // the peer closed with 1000 first: it left for good
 	waiting  atomic.Bool // holds the token's slot of connections waiting for hello
+	// routing: the hello waits for the fleet to say where the player's
+	// seat is; frames meanwhile are not acted on.
+	routing atomic.Bool
 	done     chan struct{}
 	finished sync.Once
 	logs     logLimiter
@@ -153,8 +157,8 @@ func (c *conn) writeLoop() {
 			c.srv.metrics.bytesOut.Add(float64(len(f.B)))
 			c.srv.metrics.framesOut.Inc()
 		case code := <-c.out.Kicked():
-			if code == netcode.CloseShutdown {
-				c.flush()
+			if code == netcode.CloseShutdown || code == netcode.CloseMoved {
+				c.flush() // the results, or the moved message
 			}
 			c.writeClose(code)
 			return
@@ -246,6 +250,9 @@ func (c *conn) onMessage(msg *gws.Message) {
 	}
 	p := c.player.Load()
 	if p == nil && c.msg.Type != netcode.MsgHello {
+		if c.routing.Load() {
+			return // the hello is being routed; the client waits for welcome
+		}
 		c.protocolError("message before hello")
 		return
 	}
@@ -260,6 +267,16 @@ func (c *conn) onMessage(msg *gws.Message) {
 			c.srv.metrics.inputsDropped.Inc()
 		case match.InputSeqSpent:
 			c.protocolError("input after seq 2^32-1")
+		}
+	case netcode.MsgInputs:
+		for i := range c.msg.BatchLen {
+			switch p.SendInput(&c.msg.Batch[i], c.out) {
+			case match.InputNotSeated, match.InputInboxFull:
+				c.srv.metrics.inputsDropped.Inc()
+			case match.InputSeqSpent:
+				c.protocolError("input after seq 2^32-1")
+				return
+			}
 		}
 	case netcode.MsgPing:
 		c.post(netcode.AppendPong(nil, c.msg.RawClientTime(), uint64(now.UnixMilli())))
@@ -283,6 +300,71 @@ func (c *conn) hello() {
 		c.closeWith(netcode.CloseVersion)
 		return
 	}
+	if s.fleet != nil && c.sess.MatchID != "" && !s.lobby.Has(c.sess.PlayerID) {
+		// The session records a seat this node does not hold: the fleet
+		// knows where it is.
+		c.helloed.Store(true)
+		c.routing.Store(true)
+		c.releaseHello()
+		go c.route()
+		return
+	}
+	c.attach()
+}
+
+// routeWait bounds how long a hello waits for a dead node's match to be
+// adopted (its record expires within 3 s, adoption follows within 1 s).
+const routeWait = 8 * time.Second
+
+// route finds the node that hosts the player's match: another live node
+// gets the player (moved, close 4007); a dead one's match is waited for
+// until a node adopts it; this node, or no match at all, attaches here.
+func (c *conn) route() {
+	defer c.srv.recoverConn(c)
+	s := c.srv
+	deadline := time.Now().Add(routeWait)
+	for !c.closing.Load() {
+		ctx, cancel := context.WithTimeout(context.Background(), fleetOpTimeout)
+		host, live, err := s.fleet.hostOf(ctx, c.sess.MatchID)
+		cancel()
+		switch {
+		case err != nil || host == "":
+			// Redis out of reach, or the match is over: the lobby tells
+			// the player what it knows.
+		case host == s.nodeID:
+			if !s.lobby.Seated(c.sess.PlayerID) && time.Now().Before(deadline) {
+				time.Sleep(20 * time.Millisecond) // the adoption is under way
+				continue
+			}
+		case live:
+			if n, ok := s.fleet.node(host); ok || s.fleet.refreshNodes() {
+				if n, ok = s.fleet.node(host); ok {
+					s.metrics.moved.Inc()
+					c.post(netcode.AppendMoved(nil, n.URL))
+					c.decide(netcode.CloseMoved)
+					c.out.Kick(netcode.CloseMoved)
+					return
+				}
+			}
+			fallthrough
+		default:
+			if time.Now().Before(deadline) {
+				time.Sleep(100 * time.Millisecond) // a dead host: wait for an adopter
+				continue
+			}
+		}
+		break
+	}
+	if c.closing.Load() {
+		return
+	}
+	c.attach()
+	c.routing.Store(false)
+}
+
+// attach binds the connection to its player in the lobby (see hello).
+func (c *conn) attach() {
+	s := c.srv
 	p, replaced, fresh := s.lobby.Attach(c.sess.PlayerID, c.sess.Name, c.hash, netcode.Version, c.out)
 	if p == nil { // shutting down
 		c.closeWith(netcode.CloseShutdown)
@@ -298,6 +380,10 @@ func (c *conn) hello() {
 	if !fresh {
 		s.metrics.resumes.Inc()
 		return
+	}
+	if s.fleet != nil {
+		// A connection of the player's on another node is replaced.
+		go s.fleet.kickElsewhere(c.sess.PlayerID)
 	}
 	if c.sess.Status == StatusExpired || c.sess.MatchID != "" {
 		code := netcode.ErrMatchGone

@@ -6,6 +6,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"skirmish/match"
 )
 
 // metrics are the server's Prometheus series, on a registry of its own. It
@@ -34,6 +36,17 @@ type metrics struct {
 	limited        *prometheus.CounterVec
 	storeDropped   *prometheus.CounterVec
 	results        *prometheus.CounterVec
+
+	// the fleet
+	fleetErrors     *prometheus.CounterVec
+	fleetFallbacks  prometheus.Counter
+	checkpoints     *prometheus.CounterVec
+	checkpointBytes prometheus.Counter
+	checkpointWrite prometheus.Histogram
+	checkpointCPU   prometheus.Histogram
+	adopted         prometheus.Counter
+	handedOff       prometheus.Counter
+	moved           prometheus.Counter
 }
 
 func newMetrics() *metrics {
@@ -61,10 +74,21 @@ func newMetrics() *metrics {
 		limited:        prometheus.NewCounterVec(prometheus.CounterOpts{Name: "skirmish_limited_total", Help: "Times a limit on what a client can claim triggered, by limit."}, []string{"what"}),
 		storeDropped:   prometheus.NewCounterVec(prometheus.CounterOpts{Name: "skirmish_store_writes_dropped_total", Help: "Store writes given up (queue full, or a shutdown out of time), by operation."}, []string{"op"}),
 		results:        prometheus.NewCounterVec(prometheus.CounterOpts{Name: "skirmish_results_total", Help: "Match results for the leaderboard: ranked (applied), duplicate (already applied), unranked (too few players)."}, []string{"outcome"}),
+
+		fleetErrors:     prometheus.NewCounterVec(prometheus.CounterOpts{Name: "skirmish_fleet_errors_total", Help: "Failed fleet operations on Redis, by operation."}, []string{"op"}),
+		fleetFallbacks:  prometheus.NewCounter(prometheus.CounterOpts{Name: "skirmish_fleet_queue_fallbacks_total", Help: "Queues matched on this node because the fleet's queue in Redis was out of reach."}),
+		checkpoints:     prometheus.NewCounterVec(prometheus.CounterOpts{Name: "skirmish_checkpoints_total", Help: "Match checkpoints: written to Redis, skipped (Redis out of reach), replaced (a newer one came before it was written)."}, []string{"result"}),
+		checkpointBytes: prometheus.NewCounter(prometheus.CounterOpts{Name: "skirmish_checkpoint_bytes_total", Help: "Bytes of the checkpoints written."}),
+		checkpointWrite: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "skirmish_checkpoint_write_seconds", Help: "Time to write one checkpoint to Redis.", Buckets: []float64{100e-6, 250e-6, 500e-6, 1e-3, 2.5e-3, 5e-3, 10e-3, 50e-3, 250e-3, 1}}),
+		checkpointCPU:   prometheus.NewHistogram(prometheus.HistogramOpts{Name: "skirmish_checkpoint_encode_seconds", Help: "Time the match goroutine spends taking and encoding one checkpoint.", Buckets: []float64{5e-6, 10e-6, 25e-6, 50e-6, 100e-6, 250e-6, 500e-6, 1e-3}}),
+		adopted:         prometheus.NewCounter(prometheus.CounterOpts{Name: "skirmish_matches_adopted_total", Help: "Matches resumed on this node from a checkpoint (a dead node's, or handed off by a draining one)."}),
+		handedOff:       prometheus.NewCounter(prometheus.CounterOpts{Name: "skirmish_matches_handed_off_total", Help: "Matches this node handed to another while draining."}),
+		moved:           prometheus.NewCounter(prometheus.CounterOpts{Name: "skirmish_moved_total", Help: "Connections sent to another node (moved) on hello."}),
 	}
 	m.reg.MustRegister(m.connections, m.matches, m.matchesEnded, m.tickDuration, m.tickOverruns,
 		m.bytesIn, m.bytesOut, m.framesOut, m.inputsApplied, m.inputsRejected, m.inputsDropped,
 		m.protocolErrors, m.rateLimited, m.viewsSkipped, m.closes, m.panics, m.sessions, m.storeErrors, m.resumes, m.limited, m.storeDropped, m.results,
+		m.fleetErrors, m.fleetFallbacks, m.checkpoints, m.checkpointBytes, m.checkpointWrite, m.checkpointCPU, m.adopted, m.handedOff, m.moved,
 		collectors.NewGoCollector(collectors.WithGoCollectorRuntimeMetrics(collectors.MetricsScheduler, collectors.MetricsGC)),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
@@ -85,5 +109,9 @@ func (m *metrics) ViewSkipped()        { m.viewsSkipped.Inc() }
 func (m *metrics) MatchStarted(string) { m.matches.Inc() }
 func (m *metrics) MatchEnded(_ string, outcome uint8) {
 	m.matches.Dec()
-	m.matchesEnded.WithLabelValues(strconv.Itoa(int(outcome))).Inc()
+	label := strconv.Itoa(int(outcome))
+	if outcome == match.OutcomeMoved {
+		label = "moved"
+	}
+	m.matchesEnded.WithLabelValues(label).Inc()
 }

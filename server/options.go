@@ -61,8 +61,16 @@ type Options struct {
 	Redis string
 	// RedisMaster is the Sentinel master name, if Redis names Sentinels.
 	RedisMaster string
-	// NodeID names this server in session records; default random.
+	// NodeID names this server in session records and in the fleet;
+	// default random.
 	NodeID string
+	// PublicURL is the base URL clients reach this node at, given to
+	// players the fleet sends here (moved); default http://<listen
+	// address>. It may have a path prefix that a proxy strips.
+	PublicURL string
+	// CheckpointInterval is how often, in a fleet, each match's state is
+	// written to Redis; default 1 s.
+	CheckpointInterval time.Duration
 	// DebugAddr, if set, serves net/http/pprof there (keep it private).
 	DebugAddr string
 	// MetricsAddr, if set, serves /metrics on this address only, instead
@@ -157,6 +165,7 @@ func (o Options) withDefaults() Options {
 	setDefault(&o.HTTPIdleTimeout, 60*time.Second)
 	setDefault(&o.MaxHeaderBytes, 16<<10)
 	setDefault(&o.RankedMinPlayers, 2)
+	setDefault(&o.CheckpointInterval, time.Second)
 	return o
 }
 
@@ -200,9 +209,11 @@ func (o *Options) RegisterFlags(fs *flag.FlagSet) {
 	fs.DurationVar(&o.ArenaDuration, "arena-duration", d.ArenaDuration, "length of an arena match")
 	fs.DurationVar(&o.SessionTTL, "session-ttl", d.SessionTTL, "lifetime of an unused session (it slides with use)")
 	fs.DurationVar(&o.SeatGrace, "seat-grace", d.SeatGrace, "how long a disconnected player's seat and avatar are held for them to reconnect")
-	fs.StringVar(&o.Redis, "redis", os.Getenv("REDIS_ADDR"), "Redis address(es) recording sessions and leaderboards (env REDIS_ADDR); empty: in-process")
+	fs.StringVar(&o.Redis, "redis", os.Getenv("REDIS_ADDR"), "Redis address(es): sessions, leaderboards and the fleet of nodes sharing it (env REDIS_ADDR); empty: one node, in-process")
 	fs.StringVar(&o.RedisMaster, "redis-master", "", "Sentinel master name, when -redis lists Sentinels")
-	fs.StringVar(&o.NodeID, "node-id", "", "name of this server in session records (default: random)")
+	fs.StringVar(&o.NodeID, "node-id", "", "name of this node in the fleet and in session records (default: random)")
+	fs.StringVar(&o.PublicURL, "public-url", "", "base URL clients reach this node at, sent to players moved here (default: http://<listen address>)")
+	fs.DurationVar(&o.CheckpointInterval, "checkpoint-interval", d.CheckpointInterval, "with -redis: how often each match's checkpoint is written to Redis")
 	fs.StringVar(&o.LogLevel, "log-level", d.LogLevel, "log level: debug, info, warn or error")
 	fs.StringVar(&o.DebugAddr, "debug-addr", "", "serve net/http/pprof on this address (e.g. 127.0.0.1:6060); empty: off")
 	fs.StringVar(&o.MetricsAddr, "metrics-addr", "", "serve /metrics on this address only (e.g. 127.0.0.1:9090), not on -addr; empty: on -addr")

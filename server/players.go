@@ -285,6 +285,9 @@ func (h hooks) Unseated(p *match.Player, matchID string, why match.Unseat) {
 // enough distinct players finished it (Options.RankedMinPlayers): a match
 // played alone after the fill timeout counts for nobody.
 func (h hooks) Ended(matchID, mode string, outcome uint8, standings []netcode.Standing) {
+	if h.s.fleet != nil {
+		h.s.fleet.matchEnded(matchID, mode)
+	}
 	if outcome != netcode.OutcomeNormal || len(standings) == 0 {
 		return
 	}

@@ -214,27 +214,35 @@ func TestRedisStopAndStart(t *testing.T) {
 	}
 }
 
-// With Redis, a session survives a server restart: its token still works on
-// the new process, and a player whose match died with the old one (a crash:
-// no shutdown result) learns that the match is gone.
-func TestSessionSurvivesRestart(t *testing.T) {
+// With Redis, the nodes are a fleet: a session created on one node works on
+// another, and a player whose seat is on the first node is sent there
+// (moved, then close 4007) when they connect to the second.
+func TestSessionWorksOnAnotherNode(t *testing.T) {
 	addr := testRedis(t)
-	first, base := startServer(t, Options{Redis: addr, FillTimeout: 50 * time.Millisecond})
+	_, base := startServer(t, Options{Redis: addr, NodeID: "first", FillTimeout: 50 * time.Millisecond})
 	tok := createSession(t, base)
 	seatedRaw(t, base, tok)
-	time.Sleep(100 * time.Millisecond) // the seat reaches the store
-	// The first process "crashes": it is left alone, and a new process on
-	// the same Redis takes the player's next connection.
-	_ = first
-	_, base2 := startServer(t, Options{Redis: addr})
+	_, base2 := startServer(t, Options{Redis: addr, NodeID: "second"})
 	back, resp, err := dialRaw(t, base2, tok, nil)
 	if err != nil {
-		t.Fatalf("token refused after restart: %v %v", err, resp)
+		t.Fatalf("token refused on another node: %v %v", err, resp)
 	}
 	back.send(t, netcode.AppendHello(nil, 1, 1))
-	waitUntil(t, 5*time.Second, func() bool { return back.has(netcode.MsgError, netcode.ErrMatchGone) })
-	back.send(t, netcode.AppendQueue(nil, "arena"))
-	waitUntil(t, 5*time.Second, func() bool { return back.has(netcode.MsgQueued, 0) })
+	if code, _ := back.waitClose(t, 5*time.Second); code != uint16(netcode.CloseMoved) {
+		t.Fatalf("closed with %d, want 4007 moved", code)
+	}
+	var moved netcode.ServerMsg
+	back.mu.Lock()
+	for _, f := range back.frames {
+		var m netcode.ServerMsg
+		if netcode.NewReader().DecodeServer(f, &m, nil) == nil && m.Type == netcode.MsgMoved {
+			moved = m
+		}
+	}
+	back.mu.Unlock()
+	if moved.URL != base {
+		t.Errorf("moved to %q, want the first node %q", moved.URL, base)
+	}
 }
 
 // Match results reach the leaderboard.

@@ -37,6 +37,8 @@ type Server struct {
 	writer   *storeWriter
 	nodeID   string
 	lobby    *match.Lobby
+	modes    map[string]game.Mode
+	fleet    *fleet // nil without Redis
 	metrics  *metrics
 	upgrader *gws.Upgrader
 	http     *http.Server
@@ -44,6 +46,7 @@ type Server struct {
 	boards   *boardCache
 	started  time.Time
 	closing  atomic.Bool
+	startOnce sync.Once
 
 	// storeLogs and httpLogs bound what the store's failures and the
 	// HTTP server's complaints about peers write to the log.
@@ -95,6 +98,7 @@ func New(opts Options) (*Server, error) {
 			s.log.Error("redis unreachable at start", "addr", opts.Redis, "err", err)
 		}
 		s.store = rs
+		s.fleet = newFleet(s, rs.rdb)
 	} else {
 		s.store = NewMemoryStore(opts.MaxSessions)
 	}
@@ -111,13 +115,20 @@ func New(opts Options) (*Server, error) {
 	} {
 		modes[m.Spec().Name] = m
 	}
-	lobby, err := match.NewLobby(match.LobbyConfig{
+	s.modes = modes
+	lcfg := match.LobbyConfig{
 		Modes:       modes,
 		FillTimeout: opts.FillTimeout,
 		Match: match.Config{TickRate: opts.TickRate, Observer: s.metrics, Logger: s.log,
 			InterestRadius: float32(opts.InterestRadius), FullViews: opts.FullSnapshots,
 			CongestedKick: opts.CongestedTimeout, SeatGrace: opts.SeatGrace, Hooks: hooks{s}},
-	})
+	}
+	if s.fleet != nil {
+		lcfg.Fleet = s.fleet
+		lcfg.Match.CheckpointEvery = opts.CheckpointInterval
+		lcfg.Match.Checkpoints = s.fleet
+	}
+	lobby, err := match.NewLobby(lcfg)
 	if err != nil {
 		return nil, err
 	}
@@ -140,6 +151,7 @@ func New(opts Options) (*Server, error) {
 	mux.HandleFunc("GET /ws", s.handleWS)
 	mux.HandleFunc("GET /healthz", s.handleHealth)
 	mux.HandleFunc("GET /v1/leaderboard", s.handleLeaderboard)
+	mux.HandleFunc("GET /v1/fleet", s.handleFleet)
 	metricsHandler := promhttp.HandlerFor(s.metrics.reg, promhttp.HandlerOpts{})
 	if opts.MetricsAddr == "" {
 		mux.Handle("GET /metrics", metricsHandler)
@@ -211,13 +223,25 @@ func (s *Server) ListenAndServe() error {
 
 // Serve serves on ln until Shutdown; it then returns http.ErrServerClosed.
 func (s *Server) Serve(ln net.Listener) error {
-	s.log.Info("listening", "addr", ln.Addr().String(), "tick_rate", s.opts.TickRate)
+	s.log.Info("listening", "addr", ln.Addr().String(), "tick_rate", s.opts.TickRate, "node", s.nodeID)
+	s.startOnce.Do(func() {
+		if s.opts.PublicURL == "" {
+			s.opts.PublicURL = "http://" + ln.Addr().String()
+		}
+		if s.fleet != nil {
+			s.fleet.url = strings.TrimRight(s.opts.PublicURL, "/")
+			s.fleet.start()
+		}
+	})
 	return s.http.Serve(ln)
 }
 
-// Shutdown stops accepting connections, ends every match with a shutdown
-// result, closes every WebSocket with 1001 after its pending frames, and
-// returns when all are gone or ctx ends (then the rest are cut).
+// Shutdown stops accepting connections and closes every WebSocket with
+// 1001 after its pending frames. In a fleet with other live nodes, it
+// first drains: every match goes on at another node, and its players are
+// sent there (moved). Otherwise every match ends with a shutdown result.
+// It returns when all connections are gone or ctx ends (then the rest are
+// cut).
 func (s *Server) Shutdown(ctx context.Context) error {
 	if !s.closing.CompareAndSwap(false, true) {
 		return errors.New("server: already shut down")
@@ -225,6 +249,11 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	s.log.Info("shutting down")
 	httpDone := make(chan error, 1)
 	go func() { httpDone <- s.http.Shutdown(ctx) }()
+	if s.fleet != nil && s.fleet.handOff(ctx) {
+		// Drained: every match lives on at another node and every player
+		// was sent there; what follows finds nothing left to end.
+		s.log.Info("drained to the fleet")
+	}
 	lobbyErr := s.lobby.Close(ctx)
 
 	s.mu.Lock()
@@ -257,6 +286,9 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	// Results of the ended matches, seat records: written, or given up
 	// (counted and logged) when ctx ends, even while the store is down.
 	s.writer.close(ctx)
+	if s.fleet != nil {
+		s.fleet.stop(ctx, true)
+	}
 	_ = s.store.Close()
 	if err == nil {
 		err = lobbyErr
@@ -459,7 +491,21 @@ func (s *Server) handleHealth(w http.ResponseWriter, r *http.Request) {
 		"tickRate":    s.opts.TickRate,
 		"uptimeS":     int64(time.Since(s.started).Seconds()),
 		"protocol":    netcode.Version,
+		"node":        s.nodeID,
 	})
+}
+
+// handleFleet lists the live nodes of the fleet: without Redis, this one.
+func (s *Server) handleFleet(w http.ResponseWriter, r *http.Request) {
+	var nodes []NodeInfo
+	if s.fleet != nil {
+		nodes = s.fleet.Nodes()
+	} else {
+		players, matches := s.lobby.Counts()
+		nodes = []NodeInfo{{ID: s.nodeID, URL: s.opts.PublicURL, Players: players, Matches: matches,
+			Capacity: s.opts.MaxConns, Draining: s.closing.Load()}}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"nodes": nodes})
 }
 
 // originAllowed reports whether a browser page from origin may open /ws:
@@ -484,6 +530,15 @@ func (s *Server) originAllowed(r *http.Request) bool {
 	for _, a := range s.opts.AllowedOrigins {
 		if a == "*" || strings.EqualFold(a, origin) || strings.EqualFold(a, u.Host) {
 			return true
+		}
+	}
+	if s.fleet != nil {
+		// A page served by another node of the fleet, whose player was
+		// moved here.
+		for _, n := range s.fleet.Nodes() {
+			if nu, err := url.Parse(n.URL); err == nil && strings.EqualFold(nu.Scheme+"://"+nu.Host, origin) {
+				return true
+			}
 		}
 	}
 	return false
