@@ -38,7 +38,7 @@ type conn struct {
 	waiting  atomic.Bool // holds the token's slot of connections waiting for hello
 	// routing: the hello waits for the fleet to say where the player's
 	// seat is; frames meanwhile are not acted on.
-	routing atomic.Bool
+	routing  atomic.Bool
 	done     chan struct{}
 	finished sync.Once
 	logs     logLimiter

@@ -56,7 +56,7 @@ const (
 	healthyBeforeAdopting = nodeTTL + 500*time.Millisecond
 	// adoptFallback: a dead node's match is adopted by the live node that
 	// rendezvous hashing picks; any node tries once it is orphaned this long.
-	adoptFallback = 2 * time.Second
+	adoptFallback  = 2 * time.Second
 	fleetOpTimeout = time.Second
 )
 

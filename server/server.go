@@ -29,23 +29,23 @@ import (
 
 // Server is the Skirmish HTTP and WebSocket server.
 type Server struct {
-	opts     Options
-	log      *slog.Logger
-	store    SessionStore
-	tokens   *tokenCache // sessions the store confirmed, for its outages
-	ips      *ipTable
-	writer   *storeWriter
-	nodeID   string
-	lobby    *match.Lobby
-	modes    map[string]game.Mode
-	fleet    *fleet // nil without Redis
-	metrics  *metrics
-	upgrader *gws.Upgrader
-	http     *http.Server
-	metricsS *http.Server // on Options.MetricsAddr, if set
-	boards   *boardCache
-	started  time.Time
-	closing  atomic.Bool
+	opts      Options
+	log       *slog.Logger
+	store     SessionStore
+	tokens    *tokenCache // sessions the store confirmed, for its outages
+	ips       *ipTable
+	writer    *storeWriter
+	nodeID    string
+	lobby     *match.Lobby
+	modes     map[string]game.Mode
+	fleet     *fleet // nil without Redis
+	metrics   *metrics
+	upgrader  *gws.Upgrader
+	http      *http.Server
+	metricsS  *http.Server // on Options.MetricsAddr, if set
+	boards    *boardCache
+	started   time.Time
+	closing   atomic.Bool
 	startOnce sync.Once
 
 	// storeLogs and httpLogs bound what the store's failures and the
