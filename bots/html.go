@@ -193,6 +193,8 @@ func (r *Report) summaryTables(b *strings.Builder) {
 		{"disconnects", itoa(r.Disconnects), false},
 		{"reconnects", itoa(r.Reconnects), r.Reconnects < r.Disconnects},
 		{"resumed seats", itoa(r.Resumed), false},
+		{"moved (redirects followed)", itoa(r.Moved), false},
+		{"seats migrated to another node", itoa(r.Migrated), false},
 		{"outage p50 / p99 / max", recon, false},
 		{"inputs lost", itoa(r.InputsLost), r.InputsLost > 0},
 		{"clients that gave up", itoa(r.GaveUp) + closeCodes(r.CloseCodes), r.GaveUp > 0},
@@ -298,13 +300,15 @@ func (r *Report) charts(b *strings.Builder) {
 			drops[i] -= float64(s[i-1].Disconnects)
 		}
 	}
-	chart{title: "Connection drops and reconnects", note: "running totals; bars: drops in that second",
+	chart{title: "Connection drops and reconnects", note: "running totals; bars: drops in that second; moved: redirects to another node (no drop); migrated: seats resumed on another node",
 		unit: "connections", xs: xs, xMax: xMax, w: 1100, h: 240, integer: true,
 		lines: []line{
 			{name: "drops this second", color: "#f0b3b3", bars: true, ys: drops},
 			{name: "disconnects", color: colRed, total: true, ys: col(func(x Sample) float64 { return float64(x.Disconnects) })},
 			{name: "reconnects", color: colBlue, total: true, ys: col(func(x Sample) float64 { return float64(x.Reconnects) })},
 			{name: "resumed", color: colGreen, dash: true, total: true, ys: col(func(x Sample) float64 { return float64(x.Resumed) })},
+			{name: "moved", color: colOrange, total: true, ys: col(func(x Sample) float64 { return float64(x.Moved) })},
+			{name: "migrated", color: colPurple, dash: true, total: true, ys: col(func(x Sample) float64 { return float64(x.Migrated) })},
 		}}.write(b)
 }
 

@@ -16,14 +16,14 @@ import (
 func testReport() Report {
 	cfg := Config{N: 16, Mode: "arena", Behavior: BehaviorFight, Chaos: 2, Seed: 7, URL: "http://127.0.0.1:18600"}
 	r := buildReport(cfg, 12*time.Second, totals{connected: 16, snapshots: 5000, inputsSent: 5000,
-		disconnects: 6, reconnects: 6, resumed: 5, tickRate: 30, chaosCuts: 6, chaosCutsPlaying: 5,
+		disconnects: 6, reconnects: 6, resumed: 5, tickRate: 30, chaosCuts: 6, chaosCutsPlaying: 5, moved: 3, migrated: 2,
 		recons: []time.Duration{250 * time.Millisecond, 280 * time.Millisecond}},
 		2, []time.Duration{3 * time.Millisecond, 5 * time.Millisecond}, 1, []string{`bot-3: dial: Post "http://x/v1/sessions": refused <&>`})
 	r.StartedAt = "2026-01-02T03:04:05Z"
 	for i := 1; i <= 12; i++ {
 		s := Sample{T: float64(i), Acks: 400, AckP50MS: 3 + float64(i%3), AckP99MS: 9 + float64(i%5),
 			DownBytesPerBot: 2100 + 30*float64(i), UpBytesPerBot: 700, Connected: 16, Playing: 16,
-			Disconnects: i / 2, Reconnects: (i - 1) / 2, Resumed: (i - 1) / 2}
+			Disconnects: i / 2, Reconnects: (i - 1) / 2, Resumed: (i - 1) / 2, Moved: i / 4, Migrated: i / 6}
 		if i == 1 {
 			s.Acks, s.AckP50MS, s.AckP99MS, s.Playing, s.Connected = 0, 0, 0, 0, 5 // a gap in the ack lines
 		}
@@ -66,7 +66,8 @@ func TestWriteHTML(t *testing.T) {
 				"Soak FAIL: 2 of 3 checks passed", "+Inf", "≤ 8.333 ms",
 				"Input ack latency", "Download per bot", "Upload per bot", "Bots", "Connection drops and reconnects",
 				"time since start", "2 ticks (soak limit of p99)", "1 tick", "12s", "KB/s",
-				"resumed (5 in all)", "disconnects (6 in all)",
+				"resumed (5 in all)", "disconnects (6 in all)", "moved (3 in all)", "migrated (2 in all)",
+				"<th>moved (redirects followed)</th><td>3</td>", "<th>seats migrated to another node</th><td>2</td>",
 				"127.0.0.1:18600", "seed 7", "tick rate 30 Hz",
 				"refused &lt;&amp;&gt;", // error samples are escaped
 			} {

@@ -7,6 +7,17 @@
 //
 //	go run ./bots -url http://127.0.0.1:8080 -n 64 -duration 30s -behavior fight -report report.json
 //
+// -url may list a fleet's nodes, comma-separated (make fleet):
+//
+//	go run ./bots -url http://127.0.0.1:8081,http://127.0.0.1:8082,http://127.0.0.1:8083 -n 192 -duration 60s
+//
+// Bot i then creates its session and makes its first connection on node
+// i mod n; when its connection drops it reconnects round robin over the
+// others, starting with the node after the one that dropped. The bots
+// follow moved messages (close 4007: no disconnect) to the node that holds
+// their seat; the report counts them (moved), and the seats resumed on
+// another node after a node died or drained (migrated).
+//
 // The bots always reconnect when their connection drops, and resume their
 // seat. -chaos F cuts F×n connections a minute (at random among the playing
 // bots, evenly spread, without a close frame) to exercise that.
@@ -136,7 +147,7 @@ func parseFlags(args []string) (Config, string, error) {
 		fmt.Fprintf(fs.Output(), "Usage: bots [flags]\n\nRuns simulated players against a Skirmish server and reports what they saw.\nExit status: 0 ok, 1 a bot saw a protocol error, 2 no bot could connect, no server for -soak or bad flags,\n3 a -soak check failed.\n\nFlags:\n\n")
 		fs.PrintDefaults()
 	}
-	fs.StringVar(&cfg.URL, "url", "http://127.0.0.1:8080", "server base URL")
+	fs.StringVar(&cfg.URL, "url", "http://127.0.0.1:8080", "server base URL, or the comma-separated base URLs of a fleet's nodes: bot i creates its session and connects first on node i mod n, and falls back to the others round robin")
 	fs.IntVar(&cfg.N, "n", 8, "number of bots")
 	fs.DurationVar(&cfg.Duration, "duration", 30*time.Second, "length of the run, from the first bot's start (SIGINT ends it sooner)")
 	fs.StringVar(&cfg.Mode, "mode", "arena", "game mode to queue for")

@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"os"
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -22,7 +23,7 @@ type Report struct {
 	Behavior      string  `json:"behavior"`
 	Mode          string  `json:"mode"`
 	Seed          uint64  `json:"seed"`
-	Server        string  `json:"server"`     // host:port of -url
+	Server        string  `json:"server"`     // host:port of -url (of each node, comma-separated)
 	StartedAt     string  `json:"started_at"` // RFC 3339, UTC
 	TickRate      int     `json:"tick_rate"`  // of the matches the bots played; 0: none
 	Matches       int     `json:"matches"`    // distinct match ids the bots were seated in
@@ -52,6 +53,12 @@ type Report struct {
 	Disconnects int `json:"disconnects"`
 	Reconnects  int `json:"reconnects"`
 	Resumed     int `json:"resumed"`
+	// Moved counts the moved messages the bots followed (redirects to
+	// another node, close 4007: no disconnect); Migrated the seats resumed
+	// on another node than the one that held them, after it died or
+	// drained.
+	Moved    int `json:"moved"`
+	Migrated int `json:"migrated"`
 	// ReconnectMS are percentiles of the outages: from the drop until the
 	// client was back (seated again, or in the lobby).
 	ReconnectMS ReconnectMS `json:"reconnect_ms"`
@@ -113,6 +120,7 @@ func Percentile(sorted []time.Duration, p float64) time.Duration {
 type totals struct {
 	connected, snapshots, inputsSent, rejected, protocolErrors, hits, staleAcks int
 	disconnects, reconnects, resumed, inputsLost, gaveUp, tickRate              int
+	moved, migrated                                                             int
 	chaosCuts, chaosCutsPlaying                                                 int
 	bytesDown, bytesUp                                                          int64
 	maxPredError, maxCorrection                                                 float64
@@ -144,6 +152,8 @@ func buildReport(cfg Config, elapsed time.Duration, t totals, matches int, acks 
 		Disconnects:      t.disconnects,
 		Reconnects:       t.reconnects,
 		Resumed:          t.resumed,
+		Moved:            t.moved,
+		Migrated:         t.migrated,
 		GaveUp:           t.gaveUp,
 		InputsLost:       t.inputsLost,
 		ProtocolErrors:   t.protocolErrors,
@@ -172,13 +182,21 @@ func buildReport(cfg Config, elapsed time.Duration, t totals, matches int, acks 
 	return r
 }
 
-// serverHost returns the host:port of the base URL u.
+// serverHost returns the host:port of the base URL u, or of each of a
+// comma-separated list of them.
 func serverHost(u string) string {
-	p, err := url.Parse(u)
-	if err != nil {
-		return ""
+	var hosts []string
+	for n := range strings.SplitSeq(u, ",") {
+		if n = strings.TrimSpace(n); n == "" {
+			continue
+		}
+		p, err := url.Parse(n)
+		if err != nil {
+			return ""
+		}
+		hosts = append(hosts, p.Host)
 	}
-	return p.Host
+	return strings.Join(hosts, ",")
 }
 
 // WriteJSON writes r, indented, to w.
@@ -217,6 +235,9 @@ func (r *Report) Summary(w io.Writer) {
 		fmt.Fprintf(w, "; outage p50 %.0fms p99 %.0fms max %.0fms", r.ReconnectMS.P50, r.ReconnectMS.P99, r.ReconnectMS.Max)
 	}
 	fmt.Fprintln(w)
+	if r.Moved > 0 || r.Migrated > 0 {
+		fmt.Fprintf(w, "moved:          %d redirects followed, %d seats migrated to another node\n", r.Moved, r.Migrated)
+	}
 	fmt.Fprintf(w, "gave up:        %d", r.GaveUp)
 	if len(r.CloseCodes) > 0 {
 		fmt.Fprintf(w, " (close codes %v)", r.CloseCodes)

@@ -6,6 +6,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 )
@@ -56,7 +57,7 @@ var (
 	requiredKeys = []string{"bots", "matches", "duration_s", "snapshots_per_s", "down_bytes_per_s",
 		"up_bytes_per_s", "ack_ms", "rejected", "disconnects", "resumed", "inputs_lost",
 		"protocol_errors", "errors", "error_samples", "behavior", "mode", "max_prediction_error", "inputs_sent",
-		"reconnects", "reconnect_ms", "gave_up", "chaos", "series"}
+		"reconnects", "reconnect_ms", "gave_up", "chaos", "series", "moved", "migrated"}
 	extraKeys = []string{"connected", "seed", "snapshots", "ack_samples", "stale_acks", "hits", "close_codes", "max_correction",
 		"chaos_cuts", "chaos_cuts_playing", "tick_rate", "started_at", "server"}
 )
@@ -64,7 +65,7 @@ var (
 func TestReportJSONKeys(t *testing.T) {
 	cfg := Config{N: 4, Mode: "arena", Behavior: BehaviorFight, Chaos: 0.5, URL: "http://127.0.0.1:8080"}
 	tot := totals{connected: 4, snapshots: 1200, bytesDown: 4 * 10 * 1000, bytesUp: 4 * 10 * 500, inputsSent: 1100, rejected: 2,
-		disconnects: 3, reconnects: 3, resumed: 2, chaosCuts: 3, chaosCutsPlaying: 2,
+		disconnects: 3, reconnects: 3, resumed: 2, chaosCuts: 3, chaosCutsPlaying: 2, moved: 7, migrated: 5,
 		recons: []time.Duration{300 * time.Millisecond, 250 * time.Millisecond, 260 * time.Millisecond}}
 	r := buildReport(cfg, 10*time.Second, tot, 1, []time.Duration{time.Millisecond, 3 * time.Millisecond}, 0, nil)
 	var buf bytes.Buffer
@@ -106,11 +107,32 @@ func TestReportJSONKeys(t *testing.T) {
 		"inputs_sent": "1100", "rejected": "2", "resumed": "2", "inputs_lost": "0",
 		"behavior": `"fight"`, "mode": `"arena"`, "disconnects": "3", "reconnects": "3", "gave_up": "0",
 		"chaos": "0.5", "chaos_cuts": "3", "series": "[]", "server": `"127.0.0.1:8080"`,
-		"reconnect_ms": `{"p50":260,"p99":300,"max":300}`}
+		"reconnect_ms": `{"p50":260,"p99":300,"max":300}`, "moved": "7", "migrated": "5"}
 	for k, v := range checks {
 		if string(m[k]) != v {
 			t.Errorf("%s = %s, want %s", k, m[k], v)
 		}
+	}
+}
+
+// TestReportNodes: a run over a fleet's nodes names each in server, and the
+// summary tells the moves.
+func TestReportNodes(t *testing.T) {
+	cfg := Config{N: 6, Mode: "arena", Behavior: BehaviorFight, URL: "http://127.0.0.1:8081, http://127.0.0.1:8082,http://127.0.0.1:8083/"}
+	r := buildReport(cfg, 10*time.Second, totals{connected: 6, disconnects: 2, reconnects: 2, resumed: 2, moved: 9, migrated: 6}, 1, nil, 0, nil)
+	if r.Server != "127.0.0.1:8081,127.0.0.1:8082,127.0.0.1:8083" {
+		t.Errorf("server %q", r.Server)
+	}
+	var sum bytes.Buffer
+	r.Summary(&sum)
+	if !strings.Contains(sum.String(), "moved:          9 redirects followed, 6 seats migrated to another node") {
+		t.Errorf("summary:\n%s", sum.String())
+	}
+	var one bytes.Buffer
+	single := buildReport(Config{N: 1, URL: "http://127.0.0.1:8080"}, time.Second, totals{}, 0, nil, 0, nil)
+	single.Summary(&one)
+	if strings.Contains(one.String(), "moved:") {
+		t.Errorf("a run without moves tells them:\n%s", one.String())
 	}
 }
 

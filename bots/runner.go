@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -21,6 +22,10 @@ import (
 
 // Config is what a run does; main fills it from the flags.
 type Config struct {
+	// URL is the server's base URL, or a comma-separated list of the base
+	// URLs of a fleet's nodes: bot i creates its session and makes its
+	// first connection on node i mod n, and falls back to the others
+	// (round robin) when its connection drops.
 	URL      string
 	N        int
 	Duration time.Duration
@@ -57,8 +62,10 @@ type Config struct {
 // Validate reports the first invalid setting.
 func (c *Config) Validate() error {
 	switch {
-	case c.URL == "":
+	case len(c.Nodes()) == 0:
 		return errors.New("-url is empty")
+	case c.Soak && len(c.Nodes()) > 1:
+		return errors.New("-soak checks one server: give -url one node")
 	case c.N < 1:
 		return fmt.Errorf("-n %d: need at least one bot", c.N)
 	case c.Duration <= 0:
@@ -70,14 +77,31 @@ func (c *Config) Validate() error {
 	case c.Chaos < 0 || math.IsNaN(c.Chaos) || math.IsInf(c.Chaos, 0):
 		return fmt.Errorf("-chaos %v: must be 0 or more", c.Chaos)
 	}
-	if _, err := url.Parse(c.URL); err != nil {
-		return fmt.Errorf("-url: %w", err)
+	for _, n := range c.Nodes() {
+		u, err := url.Parse(n)
+		if err != nil {
+			return fmt.Errorf("-url: %w", err)
+		}
+		if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return fmt.Errorf("-url %q: not an http or https base URL", n)
+		}
 	}
 	if _, err := parseSourceAddrs(c.SourceAddrs); err != nil {
 		return err
 	}
 	_, err := NewBehavior(c.Behavior, rand.New(rand.NewPCG(0, 0)))
 	return err
+}
+
+// Nodes returns the base URLs of -url's nodes, in order.
+func (c *Config) Nodes() []string {
+	var nodes []string
+	for n := range strings.SplitSeq(c.URL, ",") {
+		if n = strings.TrimSpace(n); n != "" {
+			nodes = append(nodes, n)
+		}
+	}
+	return nodes
 }
 
 // ErrNoBots is returned by run when not a single bot could connect.
@@ -205,6 +229,8 @@ func (r *runner) report(elapsed time.Duration) Report {
 		t.disconnects += s.Disconnects
 		t.reconnects += s.Reconnects
 		t.resumed += s.Resumed
+		t.moved += s.Moved
+		t.migrated += s.Migrated
 		t.inputsLost += s.InputsLost
 		t.maxPredError = max(t.maxPredError, s.MaxPredictionError)
 		t.maxCorrection = max(t.maxCorrection, s.MaxCorrection)
@@ -312,8 +338,10 @@ func (b *bot) run(ctx context.Context, at time.Time, rng *rand.Rand) {
 	case <-time.After(time.Until(at)):
 	}
 	cfg := &b.r.cfg
-	c, err := client.Dial(ctx, cfg.URL, client.Options{
+	nodes := cfg.Nodes() // validated by run
+	c, err := client.Dial(ctx, nodes[b.id%len(nodes)], client.Options{
 		Name:        fmt.Sprintf("bot-%d", b.id),
+		Nodes:       nodes,
 		Requeue:     true,
 		Reconnect:   true,
 		OnAck:       b.onAck,
@@ -516,10 +544,13 @@ type Sample struct {
 	Connected    int `json:"connected"`
 	Reconnecting int `json:"reconnecting"`
 	Playing      int `json:"playing"`
-	// Disconnects, Reconnects and Resumed are running totals.
+	// Disconnects, Reconnects, Resumed, Moved and Migrated are running
+	// totals.
 	Disconnects int `json:"disconnects"`
 	Reconnects  int `json:"reconnects"`
 	Resumed     int `json:"resumed"`
+	Moved       int `json:"moved"`
+	Migrated    int `json:"migrated"`
 	Matches     int `json:"matches"`
 	Errors      int `json:"errors"`
 }
@@ -546,10 +577,10 @@ func (r *runner) sampleLoop(ctx context.Context) {
 			r.series = append(r.series, s)
 			r.mu.Unlock()
 			if r.cfg.Progress != nil {
-				fmt.Fprintf(r.cfg.Progress, "t=%.0fs bots=%d playing=%d matches=%d snaps/s/bot=%.1f down=%.1fKB/s/bot up=%.2fKB/s/bot ack p50=%.1fms p99=%.1fms drops=%d resumed=%d rejected=%d errors=%d\n",
+				fmt.Fprintf(r.cfg.Progress, "t=%.0fs bots=%d playing=%d matches=%d snaps/s/bot=%.1f down=%.1fKB/s/bot up=%.2fKB/s/bot ack p50=%.1fms p99=%.1fms drops=%d resumed=%d moved=%d migrated=%d rejected=%d errors=%d\n",
 					s.T, s.Connected, s.Playing, s.Matches, s.SnapshotsPerBot,
 					s.DownBytesPerBot/1024, s.UpBytesPerBot/1024, s.AckP50MS, s.AckP99MS,
-					s.Disconnects, s.Resumed, last.rejected, s.Errors)
+					s.Disconnects, s.Resumed, s.Moved, s.Migrated, last.rejected, s.Errors)
 			}
 		}
 	}
@@ -589,6 +620,8 @@ func (r *runner) sample(now time.Time, last counters, acks []time.Duration) (Sam
 		s.Disconnects += st.Disconnects
 		s.Reconnects += st.Reconnects
 		s.Resumed += st.Resumed
+		s.Moved += st.Moved
+		s.Migrated += st.Migrated
 	}
 	per := now.Sub(last.at).Seconds() * float64(max(s.Connected, 1))
 	s.SnapshotsPerBot = round3(float64(cur.snapshots-last.snapshots) / per)

@@ -88,11 +88,11 @@ func runSoak(ctx context.Context, cfg Config) (Report, error) {
 	if err := cfg.Validate(); err != nil {
 		return Report{}, err
 	}
-	tickRate, err := serverTickRate(ctx, cfg.URL)
+	tickRate, err := serverTickRate(ctx, cfg.Nodes()[0])
 	if err != nil {
 		return Report{}, fmt.Errorf("soak: %w", err)
 	}
-	base, err := scrape(ctx, cfg.URL, cfg.DebugURL)
+	base, err := scrape(ctx, cfg.Nodes()[0], cfg.DebugURL)
 	if err != nil {
 		return Report{}, fmt.Errorf("soak: baseline: %w", err)
 	}
@@ -158,7 +158,7 @@ func soakChecks(ctx context.Context, cfg Config, tickRate int, base promMetrics,
 	var scrapeErr error
 	settled := false
 	for {
-		m, err := scrape(ctx, cfg.URL, cfg.DebugURL)
+		m, err := scrape(ctx, cfg.Nodes()[0], cfg.DebugURL)
 		if err == nil {
 			after, scrapeErr = m, nil
 			g, _ := m.value("go_goroutines")

@@ -74,20 +74,26 @@ func loopbackHost(u *url.URL) bool {
 }
 
 // sourceAddr returns the source address of bot i: the i-th of
-// Config.SourceAddrs when the server is on this machine's loopback and of
-// the range's family (localhost counts as IPv4); "" otherwise (the
-// system's choice).
+// Config.SourceAddrs when every node of -url is on this machine's loopback
+// and of the range's family (localhost counts as IPv4); "" otherwise (the
+// system's choice). A bot reconnects from its address to any node.
 func (c *Config) sourceAddr(i int) string {
 	p, err := parseSourceAddrs(c.SourceAddrs)
 	if err != nil || !p.IsValid() {
 		return ""
 	}
-	u, err := url.Parse(c.URL)
-	if err != nil || !loopbackHost(u) {
+	nodes := c.Nodes()
+	if len(nodes) == 0 {
 		return ""
 	}
-	if a, err := netip.ParseAddr(u.Hostname()); err == nil && a.Is6() && !a.Is4In6() {
-		return "" // an IPv4 source cannot reach ::1
+	for _, n := range nodes {
+		u, err := url.Parse(n)
+		if err != nil || !loopbackHost(u) {
+			return ""
+		}
+		if a, err := netip.ParseAddr(u.Hostname()); err == nil && a.Is6() && !a.Is4In6() {
+			return "" // an IPv4 source cannot reach ::1
+		}
 	}
 	return nthAddr(p, i).String()
 }

@@ -2,8 +2,11 @@
 // connects, queues, sends inputs with sequence numbers at the match's tick
 // rate, keeps a mirror of the world from snapshots, predicts the own avatar
 // with the server's own movement code (package game) and reconciles it on
-// every ack, and interpolates other entities. It also embeds the browser
-// client's static files (Web).
+// every ack, and interpolates other entities. In a fleet it follows moved
+// messages to the node that holds the player's seat, falls back over the
+// nodes it was given when its connection drops, and keeps the inputs of
+// the last 3 s to resend those a seat restored from a checkpoint lacks. It
+// also embeds the browser client's static files (Web).
 //
 // Wire encoding and decoding come from package netcode; this package has no
 // protocol code of its own.
@@ -20,7 +23,6 @@ import (
 	"net/http"
 	"net/netip"
 	"net/url"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -53,12 +55,22 @@ type Options struct {
 	// keeping its unacknowledged inputs and resuming its seat.
 	Reconnect bool
 	// OnReconnect, if set, is called after a reconnect with the time since
-	// the connection dropped, and whether the seat was resumed.
+	// the connection dropped, and whether the seat was resumed (not after
+	// following a moved message, which is no drop). It runs with the
+	// client's lock held: it must not call the client.
 	OnReconnect func(d time.Duration, resumed bool)
 	// LocalAddr is the IP address the client's connections (session
 	// requests and WebSockets, reconnects included) leave from; empty: the
 	// system's choice. It reaches only servers of its address family.
 	LocalAddr string
+	// Nodes are the base URLs of the fleet's nodes (http://127.0.0.1:8081,
+	// or behind a proxy https://game.example.com/n/n1). Dial's base URL is
+	// the first node used, whether or not it is listed. When a connection
+	// drops (Reconnect), the client tries them round robin with its
+	// backoff, starting with the one after the node that dropped: any live
+	// node routes the player to their seat. A moved message is followed to
+	// its URL at once, listed or not. Empty: Dial's base URL only.
+	Nodes []string
 }
 
 // Phase is where a client is in its life.
@@ -106,8 +118,18 @@ type Stats struct {
 	// before its tick; TargetLeadUs the margin the client aims for.
 	LeadUs, TargetLeadUs int32
 	// Disconnects counts connections that dropped unasked; Reconnects the
-	// successful reconnects; Resumed those that got the seat back.
+	// successful reconnects; Resumed those that got the seat back (maybe
+	// on another node, after moved messages). A connection closed to
+	// follow a moved message (close 4007) is none of these: it counts in
+	// Moved, and a seat it resumed in Migrated only.
 	Disconnects, Reconnects, Resumed int
+	// Moved counts the moved messages followed: connections the server
+	// sent to another node (its seat's host, or any node when it drains).
+	Moved int
+	// Migrated counts the seats resumed on another node than the one that
+	// held them before: after their node died (and the match was adopted
+	// from a checkpoint) or drained.
+	Migrated int
 	// InputsLost counts inputs the server reported as never received.
 	InputsLost int
 }
@@ -116,22 +138,25 @@ type Stats struct {
 // use.
 type Client struct {
 	opts     Options
-	base     *url.URL
 	local    netip.Addr // Options.LocalAddr; zero: the system's choice
 	PlayerID string
 	Name     string
 	token    string
 
-	ws      atomic.Pointer[gws.Conn]
+	cur     atomic.Pointer[link] // the current connection, for writes
 	reader  *netcode.Reader
 	msg     netcode.ServerMsg
-	out     *delayLine
-	in      *delayLine
+	out     *delayLine[frame]
+	in      *delayLine[frame]
 	closed  chan struct{}
 	once    sync.Once
 	closing atomic.Bool // Close was called
 
 	mu         sync.Mutex
+	nodes      []*url.URL // the nodes to fall back to (Options.Nodes)
+	node       int        // index in nodes of the node last connected to
+	link       *link      // the current (or last) connection
+	gen        int        // generation of the newest connection
 	phase      Phase
 	mode       string
 	matched    netcode.Matched
@@ -141,8 +166,8 @@ type Client struct {
 	world      mirror
 	pending    []netcode.Input
 	seq        uint32
-	lastFire   uint32 // seq of the last input that fired
-	sent       [256]sentInput
+	lastFire   uint32  // seq of the last input that fired
+	hist       history // the inputs sent in the last histWindow at least
 	ack        uint32
 	predX      float32
 	predY      float32
@@ -152,24 +177,38 @@ type Client struct {
 	matchGen   int
 	jit        jit
 	events     chan netcode.ServerMsg
-	welcome    chan struct{} // closed by the welcome of the current connection
-	where      uint8         // where the welcome said the player is
-	connGen    int           // generation of the current connection
-	droppedAt  time.Time     // when the current outage began (zero: none)
-	lastMatch  string        // match the client was seated in when it dropped
-	requeue    bool          // queued when it dropped: queue again
+	where      uint8     // where the welcome said the player is
+	droppedAt  time.Time // when the current outage began (zero: none)
+	movedAt    time.Time // when the moved being followed arrived
+	lastMatch  string    // match the client was seated in when it dropped
+	seatNode   string    // nodeKey of the node that last seated the player
+	requeue    bool      // queued when it dropped: queue again
 }
 
-type sentInput struct {
-	seq  uint32
-	at   time.Time
-	x, y float32
+// link is one WebSocket connection of the client, to one node.
+type link struct {
+	gen       int
+	node      *url.URL // the node's base URL
+	key       string   // nodeKey(node)
+	ws        *gws.Conn
+	welcome   chan struct{} // closed by its welcome
+	gone      chan struct{} // closed when it closes before its welcome
+	welcomed  bool
+	ended     bool     // its close was handled
+	abandoned bool     // connect gave up on it: its frames are ignored
+	code      uint16   // its close code, once ended
+	moved     *url.URL // the node a moved message sent the player to
 }
 
-// Dial creates a guest session at base (http://host:port) and opens the
-// game WebSocket, completing the hello/welcome handshake.
+// Dial creates a guest session at base (http://host:port, maybe with a
+// path prefix) and opens the game WebSocket there, completing the
+// hello/welcome handshake (and following moved messages).
 func Dial(ctx context.Context, base string, opts Options) (*Client, error) {
-	u, err := url.Parse(base)
+	u, err := parseNode(base)
+	if err != nil {
+		return nil, err
+	}
+	nodes, at, err := nodeRing(u, opts.Nodes)
 	if err != nil {
 		return nil, err
 	}
@@ -179,31 +218,65 @@ func Dial(ctx context.Context, base string, opts Options) (*Client, error) {
 	}
 	c := &Client{
 		opts:   opts,
-		base:   u,
+		nodes:  nodes,
+		node:   at,
 		local:  local,
 		reader: netcode.NewReader(),
 		closed: make(chan struct{}),
 		events: make(chan netcode.ServerMsg, 16),
 	}
-	c.out = newDelayLine(opts.Latency, func(b []byte) {
-		if ws := c.ws.Load(); ws != nil {
-			_ = ws.WriteMessage(gws.OpcodeBinary, b)
+	// Every frame goes out on the connection it was meant for: one sent
+	// just before a drop must not reach the next connection before its
+	// hello.
+	c.out = newDelayLine(opts.Latency, cloneFrame, func(f frame) {
+		_ = f.ws.WriteMessage(gws.OpcodeBinary, f.b)
+	})
+	c.in = newDelayLine(opts.Latency, cloneFrame, func(f frame) {
+		if f.closed {
+			c.linkClosed(f.gen, f.code)
+		} else {
+			c.handle(f.gen, f.b)
 		}
 	})
-	c.in = newDelayLine(opts.Latency, c.handle)
-	if err := c.createSession(ctx); err != nil {
+	if err := c.createSession(ctx, u); err != nil {
 		return nil, err
 	}
-	if err := c.connect(ctx); err != nil {
+	err = c.connect(ctx, u)
+	for hops := 0; err != nil && hops < maxHops; hops++ {
+		var mv *movedError
+		if !errors.As(err, &mv) {
+			break
+		}
+		c.mu.Lock()
+		c.stats.Moved++
+		c.mu.Unlock()
+		err = c.connect(ctx, mv.to)
+	}
+	if err != nil {
 		c.markClosed()
 		return nil, err
 	}
 	return c, nil
 }
 
-func (c *Client) createSession(ctx context.Context) error {
+// maxHops bounds the moved messages followed in a row at once, without a
+// welcome in between; more go on with the reconnect backoff.
+const maxHops = 4
+
+// movedCloseWait is how long the client waits, after a moved message, for
+// the server to close the connection before it closes it itself.
+const movedCloseWait = time.Second
+
+// movedError: the connection was moved (to the node at to) before its
+// welcome.
+type movedError struct{ to *url.URL }
+
+func (e *movedError) Error() string { return "connect: moved to " + e.to.String() }
+
+// createSession creates a guest session at the node at base.
+func (c *Client) createSession(ctx context.Context, base *url.URL) error {
 	body, _ := json.Marshal(map[string]string{"name": c.opts.Name})
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.base.JoinPath("/v1/sessions").String(), bytes.NewReader(body))
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, sessionsURL(base), bytes.NewReader(body))
 	if err != nil {
 		return err
 	}
@@ -220,7 +293,9 @@ func (c *Client) createSession(ctx context.Context) error {
 	if err := json.NewDecoder(resp.Body).Decode(&s); err != nil {
 		return fmt.Errorf("create session: %w", err)
 	}
+	c.mu.Lock()
 	c.token, c.PlayerID, c.Name = s.Token, s.PlayerID, s.Name
+	c.mu.Unlock()
 	return nil
 }
 
@@ -228,25 +303,28 @@ func (c *Client) createSession(ctx context.Context) error {
 // without a session store).
 var errUnauthorized = errors.New("client: token refused")
 
-// connect opens a WebSocket with the client's token and completes the
-// hello/welcome handshake.
-func (c *Client) connect(ctx context.Context) error {
-	ws := *c.base
-	ws.Scheme = strings.Replace(ws.Scheme, "http", "ws", 1)
-	ws.Path = "/ws"
-	ws.RawQuery = url.Values{"token": {c.token}}.Encode()
+// connect opens a WebSocket to the node at base with the client's token
+// and completes the hello/welcome handshake. A connection moved before its
+// welcome returns a *movedError.
+func (c *Client) connect(ctx context.Context, base *url.URL) error {
+	_, err := c.connectLink(ctx, base)
+	return err
+}
+
+// connectLink is connect, returning the new connection.
+func (c *Client) connectLink(ctx context.Context, base *url.URL) (*link, error) {
 	hdr := http.Header{}
 	if c.opts.Origin != "" {
 		hdr.Set("Origin", c.opts.Origin)
 	}
 	c.mu.Lock()
-	c.connGen++
-	gen := c.connGen
-	welcome := make(chan struct{})
-	c.welcome = welcome
+	c.gen++
+	l := &link{gen: c.gen, node: base, key: nodeKey(base), welcome: make(chan struct{}), gone: make(chan struct{})}
+	c.link = l
+	token := c.token
 	c.mu.Unlock()
-	conn, resp, err := gws.NewClient(&events{c: c, gen: gen}, &gws.ClientOption{
-		Addr:               ws.String(),
+	conn, resp, err := gws.NewClient(&events{c: c, gen: l.gen}, &gws.ClientOption{
+		Addr:               wsURL(base, token),
 		RequestHeader:      hdr,
 		ReadMaxPayloadSize: 1 << 20,
 		HandshakeTimeout:   5 * time.Second,
@@ -255,78 +333,150 @@ func (c *Client) connect(ctx context.Context) error {
 	if err != nil {
 		if resp != nil {
 			if resp.StatusCode == http.StatusUnauthorized {
-				return errUnauthorized
+				return nil, errUnauthorized
 			}
-			return fmt.Errorf("connect: %s", resp.Status)
+			return nil, fmt.Errorf("connect: %s", resp.Status)
 		}
-		return fmt.Errorf("connect: %w", err)
+		return nil, fmt.Errorf("connect: %w", err)
 	}
-	c.ws.Store(conn)
+	c.mu.Lock()
+	l.ws = conn
+	hello := netcode.AppendHello(nil, netcode.Version, netcode.Version)
+	c.stats.BytesUp += int64(len(hello))
+	c.mu.Unlock()
+	c.out.push(frame{ws: conn, b: hello}) // first on the new connection
+	c.cur.Store(l)
 	go conn.ReadLoop()
-	c.send(netcode.AppendHello(nil, netcode.Version, netcode.Version))
 	t := time.NewTimer(10 * time.Second)
 	defer t.Stop()
+	var fail error
 	select {
-	case <-welcome:
-		return nil
+	case <-l.welcome:
+		return l, nil
+	case <-l.gone:
+		c.mu.Lock()
+		code, to := l.code, l.moved
+		c.mu.Unlock()
+		if to != nil {
+			return nil, &movedError{to: to}
+		}
+		return nil, fmt.Errorf("connect: closed with code %d", code)
 	case <-c.closed:
-		return fmt.Errorf("connect: closed with code %d", c.Stats().CloseCode)
+		return nil, fmt.Errorf("connect: closed with code %d", c.Stats().CloseCode)
 	case <-t.C:
-		_ = conn.NetConn().Close()
-		return errors.New("connect: no welcome")
+		fail = errors.New("connect: no welcome")
 	case <-ctx.Done():
-		_ = conn.NetConn().Close()
-		return ctx.Err()
+		fail = ctx.Err()
 	}
+	c.mu.Lock()
+	if l.welcomed { // just in time
+		c.mu.Unlock()
+		return l, nil
+	}
+	l.abandoned = true
+	c.mu.Unlock()
+	_ = conn.NetConn().Close()
+	return nil, fail
 }
 
-// dropped handles the loss of connection gen: the client gives up, or
-// reconnects in the background.
-func (c *Client) dropped(gen int, code uint16) {
+// linkClosed handles the close of connection gen (code 0: no close frame).
+// One that closes before its welcome is connect's to report. Otherwise the
+// client follows a moved message at once, gives up, or reconnects in the
+// background.
+func (c *Client) linkClosed(gen int, code uint16) {
 	c.mu.Lock()
-	if gen != c.connGen {
+	l := c.link
+	if l == nil || l.gen != gen || l.ended {
+		c.mu.Unlock()
+		return
+	}
+	l.ended, l.code = true, code
+	if !l.welcomed {
+		close(l.gone)
 		c.mu.Unlock()
 		return
 	}
 	c.stats.CloseCode = code
-	final := c.closing.Load() || !c.opts.Reconnect || code == uint16(netcode.CloseReplaced) || code == uint16(netcode.CloseVersion)
+	final := c.closing.Load() || code == uint16(netcode.CloseReplaced) || code == uint16(netcode.CloseVersion)
+	// A moved message, or a close 4007 that lost its message, is no drop:
+	// the client follows it whether or not it reconnects after drops.
+	moved := l.moved != nil || code == uint16(netcode.CloseMoved)
+	final = final || (!moved && !c.opts.Reconnect)
 	if !final {
-		c.stats.Disconnects++
-		c.droppedAt = time.Now()
-		c.lastMatch = ""
-		if c.phase == PhasePlaying {
-			c.lastMatch = c.matched.MatchID
+		now := time.Now()
+		if c.phase != PhaseReconnecting { // else it is still getting back the seat it had
+			c.lastMatch = ""
+			if c.phase == PhasePlaying {
+				c.lastMatch = c.matched.MatchID
+			}
+			c.requeue = c.phase == PhaseQueued
+			c.phase = PhaseReconnecting
+			c.matchGen++ // stop the input loop; pending inputs are kept
 		}
-		c.requeue = c.phase == PhaseQueued
-		c.phase = PhaseReconnecting
-		c.matchGen++ // stop the input loop; pending inputs are kept
+		if moved {
+			c.movedAt = now
+			if l.moved != nil {
+				c.stats.Moved++
+			}
+		} else {
+			c.stats.Disconnects++
+			if c.droppedAt.IsZero() {
+				c.droppedAt = now
+			}
+		}
 	}
+	to := l.moved
 	c.mu.Unlock()
 	if final {
 		c.markClosed()
 		return
 	}
-	go c.reconnect()
+	go c.reconnect(to, moved)
 }
 
-// reconnect retries with exponential backoff and jitter until connected
-// or closed.
-func (c *Client) reconnect() {
+// nextNode returns the node after the one last connected to (round robin).
+func (c *Client) nextNode() *url.URL {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.node = (c.node + 1) % len(c.nodes)
+	return c.nodes[c.node]
+}
+
+// reconnect gets a connection back until connected or closed. After a
+// moved message (moved) it goes to that node (to; the next node if nil) at
+// once; after a drop, or if that fails, it tries the nodes round robin,
+// starting with the one after the node that dropped, with exponential
+// backoff and jitter. It follows the moved messages of the nodes it
+// reaches.
+func (c *Client) reconnect(to *url.URL, moved bool) {
 	backoff := 250 * time.Millisecond
+	wait := !moved
+	outage := !moved // counted as a disconnect
+	hops := 0
+	var l *link
 	for {
-		wait := time.Duration(float64(backoff) * (0.8 + 0.4*rand.Float64()))
-		select {
-		case <-c.closed:
-			return
-		case <-time.After(wait):
+		if wait {
+			d := time.Duration(float64(backoff) * (0.8 + 0.4*rand.Float64()))
+			select {
+			case <-c.closed:
+				return
+			case <-time.After(d):
+			}
+			backoff = min(2*backoff, 5*time.Second)
 		}
+		target := to
+		if target == nil {
+			target = c.nextNode()
+		}
+		to = nil
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		err := c.connect(ctx)
+		var err error
+		l, err = c.connectLink(ctx, target)
 		if errors.Is(err, errUnauthorized) {
 			// The server forgot the session (restarted without a store):
 			// start over as a new guest, in the lobby.
-			if err = c.createSession(ctx); err == nil {
-				err = c.connect(ctx)
+			if err = c.createSession(ctx, target); err == nil {
+				l, err = c.connectLink(ctx, target)
 			}
 			c.mu.Lock()
 			c.lastMatch = ""
@@ -340,15 +490,48 @@ func (c *Client) reconnect() {
 		if c.closing.Load() {
 			return
 		}
-		backoff = min(2*backoff, 5*time.Second)
+		var mv *movedError
+		if errors.As(err, &mv) {
+			// The node reached routes the player elsewhere: go there at
+			// once, unless the nodes keep bouncing the player.
+			hops++
+			c.mu.Lock()
+			c.stats.Moved++
+			c.mu.Unlock()
+			to, wait = mv.to, hops > maxHops
+			continue
+		}
+		if !outage {
+			// The node a moved message named cannot be reached: now the
+			// player is cut off, as by a drop.
+			if !c.opts.Reconnect {
+				c.markClosed()
+				return
+			}
+			outage = true
+			c.mu.Lock()
+			c.stats.Disconnects++
+			if c.droppedAt.IsZero() {
+				c.droppedAt = c.movedAt
+			}
+			c.mu.Unlock()
+		}
+		wait = true
 	}
 	c.mu.Lock()
-	c.stats.Reconnects++
-	// The welcome said where the player is. Seated: matched (resumed) or
+	if i := c.nodeIndex(l.key); i >= 0 {
+		c.node = i
+	}
+	if outage {
+		c.stats.Reconnects++
+	}
+	// The welcome said where the player is. Seated: matched (resumed, or a
+	// new match the fleet's queue seated the player in there) or
 	// seat_expired follows, and may already have been handled. Queued: the
-	// server kept the place. In the lobby: the seat or place is gone.
+	// server kept the place. In the lobby: the seat or place is gone. A
+	// connection that already closed again is the next reconnect's.
 	toLobby := false
-	if c.phase == PhaseReconnecting {
+	if c.phase == PhaseReconnecting && c.link == l && !l.ended {
 		switch c.where {
 		case netcode.WhereQueued:
 			c.reconnected(false)
@@ -365,6 +548,17 @@ func (c *Client) reconnect() {
 	if toLobby && requeue && mode != "" {
 		c.Queue(mode)
 	}
+}
+
+// nodeIndex returns the index in c.nodes of the node named key, or -1;
+// c.mu is held.
+func (c *Client) nodeIndex(key string) int {
+	for i, u := range c.nodes {
+		if nodeKey(u) == key {
+			return i
+		}
+	}
+	return -1
 }
 
 // reconnected reports the end of an outage; c.mu is held.
@@ -386,9 +580,20 @@ func (c *Client) reconnected(resumed bool) {
 // failure would (for tests and chaos runs). With Options.Reconnect the
 // client then reconnects.
 func (c *Client) Drop() {
-	if ws := c.ws.Load(); ws != nil {
-		_ = ws.NetConn().Close()
+	if l := c.cur.Load(); l != nil {
+		_ = l.ws.NetConn().Close()
 	}
+}
+
+// Node returns the base URL of the node of the client's connection (while
+// it reconnects: of its last attempt).
+func (c *Client) Node() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.link == nil {
+		return ""
+	}
+	return c.link.node.String()
 }
 
 // Queue asks to be seated in a match of mode.
@@ -422,9 +627,9 @@ func (c *Client) Done() <-chan struct{} { return c.closed }
 // Close closes the connection for good.
 func (c *Client) Close() {
 	c.closing.Store(true)
-	if ws := c.ws.Load(); ws != nil {
-		_ = ws.WriteClose(1000, nil)
-		_ = ws.NetConn().Close()
+	if l := c.cur.Load(); l != nil {
+		_ = l.ws.WriteClose(1000, nil)
+		_ = l.ws.NetConn().Close()
 	}
 	c.markClosed()
 }
@@ -449,11 +654,26 @@ func (c *Client) Stats() Stats {
 	return c.stats
 }
 
-func (c *Client) send(frame []byte) {
+// send sends b on the current connection.
+func (c *Client) send(b []byte) {
+	l := c.cur.Load()
+	if l == nil {
+		return
+	}
 	c.mu.Lock()
-	c.stats.BytesUp += int64(len(frame))
+	c.stats.BytesUp += int64(len(b))
 	c.mu.Unlock()
-	c.out.push(frame)
+	c.out.push(frame{ws: l.ws, b: b})
+}
+
+// sendLocked is send with c.mu held.
+func (c *Client) sendLocked(b []byte) {
+	l := c.cur.Load()
+	if l == nil {
+		return
+	}
+	c.stats.BytesUp += int64(len(b))
+	c.out.push(frame{ws: l.ws, b: b})
 }
 
 // View is a consistent copy of what the client knows.
@@ -525,9 +745,15 @@ const firstMargin = 8 * time.Millisecond
 // InterpolationDelay is how far in the past other entities are drawn.
 const InterpolationDelay = 100 * time.Millisecond
 
-// handle processes one server frame (after the injected latency).
-func (c *Client) handle(frame []byte) {
+// handle processes one server frame of connection gen (after the injected
+// latency).
+func (c *Client) handle(gen int, frame []byte) {
 	c.mu.Lock()
+	l := c.link
+	if l == nil || l.gen != gen || l.abandoned || l.ended {
+		c.mu.Unlock()
+		return // a connection the client is done with
+	}
 	c.stats.BytesDown += int64(len(frame))
 	var schema *netcode.Schema
 	if c.spec != nil {
@@ -547,13 +773,14 @@ func (c *Client) handle(frame []byte) {
 	switch m.Type {
 	case netcode.MsgWelcome:
 		c.mu.Lock()
-		select {
-		case <-c.welcome:
-		default:
+		if !l.welcomed {
+			l.welcomed = true
 			c.where = m.Where
-			close(c.welcome)
+			close(l.welcome)
 		}
 		c.mu.Unlock()
+	case netcode.MsgMoved:
+		c.moved(l, m.URL)
 	case netcode.MsgError:
 		c.mu.Lock()
 		// A lost seat is news only to a client that thinks it has one; one
@@ -592,6 +819,31 @@ func (c *Client) handle(frame []byte) {
 	c.emit(m)
 }
 
+// moved records that connection l's player is to go to the node at raw;
+// the server closes l next, or the client does after movedCloseWait.
+func (c *Client) moved(l *link, raw string) {
+	u, err := parseNode(raw)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if err != nil {
+		c.stats.ProtocolErrors++
+		return
+	}
+	if l.moved != nil {
+		return
+	}
+	l.moved = u
+	ws := l.ws
+	time.AfterFunc(movedCloseWait, func() {
+		c.mu.Lock()
+		open := !l.ended
+		c.mu.Unlock()
+		if open {
+			_ = ws.NetConn().Close()
+		}
+	})
+}
+
 func (c *Client) emit(m *netcode.ServerMsg) {
 	ev := *m
 	ev.Snapshot = netcode.Snapshot{}
@@ -617,6 +869,9 @@ func (c *Client) onMatched(m *netcode.Matched) {
 		return
 	}
 	c.lastMatch = ""
+	if c.link != nil {
+		c.seatNode = c.link.key
+	}
 	c.matched = *m
 	c.matched.Schema.Kinds = append([]string(nil), m.Schema.Kinds...)
 	c.matched.Schema.Fields = append([]netcode.Field(nil), m.Schema.Fields...)
@@ -636,37 +891,48 @@ func (c *Client) onMatched(m *netcode.Matched) {
 	c.seq = max(c.seq, m.AckSeq)
 	c.ack, c.unmeasured = m.AckSeq, c.seq
 	c.lastFire, c.predOK = 0, false
-	c.sent = [len(c.sent)]sentInput{}
+	c.hist.reset(m.TickRate) // no input of another match is ever sent again
 	c.matchGen++
 }
 
-// resume takes the seat back after a reconnect: the inputs the server
-// applied are dropped, the others are sent again with their seqs (the
-// server applies each at most once), and prediction restarts from the full
-// view that follows. c.mu is held.
+// resume takes the seat back after a reconnect or a move: the inputs the
+// server settled are dropped; every input kept with a seq above the
+// matched's ackSeq is sent again with its seq, in inputs frames, before any
+// new input (the server applies each at most once). That may be more than
+// the pending ones: a seat restored from a checkpoint goes back to the
+// checkpoint's ackSeq. Prediction restarts from the full view that
+// follows, with them pending again. c.mu is held.
 func (c *Client) resume(m *netcode.Matched) {
 	c.lastMatch = ""
 	c.phase = PhasePlaying
+	if c.link != nil {
+		if c.seatNode != "" && c.link.key != c.seatNode {
+			c.stats.Migrated++
+		}
+		c.seatNode = c.link.key
+	}
 	c.world = newMirror(&c.matched.Schema)
 	c.ack = m.AckSeq
-	n := 0
+	// Pending inputs that left the history (far behind: none in practice)
+	// come first, then the history's.
+	lo := uint32(0)
+	if n := uint32(len(c.hist.ring)); c.seq >= n {
+		lo = c.seq - n + 1
+	}
+	k := 0
 	for _, in := range c.pending {
-		if in.Seq > m.AckSeq {
-			c.pending[n] = in
-			n++
+		if in.Seq > m.AckSeq && in.Seq < lo {
+			c.pending[k] = in
+			k++
 		}
 	}
-	c.pending = c.pending[:n]
+	c.pending = c.hist.after(c.pending[:k], m.AckSeq, c.seq)
 	c.predOK = false
+	c.unmeasured = c.seq // predicted before the outage: not held to the measure
 	c.matchGen++
 	c.jit = jit{} // the schedule restarts from the first snapshot
 	c.reconnected(true)
-	buf := make([]byte, 0, 64)
-	for i := range c.pending {
-		buf = netcode.AppendInput(buf[:0], &c.pending[i])
-		c.stats.BytesUp += int64(len(buf))
-		c.out.push(buf)
-	}
+	appendBatches(make([]byte, 0, 2048), c.pending, c.sendLocked)
 }
 
 func (c *Client) onSnapshot(s *netcode.Snapshot) {
@@ -686,13 +952,13 @@ func (c *Client) onSnapshot(s *netcode.Snapshot) {
 	if s.AckSeq < c.ack {
 		c.stats.AckNonMonotonic++
 	}
-	if s.AckSeq > c.ack {
+	if s.AckSeq > c.ack && c.opts.OnAck != nil {
 		lo := c.ack + 1
-		if ring := uint32(len(c.sent)); s.AckSeq >= ring {
+		if ring := uint32(len(c.hist.ring)); s.AckSeq >= ring {
 			lo = max(lo, s.AckSeq-ring+1) // older ones left the ring
 		}
 		for q := lo; q <= s.AckSeq && q != 0; q++ {
-			if si := &c.sent[q%uint32(len(c.sent))]; si.seq == q && c.opts.OnAck != nil {
+			if si := c.hist.get(q); si != nil {
 				c.opts.OnAck(now.Sub(si.at))
 			}
 		}
@@ -724,7 +990,7 @@ func (c *Client) onSnapshot(s *netcode.Snapshot) {
 		// has since changed by itself: don't hold them to the measure.
 		c.unmeasured = c.seq
 	}
-	if si := &c.sent[s.AckSeq%uint32(len(c.sent))]; si.seq == s.AckSeq && s.AckSeq > c.unmeasured {
+	if si := c.hist.get(s.AckSeq); si != nil && s.AckSeq > c.unmeasured {
 		d := math.Hypot(float64(si.x-self.X), float64(si.y-self.Y))
 		c.stats.MaxPredictionError = max(c.stats.MaxPredictionError, d)
 	}
@@ -801,7 +1067,7 @@ func (c *Client) inputLoop(gen int, dt time.Duration, first time.Time) {
 		self := c.world.get(c.matched.Entity)
 		c.predX, c.predY = c.predict(&self, c.predX, c.predY, &in)
 		c.pending = append(c.pending, in)
-		c.sent[in.Seq%uint32(len(c.sent))] = sentInput{seq: in.Seq, at: time.Now(), x: c.predX, y: c.predY}
+		c.hist.put(sentInput{in: in, at: time.Now(), x: c.predX, y: c.predY})
 		c.stats.InputsSent++
 		c.mu.Unlock()
 		buf = netcode.AppendInput(buf[:0], &in)
@@ -826,13 +1092,13 @@ func (e *events) OnClose(_ *gws.Conn, err error) {
 	if errors.As(err, &ce) {
 		code = ce.Code
 	}
-	e.c.dropped(e.gen, code)
+	e.c.in.push(frame{gen: e.gen, closed: true, code: code}) // after the frames before it
 }
 
 func (e *events) OnPing(s *gws.Conn, p []byte) { _ = s.WritePong(p) }
 func (e *events) OnPong(*gws.Conn, []byte)     {}
 
 func (e *events) OnMessage(_ *gws.Conn, m *gws.Message) {
-	e.c.in.push(m.Bytes()) // handled or copied before it returns
+	e.c.in.push(frame{gen: e.gen, b: m.Bytes()}) // handled or copied before it returns
 	m.Close()
 }

@@ -3,43 +3,46 @@ package client
 import (
 	"sync"
 	"time"
+
+	"github.com/lxzan/gws"
 )
 
-// delayLine hands frames to fn in order, each no sooner than delay after it
+// delayLine hands items to fn in order, each no sooner than delay after it
 // was pushed: an injected network latency. With no delay it calls fn at
 // once, on the caller's goroutine.
-type delayLine struct {
+type delayLine[T any] struct {
 	delay time.Duration
-	fn    func([]byte)
+	fn    func(T)
+	clone func(T) T // copies what an item borrows from its caller
 	mu    sync.Mutex
-	q     []delayed
+	q     []delayed[T]
 	wake  chan struct{}
 	done  chan struct{}
 	once  sync.Once
 }
 
-type delayed struct {
+type delayed[T any] struct {
 	at time.Time
-	b  []byte
+	v  T
 }
 
-func newDelayLine(delay time.Duration, fn func([]byte)) *delayLine {
-	d := &delayLine{delay: delay, fn: fn, wake: make(chan struct{}, 1), done: make(chan struct{})}
+func newDelayLine[T any](delay time.Duration, clone func(T) T, fn func(T)) *delayLine[T] {
+	d := &delayLine[T]{delay: delay, fn: fn, clone: clone, wake: make(chan struct{}, 1), done: make(chan struct{})}
 	if delay > 0 {
 		go d.run()
 	}
 	return d
 }
 
-// push hands b to fn now, or after the delay; b is copied only when it
-// must wait, so the caller may reuse it once push returns.
-func (d *delayLine) push(b []byte) {
+// push hands v to fn now, or after the delay; v is cloned only when it
+// must wait, so the caller may reuse what it borrows once push returns.
+func (d *delayLine[T]) push(v T) {
 	if d.delay <= 0 {
-		d.fn(b)
+		d.fn(v)
 		return
 	}
 	d.mu.Lock()
-	d.q = append(d.q, delayed{at: time.Now().Add(d.delay), b: append([]byte(nil), b...)})
+	d.q = append(d.q, delayed[T]{at: time.Now().Add(d.delay), v: d.clone(v)})
 	d.mu.Unlock()
 	select {
 	case d.wake <- struct{}{}:
@@ -47,14 +50,14 @@ func (d *delayLine) push(b []byte) {
 	}
 }
 
-func (d *delayLine) stop() { d.once.Do(func() { close(d.done) }) }
+func (d *delayLine[T]) stop() { d.once.Do(func() { close(d.done) }) }
 
-func (d *delayLine) run() {
+func (d *delayLine[T]) run() {
 	t := time.NewTimer(time.Hour)
 	defer t.Stop()
 	for {
 		d.mu.Lock()
-		var next *delayed
+		var next *delayed[T]
 		if len(d.q) > 0 {
 			next = &d.q[0]
 		}
@@ -79,9 +82,27 @@ func (d *delayLine) run() {
 			}
 		}
 		d.mu.Lock()
-		b := d.q[0].b
+		v := d.q[0].v
+		var zero delayed[T]
+		d.q[0] = zero // let the frame go
 		d.q = d.q[1:]
 		d.mu.Unlock()
-		d.fn(b)
+		d.fn(v)
 	}
+}
+
+// frame is an item of the client's delay lines. Coming in: a frame of
+// connection gen (a link), or the news that it closed with code. Going
+// out: a frame for the connection ws.
+type frame struct {
+	gen    int
+	ws     *gws.Conn
+	b      []byte
+	closed bool
+	code   uint16
+}
+
+func cloneFrame(f frame) frame {
+	f.b = append([]byte(nil), f.b...)
+	return f
 }
