@@ -14,7 +14,10 @@ SERVER_ARGS ?=
 # the server's timeouts under make attack, and what bin/attack expects
 ATTACK_TIMEOUTS = -hello-timeout 1s -http-read-timeout 2s -http-idle-timeout 2s
 
-.PHONY: run build test vet unit fuzz e2e soak loadtest attack bench clean
+# make fleet: the nodes' extra flags (e.g. FLEET_ARGS="-fill-timeout 1s")
+FLEET_ARGS ?=
+
+.PHONY: run build fleet test vet nginx unit fuzz e2e soak loadtest attack bench clean
 
 # await_url DIR SED: waits up to 10 s for the server started as $$spid to
 # print a URL line to DIR/server.out, and prints the URL that the sed
@@ -36,6 +39,48 @@ PPROF_URL = s|^pprof: \(http://[^/ ]*\)/debug/pprof/$$|\1|p
 run: build
 	./bin/skirmish $(ARGS)
 
+## fleet: a redis-server on a free port (no persistence) and three nodes on 127.0.0.1:8081-8083
+## (n1-n3) sharing it; prints their URLs and the logs' directory; Ctrl-C stops everything it started
+fleet: build
+	@command -v redis-server >/dev/null 2>&1 || { \
+		echo "make fleet: redis-server is missing: install it with apt-get install redis-server (as root)" >&2; exit 1; }
+	@tmp=$$(mktemp -d -t skirmish-fleet.XXXXXX); pids=; rpid=; $(AWAIT_URL) \
+	own=$$(command -v setsid); \
+	stop() { \
+		trap - EXIT; trap 'kill -KILL $$pids $$rpid 2>/dev/null' INT TERM HUP; \
+		if [ -n "$$pids" ]; then echo "make fleet: stopping the nodes (Ctrl-C again kills them)"; \
+			kill -TERM $$pids 2>/dev/null; wait $$pids 2>/dev/null; fi; \
+		if [ -n "$$rpid" ]; then kill -TERM $$rpid 2>/dev/null; wait $$rpid 2>/dev/null; fi; \
+		echo "make fleet: stopped (logs in $$tmp)"; \
+	}; \
+	trap 'stop; exit 0' INT TERM HUP; trap stop EXIT; \
+	for try in $$(seq 20); do \
+		rport=$$(( 20000 + RANDOM % 20000 )); \
+		(exec 3<>/dev/tcp/127.0.0.1/$$rport) 2>/dev/null && continue; \
+		mkdir -p $$tmp/redis; \
+		$$own redis-server --port $$rport --bind 127.0.0.1 --save "" --appendonly no --dir $$tmp/redis \
+			>$$tmp/redis/redis.log 2>&1 & rpid=$$!; \
+		for i in $$(seq 50); do \
+			(exec 3<>/dev/tcp/127.0.0.1/$$rport) 2>/dev/null && break; \
+			kill -0 $$rpid 2>/dev/null || break; sleep 0.1; \
+		done; \
+		(exec 3<>/dev/tcp/127.0.0.1/$$rport) 2>/dev/null && kill -0 $$rpid 2>/dev/null && break; \
+		kill $$rpid 2>/dev/null; wait $$rpid 2>/dev/null; rpid=; \
+	done; \
+	if [ -z "$$rpid" ]; then echo "make fleet: redis-server did not start:" >&2; cat $$tmp/redis/redis.log >&2; exit 1; fi; \
+	echo "redis: 127.0.0.1:$$rport (no persistence)"; \
+	for n in 1 2 3; do \
+		mkdir -p $$tmp/n$$n; \
+		$$own ./bin/skirmish -addr 127.0.0.1:808$$n -redis 127.0.0.1:$$rport -node-id n$$n \
+			-public-url http://127.0.0.1:808$$n $(FLEET_ARGS) >$$tmp/n$$n/server.out 2>$$tmp/n$$n/server.log & spid=$$!; \
+		pids="$$pids $$spid"; \
+		url=$$(await_url $$tmp/n$$n '$(SERVER_URL)') || exit 1; \
+		echo "n$$n: $$url/"; \
+	done; \
+	echo "logs: $$tmp/n1 … n3 (server.log), $$tmp/redis"; \
+	echo "fleet: curl http://127.0.0.1:8081/v1/fleet; Ctrl-C stops the nodes and redis-server"; \
+	wait $$pids; echo "make fleet: every node exited" >&2; exit 1
+
 ## build: bin/skirmish (server), bin/bots (bot runner) and bin/attack (attack tool)
 build:
 	$(GO) build -o bin/skirmish ./server/cmd/skirmish
@@ -44,12 +89,22 @@ build:
 
 ## test: vet, every unit and integration test with the race detector, a short fuzz of each decoder,
 ## the browser end-to-end tests, a short soak and the attacks
-test: vet unit fuzz e2e
+test: vet nginx unit fuzz e2e
 	$(MAKE) soak SOAK_BOTS=128 SOAK_DURATION=30s
 	$(MAKE) attack
 
 vet:
 	$(GO) vet ./...
+
+## nginx: Debian's nginx, for the test of docs/DEPLOY.md's config (installed when missing, as root)
+nginx:
+	@if [ ! -x /usr/sbin/nginx ]; then \
+		if [ "$$(id -u)" -ne 0 ]; then \
+			echo "make: /usr/sbin/nginx is missing and only root can install it: apt-get install nginx-light" >&2; exit 1; \
+		fi; \
+		echo "make: installing nginx-light with apt-get"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx-light >/dev/null; \
+	fi
 
 unit:
 	$(GO) test -race -count=1 ./...
