@@ -772,6 +772,26 @@ func (l *Lobby) Seated(id string) bool {
 	return ok
 }
 
+// Queued is a player waiting in a fleet-wide queue on this node.
+type Queued struct {
+	Ticket
+	Mode string
+}
+
+// FleetQueued returns the players waiting in the fleet's queues on this
+// node, by ID.
+func (l *Lobby) FleetQueued() map[string]Queued {
+	out := map[string]Queued{}
+	l.do(func() {
+		for id, e := range l.players {
+			if e.fleetQ != "" {
+				out[id] = Queued{Ticket: Ticket{ID: id, Name: e.p.Name, Key: e.p.Key}, Mode: e.fleetQ}
+			}
+		}
+	})
+	return out
+}
+
 // QueueLocal seats player id, waiting in mode's fleet queue, with this
 // node's own matchmaking (the fleet's queue is out of reach).
 func (l *Lobby) QueueLocal(id, mode string) {

@@ -95,6 +95,7 @@ type fleet struct {
 	id, url  string
 	log      *slog.Logger
 	draining atomic.Bool
+	started  atomic.Bool // the first refresh succeeded
 	// healthySince is when the node's refreshes last started succeeding
 	// (unix ns); 0 while they fail.
 	healthySince atomic.Int64
@@ -235,7 +236,45 @@ func (f *fleet) refresh() {
 	}
 	if f.healthySince.CompareAndSwap(0, now.UnixNano()) {
 		f.log.Info("fleet: node record written", "url", f.url)
+		if f.started.Swap(true) {
+			// Redis is back (maybe empty, after a restart): the queue
+			// gets this node's waiting players again.
+			go f.resync()
+		}
 	}
+}
+
+// resync makes mode queues in Redis hold exactly the players waiting in
+// the fleet's queue on this node: tickets lost with a Redis restart come
+// back, tickets of players who left or were matched here meanwhile go.
+func (f *fleet) resync() {
+	want := f.s.lobby.FleetQueued()
+	ctx, cancel := f.ctx()
+	defer cancel()
+	for mode := range f.s.modes {
+		all, err := f.rdb.HGetAll(ctx, fleetKey("qt", mode)).Result()
+		if err != nil {
+			f.warn("fleet: resync", err)
+			return
+		}
+		for id, v := range all {
+			var t match.Ticket
+			if json.Unmarshal([]byte(v), &t) == nil && t.Node == f.id && want[id].Mode != mode {
+				pipe := f.rdb.TxPipeline()
+				pipe.ZRem(ctx, fleetKey("q", mode), id)
+				pipe.HDel(ctx, fleetKey("qt", mode), id)
+				_, _ = pipe.Exec(ctx)
+			}
+		}
+	}
+	for _, w := range want {
+		w.Ticket.Node = f.id
+		if err := f.enqueue(ctx, w.Mode, w.Ticket, time.Now()); err != nil {
+			f.warn("fleet: resync", err)
+			return
+		}
+	}
+	f.log.Info("fleet: queue resynced", "players", len(want))
 }
 
 // healthyFor reports how long the node's refreshes have been succeeding.
@@ -477,6 +516,13 @@ func (f *fleet) poke() {
 // Enqueue implements match.Fleet.
 func (f *fleet) Enqueue(p *match.Player, mode string) {
 	t := match.Ticket{ID: p.ID, Name: p.Name, Key: p.Key, Node: f.id}
+	if f.healthyFor() == 0 {
+		// Redis is out of reach: do not wait for it.
+		f.s.metrics.fleetFallbacks.Inc()
+		f.logs.log(f.log, slog.LevelWarn, "fleet: queue unreachable, matching on this node", "player", t.ID, "mode", mode)
+		go f.s.lobby.QueueLocal(t.ID, mode)
+		return
+	}
 	f.push(func(ctx context.Context) error {
 		err := f.enqueue(ctx, mode, t, time.Now())
 		if err != nil {
@@ -586,6 +632,10 @@ func (f *fleet) drain() bool {
 }
 
 func (f *fleet) writeCheckpoint(id string, j cpJob) {
+	if f.healthyFor() == 0 {
+		f.s.metrics.checkpoints.WithLabelValues("skipped").Inc()
+		return
+	}
 	ctx, cancel := f.ctx()
 	defer cancel()
 	t0 := time.Now()
