@@ -589,20 +589,27 @@ func (w *deployWS) send(t *testing.T, b []byte) {
 // expect returns the next message, which must be of one of types.
 func (w *deployWS) expect(t *testing.T, types ...uint8) netcode.ServerMsg {
 	t.Helper()
+	var m netcode.ServerMsg
 	select {
-	case m := <-w.msgs:
-		for _, typ := range types {
-			if m.Type == typ {
-				return m
-			}
-		}
-		t.Fatalf("%s: got message type %d (error %v %q, moved %q), want one of %v", w.url, m.Type, m.ErrCode, m.ErrText, m.URL, types)
+	case m = <-w.msgs:
 	case <-w.closed:
-		t.Fatalf("%s: closed (code %d) while waiting for message type %v", w.url, w.closeCode(), types)
+		// gws hands over every message before the close: what came
+		// before it is queued (select picks at random among ready cases).
+		select {
+		case m = <-w.msgs:
+		default:
+			t.Fatalf("%s: closed (code %d) while waiting for message type %v", w.url, w.closeCode(), types)
+		}
 	case <-time.After(10 * time.Second):
 		t.Fatalf("%s: no message of type %v within 10 s", w.url, types)
 	}
-	return netcode.ServerMsg{}
+	for _, typ := range types {
+		if m.Type == typ {
+			return m
+		}
+	}
+	t.Fatalf("%s: got message type %d (error %v %q, moved %q), want one of %v", w.url, m.Type, m.ErrCode, m.ErrText, m.URL, types)
+	return m
 }
 
 func (w *deployWS) closeCode() uint16 {
