@@ -833,6 +833,7 @@ func (m *Match) gather() {
 		var msg inputMsg
 		select {
 		case msg = <-m.inbox:
+			msg.p.inflight.Add(-1)
 		default:
 			return
 		}

@@ -28,6 +28,8 @@ type Player struct {
 	// maxSeq is the highest input seq received from the player on any
 	// connection, seated or not: a new seat voids every seq up to it.
 	maxSeq atomic.Uint32
+	// inflight counts the player's inputs in a match's inbox.
+	inflight atomic.Int32
 }
 
 // NewPlayer returns a player that sends through out. Servers get their
@@ -82,10 +84,18 @@ func (p *Player) SendInput(in *netcode.Input, from *Outbox) InputResult {
 	if m == nil {
 		return InputNotSeated
 	}
+	// A player holds at most ReplayQueue places of the match's inbox,
+	// which has room for every seat's: a flood of inputs frames from one
+	// player never takes another's place.
+	if p.inflight.Add(1) > ReplayQueue {
+		p.inflight.Add(-1)
+		return InputInboxFull
+	}
 	select {
 	case m.inbox <- inputMsg{p: p, from: from, in: *in, at: monoNow()}:
 		return InputQueued
 	default:
+		p.inflight.Add(-1)
 		return InputInboxFull
 	}
 }

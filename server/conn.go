@@ -325,7 +325,7 @@ func (c *conn) route() {
 	deadline := time.Now().Add(routeWait)
 	for !c.closing.Load() {
 		ctx, cancel := context.WithTimeout(context.Background(), fleetOpTimeout)
-		host, live, err := s.fleet.hostOf(ctx, c.sess.MatchID)
+		host, n, err := s.fleet.hostOf(ctx, c.sess.MatchID)
 		cancel()
 		switch {
 		case err != nil || host == "":
@@ -336,17 +336,12 @@ func (c *conn) route() {
 				time.Sleep(20 * time.Millisecond) // the adoption is under way
 				continue
 			}
-		case live:
-			if n, ok := s.fleet.node(host); ok || s.fleet.refreshNodes() {
-				if n, ok = s.fleet.node(host); ok {
-					s.metrics.moved.Inc()
-					c.post(netcode.AppendMoved(nil, n.URL))
-					c.decide(netcode.CloseMoved)
-					c.out.Kick(netcode.CloseMoved)
-					return
-				}
-			}
-			fallthrough
+		case n != nil:
+			s.metrics.moved.Inc()
+			c.post(netcode.AppendMoved(nil, n.URL))
+			c.decide(netcode.CloseMoved)
+			c.out.Kick(netcode.CloseMoved)
+			return
 		default:
 			if time.Now().Before(deadline) {
 				time.Sleep(100 * time.Millisecond) // a dead host: wait for an adopter

@@ -76,6 +76,14 @@ type NodeInfo struct {
 	Matches  int    `json:"matches"`
 	Capacity int    `json:"capacity"`
 	Draining bool   `json:"draining"`
+	// Updated is when the node last wrote its record (unix ms).
+	Updated int64 `json:"updated"`
+}
+
+// fresh reports whether the node refreshed its record lately: a node that
+// missed a refresh may be dead, and no player is sent to it.
+func (n NodeInfo) fresh(now time.Time) bool {
+	return now.Sub(time.UnixMilli(n.Updated)) < nodeRefresh*3/2
 }
 
 // fleetMsg is a message between nodes, on pub/sub.
@@ -155,6 +163,7 @@ func newFleet(s *Server, rdb redis.UniversalClient) *fleet {
 func (f *fleet) start() {
 	f.refresh()
 	f.readNodes()
+	f.reclaim()
 	for _, loop := range []func(){f.heartbeatLoop, f.watchLoop, f.matchmakeLoop, f.writeLoop, f.subscribeLoop} {
 		f.wg.Add(1)
 		go func() {
@@ -220,7 +229,7 @@ func (f *fleet) heartbeatLoop() { f.every(nodeRefresh, f.refresh) }
 func (f *fleet) refresh() {
 	players, matches := f.s.lobby.Counts()
 	rec, _ := json.Marshal(NodeInfo{ID: f.id, URL: f.url, Players: players, Matches: matches,
-		Capacity: f.s.opts.MaxConns, Draining: f.draining.Load()})
+		Capacity: f.s.opts.MaxConns, Draining: f.draining.Load(), Updated: time.Now().UnixMilli()})
 	ctx, cancel := f.ctx()
 	defer cancel()
 	now := time.Now()
@@ -335,12 +344,6 @@ func (f *fleet) node(id string) (NodeInfo, bool) {
 	return NodeInfo{}, false
 }
 
-// refreshNodes reads the live nodes now; it reports success.
-func (f *fleet) refreshNodes() bool {
-	_, err := f.readNodes()
-	return err == nil
-}
-
 // others returns the live nodes but this one that take matches, least
 // loaded first.
 func (f *fleet) others() []NodeInfo {
@@ -352,6 +355,28 @@ func (f *fleet) others() []NodeInfo {
 	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].Players < out[j].Players })
 	return out
+}
+
+// reclaim resumes the matches that the records say this node hosts: a node
+// restarted with the same ID before its old record expired (a crash and a
+// quick restart) would otherwise hold them forever without running them.
+func (f *fleet) reclaim() {
+	ctx, cancel := f.ctx()
+	defer cancel()
+	ids, err := f.rdb.SMembers(ctx, fleetKey("nm", f.id)).Result()
+	if err != nil {
+		return
+	}
+	for _, id := range ids {
+		pipe := f.rdb.Pipeline()
+		h := pipe.HGet(ctx, fleetKey("m", id), "node")
+		c := pipe.Get(ctx, fleetKey("cp", id))
+		if _, err := pipe.Exec(ctx); err != nil || h.Val() != f.id {
+			f.rdb.SRem(ctx, fleetKey("nm", f.id), id)
+			continue
+		}
+		f.resume(id, []byte(c.Val()), "reclaimed after a restart")
+	}
 }
 
 // --- watching for dead nodes, adoption ---
@@ -672,26 +697,29 @@ func (f *fleet) fence(id, owner string) {
 	f.s.lobby.MoveAway(id, n.URL)
 }
 
-// hostOf returns the node hosting match id ("" if none) and whether it is
-// live.
-func (f *fleet) hostOf(ctx context.Context, id string) (string, bool, error) {
+// hostOf returns the node hosting match id ("" if none), and its record if
+// it is live and refreshed its record lately (a node killed a moment ago
+// has a record for up to nodeTTL more, but misses its refreshes).
+func (f *fleet) hostOf(ctx context.Context, id string) (string, *NodeInfo, error) {
 	host, err := f.rdb.HGet(ctx, fleetKey("m", id), "node").Result()
 	if errors.Is(err, redis.Nil) {
-		return "", false, nil
+		return "", nil, nil
 	}
 	if err != nil {
-		return "", false, err
+		return "", nil, err
 	}
-	if host == f.id {
-		return host, true, nil
+	rec, err := f.rdb.Get(ctx, fleetKey("node", host)).Result()
+	if errors.Is(err, redis.Nil) {
+		return host, nil, nil
 	}
-	_, live := f.node(host)
-	if !live {
-		// The list is read every watchEvery: ask Redis itself.
-		n, err := f.rdb.Exists(ctx, fleetKey("node", host)).Result()
-		live = err == nil && n == 1
+	if err != nil {
+		return "", nil, err
 	}
-	return host, live, nil
+	var n NodeInfo
+	if json.Unmarshal([]byte(rec), &n) != nil || !n.fresh(time.Now()) {
+		return host, nil, nil
+	}
+	return host, &n, nil
 }
 
 // --- drain ---
@@ -884,11 +912,11 @@ func (f *fleet) matchMode(ctx context.Context, mode string, load map[string]int)
 		if len(q) == 0 {
 			break
 		}
-		host, live, err := f.hostOf(ctx, sl.id)
+		host, n, err := f.hostOf(ctx, sl.id)
 		if err != nil {
 			return err
 		}
-		if n, ok := f.node(host); !live || !ok || n.Draining {
+		if n == nil || n.Draining {
 			if host == "" {
 				f.rdb.HDel(ctx, fleetKey("free", mode), sl.id)
 			}
