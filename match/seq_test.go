@@ -160,7 +160,8 @@ func TestDroppedInputCountedOnce(t *testing.T) {
 	m.obs = obs
 	frames(t, p, &m.spec.Schema)
 	queued, full := 0, 0
-	for seq := uint32(1); seq <= uint32(cap(m.inbox))+5; seq++ {
+	// A player holds at most ReplayQueue places of the inbox.
+	for seq := uint32(1); seq <= ReplayQueue+5; seq++ {
 		switch p.SendInput(&netcode.Input{Seq: seq}, p.Out()) {
 		case InputQueued:
 			queued++
