@@ -284,3 +284,48 @@ func TestLeaderboard(t *testing.T) {
 		}
 	}
 }
+
+// Two nodes of a fleet: a second connection with the same token on the
+// other node replaces the first (4003), told over Redis; and a page served
+// by one node may open its WebSocket on the other (its origin is a fleet
+// node's).
+func TestFleetReplacementAndOrigins(t *testing.T) {
+	addr := testRedis(t)
+	_, a := startServer(t, Options{Redis: addr, NodeID: "a"})
+	_, b := startServer(t, Options{Redis: addr, NodeID: "b", PublicURL: "http://game-b.example"})
+	tok := createSession(t, a)
+	first, _, err := dialRaw(t, a, tok, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	first.send(t, netcode.AppendHello(nil, 1, 1))
+	waitUntil(t, 5*time.Second, func() bool { return first.has(netcode.MsgWelcome, 0) })
+
+	second, _, err := dialRaw(t, b, tok, nil)
+	if err != nil {
+		t.Fatalf("token refused on node b: %v", err)
+	}
+	second.send(t, netcode.AppendHello(nil, 1, 1))
+	waitUntil(t, 5*time.Second, func() bool { return second.has(netcode.MsgWelcome, 0) })
+	if code, _ := first.waitClose(t, 5*time.Second); code != uint16(netcode.CloseReplaced) {
+		t.Errorf("the first connection closed with %d, want 4003", code)
+	}
+
+	// Origins: node a's own URL is a fleet node's, so node b takes a page
+	// from it; a stranger's is still refused.
+	waitUntil(t, 5*time.Second, func() bool {
+		_, body := deployGet(t, b+"/v1/fleet", "")
+		return strings.Contains(string(body), `"id":"a"`)
+	})
+	for origin, ok := range map[string]bool{a: true, "http://game-b.example": true, "http://evil.example": false} {
+		hdr := http.Header{"Origin": {origin}}
+		_, resp, err := dialRaw(t, b, createSession(t, b), hdr)
+		if got := err == nil; got != ok {
+			status := 0
+			if resp != nil {
+				status = resp.StatusCode
+			}
+			t.Errorf("origin %s on node b: accepted %v (status %d), want %v", origin, got, status, ok)
+		}
+	}
+}
