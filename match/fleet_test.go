@@ -81,7 +81,7 @@ func TestLobbyFleetQueueAndHost(t *testing.T) {
 	if mode != "arena" || a.Match() != nil {
 		t.Fatalf("queue: enqueued %q, match %v; want the fleet's queue", mode, a.Match())
 	}
-	if q := l.FleetQueued(); q["a"].Mode != "arena" {
+	if q := l.FleetQueued(0); q["a"].Mode != "arena" {
 		t.Errorf("FleetQueued %+v", q)
 	}
 	// Leaving dequeues.

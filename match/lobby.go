@@ -109,6 +109,7 @@ type entry struct {
 	forming   *forming // the forming match the player waits in
 	match     *Match   // the running match the player was sent to or is seated in
 	fleetQ    string   // the mode whose fleet-wide queue the player waits in
+	fleetAt   time.Time
 }
 
 // idle reports a player with nothing left on this node: they are forgotten.
@@ -393,7 +394,7 @@ func (l *Lobby) handle(r lobbyReq) {
 		default:
 			post(r.out, netcode.AppendQueued(nil, r.mode))
 			if l.cfg.Fleet != nil {
-				e.fleetQ = r.mode
+				e.fleetQ, e.fleetAt = r.mode, time.Now()
 				l.cfg.Fleet.Enqueue(e.p, r.mode)
 				l.stepped(StepQueued, e.p)
 				return
@@ -726,7 +727,7 @@ func (l *Lobby) shutdown() {
 // queue puts e in the queue of mode: the fleet's, or this node's.
 func (l *Lobby) queue(e *entry, mode game.Mode) {
 	if l.cfg.Fleet != nil && !l.draining {
-		e.fleetQ = mode.Spec().Name
+		e.fleetQ, e.fleetAt = mode.Spec().Name, time.Now()
 		l.cfg.Fleet.Enqueue(e.p, e.fleetQ)
 		return
 	}
@@ -779,12 +780,13 @@ type Queued struct {
 }
 
 // FleetQueued returns the players waiting in the fleet's queues on this
-// node, by ID.
-func (l *Lobby) FleetQueued() map[string]Queued {
+// node for at least minWait, by ID.
+func (l *Lobby) FleetQueued(minWait time.Duration) map[string]Queued {
 	out := map[string]Queued{}
+	now := time.Now()
 	l.do(func() {
 		for id, e := range l.players {
-			if e.fleetQ != "" {
+			if e.fleetQ != "" && now.Sub(e.fleetAt) >= minWait {
 				out[id] = Queued{Ticket: Ticket{ID: id, Name: e.p.Name, Key: e.p.Key}, Mode: e.fleetQ}
 			}
 		}

@@ -164,7 +164,7 @@ func (f *fleet) start() {
 	f.refresh()
 	f.readNodes()
 	f.reclaim()
-	for _, loop := range []func(){f.heartbeatLoop, f.watchLoop, f.matchmakeLoop, f.writeLoop, f.subscribeLoop} {
+	for _, loop := range []func(){f.heartbeatLoop, f.watchLoop, f.matchmakeLoop, f.writeLoop, f.subscribeLoop, f.requeueLoop} {
 		f.wg.Add(1)
 		go func() {
 			defer f.wg.Done()
@@ -197,6 +197,7 @@ func (f *fleet) stop(ctx context.Context, leave bool) {
 		if _, err := pipe.Exec(ctx); err != nil {
 			f.warn("fleet: leaving", err)
 		}
+		f.releaseLease()
 	}
 }
 
@@ -257,10 +258,34 @@ func (f *fleet) refresh() {
 // the fleet's queue on this node: tickets lost with a Redis restart come
 // back, tickets of players who left or were matched here meanwhile go.
 func (f *fleet) resync() {
-	want := f.s.lobby.FleetQueued()
+	f.sync(f.s.lobby.FleetQueued(0), true)
+	f.log.Info("fleet: queue resynced")
+}
+
+// requeueEvery: a node puts back in the queue its players who have waited
+// that long and whose ticket is gone (lost with a Redis restart too quick
+// to notice, or claimed for a match on a node that died before it started
+// it). A player waiting less long may be on their way to a match.
+const requeueEvery = 5 * time.Second
+
+func (f *fleet) requeueLoop() {
+	f.every(requeueEvery, func() {
+		if f.healthyFor() > 0 && !f.draining.Load() {
+			f.sync(f.s.lobby.FleetQueued(requeueEvery), false)
+		}
+	})
+}
+
+// sync puts the tickets of want back in their queues, keeping the place of
+// those still there; with prune it also drops this node's tickets of
+// players not in want.
+func (f *fleet) sync(want map[string]match.Queued, prune bool) {
 	ctx, cancel := f.ctx()
 	defer cancel()
 	for mode := range f.s.modes {
+		if !prune {
+			break
+		}
 		all, err := f.rdb.HGetAll(ctx, fleetKey("qt", mode)).Result()
 		if err != nil {
 			f.warn("fleet: resync", err)
@@ -283,7 +308,6 @@ func (f *fleet) resync() {
 			return
 		}
 	}
-	f.log.Info("fleet: queue resynced", "players", len(want))
 }
 
 // healthyFor reports how long the node's refreshes have been succeeding.
@@ -741,6 +765,7 @@ func (f *fleet) handOff(ctx context.Context) bool {
 		f.draining.Store(false)
 		return false
 	}
+	f.releaseLease()
 	t0 := time.Now()
 	f.s.lobby.Drain(targets[0].URL)
 	load := make([]int, len(targets))
@@ -801,6 +826,14 @@ func (f *fleet) handOff(ctx context.Context) bool {
 }
 
 // --- matchmaking ---
+
+// releaseLease gives up the matchmaker lease, if this node holds it:
+// another node takes the matchmaking at once.
+func (f *fleet) releaseLease() {
+	ctx, cancel := f.ctx()
+	defer cancel()
+	_ = releaseScript.Run(ctx, f.rdb, []string{fleetKey("mm")}, f.id).Err()
+}
 
 func (f *fleet) matchmakeLoop() { f.every(matchmakeEvery, f.matchmake) }
 
@@ -1202,6 +1235,12 @@ end
 if v then return 0 end
 redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
 return 1
+`)
+
+// releaseScript gives up the lease at KEYS[1] if ARGV[1] holds it.
+var releaseScript = redis.NewScript(`
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
 `)
 
 // claimScript takes players out of a queue: KEYS: q, qt, free.
