@@ -30,9 +30,9 @@
  *      says where the server has us (`where`, its 5th element; a 4-element
  *      welcome means 0):
  *        2 seated: `matched` follows. For the same match and avatar it
- *          resumes the seat (same seq counter; pending inputs above
- *          matched.ackSeq are sent again with their seqs; the next snapshot
- *          is a full view and the input loop goes on from it); error
+ *          resumes the seat (same seq counter; every kept input above
+ *          matched.ackSeq is sent again with its seq, see 7; the next
+ *          snapshot is a full view and the input loop goes on from it); error
  *          seat_expired / match_gone instead puts the player back in the
  *          lobby with a message. A timer (RESUME_WAIT_MS) is only a safety
  *          net for a server that says neither.
@@ -48,6 +48,9 @@
  *      4003 replaced (the game was opened elsewhere with this session) never
  *      reconnects. Players whose seat is held while they are away are shown
  *      dimmed and marked "away".
+ *      Reconnection attempts alternate between the current node (where the
+ *      last `moved` sent us) and the page's own origin (behind a proxy, the
+ *      public entry that reaches any live node).
  *   5. Input seqs never go back within a page's life: the first input is 1,
  *      a resumed seat goes on with the same counter, and a new seat (after a
  *      result, a leave or a lost seat) goes on above both the last seq sent
@@ -57,6 +60,25 @@
  *      leave is settled quietly (not_queued when a leave crossed the match's
  *      end; a queued, matched or result that crossed the leave is ignored
  *      until the next queue).
+ *   7. Fleet. `moved` [7, url] (then close 4007 "moved"): the seat, the match
+ *      the fleet's queue just seated us in, or the node to use (this one
+ *      drains) is at the node whose base URL is url. The page reconnects AT
+ *      ONCE (no backoff, no "connection lost", not counted as a disconnect)
+ *      with the same token to that node's socket (http→ws, https→wss, path
+ *      `<url path>/ws`), shows "moving", and goes on as the welcome there
+ *      says (seated: the same seat resumed, or a new match). That node is
+ *      the current node from then on (window.skirmish.node; .moved counts
+ *      moves). A chain of more than 3 moves with no welcome that settles
+ *      anything is slowed down (100 ms doubling up to 1 s), so that two
+ *      nodes sending the page to each other never make a tight loop. If the
+ *      node cannot be reached, the backoff tries the page's origin next.
+ *      Every input sent during the last 3 s is kept, acknowledged or
+ *      not: a seat restored from a checkpoint may go back before acks we
+ *      had, so on every resume each kept input above matched.ackSeq is sent
+ *      again, in `inputs` frames ([5, [[seq,mx,my,buttons,ax,ay], …]], at
+ *      most 64 each, seqs increasing) before any new input, never more
+ *      unacknowledged at a time than the seat queues (8 in a held seat, 64
+ *      in one restored from a checkpoint), and prediction replays them.
  *
  * Test hook: `window.skirmish` is a plain object kept up to date in place
  * (state, ids, the last welcome's `where`, tick, ackSeq, seqs, predicted/
@@ -79,10 +101,10 @@
   const PROTO_MAX = 1;
 
   // client → server
-  const C_HELLO = 0, C_QUEUE = 1, C_INPUT = 2, C_PING = 3, C_LEAVE = 4;
+  const C_HELLO = 0, C_QUEUE = 1, C_INPUT = 2, C_PING = 3, C_LEAVE = 4, C_INPUTS = 5;
   // server → client
   const S_WELCOME = 0, S_QUEUED = 1, S_MATCHED = 2, S_SNAPSHOT = 3,
-    S_RESULT = 4, S_PONG = 5, S_ERROR = 6;
+    S_RESULT = 4, S_PONG = 5, S_ERROR = 6, S_MOVED = 7;
 
   // snapshot event types
   const EV_HIT = 1, EV_KILL = 2, EV_RESPAWN = 3, EV_TAGGED = 4;
@@ -91,16 +113,18 @@
     1000: "bye", 1001: "shutdown", 1006: "abnormal", 1008: "flood",
     1009: "too_large", 4000: "protocol", 4001: "version", 4002: "idle",
     4003: "replaced", 4004: "congested", 4005: "internal", 4006: "hello_timeout",
+    4007: "moved",
   };
   const REJECT_NAMES = { 1: "bad_direction", 2: "cooldown", 3: "dropped", 4: "invalid", 5: "missing" };
   // error message codes (PROTOCOL.md §5)
   const E_UNKNOWN_MODE = 1, E_ALREADY_QUEUED = 2, E_NOT_QUEUED = 3, E_SEAT_EXPIRED = 4, E_MATCH_GONE = 5;
   // welcome's `where`: where the server has the player.
   const WHERE_LOBBY = 0, WHERE_QUEUED = 1, WHERE_SEATED = 2;
-  const CLOSE_VERSION = 4001, CLOSE_REPLACED = 4003;
+  const CLOSE_VERSION = 4001, CLOSE_REPLACED = 4003, CLOSE_MOVED = 4007;
   // Codes we close with ourselves when we give a socket up (never 1000:
   // the server must see a drop, not a goodbye, to hold our seat).
-  const CLOSE_STALLED = 4100, CLOSE_RESYNC = 4101, CLOSE_OFFLINE = 4102, CLOSE_TEST_DROP = 4999;
+  const CLOSE_STALLED = 4100, CLOSE_RESYNC = 4101, CLOSE_OFFLINE = 4102, CLOSE_MOVING = 4103,
+    CLOSE_TEST_DROP = 4999;
 
   const MSG_SEAT_EXPIRED = "Your seat expired — back in the lobby";
   const MSG_MATCH_GONE = "The match is gone (server restarted)";
@@ -163,7 +187,27 @@
   // once; this is only a safety net for a server that says neither.
   const RESUME_WAIT_MS = 5000;
   const STALL_MS = 3000;           // no frame (snapshot, pong…) for this long: the socket is dead
-  const RESEND_BURST = 7;          // pending inputs sent again at once on resume (hello + ping + 7 fit the burst of 10)
+  // Inputs sent are kept this long (at least two checkpoint intervals of 1 s),
+  // acknowledged or not: a seat restored from a checkpoint may have lost
+  // inputs the old host had acknowledged, and they are sent again.
+  const HISTORY_MS = 3000;
+  const HISTORY_MAX = 1024;        // and never more than this many
+  const MAX_BATCH = 64;            // inputs in one `inputs` frame (PROTOCOL.md, netcode.MaxBatch)
+  // Inputs sent again and not yet acknowledged, at most: the server queues
+  // 8 inputs per player in a held seat and up to 64 in a seat restored from
+  // a checkpoint (one whose matched.ackSeq went back below an ack we had).
+  const RESEND_WINDOW = 8;
+  const RESEND_WINDOW_RESTORED = MAX_BATCH;
+  // After `moved` the server closes with 4007 at once; a socket still open
+  // this long after it is given up (and the move followed anyway).
+  const MOVED_CLOSE_WAIT_MS = 1000;
+  // Moves are followed at once, but a chain of them with no welcome that
+  // settles anything (a node sending us to a node that sends us back) is
+  // slowed down: from the MOVES_AT_ONCE+1-th in a row, after 100 ms,
+  // doubling up to 1 s.
+  const MOVES_AT_ONCE = 3;
+  const MOVE_LOOP_START_MS = 100;
+  const MOVE_LOOP_CAP_MS = 1000;
   const NEW_SESSION_AFTER = 8;     // consecutive failed opens before asking for a fresh session
   const AUTOPLAY_REQUEUE_MS = 3000;
   const MAX_ERRORS_KEPT = 50;
@@ -185,7 +229,7 @@
   // ---------------------------------------------------------------------------
 
   const hook = {
-    state: "lobby",       // "lobby" | "connecting" | "queued" | "playing" | "reconnecting" | "over"
+    state: "lobby",       // "lobby" | "connecting" | "queued" | "playing" | "reconnecting" | "moving" | "over"
     status: "",           // the status line text
     mode: "arena",
     name: null,
@@ -234,11 +278,17 @@
     resumed: 0,                // reconnects that got the same match seat back
     disconnects: 0,            // connections lost (closes we did not ask for, stalls, offline)
     reconnectAttempts: 0,
+    moved: 0,                  // `moved` messages followed (reconnected at once to another node, no drop)
+    node: location.origin,     // base URL of the node we talk to: the page's origin, or where the last `moved` sent us
+    lastMoveMs: null,          // time from the last `moved` to the seat resumed (or the welcome, without a seat)
     lastOutageMs: null,        // time from the last drop to the seat being resumed
     online: true,              // navigator.onLine as last seen
     notice: "",                // the last message on losing a seat (seat expired, match gone, replaced); kept
     away: {},                  // entityId -> true for players whose seat is held while they are away
-    resends: 0,                // pending inputs sent again after resumes
+    resends: 0,                // inputs sent again after resumes (in `inputs` frames)
+    resendFrames: 0,           // `inputs` frames sent
+    lastResendFrom: null,      // [first, last] seq sent again after the last resume (null: none)
+    historyInputs: 0,          // inputs kept for resending (the last HISTORY_MS of sends)
     replaced: false,           // closed with 4003: the session is played elsewhere now
     closeCode: null,
     closeReason: "",
@@ -313,6 +363,19 @@
   let seatLostOn = null;
   let lastFrameAt = 0;       // performance.now() of the last frame received
   let lastStallCheck = 0;
+  // The node we talk to: null for the page's own origin (behind a proxy, the
+  // public entry that reaches any live node), else the base URL a `moved`
+  // gave us. A lost connection is retried alternately there and at the
+  // page's origin.
+  let currentNode = null;
+  let socketNode = null;     // the base URL of the current socket (null: the page's origin)
+  let socketIsMove = false;  // the current socket follows a `moved`
+  let nodeAttempt = 0;       // reconnection attempts since the last welcome (even: current node, odd: origin)
+  // A `moved` received on the current socket: {sock, base, at}; the close
+  // that follows it (4007) is a move, not a drop.
+  let movedTo = null;
+  let movedTimer = null;     // gives up a socket that does not close after `moved`
+  let movesInRow = 0;        // moves followed since the last welcome that settled where we are
 
   // ---------------------------------------------------------------------------
   // Match state
@@ -320,8 +383,14 @@
 
   let match = null;          // see onMatched
   let seq = 0;               // seq of the last input sent
-  let pending = [];          // inputs sent and not yet acknowledged: {seq, mx, my, buttons, aimX, aimY}
-  let resendQueue = [];      // pending inputs still to send again after a resume (in seq order)
+  let pending = [];          // inputs sent and not yet acknowledged: {seq, mx, my, buttons, aimX, aimY, at}
+  // Every input sent in the current seat during the last HISTORY_MS,
+  // acknowledged or not, oldest first (the same objects as pending).
+  let history = [];
+  let resendQueue = [];      // inputs still to send again after a resume (in seq order)
+  let resendWindow = RESEND_WINDOW; // at most this many sent again and not yet acknowledged
+  let lastResentSeq = 0;     // highest seq sent again since the last resume
+  let ackHigh = 0;           // highest ackSeq heard in the current seat (a restore may go below it)
   let pred = null;           // own predicted position {x, y} (null before the first snapshot)
   let prevPred = null;       // predicted position before the last input (for smooth drawing)
   let lastInputAt = 0;
@@ -472,6 +541,7 @@
       return;
     }
     if (ws || reconnectTimer || waitingOnline) { // a (re)connection is under way; it will queue after welcome
+      if (hook.state === "moving") return;
       setState(hook.state === "reconnecting" ? "reconnecting" : "connecting",
         hook.state === "reconnecting" ? hook.status : "connecting…", hook.state === "reconnecting");
       return;
@@ -501,12 +571,56 @@
     openSocket(false);
   }
 
-  function openSocket(isReconnect) {
-    const scheme = location.protocol === "https:" ? "wss:" : "ws:";
-    const url = `${scheme}//${location.host}/ws?token=${encodeURIComponent(token)}`;
-    const sock = new WebSocket(url);
+  /**
+   * The game socket's URL at a node: base is a node's base URL (http(s),
+   * maybe with a path prefix: `https://host/n/n2` serves `wss://host/n/n2/ws`),
+   * or null for the page's own origin.
+   */
+  function socketURL(base) {
+    const q = `?token=${encodeURIComponent(token)}`;
+    if (base === null) {
+      const scheme = location.protocol === "https:" ? "wss:" : "ws:";
+      return `${scheme}//${location.host}/ws${q}`;
+    }
+    const u = new URL(base, location.href);
+    const scheme = { "http:": "ws:", "https:": "wss:", "ws:": "ws:", "wss:": "wss:" }[u.protocol];
+    return `${scheme}//${u.host}${u.pathname.replace(/\/+$/, "")}/ws${q}`;
+  }
+
+  /**
+   * A node's base URL as `moved` gives it, checked and without a trailing
+   * slash (null if it is no http(s) or ws(s) URL). The page's own origin is
+   * null too: it is where we started.
+   */
+  function nodeBase(url) {
+    let u;
+    try {
+      u = new URL(String(url), location.href);
+    } catch (_) {
+      return undefined;
+    }
+    if (!["http:", "https:", "ws:", "wss:"].includes(u.protocol) || !u.host) return undefined;
+    const base = `${u.protocol}//${u.host}${u.pathname.replace(/\/+$/, "")}`;
+    return base === location.origin ? null : base;
+  }
+
+  /** Where the next reconnection attempt goes: alternately the current node and the page's origin. */
+  function reconnectTarget() {
+    if (currentNode === null) return null;
+    return nodeAttempt % 2 === 0 ? currentNode : null;
+  }
+
+  function setNode(base) {
+    currentNode = base;
+    hook.node = base === null ? location.origin : base;
+  }
+
+  function openSocket(isReconnect, base = currentNode, isMove = false) {
+    const sock = new WebSocket(socketURL(base));
     sock.binaryType = "arraybuffer";
     ws = sock;
+    socketNode = base;
+    socketIsMove = isMove;
     wsOpened = false;
     welcomed = false;
     closingByUs = false;
@@ -558,6 +672,9 @@
     ws = null;
     wsOpened = false;
     welcomed = false;
+    movedTo = null;
+    clearTimeout(movedTimer);
+    movedTimer = null;
     stopPing();
     stopInputLoop();
     clearResumeWait();
@@ -574,6 +691,8 @@
     hook.closeReason = reason;
     const wasOpened = wsOpened;
     const byUs = closingByUs;
+    const base = socketNode;
+    const mv = movedTo !== null && movedTo.sock === ws ? movedTo : null;
     detachSocket();
 
     if (byUs) {
@@ -598,11 +717,105 @@
       toLobby(text, false);
       return;
     }
+    if (mv || code === CLOSE_MOVED) {
+      // `moved` then 4007: our seat (or the node to use) is elsewhere. Not a
+      // drop: follow it at once. (A 4007 without a usable `moved` sends us
+      // to the page's origin, which reaches a live node.)
+      followMove(mv ? mv.base : null, mv ? mv.at : performance.now());
+      return;
+    }
     if (!wasOpened) {
       failedOpens += 1;
-      probeServer();
+      // Only the page's origin can be asked whether it is up (a node
+      // elsewhere answers /healthz without CORS).
+      if (base === null) probeServer();
+      else refusedWhileUp = false;
     }
     connectionLost(`connection lost (${closeLabel(code, reason)})`);
+  }
+
+  /**
+   * `moved` [7, url]: the player's seat, the match they were just seated in,
+   * or the node to use (this one drains) is at the node whose base URL is
+   * url. The server closes with 4007 right after; the close follows the
+   * move (see onClose). No input goes to this socket any more: what it
+   * would have carried is sent at the new node.
+   */
+  function onMoved(msg) {
+    let base = nodeBase(msg[1]);
+    if (base === undefined) {
+      recordError("server", 0, `moved to an unusable URL: ${String(msg[1]).slice(0, 200)}`);
+      base = null;
+    }
+    stopInputLoop();
+    const sock = ws;
+    movedTo = { sock, base, at: performance.now() };
+    clearTimeout(movedTimer);
+    movedTimer = setTimeout(() => {
+      movedTimer = null;
+      if (ws === sock && movedTo && movedTo.sock === sock) {
+        abandonSocket(CLOSE_MOVING, "moving", "moving to another server");
+      }
+    }, MOVED_CLOSE_WAIT_MS);
+  }
+
+  /**
+   * Follows a `moved`: reconnect at once (no backoff, not a drop) with the
+   * same token to base (null: the page's origin), which becomes the
+   * current node. The welcome there says where we are: usually seated, and
+   * matched resumes our seat (resume()).
+   */
+  function followMove(base, at) {
+    clearTimeout(reconnectTimer);
+    reconnectTimer = null;
+    stopInputLoop();
+    stopPing();
+    clearResumeWait();
+    hook.moved += 1;
+    setNode(base);
+    // This is the attempt at the node: if it fails, the backoff tries the
+    // page's origin next (the node may be gone: a record outlives its node
+    // by up to 3 s), then the node again, and so on.
+    nodeAttempt = 1;
+    reconnectAttempt = 0;
+    if (wantPlay) {
+      if (!dropped) {
+        dropped = {
+          state: hook.state,
+          matchId: match && hook.state === "playing" ? match.id : null,
+          queued: queueSent || hook.state === "queued",
+          at,
+          moved: true, // no drop so far: only a move
+        };
+      }
+      if (hook.state !== "over" && hook.state !== "lobby") {
+        setState("moving", `moving to ${hostOf(base)}…`);
+      }
+    }
+    if (navigator.onLine === false) {
+      waitingOnline = true; // "online" reconnects (to this node first)
+      return;
+    }
+    waitingOnline = false;
+    movesInRow += 1;
+    if (movesInRow > MOVES_AT_ONCE) {
+      // Moved again and again without getting anywhere: not in a tight loop.
+      const delay = Math.min(MOVE_LOOP_CAP_MS, MOVE_LOOP_START_MS * 2 ** (movesInRow - MOVES_AT_ONCE - 1));
+      reconnectTimer = setTimeout(() => {
+        reconnectTimer = null;
+        openSocket(true, base, true);
+      }, delay);
+      return;
+    }
+    openSocket(true, base, true);
+  }
+
+  function hostOf(base) {
+    try {
+      return new URL(base === null ? location.href : base).host;
+    } catch (_) {
+      return String(base);
+    }
   }
 
   /**
@@ -625,7 +838,12 @@
         matchId: match && hook.state === "playing" ? match.id : null,
         queued: queueSent || hook.state === "queued",
         at: lastFrameAt || performance.now(), // the outage began with the last frame heard
+        moved: false,
       };
+    } else if (dropped.moved) {
+      // Following a move failed: now it is a drop (what we had stays).
+      hook.disconnects += 1;
+      dropped.moved = false;
     }
     const delay = scheduleReconnect();
     setState("reconnecting", delay < 0
@@ -654,8 +872,10 @@
     }
     hook.closeCode = code;
     hook.closeReason = reason;
+    const mv = movedTo !== null && movedTo.sock === sock ? movedTo : null;
     detachSocket();
-    connectionLost(why);
+    if (mv) followMove(mv.base, mv.at); // the server said where to go: go there
+    else connectionLost(why);
   }
 
   /**
@@ -714,7 +934,11 @@
       if (hadToken) sessionRenewed = true;
     }
     if (hook.state === "reconnecting") setStatus(`reconnecting… (attempt ${reconnectAttempt})`, true);
-    openSocket(dropped !== null);
+    // Alternately the node we were on and the page's origin (behind a proxy
+    // the public entry, which reaches any live node).
+    const base = reconnectTarget();
+    nodeAttempt += 1;
+    openSocket(dropped !== null, base);
   }
 
   /** After a socket that never opened: is the server up (then it refused us)? */
@@ -785,6 +1009,7 @@
     stopInputLoop();
     match = null;
     pending = [];
+    history = [];
     resendQueue = [];
     pred = null;
     prevPred = null;
@@ -835,6 +1060,7 @@
       case S_RESULT: onResult(msg); break;
       case S_PONG: onPong(msg); break;
       case S_ERROR: onError(msg); break;
+      case S_MOVED: onMoved(msg); break;
       default: break; // unknown message types are ignored
     }
   }
@@ -855,13 +1081,18 @@
     const where = w === WHERE_QUEUED || w === WHERE_SEATED ? w : WHERE_LOBBY;
     hook.where = where;
     startPing();
+    // The node that welcomed us is the one we are on now.
+    setNode(socketNode);
+    nodeAttempt = 0;
 
-    let d = null;       // what we had when the connection was lost
+    let d = null;       // what we had when the connection was lost (or moved)
     let renewed = false; // a new guest session: nothing of the old one is left
     if (reconnecting) {
       reconnecting = false;
-      hook.reconnects += 1;
       d = dropped;
+      // A move is no reconnection, unless a drop came in between.
+      if (d ? !d.moved : !socketIsMove) hook.reconnects += 1;
+      if (d && d.moved && where !== WHERE_SEATED) hook.lastMoveMs = Math.round(performance.now() - d.at);
     }
     renewed = sessionRenewed;
     sessionRenewed = false;
@@ -872,6 +1103,7 @@
       waitForSeat(d);
       return;
     }
+    movesInRow = 0;
     dropped = null;
     if (d && d.matchId) {
       // We had a seat and the server has none for us: it is gone. The
@@ -901,9 +1133,14 @@
    */
   function waitForSeat(d) {
     clearResumeWait();
-    setState("reconnecting", d && d.matchId
-      ? `reconnecting: resuming match ${d.matchId}…`
-      : "reconnecting: joining the match…", true);
+    if (d && d.moved) {
+      // Following a move: no trouble to show.
+      setState("moving", d.matchId ? `moving: resuming match ${d.matchId}…` : "moving: joining the match…");
+    } else {
+      setState("reconnecting", d && d.matchId
+        ? `reconnecting: resuming match ${d.matchId}…`
+        : "reconnecting: joining the match…", true);
+    }
     const sock = ws;
     resumeTimer = setTimeout(() => {
       resumeTimer = null;
@@ -927,6 +1164,7 @@
     // has freed it since (the leave came after).
     if (leaveSent) return;
     seatLostOn = null;
+    movesInRow = 0;
     const matchId = String(msg[1]);
     const mode = String(msg[2]);
     const entityId = num(msg[3]);
@@ -980,7 +1218,12 @@
     seq = Math.max(seq, ackSeq);
     hook.seatFirstSeq = null;
     pending = [];
+    history = []; // inputs of another seat are void here
     resendQueue = [];
+    resendWindow = RESEND_WINDOW;
+    lastResentSeq = 0;
+    ackHigh = ackSeq;
+    hook.historyInputs = 0;
     pred = null;
     prevPred = null;
     ownDead = false;
@@ -1035,34 +1278,48 @@
   }
 
   /**
-   * Takes our seat back after a reconnect. The seq counter goes on; pending
-   * inputs the server applied (seq <= ackSeq) are dropped, the others are sent
-   * again with their seqs, in order (the server applies each seq at most
-   * once, and reports a seq that never arrived as rejected "missing"). The
-   * next snapshot is a full view: the mirror starts empty, and reconciliation
-   * replays what is still pending on it.
+   * Takes our seat back after a reconnect or a move (the same match and
+   * avatar). The seq counter goes on. matched.ackSeq is the last seq the
+   * seat settled, which after a restore from a checkpoint (the match moved
+   * to another node) may be below acks we already had: every kept input
+   * above it (HISTORY_MS of them, acknowledged or not) is sent again with
+   * its seq, in order, in `inputs` frames, before any new input. The server
+   * applies each seq at most once (and reports a seq that never arrived as
+   * rejected "missing"). Those inputs are pending again: the next snapshot
+   * is a full view, the mirror starts empty, and reconciliation replays
+   * them on the server's position.
    */
   function resume(ackSeq, matchTick, endTick, d) {
-    let drop = 0;
-    while (drop < pending.length && pending[drop].seq <= ackSeq) drop++;
-    if (drop) pending.splice(0, drop);
+    const wentBack = ackSeq < ackHigh;
+    const moved = !!(d && d.moved) || socketIsMove;
     if (ackSeq > seq) seq = ackSeq; // never reuse a seq the server has seen
     if (endTick) match.endTick = endTick;
+    pending = history.filter((p) => p.seq > ackSeq);
     snapshots = [];
     clearMirror();
     scoresVersion += 1;
-    // The jit state goes on (as the Go client): same seat, same seq counter.
+    // The jit state goes on (as the Go client): same seat, same seq
+    // counter. On another node the tick phase is another: start it over.
+    if (moved || wentBack) resetJit();
     hook.ackSeq = ackSeq;
     hook.lastSeq = seq;
     hook.tick = matchTick;
     hook.endTick = match.endTick;
     hook.timeLeftMs = timeLeftAt(matchTick);
     hook.resumed += 1;
-    hook.lastOutageMs = d ? Math.round(performance.now() - d.at) : null;
+    const since = d ? Math.round(performance.now() - d.at) : null;
+    if (d && d.moved) hook.lastMoveMs = since;
+    else hook.lastOutageMs = since;
     setState("playing", `in match ${match.id} (${match.mode}), resumed`);
 
+    // A seat restored from a checkpoint takes up to 64 waiting inputs; a
+    // seat held for us, 8.
+    resendWindow = wentBack ? RESEND_WINDOW_RESTORED : RESEND_WINDOW;
+    lastResentSeq = ackSeq;
+    ackHigh = ackSeq;
     resendQueue = pending.slice();
-    flushResends(RESEND_BURST);
+    hook.lastResendFrom = resendQueue.length ? [resendQueue[0].seq, resendQueue[resendQueue.length - 1].seq] : null;
+    flushResends();
     hook.pendingInputs = pending.length;
     // The input loop starts again at the first snapshot (see onSnapshot).
     stopInputLoop();
@@ -1070,20 +1327,30 @@
   }
 
   /**
-   * Sends up to n inputs of the resend queue (the rate limit allows a burst
-   * of 10 messages; what does not fit goes out one per tick, before any new
-   * input). Inputs acknowledged meanwhile are skipped.
+   * Sends what the window allows of the resend queue, in `inputs` frames
+   * ([5, [[seq, mx, my, buttons, aimX, aimY], …]], at most MAX_BATCH each,
+   * seqs increasing): at most resendWindow inputs sent again and not yet
+   * acknowledged, so that none overflows the seat's input queue; more go
+   * as acks come. Inputs acknowledged meanwhile are skipped.
    */
-  function flushResends(n) {
-    let sent = 0;
-    while (resendQueue.length && sent < n) {
-      const p = resendQueue[0];
-      if (p.seq <= hook.ackSeq) { resendQueue.shift(); continue; }
-      if (!send([C_INPUT, p.seq, p.mx, p.my, p.buttons, p.aimX, p.aimY])) return;
-      resendQueue.shift();
-      sentRing[p.seq % SENT_RING] = { seq: p.seq, at: performance.now() };
-      hook.resends += 1;
-      sent++;
+  function flushResends() {
+    const ack = hook.ackSeq;
+    while (resendQueue.length && resendQueue[0].seq <= ack) resendQueue.shift();
+    if (!resendQueue.length) return;
+    // Sent again and not acknowledged yet (seqs in (ack, lastResentSeq]).
+    let inFlight = 0;
+    for (const p of history) if (p.seq > ack && p.seq <= lastResentSeq) inFlight++;
+    let room = resendWindow - inFlight;
+    while (resendQueue.length && room > 0) {
+      const batch = resendQueue.slice(0, Math.min(room, MAX_BATCH));
+      if (!send([C_INPUTS, batch.map((p) => [p.seq, p.mx, p.my, p.buttons, p.aimX, p.aimY])])) return;
+      resendQueue.splice(0, batch.length);
+      const now = performance.now();
+      for (const p of batch) sentRing[p.seq % SENT_RING] = { seq: p.seq, at: now };
+      lastResentSeq = batch[batch.length - 1].seq;
+      room -= batch.length;
+      hook.resends += batch.length;
+      hook.resendFrames += 1;
     }
   }
 
@@ -1262,6 +1529,7 @@
 
     // Reconciliation.
     if (ackSeq > seq) seq = ackSeq; // never reuse a seq the server has already seen
+    if (ackSeq > ackHigh) ackHigh = ackSeq;
     let drop = 0;
     while (drop < pending.length && pending[drop].seq <= ackSeq) drop++;
     if (drop) pending.splice(0, drop);
@@ -1316,6 +1584,8 @@
 
     hook.tick = tick;
     hook.ackSeq = ackSeq;
+    // Acks make room for more inputs still to send again.
+    if (resendQueue.length) flushResends();
     hook.timeLeftMs = timeLeftAt(tick);
     hook.entities = byId.size;
     hook.scores = table;
@@ -1474,9 +1744,11 @@
     queueSent = false;
     stopInputLoop();
     pending = [];
+    history = [];
     resendQueue = [];
     fireQueued = false;
     wantPlay = false;
+    hook.historyInputs = 0;
     const outcome = num(msg[1]);
     const standings = (Array.isArray(msg[2]) ? msg[2] : []).filter(Array.isArray).map((s) => ({
       playerId: String(s[0]),
@@ -1531,7 +1803,7 @@
     recordError("server", code, text);
     if (code === E_SEAT_EXPIRED || code === E_MATCH_GONE) {
       const why = code === E_SEAT_EXPIRED ? MSG_SEAT_EXPIRED : MSG_MATCH_GONE;
-      if (hook.state === "reconnecting" || resumeTimer !== null) {
+      if (hook.state === "reconnecting" || hook.state === "moving" || resumeTimer !== null) {
         // The answer to a where=2 welcome: the seat we were resuming is gone.
         toLobby(why, true);
       } else if (seatLostOn !== null && seatLostOn === ws) {
@@ -1635,10 +1907,10 @@
 
   function tickInput(now) {
     if (!ws || ws.readyState !== WebSocket.OPEN) return;
-    // Inputs still to resend after a resume go first, one per tick (no new
-    // input, so no seq is used, this tick).
+    // Inputs still to send again after a resume go first (no new input,
+    // so no seq is used, this tick).
     if (resendQueue.length) {
-      flushResends(1);
+      flushResends();
       if (resendQueue.length) return;
     }
     // Flow control: the server keeps at most 8 inputs waiting; if far more
@@ -1675,7 +1947,9 @@
     seq += 1;
     if (hook.seatFirstSeq === null) hook.seatFirstSeq = seq;
     send([C_INPUT, seq, mx, my, buttons, aimX, aimY]);
-    pending.push({ seq, mx, my, buttons, aimX, aimY });
+    const input = { seq, mx, my, buttons, aimX, aimY, at: now };
+    pending.push(input);
+    keepInput(input, now);
     sentRing[seq % SENT_RING] = { seq, at: performance.now() };
 
     // Prediction.
@@ -1690,6 +1964,20 @@
     hook.lastSeq = seq;
     hook.inputsSent += 1;
     hook.pendingInputs = pending.length;
+  }
+
+  /**
+   * Keeps an input sent for HISTORY_MS (at least two checkpoint intervals),
+   * acknowledged or not: a seat restored from a checkpoint may go back
+   * before it. Older inputs go, unless still unacknowledged.
+   */
+  function keepInput(input, now) {
+    history.push(input);
+    let drop = 0;
+    while (drop < history.length - 1 && (history.length - drop > HISTORY_MAX ||
+        (now - history[drop].at > HISTORY_MS && history[drop].seq <= hook.ackSeq))) drop++;
+    if (drop) history.splice(0, drop);
+    hook.historyInputs = history.length;
   }
 
   /**
@@ -2027,10 +2315,11 @@
   }
 
   function updateHud() {
-    const inMatch = match && (hook.state === "playing" || hook.state === "over" || hook.state === "reconnecting");
+    const inMatch = match && (hook.state === "playing" || hook.state === "over" || hook.state === "reconnecting" ||
+      hook.state === "moving");
     setText("ping", el.ping, hook.rttMs === null || !welcomed ? "–" : `${Math.round(hook.rttMs)} ms`);
     setText("net", el.net, hook.state === "reconnecting" ? (waitingOnline ? "offline" : "reconnecting")
-      : welcomed ? "connected" : ws ? "connecting" : "–");
+      : hook.state === "moving" ? "moving" : welcomed ? "connected" : ws ? "connecting" : "–");
     el.net.classList.toggle("warn", hook.state === "reconnecting");
     setText("tick", el.tick, inMatch && hook.snapshots ? String(hook.tick) : "–");
     setText("score", el.score, inMatch ? String(hook.score) : "–");

@@ -9,7 +9,7 @@
 //   E2E_HEADED=1  show the browser (needs a display)
 //   E2E_VERBOSE=1 echo the server's and bots' output
 
-import { spawn } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { mkdtempSync, mkdirSync, rmSync, createWriteStream, existsSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve, dirname } from "node:path";
@@ -199,13 +199,15 @@ export async function waitHealthy(base, timeoutMs = 10000, child = null) {
 
 /**
  * Starts the server on 127.0.0.1 (a free port unless one is given) with
- * -fill-timeout 2s and extra args, and waits for /healthz.
+ * -fill-timeout 2s and extra args (an array, or a function of the port
+ * that returns one), and waits for /healthz.
  */
 export async function startServer({ name, args = [], port = 0 } = {}) {
   for (let attempt = 0; ; attempt++) {
     const p = port || await freePort();
+    const extra = typeof args === "function" ? args(p) : args;
     const child = startChild(SKIRMISH_BIN,
-      ["-addr", `127.0.0.1:${p}`, "-fill-timeout", "2s", ...args], `${name}.server.log`);
+      ["-addr", `127.0.0.1:${p}`, "-fill-timeout", "2s", ...extra], `${name}.server.log`);
     const url = `http://127.0.0.1:${p}`;
     try {
       await waitHealthy(url, 10000, child);
@@ -219,6 +221,71 @@ export async function startServer({ name, args = [], port = 0 } = {}) {
     cleanups.push(() => child.stop());
     return server;
   }
+}
+
+/** The redis-server binary, or null (run.sh installs it as root when missing). */
+export function redisServerBin() {
+  for (const p of ["/usr/bin/redis-server", "/usr/local/bin/redis-server"]) if (existsSync(p)) return p;
+  const r = spawnSync("sh", ["-c", "command -v redis-server"], { encoding: "utf8" });
+  return r.status === 0 ? r.stdout.trim() : null;
+}
+
+/**
+ * Starts a throwaway redis-server on a free port of 127.0.0.1 (no
+ * persistence, its files in a temporary directory) and waits until it
+ * listens. Stopped at cleanup (or with stop()).
+ */
+export async function startRedis({ name } = {}) {
+  const bin = redisServerBin();
+  if (!bin) throw new Error("redis-server is not installed (run.sh installs it as root)");
+  const port = await freePort();
+  const dir = mkdtempSync(join(tmpdir(), "skirmish-e2e-redis-"));
+  const child = startChild(bin, ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+    "--dir", dir], `${name}.redis.log`);
+  const stop = async () => {
+    await child.stop();
+    rmSync(dir, { recursive: true, force: true });
+  };
+  cleanups.push(stop);
+  await waitForPort(port);
+  return { port, addr: `127.0.0.1:${port}`, child, stop };
+}
+
+/**
+ * Starts a fleet node: the server with -redis, -node-id id and -public-url
+ * its own http://127.0.0.1:<port>, -fill-timeout 300ms, and extra args.
+ * Its log is screenshots/<name>-<id>.server.log.
+ */
+export function startNode({ name, redis, id, args = [] }) {
+  return startServer({
+    name: `${name}-${id}`,
+    args: (port) => ["-redis", redis.addr, "-node-id", id, "-public-url", `http://127.0.0.1:${port}`,
+      "-fill-timeout", "300ms", ...args],
+  });
+}
+
+/** GET url/v1/fleet: the live nodes as that node sees them ([] when it does not answer). */
+export async function fleetNodes(url) {
+  try {
+    const res = await fetch(`${url}/v1/fleet`, { signal: AbortSignal.timeout(1000) });
+    if (res.status !== 200) return [];
+    const body = await res.json();
+    return Array.isArray(body && body.nodes) ? body.nodes : [];
+  } catch {
+    return [];
+  }
+}
+
+/** Waits until node url lists every one of ids as a live node (not draining). */
+export async function waitForFleet(url, ids, timeoutMs = 10000) {
+  const end = Date.now() + timeoutMs;
+  let nodes = [];
+  while (Date.now() < end) {
+    nodes = await fleetNodes(url);
+    if (ids.every((id) => nodes.some((n) => n.id === id && !n.draining))) return nodes;
+    await sleep(100);
+  }
+  throw new Error(`${url}/v1/fleet does not list ${ids.join(", ")} after ${timeoutMs} ms: ${JSON.stringify(nodes)}`);
 }
 
 /** Starts the bot runner against url: -n n -duration … -behavior wander. */

@@ -24,15 +24,26 @@ test("holding D (or A) moves the avatar; prediction matches the server", async (
     const sign = goRight ? 1 : -1;
 
     await page.mouse.move(5, 400); // away from everything; no click
-    const t0 = Date.now();
+    // The hold as the page sees it (time and predicted position at the key
+    // events), not as this process does: a loaded machine delays the
+    // browser's answers, never the page's own clock.
+    await page.evaluate(() => {
+      window.__hold = {};
+      for (const type of ["keydown", "keyup"]) {
+        window.addEventListener(type, (ev) => {
+          if (!window.__hold[type]) window.__hold[type] = { t: ev.timeStamp, x: window.skirmish.predicted.x };
+        });
+      }
+    });
     await page.keyboard.down(key);
     const start = await h.hook(page);
     await h.sleep(HOLD_MS);
     await page.keyboard.up(key);
-    const held = (Date.now() - t0) / 1000;
     const released = await h.hook(page);
+    const hold = await page.evaluate(() => window.__hold);
+    const held = (hold.keyup.t - hold.keydown.t) / 1000;
 
-    const dx = released.predicted.x - start.predicted.x;
+    const dx = released.predicted.x - hold.keydown.x;
     const expected = sign * SPEED * held;
     // One input per tick at 30 Hz: allow a few ticks of timer slack.
     t.diagnostic(`held ${held.toFixed(2)} s: predicted dx ${dx.toFixed(1)} u (expected ≈ ${expected.toFixed(1)})`);
