@@ -162,7 +162,7 @@ func newFleet(s *Server, rdb redis.UniversalClient) *fleet {
 // start runs the fleet's loops.
 func (f *fleet) start() {
 	f.refresh()
-	f.readNodes()
+	_, _ = f.readNodes()
 	f.reclaim()
 	for _, loop := range []func(){f.heartbeatLoop, f.watchLoop, f.matchmakeLoop, f.writeLoop, f.subscribeLoop, f.requeueLoop} {
 		f.wg.Add(1)
@@ -173,9 +173,9 @@ func (f *fleet) start() {
 	}
 }
 
-// stop ends the loops; leave also removes the node's record (a clean
-// exit, not a death: there is nothing left to adopt).
-func (f *fleet) stop(ctx context.Context, leave bool) {
+// stop ends the loops, writes what waits, and removes the node's record:
+// a clean exit, not a death (there is nothing left to adopt).
+func (f *fleet) stop(ctx context.Context) {
 	select {
 	case <-f.quit:
 		return
@@ -188,17 +188,15 @@ func (f *fleet) stop(ctx context.Context, leave bool) {
 	if f.healthyFor() > 0 {
 		f.flush(ctx)
 	}
-	if leave {
-		ctx, cancel := f.ctx()
-		defer cancel()
-		pipe := f.rdb.TxPipeline()
-		pipe.Del(ctx, fleetKey("node", f.id))
-		pipe.ZRem(ctx, fleetKey("nodes"), f.id)
-		if _, err := pipe.Exec(ctx); err != nil {
-			f.warn("fleet: leaving", err)
-		}
-		f.releaseLease()
+	octx, cancel := f.ctx()
+	defer cancel()
+	pipe := f.rdb.TxPipeline()
+	pipe.Del(octx, fleetKey("node", f.id))
+	pipe.ZRem(octx, fleetKey("nodes"), f.id)
+	if _, err := pipe.Exec(octx); err != nil {
+		f.warn("fleet: leaving", err)
 	}
+	f.releaseLease()
 }
 
 func (f *fleet) warn(msg string, err error) {

@@ -287,7 +287,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	// (counted and logged) when ctx ends, even while the store is down.
 	s.writer.close(ctx)
 	if s.fleet != nil {
-		s.fleet.stop(ctx, true)
+		s.fleet.stop(ctx)
 	}
 	_ = s.store.Close()
 	if err == nil {
