@@ -336,7 +336,10 @@ func (c *conn) route() {
 				time.Sleep(20 * time.Millisecond) // the adoption is under way
 				continue
 			}
-		case n != nil:
+		case n != nil && n.URL != s.fleet.url:
+			// (A dead node's fresh record may name this node's own URL: a
+			// node restarted with another ID on the same address. Then
+			// the hello waits for the adoption, below.)
 			s.metrics.moved.Inc()
 			c.post(netcode.AppendMoved(nil, n.URL))
 			c.decide(netcode.CloseMoved)
