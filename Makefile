@@ -17,6 +17,14 @@ ATTACK_TIMEOUTS = -hello-timeout 1s -http-read-timeout 2s -http-idle-timeout 2s
 # make fleet: the nodes' extra flags (e.g. FLEET_ARGS="-fill-timeout 1s")
 FLEET_ARGS ?=
 
+# make fleet-drill: the bots' flags, when after the bots start to send which signal to node n1
+DRILL_ARGS ?= -n 192 -duration 60s
+DRILL_AT ?= 20s
+DRILL_SIGNAL ?= KILL
+# the metrics fleet-drill prints of each surviving node
+DRILL_METRICS = ^skirmish_(checkpoints_total|checkpoint_bytes_total|checkpoint_encode_seconds_(sum|count)|tick_duration_seconds_(sum|count)|matches_adopted_total|fleet_queue_fallbacks_total)[ {]
+.PHONY: fleet-drill
+
 .PHONY: run build fleet test vet nginx unit fuzz e2e soak loadtest attack bench clean
 
 # await_url DIR SED: waits up to 10 s for the server started as $$spid to
@@ -80,6 +88,97 @@ fleet: build
 	echo "logs: $$tmp/n1 … n3 (server.log), $$tmp/redis"; \
 	echo "fleet: curl http://127.0.0.1:8081/v1/fleet; Ctrl-C stops the nodes and redis-server"; \
 	wait $$pids; echo "make fleet: every node exited" >&2; exit 1
+
+## fleet-drill: a redis-server and three fleet nodes n1-n3 on free ports (SERVER_ARGS) played by bin/bots over
+## all three (DRILL_ARGS, default "-n 192 -duration 60s"); DRILL_AT (20s) after the bots start, sends DRILL_SIGNAL
+## to n1 (KILL, the default: a node death; TERM: a drain) and, after the bots' summary, when the seats it held
+## resumed elsewhere; prints the surviving nodes' checkpoint, tick, adoption and queue fallback metrics (and n1's
+## drain log lines), stops everything and exits with the bots' status
+fleet-drill: build
+	@command -v redis-server >/dev/null 2>&1 || { \
+		echo "make fleet-drill: redis-server is missing: install it with apt-get install redis-server (as root)" >&2; exit 1; }
+	@tmp=$$(mktemp -d -t skirmish-drill.XXXXXX); pids=; rpid=; bpid=; $(AWAIT_URL) \
+	own=$$(command -v setsid); \
+	stop() { \
+		trap - EXIT; trap 'kill -KILL $$pids $$rpid 2>/dev/null' INT TERM HUP; \
+		if [ -n "$$bpid" ]; then kill -TERM $$bpid 2>/dev/null; wait $$bpid 2>/dev/null; fi; \
+		if [ -n "$$pids" ]; then kill -TERM $$pids 2>/dev/null; wait $$pids 2>/dev/null; fi; \
+		if [ -n "$$rpid" ]; then kill -TERM $$rpid 2>/dev/null; wait $$rpid 2>/dev/null; fi; \
+		echo "fleet-drill: stopped the nodes and redis-server (logs in $$tmp)"; \
+	}; \
+	trap 'stop; exit 130' INT TERM HUP; trap stop EXIT; \
+	free_port() { \
+		for try in $$(seq 50); do \
+			p=$$(( 20000 + RANDOM % 20000 )); \
+			(exec 3<>/dev/tcp/127.0.0.1/$$p) 2>/dev/null || { echo $$p; return 0; }; \
+		done; return 1; \
+	}; \
+	for try in $$(seq 20); do \
+		rport=$$(free_port) || break; mkdir -p $$tmp/redis; \
+		$$own redis-server --port $$rport --bind 127.0.0.1 --save "" --appendonly no --dir $$tmp/redis \
+			>$$tmp/redis/redis.log 2>&1 & rpid=$$!; \
+		for i in $$(seq 50); do \
+			(exec 3<>/dev/tcp/127.0.0.1/$$rport) 2>/dev/null && break; \
+			kill -0 $$rpid 2>/dev/null || break; sleep 0.1; \
+		done; \
+		(exec 3<>/dev/tcp/127.0.0.1/$$rport) 2>/dev/null && kill -0 $$rpid 2>/dev/null && break; \
+		kill $$rpid 2>/dev/null; wait $$rpid 2>/dev/null; rpid=; \
+	done; \
+	if [ -z "$$rpid" ]; then echo "make fleet-drill: redis-server did not start:" >&2; cat $$tmp/redis/redis.log >&2; exit 1; fi; \
+	echo "redis: 127.0.0.1:$$rport (no persistence)"; \
+	declare -a pid url; \
+	for n in 1 2 3; do \
+		mkdir -p $$tmp/n$$n; \
+		for try in 1 2 3; do \
+			port=$$(free_port) || exit 1; \
+			$$own ./bin/skirmish -addr 127.0.0.1:$$port -redis 127.0.0.1:$$rport -node-id n$$n \
+				-public-url http://127.0.0.1:$$port $(SERVER_ARGS) >$$tmp/n$$n/server.out 2>$$tmp/n$$n/server.log & spid=$$!; \
+			if u=$$(await_url $$tmp/n$$n '$(SERVER_URL)' 2>$$tmp/n$$n/await.err); then break; fi; \
+			kill -KILL $$spid 2>/dev/null; wait $$spid 2>/dev/null; spid=; \
+		done; \
+		if [ -z "$$spid" ]; then echo "make fleet-drill: node n$$n did not start:" >&2; cat $$tmp/n$$n/await.err >&2; exit 1; fi; \
+		pids="$$pids $$spid"; pid[$$n]=$$spid; url[$$n]=$$u; \
+		echo "n$$n: $$u/"; \
+	done; \
+	echo "bots: ./bin/bots -url $${url[1]},$${url[2]},$${url[3]} $(DRILL_ARGS); SIG$(DRILL_SIGNAL) to n1 after $(DRILL_AT)"; \
+	: >$$tmp/bots.out; ./bin/bots -url $${url[1]},$${url[2]},$${url[3]} $(DRILL_ARGS) >>$$tmp/bots.out 2>&1 & bpid=$$!; \
+	tail -n +1 -f --pid=$$bpid $$tmp/bots.out & tpid=$$!; \
+	sleep $(DRILL_AT) & slp=$$!; at=; \
+	while kill -0 $$bpid 2>/dev/null && kill -0 $$slp 2>/dev/null; do sleep 0.05; done; \
+	if kill -0 $$bpid 2>/dev/null; then \
+		at=$$(date +%T.%3N); \
+		if kill -$(DRILL_SIGNAL) $${pid[1]}; then echo "drill: sent SIG$(DRILL_SIGNAL) to n1 at $$at"; \
+		else echo "drill: could not send SIG$(DRILL_SIGNAL) to n1" >&2; at=; fi; \
+		[ "$(DRILL_SIGNAL)" = KILL ] && wait $${pid[1]} 2>/dev/null; \
+	else \
+		kill $$slp 2>/dev/null; echo "drill: the bots ended before DRILL_AT=$(DRILL_AT): no signal sent" >&2; \
+	fi; \
+	wait $$bpid; rc=$$?; bpid=; wait $$tpid; \
+	echo "--- fleet-drill: bots exit status $$rc"; \
+	if [ -n "$$at" ]; then \
+		sed -n 's/^ *resumed: *first at \([0-9:.]*\), last at \([0-9:.]*\)$$/\1 \2/p' $$tmp/bots.out | awk -v at=$$at -v sig=SIG$(DRILL_SIGNAL) ' \
+			function s(t, f) { split(t, f, ":"); return f[1] * 3600 + f[2] * 60 + f[3] } \
+			function since(t, d) { d = s(t) - s(at); return d < -43200 ? d + 86400 : d } \
+			{ printf "drill: seats migrated to other nodes %.3f s to %.3f s after the %s (the last at %s)\n", since($$1), since($$2), sig, $$2; found = 1 } \
+			END { if (!found) print "drill: no seat migrated to another node" }'; \
+	fi; \
+	echo "--- fleet-drill: the nodes' metrics"; \
+	for n in 1 2 3; do \
+		if ! kill -0 $${pid[$$n]} 2>/dev/null; then echo "n$$n: gone"; continue; fi; \
+		curl -s --max-time 5 $${url[$$n]}/metrics >$$tmp/n$$n/metrics.txt; \
+		grep -E '$(DRILL_METRICS)' $$tmp/n$$n/metrics.txt | sed "s/^/n$$n: /"; \
+		awk -v n=n$$n '/^skirmish_checkpoints_total\{result="written"\}/ { w = $$2 } \
+			/^skirmish_checkpoint_bytes_total / { b = $$2 } \
+			/^skirmish_checkpoint_encode_seconds_sum / { es = $$2 } /^skirmish_checkpoint_encode_seconds_count / { ec = $$2 } \
+			/^skirmish_tick_duration_seconds_sum / { ts = $$2 } /^skirmish_tick_duration_seconds_count / { tc = $$2 } \
+			END { if (tc > 0) printf "%s: per checkpoint %.0f bytes written, %.1f us to take and encode; per tick %.1f us; checkpoint time %.2f%% of tick time\n", \
+				n, (w > 0 ? b / w : 0), (ec > 0 ? 1e6 * es / ec : 0), (tc > 0 ? 1e6 * ts / tc : 0), (ts > 0 ? 100 * es / ts : 0) }' $$tmp/n$$n/metrics.txt; \
+	done; \
+	if [ "$(DRILL_SIGNAL)" != KILL ]; then \
+		for i in $$(seq 100); do kill -0 $${pid[1]} 2>/dev/null || break; sleep 0.1; done; \
+		echo "n1 log, drained:"; grep -i drained $$tmp/n1/server.log | tail -n 5; \
+	fi; \
+	exit $$rc
 
 ## build: bin/skirmish (server), bin/bots (bot runner) and bin/attack (attack tool)
 build:

@@ -177,6 +177,8 @@ func (r *Report) summaryTables(b *strings.Builder) {
 		{"up", strconv.FormatFloat(r.UpBytesPerS/1024, 'f', 2, 64) + " KB/s", false},
 		{"ack p50 / p95 / p99", fmt.Sprintf("%s / %s / %s ms", f1(r.AckMS.P50), f1(r.AckMS.P95), f1(r.AckMS.P99)), false},
 		{"ack samples (stale left out)", fmt.Sprintf("%d (%d)", r.AckSamples, r.StaleAcks), false},
+		{"queue → matched p50 / p99 / max", spans(r.QueueMS, r.QueueSamples), false},
+		{"… shortest per match (no fill wait)", spans(r.QueueMatchMinMS, r.QueueSamples), false},
 		{"max prediction error", strconv.FormatFloat(r.MaxPredError, 'f', 3, 64) + " u", false},
 		{"max correction", strconv.FormatFloat(r.MaxCorrection, 'f', 3, 64) + " u", false},
 	})
@@ -195,6 +197,9 @@ func (r *Report) summaryTables(b *strings.Builder) {
 		{"resumed seats", itoa(r.Resumed), false},
 		{"moved (redirects followed)", itoa(r.Moved), false},
 		{"seats migrated to another node", itoa(r.Migrated), false},
+		{"migration p50 / p99 / max", spans(r.MigrateMS, r.MigratedDrain+r.MigratedDeath), false},
+		{"… after a drain (" + itoa(r.MigratedDrain) + ")", spans(r.MigrateDrainMS, r.MigratedDrain), false},
+		{"… after a node death (" + itoa(r.MigratedDeath) + ")", spans(r.MigrateDeathMS, r.MigratedDeath), false},
 		{"outage p50 / p99 / max", recon, false},
 		{"inputs lost", itoa(r.InputsLost), r.InputsLost > 0},
 		{"clients that gave up", itoa(r.GaveUp) + closeCodes(r.CloseCodes), r.GaveUp > 0},
@@ -212,6 +217,14 @@ func (r *Report) summaryTables(b *strings.Builder) {
 		}
 		b.WriteString("</p>\n")
 	}
+}
+
+// spans formats s as "p50 / p99 / max ms", or a dash for no samples (n 0).
+func spans(s SpanMS, n int) string {
+	if n == 0 {
+		return "–"
+	}
+	return fmt.Sprintf("%.0f / %.0f / %.0f ms", s.P50, s.P99, s.Max)
 }
 
 func closeCodes(m map[string]int) string {

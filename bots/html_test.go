@@ -17,7 +17,9 @@ func testReport() Report {
 	cfg := Config{N: 16, Mode: "arena", Behavior: BehaviorFight, Chaos: 2, Seed: 7, URL: "http://127.0.0.1:18600"}
 	r := buildReport(cfg, 12*time.Second, totals{connected: 16, snapshots: 5000, inputsSent: 5000,
 		disconnects: 6, reconnects: 6, resumed: 5, tickRate: 30, chaosCuts: 6, chaosCutsPlaying: 5, moved: 3, migrated: 2,
-		recons: []time.Duration{250 * time.Millisecond, 280 * time.Millisecond}},
+		recons: []time.Duration{250 * time.Millisecond, 280 * time.Millisecond},
+		queues: []queueSample{{"m1", 40 * time.Millisecond}, {"m1", 900 * time.Millisecond}},
+		migs:   []migration{{at: time.Now(), d: 80 * time.Millisecond, drain: true}, {at: time.Now(), d: 1500 * time.Millisecond}}},
 		2, []time.Duration{3 * time.Millisecond, 5 * time.Millisecond}, 1, []string{`bot-3: dial: Post "http://x/v1/sessions": refused <&>`})
 	r.StartedAt = "2026-01-02T03:04:05Z"
 	for i := 1; i <= 12; i++ {
@@ -68,6 +70,11 @@ func TestWriteHTML(t *testing.T) {
 				"time since start", "2 ticks (soak limit of p99)", "1 tick", "12s", "KB/s",
 				"resumed (5 in all)", "disconnects (6 in all)", "moved (3 in all)", "migrated (2 in all)",
 				"<th>moved (redirects followed)</th><td>3</td>", "<th>seats migrated to another node</th><td>2</td>",
+				"<th>queue → matched p50 / p99 / max</th><td>40 / 900 / 900 ms</td>",
+				"<th>… shortest per match (no fill wait)</th><td>40 / 40 / 40 ms</td>",
+				"<th>migration p50 / p99 / max</th><td>80 / 1500 / 1500 ms</td>",
+				"<th>… after a drain (1)</th><td>80 / 80 / 80 ms</td>",
+				"<th>… after a node death (1)</th><td>1500 / 1500 / 1500 ms</td>",
 				"127.0.0.1:18600", "seed 7", "tick rate 30 Hz",
 				"refused &lt;&amp;&gt;", // error samples are escaped
 			} {

@@ -16,7 +16,13 @@
 // others, starting with the node after the one that dropped. The bots
 // follow moved messages (close 4007: no disconnect) to the node that holds
 // their seat; the report counts them (moved), and the seats resumed on
-// another node after a node died or drained (migrated).
+// another node after a node died or drained (migrated). It also times, per
+// seating in a new match, the queue → matched wait across nodes
+// (queue_ms, and queue_match_min_ms without the fill wait), and per
+// migration the time from losing the node (the drop, or the moved
+// message) to the resumed seat (migrate_ms; migrate_drain_ms and
+// migrate_death_ms apart). make fleet-drill runs them against a fleet of
+// three nodes and kills or drains one of them mid-run.
 //
 // The bots always reconnect when their connection drops, and resume their
 // seat. -chaos F cuts F×n connections a minute (at random among the playing

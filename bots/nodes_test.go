@@ -117,6 +117,9 @@ func TestRunNodes(t *testing.T) {
 	if rep.Matches != 3 {
 		t.Errorf("%d matches, want one per server", rep.Matches)
 	}
+	if rep.QueueSamples != 7 || rep.QueueMS.P50 <= 0 || rep.QueueMS.Max < rep.QueueMS.P99 || rep.QueueMatchMinMS.Max > rep.QueueMS.Max {
+		t.Errorf("queue_ms %+v over %d samples, queue_match_min_ms %+v", rep.QueueMS, rep.QueueSamples, rep.QueueMatchMinMS)
+	}
 	for i, tc := range []struct {
 		seen   map[string]int
 		prefix string

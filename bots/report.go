@@ -62,6 +62,32 @@ type Report struct {
 	// ReconnectMS are percentiles of the outages: from the drop until the
 	// client was back (seated again, or in the lobby).
 	ReconnectMS ReconnectMS `json:"reconnect_ms"`
+	// QueueMS are percentiles of the time from sending queue to the
+	// matched of a new match (moved messages between nodes included), over
+	// QueueSamples matches joined. It holds the fill wait: a match waits
+	// for players up to the server's -fill-timeout. QueueMatchMinMS leaves
+	// that out: percentiles, over the matches, of the shortest queue time
+	// of each match's players, the one whose queue filled it (or joined it
+	// running).
+	QueueMS         SpanMS `json:"queue_ms"`
+	QueueSamples    int    `json:"queue_samples"`
+	QueueMatchMinMS SpanMS `json:"queue_match_min_ms"`
+	// MigrateMS are percentiles of the migrations (the seats resumed on
+	// another node): from the loss of the old node (the drop, or the
+	// moved message) until the matched that resumed the seat on the new
+	// one. MigrateDrainMS are those that followed a moved message (the
+	// node drained; MigratedDrain of them), MigrateDeathMS those after a
+	// drop (the node died; MigratedDeath of them).
+	MigrateMS      SpanMS `json:"migrate_ms"`
+	MigrateDrainMS SpanMS `json:"migrate_drain_ms"`
+	MigrateDeathMS SpanMS `json:"migrate_death_ms"`
+	MigratedDrain  int    `json:"migrated_drain"`
+	MigratedDeath  int    `json:"migrated_death"`
+	// FirstMigratedAt and LastMigratedAt are when the first and the last
+	// seat was resumed on another node (RFC 3339 in UTC, ms), to compare
+	// with when a node was killed or drained; empty without migrations.
+	FirstMigratedAt string `json:"first_migrated_at,omitempty"`
+	LastMigratedAt  string `json:"last_migrated_at,omitempty"`
 	// GaveUp counts bots whose client gave up its connection before the
 	// end of the run (a close it does not reconnect after, e.g. replaced).
 	GaveUp int `json:"gave_up"`
@@ -82,11 +108,29 @@ type Report struct {
 	Soak *SoakResult `json:"soak,omitempty"`
 }
 
-// ReconnectMS are percentiles of the reconnect outages in milliseconds.
-type ReconnectMS struct {
+// SpanMS are percentiles of durations in milliseconds.
+type SpanMS struct {
 	P50 float64 `json:"p50"`
 	P99 float64 `json:"p99"`
 	Max float64 `json:"max"`
+}
+
+// ReconnectMS are percentiles of the reconnect outages in milliseconds.
+type ReconnectMS = SpanMS
+
+// Spans returns the p50, p99 and max of samples in milliseconds; zeros for
+// none. It leaves samples as they are.
+func Spans(samples []time.Duration) SpanMS {
+	if len(samples) == 0 {
+		return SpanMS{}
+	}
+	sorted := slices.Clone(samples)
+	slices.Sort(sorted)
+	return SpanMS{
+		P50: round3(ms(Percentile(sorted, 50))),
+		P99: round3(ms(Percentile(sorted, 99))),
+		Max: round3(ms(sorted[len(sorted)-1])),
+	}
 }
 
 // AckMS are percentiles of the input acknowledgement latency in
@@ -125,6 +169,8 @@ type totals struct {
 	bytesDown, bytesUp                                                          int64
 	maxPredError, maxCorrection                                                 float64
 	recons                                                                      []time.Duration // reconnect outages
+	queues                                                                      []queueSample   // queue → matched
+	migs                                                                        []migration     // seats resumed elsewhere
 }
 
 // buildReport assembles the report of a run of cfg that lasted elapsed.
@@ -164,15 +210,9 @@ func buildReport(cfg Config, elapsed time.Duration, t totals, matches int, acks 
 		CloseCodes:       map[string]int{},
 		Series:           []Sample{},
 	}
-	if len(t.recons) > 0 {
-		recons := slices.Clone(t.recons)
-		slices.Sort(recons)
-		r.ReconnectMS = ReconnectMS{
-			P50: round3(ms(Percentile(recons, 50))),
-			P99: round3(ms(Percentile(recons, 99))),
-			Max: round3(ms(recons[len(recons)-1])),
-		}
-	}
+	r.ReconnectMS = Spans(t.recons)
+	r.queueSpans(t.queues)
+	r.migrationSpans(t.migs)
 	if s := elapsed.Seconds(); s > 0 && cfg.N > 0 {
 		per := s * float64(cfg.N)
 		r.SnapshotsPerS = round3(float64(t.snapshots) / per)
@@ -181,6 +221,52 @@ func buildReport(cfg Config, elapsed time.Duration, t totals, matches int, acks 
 	}
 	return r
 }
+
+// queueSpans sets the queue fields of r from the samples qs.
+func (r *Report) queueSpans(qs []queueSample) {
+	all := make([]time.Duration, 0, len(qs))
+	shortest := map[string]time.Duration{}
+	for _, q := range qs {
+		all = append(all, q.d)
+		if d, ok := shortest[q.match]; !ok || q.d < d {
+			shortest[q.match] = q.d
+		}
+	}
+	perMatch := make([]time.Duration, 0, len(shortest))
+	for _, d := range shortest {
+		perMatch = append(perMatch, d)
+	}
+	r.QueueMS, r.QueueSamples, r.QueueMatchMinMS = Spans(all), len(all), Spans(perMatch)
+}
+
+// migrationSpans sets the migration fields of r from migs.
+func (r *Report) migrationSpans(migs []migration) {
+	var all, drain, death []time.Duration
+	var first, last time.Time
+	for _, m := range migs {
+		all = append(all, m.d)
+		if m.drain {
+			drain = append(drain, m.d)
+		} else {
+			death = append(death, m.d)
+		}
+		if first.IsZero() || m.at.Before(first) {
+			first = m.at
+		}
+		if m.at.After(last) {
+			last = m.at
+		}
+	}
+	r.MigrateMS, r.MigrateDrainMS, r.MigrateDeathMS = Spans(all), Spans(drain), Spans(death)
+	r.MigratedDrain, r.MigratedDeath = len(drain), len(death)
+	if len(migs) > 0 {
+		r.FirstMigratedAt = first.UTC().Format(migratedAtLayout)
+		r.LastMigratedAt = last.UTC().Format(migratedAtLayout)
+	}
+}
+
+// migratedAtLayout is RFC 3339 with milliseconds.
+const migratedAtLayout = "2006-01-02T15:04:05.000Z07:00"
 
 // serverHost returns the host:port of the base URL u, or of each of a
 // comma-separated list of them.
@@ -235,8 +321,22 @@ func (r *Report) Summary(w io.Writer) {
 		fmt.Fprintf(w, "; outage p50 %.0fms p99 %.0fms max %.0fms", r.ReconnectMS.P50, r.ReconnectMS.P99, r.ReconnectMS.Max)
 	}
 	fmt.Fprintln(w)
+	if r.QueueSamples > 0 {
+		fmt.Fprintf(w, "queue→matched:  p50 %.0fms p99 %.0fms max %.0fms (%d seatings); shortest per match (no fill wait) p50 %.0fms p99 %.0fms max %.0fms\n",
+			r.QueueMS.P50, r.QueueMS.P99, r.QueueMS.Max, r.QueueSamples, r.QueueMatchMinMS.P50, r.QueueMatchMinMS.P99, r.QueueMatchMinMS.Max)
+	}
 	if r.Moved > 0 || r.Migrated > 0 {
 		fmt.Fprintf(w, "moved:          %d redirects followed, %d seats migrated to another node\n", r.Moved, r.Migrated)
+	}
+	if n := r.MigratedDrain + r.MigratedDeath; n > 0 {
+		fmt.Fprintf(w, "migrations:     %d: p50 %.0fms p99 %.0fms max %.0fms (from losing the node to the seat resumed)\n", n, r.MigrateMS.P50, r.MigrateMS.P99, r.MigrateMS.Max)
+		if r.MigratedDrain > 0 {
+			fmt.Fprintf(w, "  after drain:  %d: p50 %.0fms p99 %.0fms max %.0fms (from the moved message)\n", r.MigratedDrain, r.MigrateDrainMS.P50, r.MigrateDrainMS.P99, r.MigrateDrainMS.Max)
+		}
+		if r.MigratedDeath > 0 {
+			fmt.Fprintf(w, "  after death:  %d: p50 %.0fms p99 %.0fms max %.0fms (from the drop)\n", r.MigratedDeath, r.MigrateDeathMS.P50, r.MigrateDeathMS.P99, r.MigrateDeathMS.Max)
+		}
+		fmt.Fprintf(w, "  resumed:      first at %s, last at %s\n", localMS(r.FirstMigratedAt), localMS(r.LastMigratedAt))
 	}
 	fmt.Fprintf(w, "gave up:        %d", r.GaveUp)
 	if len(r.CloseCodes) > 0 {
@@ -251,6 +351,16 @@ func (r *Report) Summary(w io.Writer) {
 	if r.Soak != nil {
 		r.Soak.Print(w)
 	}
+}
+
+// localMS returns the RFC 3339 time s as local time of day with
+// milliseconds (as `date +%T.%3N` prints it), or s if it is no such time.
+func localMS(s string) string {
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		return s
+	}
+	return t.Local().Format("15:04:05.000")
 }
 
 func round3(f float64) float64 {

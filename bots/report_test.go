@@ -59,7 +59,9 @@ var (
 		"protocol_errors", "errors", "error_samples", "behavior", "mode", "max_prediction_error", "inputs_sent",
 		"reconnects", "reconnect_ms", "gave_up", "chaos", "series", "moved", "migrated"}
 	extraKeys = []string{"connected", "seed", "snapshots", "ack_samples", "stale_acks", "hits", "close_codes", "max_correction",
-		"chaos_cuts", "chaos_cuts_playing", "tick_rate", "started_at", "server"}
+		"chaos_cuts", "chaos_cuts_playing", "tick_rate", "started_at", "server",
+		"queue_ms", "queue_samples", "queue_match_min_ms", "migrate_ms", "migrate_drain_ms", "migrate_death_ms",
+		"migrated_drain", "migrated_death"}
 )
 
 func TestReportJSONKeys(t *testing.T) {
@@ -133,6 +135,63 @@ func TestReportNodes(t *testing.T) {
 	single.Summary(&one)
 	if strings.Contains(one.String(), "moved:") {
 		t.Errorf("a run without moves tells them:\n%s", one.String())
+	}
+}
+
+// TestReportQueueAndMigrations: queue_ms over every sample and
+// queue_match_min_ms over each match's shortest; migrate_ms over every
+// migration, split by drain and death, and when the first and last were.
+func TestReportQueueAndMigrations(t *testing.T) {
+	msd := func(n int) time.Duration { return time.Duration(n) * time.Millisecond }
+	at := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	tot := totals{connected: 6, migrated: 5,
+		queues: []queueSample{{"m1", msd(3000)}, {"m1", msd(40)}, {"m1", msd(900)}, {"m2", msd(20)}, {"m2", msd(2000)}, {"m3", msd(60)}},
+		migs: []migration{
+			{at: at.Add(2 * time.Second), d: msd(1500)},
+			{at: at.Add(1100 * time.Millisecond), d: msd(900)},
+			{at: at.Add(3500 * time.Millisecond), d: msd(4200)},
+			{at: at.Add(250 * time.Millisecond), d: msd(80), drain: true},
+			{at: at.Add(300 * time.Millisecond), d: msd(120), drain: true},
+		}}
+	r := buildReport(Config{N: 6, URL: "http://a:1,http://b:2"}, 10*time.Second, tot, 3, nil, 0, nil)
+	for _, c := range []struct {
+		name      string
+		got, want SpanMS
+	}{
+		{"queue_ms", r.QueueMS, SpanMS{P50: 60, P99: 3000, Max: 3000}},
+		{"queue_match_min_ms", r.QueueMatchMinMS, SpanMS{P50: 40, P99: 60, Max: 60}},
+		{"migrate_ms", r.MigrateMS, SpanMS{P50: 900, P99: 4200, Max: 4200}},
+		{"migrate_drain_ms", r.MigrateDrainMS, SpanMS{P50: 80, P99: 120, Max: 120}},
+		{"migrate_death_ms", r.MigrateDeathMS, SpanMS{P50: 1500, P99: 4200, Max: 4200}},
+	} {
+		if c.got != c.want {
+			t.Errorf("%s %+v, want %+v", c.name, c.got, c.want)
+		}
+	}
+	if r.QueueSamples != 6 || r.MigratedDrain != 2 || r.MigratedDeath != 3 {
+		t.Errorf("queue samples %d, migrated drain %d death %d", r.QueueSamples, r.MigratedDrain, r.MigratedDeath)
+	}
+	if r.FirstMigratedAt != "2026-01-02T03:04:05.250Z" || r.LastMigratedAt != "2026-01-02T03:04:08.500Z" {
+		t.Errorf("migrated from %s to %s", r.FirstMigratedAt, r.LastMigratedAt)
+	}
+	var sum bytes.Buffer
+	r.Summary(&sum)
+	for _, want := range []string{
+		"queue→matched:  p50 60ms p99 3000ms max 3000ms (6 seatings); shortest per match (no fill wait) p50 40ms p99 60ms max 60ms",
+		"migrations:     5: p50 900ms p99 4200ms max 4200ms",
+		"  after drain:  2: p50 80ms p99 120ms max 120ms",
+		"  after death:  3: p50 1500ms p99 4200ms max 4200ms",
+		"  resumed:      first at " + at.Add(250*time.Millisecond).Local().Format("15:04:05.000") + ", last at ",
+	} {
+		if !strings.Contains(sum.String(), want) {
+			t.Errorf("summary lacks %q:\n%s", want, sum.String())
+		}
+	}
+	var none bytes.Buffer
+	r = buildReport(Config{N: 1}, time.Second, totals{}, 0, nil, 0, nil)
+	r.Summary(&none)
+	if strings.Contains(none.String(), "queue→matched") || strings.Contains(none.String(), "migrations:") || r.FirstMigratedAt != "" {
+		t.Errorf("a run without samples tells them:\n%s", none.String())
 	}
 }
 

@@ -134,6 +134,24 @@ type bot struct {
 	acks   []time.Duration
 	acked  int             // acks[:acked] were seen by the sampler
 	recons []time.Duration // outage of each reconnect
+	match  string          // id of the last matched message's match
+	queues []queueSample   // queue → matched of each new match
+	migs   []migration     // each seat resumed on another node
+}
+
+// queueSample is the time from a queue to the matched of the new match.
+type queueSample struct {
+	match string
+	d     time.Duration
+}
+
+// migration is a seat resumed on another node: when, after how long since
+// the client lost its node, and whether that was a drain (moved) rather
+// than a drop (the node died).
+type migration struct {
+	at    time.Time
+	d     time.Duration
+	drain bool
 }
 
 // runner is the state shared by the bots of one run.
@@ -208,6 +226,8 @@ func (r *runner) report(elapsed time.Duration) Report {
 		b.mu.Lock() // a client's read goroutine may outlive its bot
 		acks = append(acks, b.acks...)
 		t.recons = append(t.recons, b.recons...)
+		t.queues = append(t.queues, b.queues...)
+		t.migs = append(t.migs, b.migs...)
 		b.mu.Unlock()
 		t.hits += int(b.hits.Load())
 		t.staleAcks += int(b.staleAcks.Load())
@@ -347,6 +367,8 @@ func (b *bot) run(ctx context.Context, at time.Time, rng *rand.Rand) {
 		OnAck:       b.onAck,
 		OnMessage:   b.onMessage,
 		OnReconnect: b.onReconnect,
+		OnQueued:    b.onQueued,
+		OnMigrated:  b.onMigrated,
 		LocalAddr:   cfg.sourceAddr(b.id), // reconnects keep it
 	})
 	if err != nil {
@@ -483,6 +505,23 @@ func (b *bot) onReconnect(d time.Duration, _ bool) {
 	b.mu.Unlock()
 }
 
+// onQueued runs on the client's read goroutine, with the client's lock
+// held, after onMessage saw the matched message: it must not call the
+// client.
+func (b *bot) onQueued(d time.Duration) {
+	b.mu.Lock()
+	b.queues = append(b.queues, queueSample{match: b.match, d: d})
+	b.mu.Unlock()
+}
+
+// onMigrated runs with the client's lock held: it must not call the
+// client.
+func (b *bot) onMigrated(d time.Duration, moved bool) {
+	b.mu.Lock()
+	b.migs = append(b.migs, migration{at: time.Now(), d: d, drain: moved})
+	b.mu.Unlock()
+}
+
 // onMessage runs on the client's read goroutine.
 func (b *bot) onMessage(m *netcode.ServerMsg) {
 	switch m.Type {
@@ -491,6 +530,9 @@ func (b *bot) onMessage(m *netcode.ServerMsg) {
 		b.self.Store(m.Matched.Entity)
 		b.r.tickRate.Store(int64(m.Matched.TickRate))
 		b.r.seated(m.Matched.MatchID)
+		b.mu.Lock()
+		b.match = m.Matched.MatchID
+		b.mu.Unlock()
 	case netcode.MsgSnapshot:
 		self := b.self.Load()
 		for _, e := range m.Snapshot.Events {

@@ -59,6 +59,18 @@ type Options struct {
 	// following a moved message, which is no drop). It runs with the
 	// client's lock held: it must not call the client.
 	OnReconnect func(d time.Duration, resumed bool)
+	// OnQueued, if set, is called when a matched message seats the player
+	// in a new match (not a resume) with the time since the client last
+	// sent queue (through the moved messages and reconnects in between).
+	// It runs with the client's lock held: it must not call the client.
+	OnQueued func(d time.Duration)
+	// OnMigrated, if set, is called when a seat is resumed on another node
+	// than the one that held it (Stats.Migrated) with the time since the
+	// client lost that node: since the moved message it followed (moved:
+	// the node drained), or since its connection dropped (moved false:
+	// the node died, or the network failed). It runs with the client's
+	// lock held: it must not call the client.
+	OnMigrated func(d time.Duration, moved bool)
 	// LocalAddr is the IP address the client's connections (session
 	// requests and WebSockets, reconnects included) leave from; empty: the
 	// system's choice. It reaches only servers of its address family.
@@ -183,6 +195,9 @@ type Client struct {
 	lastMatch  string    // match the client was seated in when it dropped
 	seatNode   string    // nodeKey of the node that last seated the player
 	requeue    bool      // queued when it dropped: queue again
+	queuedAt   time.Time // when queue was last sent (zero: not since the last matched)
+	lostAt     time.Time // when the seat's node was lost: dropped or moved (zero: not lost)
+	lostMoved  bool      // lostAt is the arrival of a moved message
 }
 
 // link is one WebSocket connection of the client, to one node.
@@ -194,10 +209,11 @@ type link struct {
 	welcome   chan struct{} // closed by its welcome
 	gone      chan struct{} // closed when it closes before its welcome
 	welcomed  bool
-	ended     bool     // its close was handled
-	abandoned bool     // connect gave up on it: its frames are ignored
-	code      uint16   // its close code, once ended
-	moved     *url.URL // the node a moved message sent the player to
+	ended     bool      // its close was handled
+	abandoned bool      // connect gave up on it: its frames are ignored
+	code      uint16    // its close code, once ended
+	moved     *url.URL  // the node a moved message sent the player to
+	movedAt   time.Time // when that moved message arrived
 }
 
 // Dial creates a guest session at base (http://host:port, maybe with a
@@ -408,6 +424,10 @@ func (c *Client) linkClosed(gen int, code uint16) {
 			c.lastMatch = ""
 			if c.phase == PhasePlaying {
 				c.lastMatch = c.matched.MatchID
+				c.lostAt, c.lostMoved = now, moved
+				if !l.movedAt.IsZero() {
+					c.lostAt = l.movedAt
+				}
 			}
 			c.requeue = c.phase == PhaseQueued
 			c.phase = PhaseReconnecting
@@ -603,6 +623,7 @@ func (c *Client) Queue(mode string) {
 	if c.phase == PhaseLobby || c.phase == PhaseReconnecting {
 		c.phase = PhaseQueued
 	}
+	c.queuedAt = time.Now()
 	c.mu.Unlock()
 	c.send(netcode.AppendQueue(nil, mode))
 }
@@ -832,7 +853,7 @@ func (c *Client) moved(l *link, raw string) {
 	if l.moved != nil {
 		return
 	}
-	l.moved = u
+	l.moved, l.movedAt = u, time.Now()
 	ws := l.ws
 	time.AfterFunc(movedCloseWait, func() {
 		c.mu.Lock()
@@ -869,8 +890,15 @@ func (c *Client) onMatched(m *netcode.Matched) {
 		return
 	}
 	c.lastMatch = ""
+	c.lostAt = time.Time{}
 	if c.link != nil {
 		c.seatNode = c.link.key
+	}
+	if !c.queuedAt.IsZero() {
+		if c.opts.OnQueued != nil {
+			c.opts.OnQueued(time.Since(c.queuedAt))
+		}
+		c.queuedAt = time.Time{}
 	}
 	c.matched = *m
 	c.matched.Schema.Kinds = append([]string(nil), m.Schema.Kinds...)
@@ -908,9 +936,13 @@ func (c *Client) resume(m *netcode.Matched) {
 	if c.link != nil {
 		if c.seatNode != "" && c.link.key != c.seatNode {
 			c.stats.Migrated++
+			if c.opts.OnMigrated != nil && !c.lostAt.IsZero() {
+				c.opts.OnMigrated(time.Since(c.lostAt), c.lostMoved)
+			}
 		}
 		c.seatNode = c.link.key
 	}
+	c.lostAt = time.Time{}
 	c.world = newMirror(&c.matched.Schema)
 	c.ack = m.AckSeq
 	// Pending inputs that left the history (far behind: none in practice)

@@ -298,9 +298,11 @@ func TestMovedResumesAndResends(t *testing.T) {
 		})
 	})
 
+	var cb callbacks
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	c, err := client.Dial(ctx, a.base, client.Options{Nodes: []string{a.base, b.base}})
+	queuedAt := time.Now()
+	c, err := client.Dial(ctx, a.base, client.Options{Nodes: []string{a.base, b.base}, OnQueued: cb.queued, OnMigrated: cb.migrated})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -359,6 +361,16 @@ func TestMovedResumesAndResends(t *testing.T) {
 	if c.Node() != b.base {
 		t.Errorf("on node %s, want %s", c.Node(), b.base)
 	}
+	// One queue (a resume is none), one migration after a moved message,
+	// timed from it.
+	cb.mu.Lock()
+	if len(cb.queues) != 1 || cb.queues[0] <= 0 || cb.queues[0] > ra.movedAt.Sub(queuedAt) {
+		t.Errorf("queue times %v", cb.queues)
+	}
+	if len(cb.migs) != 1 || !cb.migs[0].moved || cb.migs[0].d <= 0 || cb.migs[0].d > time.Since(ra.movedAt) {
+		t.Errorf("migrations %+v", cb.migs)
+	}
+	cb.mu.Unlock()
 	if got := a.requests(); !slices.Equal(got, []string{"/n/a/v1/sessions", "/n/a/ws"}) {
 		t.Errorf("node A served %v", got)
 	}
@@ -395,11 +407,13 @@ func TestMovedWithoutCloseToNewMatch(t *testing.T) {
 	})
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	c, err := client.Dial(ctx, a.base, client.Options{}) // no node list: a moved goes anywhere
+	var cb callbacks
+	c, err := client.Dial(ctx, a.base, client.Options{OnQueued: cb.queued, OnMigrated: cb.migrated}) // no node list: a moved goes anywhere
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer c.Close()
+	queuedAt := time.Now()
 	c.Queue("arena")
 	if d := <-closed; d < 900*time.Millisecond || d > 2*time.Second {
 		t.Errorf("the client closed the moved connection after %v, want about 1 s", d)
@@ -411,6 +425,16 @@ func TestMovedWithoutCloseToNewMatch(t *testing.T) {
 	}
 	if v.Phase != client.PhasePlaying || v.MatchID != "m-new" || v.Entity != 9 {
 		t.Errorf("view %+v", v)
+	}
+	// The queue time runs from the queue on A to the matched on B, over
+	// the second A held the moved connection; a new match is no migration.
+	cb.mu.Lock()
+	defer cb.mu.Unlock()
+	if len(cb.queues) != 1 || cb.queues[0] < 900*time.Millisecond || cb.queues[0] > time.Since(queuedAt) {
+		t.Errorf("queue times %v", cb.queues)
+	}
+	if len(cb.migs) != 0 {
+		t.Errorf("migrations %+v", cb.migs)
 	}
 }
 
@@ -458,7 +482,8 @@ func TestDropRoundRobin(t *testing.T) {
 
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	c, err := client.Dial(ctx, nodes[1].base, client.Options{Reconnect: true,
+	var cb callbacks
+	c, err := client.Dial(ctx, nodes[1].base, client.Options{Reconnect: true, OnQueued: cb.queued, OnMigrated: cb.migrated,
 		Nodes: []string{nodes[0].base, nodes[1].base, nodes[2].base}})
 	if err != nil {
 		t.Fatal(err)
@@ -486,6 +511,43 @@ func TestDropRoundRobin(t *testing.T) {
 	if st.Disconnects != 2 || st.Reconnects != 2 || st.Resumed != 2 || st.Migrated != 2 || st.Moved != 0 || st.Matches != 1 {
 		t.Errorf("stats %+v", st)
 	}
+	// Two migrations after drops, each at least the first backoff (250 ms
+	// less its jitter) long.
+	cb.mu.Lock()
+	defer cb.mu.Unlock()
+	if len(cb.migs) != 2 || len(cb.queues) != 1 {
+		t.Fatalf("migrations %+v, queue times %v", cb.migs, cb.queues)
+	}
+	for _, m := range cb.migs {
+		if m.moved || m.d < 200*time.Millisecond || m.d > 5*time.Second {
+			t.Errorf("migration %+v", m)
+		}
+	}
+}
+
+// callbacks records what a client's OnQueued and OnMigrated report.
+type callbacks struct {
+	mu     sync.Mutex
+	queues []time.Duration
+	migs   []struct {
+		d     time.Duration
+		moved bool
+	}
+}
+
+func (cb *callbacks) queued(d time.Duration) {
+	cb.mu.Lock()
+	cb.queues = append(cb.queues, d)
+	cb.mu.Unlock()
+}
+
+func (cb *callbacks) migrated(d time.Duration, moved bool) {
+	cb.mu.Lock()
+	cb.migs = append(cb.migs, struct {
+		d     time.Duration
+		moved bool
+	}{d, moved})
+	cb.mu.Unlock()
 }
 
 // TestMovedTargetDown: the node a moved message names is unreachable. With
