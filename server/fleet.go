@@ -83,7 +83,7 @@ type NodeInfo struct {
 // fresh reports whether the node refreshed its record lately: a node that
 // missed a refresh may be dead, and no player is sent to it.
 func (n NodeInfo) fresh(now time.Time) bool {
-	return now.Sub(time.UnixMilli(n.Updated)) < nodeRefresh*3/2
+	return now.Sub(time.UnixMilli(n.Updated)) < nodeRefresh*5/4
 }
 
 // fleetMsg is a message between nodes, on pub/sub.

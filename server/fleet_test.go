@@ -406,6 +406,14 @@ func TestFleet(t *testing.T) {
 	}) {
 		t.Error("players queued after Redis' return were not matched")
 	}
+	// They filled free seats of a running match on another node (the one
+	// made on the local node while Redis was down).
+	for _, c := range after {
+		if c.View().MatchID != idle[0].View().MatchID || c.Stats().Moved == 0 {
+			t.Errorf("a player queued on %s: match %s (moved %d), want the backfill of %s on %s",
+				extra.id, c.View().MatchID, c.Stats().Moved, idle[0].View().MatchID, last.id)
+		}
+	}
 	if v := promValue(t, extra.base, "skirmish_fleet_queue_fallbacks_total"); v != 0 {
 		t.Errorf("queue fallbacks after Redis' return: %v", v)
 	}
