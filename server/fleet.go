@@ -80,11 +80,9 @@ type NodeInfo struct {
 	Updated int64 `json:"updated"`
 }
 
-// fresh reports whether the node refreshed its record lately: a node that
-// missed a refresh may be dead, and no player is sent to it.
-func (n NodeInfo) fresh(now time.Time) bool {
-	return now.Sub(time.UnixMilli(n.Updated)) < nodeRefresh*5/4
-}
+// freshFor: a node whose record is older than this (by Redis's clock: its
+// TTL left) missed a refresh and may be dead: no player is sent to it.
+const freshFor = nodeRefresh * 5 / 4
 
 // fleetMsg is a message between nodes, on pub/sub.
 type fleetMsg struct {
@@ -730,15 +728,16 @@ func (f *fleet) hostOf(ctx context.Context, id string) (string, *NodeInfo, error
 	if err != nil {
 		return "", nil, err
 	}
-	rec, err := f.rdb.Get(ctx, fleetKey("node", host)).Result()
-	if errors.Is(err, redis.Nil) {
+	pipe := f.rdb.Pipeline()
+	get := pipe.Get(ctx, fleetKey("node", host))
+	ttl := pipe.PTTL(ctx, fleetKey("node", host))
+	if _, err := pipe.Exec(ctx); errors.Is(err, redis.Nil) {
 		return host, nil, nil
-	}
-	if err != nil {
+	} else if err != nil {
 		return "", nil, err
 	}
 	var n NodeInfo
-	if json.Unmarshal([]byte(rec), &n) != nil || !n.fresh(time.Now()) {
+	if json.Unmarshal([]byte(get.Val()), &n) != nil || ttl.Val() < nodeTTL-freshFor {
 		return host, nil, nil
 	}
 	return host, &n, nil
