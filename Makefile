@@ -39,6 +39,25 @@ AWAIT_URL = await_url() { \
 	done; \
 	echo "make: the server printed no URL:" >&2; cat "$$1/server.out" "$$1/server.log" >&2 2>/dev/null; return 1; \
 };
+# start_redis DIR: starts redis-server (no persistence, data in DIR/redis) on
+# a free port of 127.0.0.1 in a session of its own ($$own: setsid), and sets
+# rport and rpid; fails, showing its log, if it does not start.
+START_REDIS = start_redis() { \
+	for try in $$(seq 20); do \
+		rport=$$(( 20000 + RANDOM % 20000 )); \
+		(exec 3<>/dev/tcp/127.0.0.1/$$rport) 2>/dev/null && continue; \
+		mkdir -p $$1/redis; \
+		$$own redis-server --port $$rport --bind 127.0.0.1 --save "" --appendonly no --dir $$1/redis \
+			>$$1/redis/redis.log 2>&1 & rpid=$$!; \
+		for i in $$(seq 50); do \
+			(exec 3<>/dev/tcp/127.0.0.1/$$rport) 2>/dev/null && break; \
+			kill -0 $$rpid 2>/dev/null || break; sleep 0.1; \
+		done; \
+		(exec 3<>/dev/tcp/127.0.0.1/$$rport) 2>/dev/null && kill -0 $$rpid 2>/dev/null && return 0; \
+		kill $$rpid 2>/dev/null; wait $$rpid 2>/dev/null; rpid=; \
+	done; \
+	echo "make: redis-server did not start:" >&2; cat $$1/redis/redis.log >&2; return 1; \
+};
 # sed scripts taking the URLs from the lines the server prints
 SERVER_URL = s|^Skirmish is running\. Open \(http://[^/ ]*\)/ in a browser.*|\1|p
 PPROF_URL = s|^pprof: \(http://[^/ ]*\)/debug/pprof/$$|\1|p
@@ -52,7 +71,7 @@ run: build
 fleet: build
 	@command -v redis-server >/dev/null 2>&1 || { \
 		echo "make fleet: redis-server is missing: install it with apt-get install redis-server (as root)" >&2; exit 1; }
-	@tmp=$$(mktemp -d -t skirmish-fleet.XXXXXX); pids=; rpid=; $(AWAIT_URL) \
+	@tmp=$$(mktemp -d -t skirmish-fleet.XXXXXX); pids=; rpid=; $(AWAIT_URL) $(START_REDIS) \
 	own=$$(command -v setsid); \
 	stop() { \
 		trap - EXIT; trap 'kill -KILL $$pids $$rpid 2>/dev/null' INT TERM HUP; \
@@ -62,20 +81,7 @@ fleet: build
 		echo "make fleet: stopped (logs in $$tmp)"; \
 	}; \
 	trap 'stop; exit 0' INT TERM HUP; trap stop EXIT; \
-	for try in $$(seq 20); do \
-		rport=$$(( 20000 + RANDOM % 20000 )); \
-		(exec 3<>/dev/tcp/127.0.0.1/$$rport) 2>/dev/null && continue; \
-		mkdir -p $$tmp/redis; \
-		$$own redis-server --port $$rport --bind 127.0.0.1 --save "" --appendonly no --dir $$tmp/redis \
-			>$$tmp/redis/redis.log 2>&1 & rpid=$$!; \
-		for i in $$(seq 50); do \
-			(exec 3<>/dev/tcp/127.0.0.1/$$rport) 2>/dev/null && break; \
-			kill -0 $$rpid 2>/dev/null || break; sleep 0.1; \
-		done; \
-		(exec 3<>/dev/tcp/127.0.0.1/$$rport) 2>/dev/null && kill -0 $$rpid 2>/dev/null && break; \
-		kill $$rpid 2>/dev/null; wait $$rpid 2>/dev/null; rpid=; \
-	done; \
-	if [ -z "$$rpid" ]; then echo "make fleet: redis-server did not start:" >&2; cat $$tmp/redis/redis.log >&2; exit 1; fi; \
+	start_redis $$tmp || exit 1; \
 	echo "redis: 127.0.0.1:$$rport (no persistence)"; \
 	for n in 1 2 3; do \
 		mkdir -p $$tmp/n$$n; \
@@ -97,7 +103,7 @@ fleet: build
 fleet-drill: build
 	@command -v redis-server >/dev/null 2>&1 || { \
 		echo "make fleet-drill: redis-server is missing: install it with apt-get install redis-server (as root)" >&2; exit 1; }
-	@tmp=$$(mktemp -d -t skirmish-drill.XXXXXX); pids=; rpid=; bpid=; $(AWAIT_URL) \
+	@tmp=$$(mktemp -d -t skirmish-drill.XXXXXX); pids=; rpid=; bpid=; $(AWAIT_URL) $(START_REDIS) \
 	own=$$(command -v setsid); \
 	stop() { \
 		trap - EXIT; trap 'kill -KILL $$pids $$rpid 2>/dev/null' INT TERM HUP; \
@@ -113,18 +119,7 @@ fleet-drill: build
 			(exec 3<>/dev/tcp/127.0.0.1/$$p) 2>/dev/null || { echo $$p; return 0; }; \
 		done; return 1; \
 	}; \
-	for try in $$(seq 20); do \
-		rport=$$(free_port) || break; mkdir -p $$tmp/redis; \
-		$$own redis-server --port $$rport --bind 127.0.0.1 --save "" --appendonly no --dir $$tmp/redis \
-			>$$tmp/redis/redis.log 2>&1 & rpid=$$!; \
-		for i in $$(seq 50); do \
-			(exec 3<>/dev/tcp/127.0.0.1/$$rport) 2>/dev/null && break; \
-			kill -0 $$rpid 2>/dev/null || break; sleep 0.1; \
-		done; \
-		(exec 3<>/dev/tcp/127.0.0.1/$$rport) 2>/dev/null && kill -0 $$rpid 2>/dev/null && break; \
-		kill $$rpid 2>/dev/null; wait $$rpid 2>/dev/null; rpid=; \
-	done; \
-	if [ -z "$$rpid" ]; then echo "make fleet-drill: redis-server did not start:" >&2; cat $$tmp/redis/redis.log >&2; exit 1; fi; \
+	start_redis $$tmp || exit 1; \
 	echo "redis: 127.0.0.1:$$rport (no persistence)"; \
 	declare -a pid url; \
 	for n in 1 2 3; do \
@@ -212,6 +207,7 @@ unit:
 fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzDecodeClient$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 2000x -parallel 1 ./netcode
 	$(GO) test -run '^$$' -fuzz '^FuzzDecodeServer$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 2000x -parallel 1 ./netcode
+	$(GO) test -run '^$$' -fuzz '^FuzzDecodeCheckpoint$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 2000x -parallel 1 ./match
 
 ## e2e: browser end-to-end tests in Debian's Chromium (installed when missing, as root) with Playwright
 e2e: build
