@@ -329,3 +329,25 @@ func TestFleetReplacementAndOrigins(t *testing.T) {
 		}
 	}
 }
+
+// A match's checkpoint and host record are written while it runs and
+// deleted when it ends.
+func TestCheckpointDeletedWhenMatchEnds(t *testing.T) {
+	addr := testRedis(t)
+	_, base := startServer(t, Options{Redis: addr, NodeID: "solo", FillTimeout: 50 * time.Millisecond, ArenaDuration: 1500 * time.Millisecond})
+	rdb := redis.NewClient(&redis.Options{Addr: addr})
+	defer rdb.Close()
+	c := playing(t, base, client.Options{})
+	waitUntil(t, 5*time.Second, func() bool { return c.View().MatchID != "" })
+	id := c.View().MatchID
+	exists := func(key string) bool {
+		n, err := rdb.Exists(context.Background(), key).Result()
+		return err == nil && n == 1
+	}
+	waitUntil(t, 3*time.Second, func() bool { return exists(fleetKey("cp", id)) && exists(fleetKey("m", id)) })
+	waitUntil(t, 5*time.Second, func() bool { return c.Phase() == client.PhaseLobby })
+	waitUntil(t, 3*time.Second, func() bool { return !exists(fleetKey("cp", id)) && !exists(fleetKey("m", id)) })
+	if n, _ := rdb.SCard(context.Background(), fleetKey("nm", "solo")).Result(); n != 0 {
+		t.Errorf("match set not empty: %d", n)
+	}
+}
