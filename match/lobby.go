@@ -809,7 +809,7 @@ func (l *Lobby) QueueLocal(id, mode string) {
 
 // entryFor returns the entry of a ticket's player, creating one without a
 // connection if the lobby has none; nil if the player is already sent to a
-// match or waits in this node's own queue.
+// match, waits in this node's own queue, or left the fleet's queue.
 func (l *Lobby) entryFor(t Ticket) *entry {
 	e := l.players[t.ID]
 	if e == nil {
@@ -819,7 +819,9 @@ func (l *Lobby) entryFor(t Ticket) *entry {
 		l.players[t.ID] = e
 		return e
 	}
-	if e.match != nil || e.forming != nil {
+	if e.match != nil || e.forming != nil || (e.connected && e.fleetQ == "") {
+		// Seated or queued here already, or connected here and no longer
+		// queued (they left the queue as the fleet took their ticket).
 		return nil
 	}
 	e.fleetQ = ""
