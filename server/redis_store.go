@@ -7,6 +7,8 @@ import (
 	"log/slog"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -54,15 +56,22 @@ type RedisStore struct {
 
 const redisOpTimeout = time.Second
 
-// redisLog sends go-redis's own messages (reconnect failures) to slog,
-// at most one line a second (an outage makes it print one per attempt).
-type redisLog struct {
-	log *slog.Logger
-	lim *logLimiter
-}
+// redisLog sends go-redis's own messages (reconnect failures) to the slog
+// logger last given to SetRedisLogger, at most one line a second (an
+// outage makes it print one per attempt).
+type redisLog struct{}
 
-func (l redisLog) Printf(_ context.Context, format string, v ...any) {
-	l.lim.log(l.log, slog.LevelWarn, "redis client", "msg", fmt.Sprintf(format, v...))
+// redisLogger is the logger of redisLog: go-redis's logger is one for the
+// process, installed once, and read by its connection pools at any time.
+var (
+	redisLogger     atomic.Pointer[slog.Logger]
+	redisLoggerOnce sync.Once
+)
+
+func (redisLog) Printf(_ context.Context, format string, v ...any) {
+	if log := redisLogger.Load(); log != nil {
+		redisLogLimit.log(log, slog.LevelWarn, "redis client", "msg", fmt.Sprintf(format, v...))
+	}
 }
 
 // redisLogLimit bounds the Redis client library's lines for the process
@@ -70,8 +79,12 @@ func (l redisLog) Printf(_ context.Context, format string, v ...any) {
 var redisLogLimit = logLimiter{every: time.Second}
 
 // SetRedisLogger routes the Redis client library's messages to log, at
-// most one line a second with the count of the lines suppressed.
-func SetRedisLogger(log *slog.Logger) { redis.SetLogger(redisLog{log: log, lim: &redisLogLimit}) }
+// most one line a second with the count of the lines suppressed. The
+// library has one logger for the process: the last call wins.
+func SetRedisLogger(log *slog.Logger) {
+	redisLogger.Store(log)
+	redisLoggerOnce.Do(func() { redis.SetLogger(redisLog{}) })
+}
 
 // NewRedisStore connects to the Redis at addrs (comma-separated for a
 // Cluster or Sentinel; masterName selects Sentinel).
