@@ -291,11 +291,13 @@ type cpDecoder struct {
 	scratch [maxCPString]byte
 }
 
-var cpDecoders = sync.Pool{New: func() any {
+func newCPDecoder() *cpDecoder {
 	c := new(cpDecoder)
 	c.d = msgpack.NewDecoder(&c.r) // a bytes.Reader: no buffering
 	return c
-}}
+}
+
+var cpDecoders = sync.Pool{New: func() any { return newCPDecoder() }}
 
 // DecodeCheckpoint decodes b, as AppendCheckpoint encodes it, into cp,
 // reusing cp's slices (and its strings when unchanged). Every length in b
@@ -305,6 +307,13 @@ var cpDecoders = sync.Pool{New: func() any {
 // RestoreWorld's to check, the rules' state ResumeRules's.
 func DecodeCheckpoint(b []byte, cp *Checkpoint) error {
 	c := cpDecoders.Get().(*cpDecoder)
+	err := c.decodeAll(b, cp)
+	cpDecoders.Put(c)
+	return err
+}
+
+// decodeAll is DecodeCheckpoint with decoder c.
+func (c *cpDecoder) decodeAll(b []byte, cp *Checkpoint) error {
 	c.r.Reset(b)
 	c.err = nil
 	c.decode(cp)
@@ -314,7 +323,6 @@ func DecodeCheckpoint(b []byte, cp *Checkpoint) error {
 	err := c.err
 	c.r.Reset(nil)
 	c.err = nil
-	cpDecoders.Put(c)
 	return err
 }
 

@@ -57,6 +57,11 @@ type Ticket struct {
 // (backfill), or in a forming match that starts when full or after
 // FillTimeout.
 //
+// In a fleet (LobbyConfig.Fleet), queues are the fleet's: the lobby seats
+// players in the matches the fleet starts here (Host, Fill) or sends them
+// to another node (MoveTo), resumes matches from checkpoints (Adopt), and
+// hands its own over when the node drains (Drain, Freeze, MoveAway).
+//
 // It is one goroutine, the only owner of where each player is: connected
 // or not, waiting in a queue, sent to a match, seated. Every change of that
 // state is one request or one match event handled in turn, so a player can

@@ -1,6 +1,7 @@
 package match
 
 import (
+	"errors"
 	"fmt"
 	"log/slog"
 	"time"
@@ -319,8 +320,9 @@ func restoreMatch(cp *Checkpoint, mode game.Mode, cfg Config, events chan<- lobb
 		return nil, nil, err
 	}
 	m.world = w
-	if err := m.safely(func() { m.rules, err = rm.ResumeRules(w, cp.Rules) }); err != nil || m.rules == nil {
-		return nil, nil, fmt.Errorf("resume rules: %v", err)
+	var rerr error
+	if perr := m.safely(func() { m.rules, rerr = rm.ResumeRules(w, cp.Rules) }); perr != nil || rerr != nil || m.rules == nil {
+		return nil, nil, fmt.Errorf("resume rules: %w", errors.Join(perr, rerr))
 	}
 	m.restored = true
 	// The client resends what the checkpoint missed: up to two checkpoint
