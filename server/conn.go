@@ -363,14 +363,17 @@ func (c *conn) route() {
 // attach binds the connection to its player in the lobby (see hello).
 func (c *conn) attach() {
 	s := c.srv
+	// The hello is good: the token's slot of connections waiting for one
+	// is free before the welcome goes out (a client may open its next
+	// connection as soon as it has the welcome).
+	c.helloed.Store(true)
+	c.releaseHello()
 	p, replaced, fresh := s.lobby.Attach(c.sess.PlayerID, c.sess.Name, c.hash, netcode.Version, c.out)
 	if p == nil { // shutting down
 		c.closeWith(netcode.CloseShutdown)
 		return
 	}
 	c.player.Store(p)
-	c.helloed.Store(true)
-	c.releaseHello()
 	if replaced != nil {
 		c.logs.log(s.log, slog.LevelInfo, "connection replaced", "player", c.sess.PlayerID)
 		replaced.Kick(netcode.CloseReplaced)
