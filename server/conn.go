@@ -332,9 +332,9 @@ func (c *conn) route() {
 			// Redis out of reach, or the match is over: the lobby tells
 			// the player what it knows.
 		case host == s.nodeID:
-			if !s.lobby.Seated(c.sess.PlayerID) && time.Now().Before(deadline) {
-				time.Sleep(20 * time.Millisecond) // the adoption is under way
-				continue
+			// The adoption is under way here: wait for the lobby, not Redis.
+			for !s.lobby.Seated(c.sess.PlayerID) && time.Now().Before(deadline) && !c.closing.Load() {
+				time.Sleep(20 * time.Millisecond)
 			}
 		case n != nil && n.URL != s.fleet.url:
 			// (A dead node's fresh record may name this node's own URL: a
