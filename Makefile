@@ -9,6 +9,8 @@ SOAK_DURATION ?= 60s
 SOAK_CHAOS ?= 0.1
 
 LOAD_ARGS ?= -n 64 -duration 30s
+FLOOR_N ?= 128
+FLOOR_DURATION ?= 30s
 SERVER_ARGS ?=
 
 # the server's timeouts under make attack, and what bin/attack expects
@@ -25,7 +27,7 @@ DRILL_SIGNAL ?= KILL
 DRILL_METRICS = ^skirmish_(checkpoints_total|checkpoint_bytes_total|checkpoint_encode_seconds_(sum|count)|tick_duration_seconds_(sum|count)|matches_adopted_total|fleet_queue_fallbacks_total)[ {]
 .PHONY: fleet-drill
 
-.PHONY: run build fleet test vet nginx unit fuzz e2e soak loadtest attack bench clean
+.PHONY: run build fleet test vet nginx unit fuzz e2e soak loadtest floor-ratio attack bench clean
 
 # await_url DIR SED: waits up to 10 s for the server started as $$spid to
 # print a URL line to DIR/server.out, and prints the URL that the sed
@@ -225,19 +227,31 @@ soak: build
 	kill -TERM $$spid; wait $$spid; exit $$rc
 
 ## loadtest: the real server (SERVER_ARGS) and bots (LOAD_ARGS, e.g. "-n 256 -duration 60s
-## -report r.json"); prints the server's CPU time from /proc, all costs included
+## -report r.json"); prints the server's CPU time from /proc, all costs included, per client-tick
+## (one frame sent to one client), and its RSS per connected player above the idle base
 loadtest: build
 	tmp=$$(mktemp -d); $(AWAIT_URL) \
 	./bin/skirmish -addr 127.0.0.1:0 -log-level warn $(SERVER_ARGS) >$$tmp/server.out & spid=$$!; \
 	trap 'kill $$spid 2>/dev/null' EXIT; \
 	url=$$(await_url $$tmp '$(SERVER_URL)') || exit 1; \
+	frames() { curl -s $$url/metrics | awk '/^skirmish_frames_out_total / {printf "%d", $$2}'; }; \
+	idle=$$(awk '/^VmRSS:/ {print $$2}' /proc/$$spid/status); f0=$$(frames); \
 	read u0 s0 <<< "$$(awk '{print $$14, $$15}' /proc/$$spid/stat)"; t0=$$(date +%s.%N); \
-	./bin/bots -url $$url $(LOAD_ARGS); rc=$$?; \
+	./bin/bots -url $$url $(LOAD_ARGS) | tee $$tmp/bots.out; rc=$${PIPESTATUS[0]}; \
 	read u1 s1 <<< "$$(awk '{print $$14, $$15}' /proc/$$spid/stat)"; t1=$$(date +%s.%N); \
-	awk -v c=$$(( u1 + s1 - u0 - s0 )) -v hz=$$(getconf CLK_TCK) -v t0=$$t0 -v t1=$$t1 \
-		'BEGIN { cpu = c / hz; printf "server CPU: %.2f s over %.1f s = %.1f%% of one core\n", cpu, t1 - t0, 100 * cpu / (t1 - t0) }'; \
+	rss=$$(awk '/^VmRSS:/ {print $$2}' /proc/$$spid/status); f1=$$(frames); \
+	n=$$(sed -n 's/^--- \([0-9]*\) bots.*/\1/p' $$tmp/bots.out); \
+	awk -v c=$$(( u1 + s1 - u0 - s0 )) -v hz=$$(getconf CLK_TCK) -v t0=$$t0 -v t1=$$t1 -v f=$$(( f1 - f0 )) \
+		'BEGIN { cpu = c / hz; printf "server CPU: %.2f s over %.1f s = %.1f%% of one core; %.1f us per client-tick (%d frames out)\n", cpu, t1 - t0, 100 * cpu / (t1 - t0), (f > 0 ? 1e6 * cpu / f : 0), f }'; \
+	awk -v idle=$$idle -v rss=$$rss -v n=$${n:-0} \
+		'BEGIN { printf "server RSS: idle %.1f MB, after the run %.1f MB = %.0f KB per player (%d bots)\n", idle / 1024, rss / 1024, (n > 0 ? (rss - idle) / n : 0), n }'; \
 	curl -s $$url/metrics | grep -E '^skirmish_(tick_overruns_total|views_skipped_total|frames_out_total) '; \
 	kill -TERM $$spid; wait $$spid; exit $$rc
+
+## floor-ratio: the server's CPU per client-tick against ../shared/floor's (the I/O floor), one after the
+## other in the same run, FLOOR_N clients (128) for FLOOR_DURATION (30s) each; prints both and the ratio
+floor-ratio: build
+	bots/floor-ratio.sh $(FLOOR_N) $(FLOOR_DURATION)
 
 ## attack: the real server (short timeouts) attacked by bin/attack: a session flood, connections that say
 ## no hello, one token many times, a ping flood, close-then-hello, slow POSTs, idle keep-alives and
