@@ -745,10 +745,24 @@ func (f *fleet) hostOf(ctx context.Context, id string) (string, *NodeInfo, error
 
 // --- drain ---
 
+// drainProbe bounds the check that Redis answers before a drain.
+const drainProbe = 300 * time.Millisecond
+
 // handOff moves every match of this node to the other nodes and sends
 // every player there. It reports false if there is no other node (the
 // node then shuts down as a single one).
 func (f *fleet) handOff(ctx context.Context) bool {
+	// Redis out of reach (or just gone): shut down as a single node, with
+	// the shutdown's time left for the matches' results.
+	if f.healthyFor() == 0 {
+		return false
+	}
+	probe, cancel := context.WithTimeout(ctx, drainProbe)
+	err := f.rdb.Ping(probe).Err()
+	cancel()
+	if err != nil {
+		return false
+	}
 	stop := context.AfterFunc(ctx, f.cancelBase)
 	defer stop()
 	f.draining.Store(true)
