@@ -4,7 +4,6 @@ import (
 	"context"
 	"maps"
 	"net/http"
-	"net/http/httptest"
 	"slices"
 	"strings"
 	"sync"
@@ -12,6 +11,7 @@ import (
 	"time"
 
 	"skirmish/server"
+	"skirmish/server/servertest"
 )
 
 func TestConfigNodes(t *testing.T) {
@@ -68,28 +68,18 @@ func TestSourceAddrNodes(t *testing.T) {
 // requests by path, and returns its base URL and the counts.
 func recordingServer(t *testing.T, prefix string) (string, func() map[string]int) {
 	t.Helper()
-	srv, err := server.New(server.Options{FillTimeout: 200 * time.Millisecond, Logger: quiet})
-	if err != nil {
-		t.Fatal(err)
-	}
 	var mu sync.Mutex
 	seen := map[string]int{}
-	h := http.StripPrefix(prefix, srv.Handler())
-	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		mu.Lock()
-		seen[r.URL.Path]++
-		mu.Unlock()
-		h.ServeHTTP(w, r)
-	}))
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		if err := srv.Shutdown(ctx); err != nil {
-			t.Errorf("shutdown: %v", err)
-		}
-		hs.Close()
+	_, base := servertest.StartBehind(t, server.Options{FillTimeout: 200 * time.Millisecond, Logger: quiet}, func(h http.Handler) http.Handler {
+		h = http.StripPrefix(prefix, h)
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			mu.Lock()
+			seen[r.URL.Path]++
+			mu.Unlock()
+			h.ServeHTTP(w, r)
+		})
 	})
-	return hs.URL + prefix, func() map[string]int {
+	return base + prefix, func() map[string]int {
 		mu.Lock()
 		defer mu.Unlock()
 		return maps.Clone(seen)

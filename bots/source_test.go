@@ -5,7 +5,6 @@ import (
 	"maps"
 	"net"
 	"net/http"
-	"net/http/httptest"
 	"net/netip"
 	"slices"
 	"sync"
@@ -13,6 +12,7 @@ import (
 	"time"
 
 	"skirmish/server"
+	"skirmish/server/servertest"
 )
 
 func TestNthAddr(t *testing.T) {
@@ -94,31 +94,20 @@ func TestSourceAddr(t *testing.T) {
 // of its own. (The client's test checks that a reconnect keeps its
 // address; TestNthAddr the wrap-around.)
 func TestRunSourceAddrs(t *testing.T) {
-	srv, err := server.New(server.Options{FillTimeout: 200 * time.Millisecond, Logger: quiet})
-	if err != nil {
-		t.Fatal(err)
-	}
 	var mu sync.Mutex
 	seen := map[string][]string{} // path → peer IPs
-	h := srv.Handler()
-	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		host, _, _ := net.SplitHostPort(r.RemoteAddr)
-		mu.Lock()
-		seen[r.URL.Path] = append(seen[r.URL.Path], host)
-		mu.Unlock()
-		h.ServeHTTP(w, r)
-	}))
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		if err := srv.Shutdown(ctx); err != nil {
-			t.Errorf("shutdown: %v", err)
-		}
-		hs.Close()
+	_, base := servertest.StartBehind(t, server.Options{FillTimeout: 200 * time.Millisecond, Logger: quiet}, func(h http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			host, _, _ := net.SplitHostPort(r.RemoteAddr)
+			mu.Lock()
+			seen[r.URL.Path] = append(seen[r.URL.Path], host)
+			mu.Unlock()
+			h.ServeHTTP(w, r)
+		})
 	})
 
 	rep, err := run(context.Background(), Config{
-		URL: hs.URL, N: 6, Duration: 3 * time.Second, Mode: "arena", Behavior: BehaviorWander,
+		URL: base, N: 6, Duration: 3 * time.Second, Mode: "arena", Behavior: BehaviorWander,
 		Ramp: 100 * time.Millisecond, Seed: 5, Chaos: 20, SourceAddrs: "127.1.0.0/16", Logger: quiet,
 	})
 	if err != nil {

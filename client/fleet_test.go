@@ -3,8 +3,6 @@ package client_test
 import (
 	"context"
 	"encoding/json"
-	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -18,6 +16,7 @@ import (
 	"skirmish/game"
 	"skirmish/netcode"
 	"skirmish/server"
+	"skirmish/server/servertest"
 )
 
 // fakeNode is a node of a fake fleet: an HTTP server that serves sessions
@@ -615,30 +614,20 @@ func TestMovedBeforeWelcome(t *testing.T) {
 // (and strips the prefix): the client creates its session and opens its
 // WebSocket under the prefix, plays, and reconnects there after a drop.
 func TestPathPrefix(t *testing.T) {
-	srv, err := server.New(server.Options{FillTimeout: 100 * time.Millisecond, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	if err != nil {
-		t.Fatal(err)
-	}
 	var mu sync.Mutex
 	var paths []string
-	h := http.StripPrefix("/n/n1", srv.Handler())
-	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		mu.Lock()
-		paths = append(paths, r.URL.Path)
-		mu.Unlock()
-		h.ServeHTTP(w, r)
-	}))
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		if err := srv.Shutdown(ctx); err != nil {
-			t.Errorf("shutdown: %v", err)
-		}
-		hs.Close()
+	_, base := servertest.StartBehind(t, server.Options{FillTimeout: 100 * time.Millisecond}, func(h http.Handler) http.Handler {
+		h = http.StripPrefix("/n/n1", h)
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			mu.Lock()
+			paths = append(paths, r.URL.Path)
+			mu.Unlock()
+			h.ServeHTTP(w, r)
+		})
 	})
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	c, err := client.Dial(ctx, hs.URL+"/n/n1/", client.Options{Reconnect: true})
+	c, err := client.Dial(ctx, base+"/n/n1/", client.Options{Reconnect: true})
 	if err != nil {
 		t.Fatal(err)
 	}

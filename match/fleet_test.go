@@ -66,6 +66,18 @@ func fleetLobby(t *testing.T, f *fakeFleet, clock Clock) *Lobby {
 	return l
 }
 
+// hostedAlone connects player a, queues them in the fleet's queue and has
+// the fleet seat them alone in match id on l.
+func hostedAlone(t *testing.T, l *Lobby, id string) *Player {
+	t.Helper()
+	a := attached(t, l, "a")
+	l.Queue(a, a.Out(), "arena")
+	l.sync()
+	l.Host(id, "arena", []Ticket{{ID: "a", Name: "a", Key: "key-a"}})
+	waitFor(t, func() bool { return a.Match() != nil })
+	return a
+}
+
 // With a fleet, queue goes to the fleet's queue (not a local match); the
 // fleet seats players with Host: one connected here plays at once, one
 // who is not gets a seat that waits for them, and resumes it on arrival.
@@ -154,11 +166,7 @@ func TestCheckpointAdoptResume(t *testing.T) {
 	clock := NewManualClock(time.Unix(0, 0))
 	f := newFakeFleet()
 	l := fleetLobby(t, f, clock)
-	a := attached(t, l, "a")
-	l.Queue(a, a.Out(), "arena")
-	l.sync()
-	l.Host("m-cp", "arena", []Ticket{{ID: "a", Name: "a", Key: "key-a"}})
-	waitFor(t, func() bool { return a.Match() != nil })
+	a := hostedAlone(t, l, "m-cp")
 	for seq := uint32(1); seq <= 5; seq++ {
 		a.SendInput(&netcode.Input{Seq: seq, MoveX: 1}, a.Out())
 		clock.Advance(time.Second / 30)
@@ -224,11 +232,7 @@ func TestCheckpointAdoptResume(t *testing.T) {
 func TestFreezeMoveAwayAndThaw(t *testing.T) {
 	f := newFakeFleet()
 	l := fleetLobby(t, f, nil)
-	a := attached(t, l, "a")
-	l.Queue(a, a.Out(), "arena")
-	l.sync()
-	l.Host("m-1", "arena", []Ticket{{ID: "a", Name: "a", Key: "key-a"}})
-	waitFor(t, func() bool { return a.Match() != nil })
+	a := hostedAlone(t, l, "m-1")
 	nextMsg(t, a.Out(), netcode.MsgSnapshot)
 	ctx := context.Background()
 	data := l.Freeze(ctx, "m-1")
@@ -275,20 +279,5 @@ func TestInboxPlacesPerPlayer(t *testing.T) {
 // nextSnapshot returns the next snapshot posted to out, decoded with schema.
 func nextSnapshot(t *testing.T, out *Outbox, schema *netcode.Schema) netcode.Snapshot {
 	t.Helper()
-	r := netcode.NewReader()
-	deadline := time.After(5 * time.Second)
-	for {
-		select {
-		case f := <-out.Frames():
-			var m netcode.ServerMsg
-			err := r.DecodeServer(f.B, &m, schema)
-			out.Release(f)
-			if err == nil && m.Type == netcode.MsgSnapshot {
-				m.Snapshot.Rejects = append([]netcode.Reject(nil), m.Snapshot.Rejects...)
-				return m.Snapshot
-			}
-		case <-deadline:
-			t.Fatal("no snapshot within 5 s")
-		}
-	}
+	return nextMsgWith(t, out, netcode.MsgSnapshot, schema).Snapshot
 }

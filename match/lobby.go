@@ -76,15 +76,14 @@ type Lobby struct {
 	done   chan struct{}
 
 	// lobby goroutine only
-	players   map[string]*entry   // by player ID
-	forming   map[string]*forming // by mode
-	running   map[*Match]*running
-	byID      map[string]*Match // running matches by ID
-	nextID    uint64
-	prefix    string
-	draining  bool
-	drainURL  string
-	connected int
+	players  map[string]*entry   // by player ID
+	forming  map[string]*forming // by mode
+	running  map[*Match]*running
+	byID     map[string]*Match // running matches by ID
+	nextID   uint64
+	prefix   string
+	draining bool
+	drainURL string
 
 	// counts for the fleet's node record, written by the lobby goroutine
 	nConnected, nMatches atomic.Int64
@@ -472,11 +471,10 @@ func (l *Lobby) setConnected(e *entry, c bool) {
 	if e.connected != c {
 		e.connected = c
 		if c {
-			l.connected++
+			l.nConnected.Add(1)
 		} else {
-			l.connected--
+			l.nConnected.Add(-1)
 		}
-		l.nConnected.Store(int64(l.connected))
 	}
 }
 

@@ -782,29 +782,22 @@ func (m *Match) tick() {
 			s.ack = max(s.ack, s.seen)
 			continue
 		}
-		msg := &s.queue[s.head]
-		in := &msg.in
-		s.head = (s.head + 1) % ReplayQueue
-		s.n--
-		// The snapshot's ackSeq is this input's, so that its lead is the
-		// lead of input ackSeq; seqs rejected on arrival above it are
-		// settled by a later tick.
-		s.ack = in.Seq
-		s.lead = int32(min(max(now-msg.at, 0)/int64(time.Microsecond), 1<<30))
-		s.hasLead = true
-		if code := m.rules.Apply(w, &s.gp, in); code != netcode.RejectNone {
-			s.reject(in.Seq, code)
-			rejected++
-		} else {
-			applied++
-		}
-		if s.catchUp > 0 && s.n > 1 {
-			// Catching up on a resent backlog: a second input this tick.
-			s.catchUp--
-			in = &s.queue[s.head].in
+		// One input a tick; a seat catching up on a resent backlog takes a
+		// second one while more wait.
+		for k := 0; k == 0 || (k == 1 && s.catchUp > 0 && s.n > 1); k++ {
+			if k > 0 {
+				s.catchUp--
+			}
+			msg := &s.queue[s.head]
+			in := &msg.in
 			s.head = (s.head + 1) % ReplayQueue
 			s.n--
+			// The snapshot's ackSeq is this input's, so that its lead is
+			// the lead of input ackSeq; seqs rejected on arrival above it
+			// are settled by a later tick.
 			s.ack = in.Seq
+			s.lead = int32(min(max(now-msg.at, 0)/int64(time.Microsecond), 1<<30))
+			s.hasLead = true
 			if code := m.rules.Apply(w, &s.gp, in); code != netcode.RejectNone {
 				s.reject(in.Seq, code)
 				rejected++

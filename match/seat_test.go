@@ -57,8 +57,16 @@ func (s *seatLog) held(id string) []string {
 }
 
 // nextMsg returns the next message of type typ posted to out (skipping
-// others), or fails after 5 s.
+// others), or fails after 5 s. A snapshot's body is not decoded (see
+// nextMsgWith).
 func nextMsg(t *testing.T, out *Outbox, typ uint8) netcode.ServerMsg {
+	t.Helper()
+	return nextMsgWith(t, out, typ, nil)
+}
+
+// nextMsgWith is nextMsg decoding snapshots with schema (nil: a snapshot
+// is returned with its type only).
+func nextMsgWith(t *testing.T, out *Outbox, typ uint8, schema *netcode.Schema) netcode.ServerMsg {
 	t.Helper()
 	r := netcode.NewReader()
 	deadline := time.After(5 * time.Second)
@@ -66,11 +74,12 @@ func nextMsg(t *testing.T, out *Outbox, typ uint8) netcode.ServerMsg {
 		select {
 		case f := <-out.Frames():
 			var m netcode.ServerMsg
-			err := r.DecodeServer(f.B, &m, nil)
+			err := r.DecodeServer(f.B, &m, schema)
 			isSnap := len(f.B) > 1 && f.B[1] == netcode.MsgSnapshot
 			out.Release(f)
-			if (err == nil && m.Type == typ) || (isSnap && typ == netcode.MsgSnapshot) {
+			if (err == nil && m.Type == typ) || (isSnap && typ == netcode.MsgSnapshot && schema == nil) {
 				m.Type = typ
+				m.Snapshot.Rejects = append([]netcode.Reject(nil), m.Snapshot.Rejects...)
 				return m
 			}
 		case <-deadline:

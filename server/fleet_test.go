@@ -342,15 +342,7 @@ func TestFleet(t *testing.T) {
 		}
 		return n
 	}
-	var idle []*client.Client
-	for i := range 2 {
-		c, err := client.Dial(ctx, last.base, client.Options{Name: fmt.Sprintf("late%d", i), Nodes: urls})
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer c.Close()
-		idle = append(idle, c)
-	}
+	idle := lobbyPlayers(ctx, t, last.base, "late", urls)
 	rs.stop()
 	s0 := snaps()
 	time.Sleep(2 * time.Second)
@@ -391,15 +383,9 @@ func TestFleet(t *testing.T) {
 		t.Error("the fleet did not recover within 10 s of Redis' return")
 	}
 	// A match made by the fleet's queue again.
-	var after []*client.Client
-	for i := range 2 {
-		c, err := client.Dial(ctx, extra.base, client.Options{Name: fmt.Sprintf("after%d", i), Nodes: urls})
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer c.Close()
+	after := lobbyPlayers(ctx, t, extra.base, "after", urls)
+	for _, c := range after {
 		c.Queue("arena")
-		after = append(after, c)
 	}
 	if !waitFor(8*time.Second, func() bool {
 		return after[0].Phase() == client.PhasePlaying && after[1].Phase() == client.PhasePlaying
@@ -424,6 +410,22 @@ func TestFleet(t *testing.T) {
 			t.Errorf("bot %d: inputs lost %d, protocol errors %d", i, st.InputsLost, st.ProtocolErrors)
 		}
 	}
+}
+
+// lobbyPlayers connects two players to base, in the lobby, closed when the
+// test ends.
+func lobbyPlayers(ctx context.Context, t *testing.T, base, name string, nodes []string) []*client.Client {
+	t.Helper()
+	var cs []*client.Client
+	for i := range 2 {
+		c, err := client.Dial(ctx, base, client.Options{Name: fmt.Sprintf("%s%d", name, i), Nodes: nodes})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(c.Close)
+		cs = append(cs, c)
+	}
+	return cs
 }
 
 // promValue reads one series of base's /metrics (0 if absent).

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"testing"
 	"time"
 
@@ -44,4 +45,29 @@ func Start(t testing.TB, opts server.Options) (*server.Server, string) {
 		}
 	})
 	return srv, "http://" + ln.Addr().String()
+}
+
+// StartBehind runs a server with opts behind wrap, on an httptest server,
+// until the test ends, and returns it and the test server's base URL.
+// wrap sees every request first: a proxy's path prefix
+// (http.StripPrefix), or a recorder of what reached the server.
+func StartBehind(t testing.TB, opts server.Options, wrap func(http.Handler) http.Handler) (*server.Server, string) {
+	t.Helper()
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	srv, err := server.New(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := httptest.NewServer(wrap(srv.Handler()))
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := srv.Shutdown(ctx); err != nil {
+			t.Errorf("shutdown: %v", err)
+		}
+		hs.Close()
+	})
+	return srv, hs.URL
 }
