@@ -1,7 +1,9 @@
 package netcode
 
-// Version is the protocol version this package speaks.
-const Version = 1
+// Version is the protocol version this package speaks. Version 2 changed
+// the snapshot layout (docs/PROTOCOL.md §5): a client of version 1 cannot
+// read it.
+const Version = 2
 
 // MaxClientFrame is the largest client frame, in bytes, a server accepts.
 const MaxClientFrame = 4096

@@ -2,8 +2,7 @@ package netcode
 
 import (
 	"math"
-
-	"github.com/vmihailenco/msgpack/v5/msgpcode"
+	"math/bits"
 )
 
 // Reject reports an input that was not applied, and why.
@@ -142,35 +141,67 @@ func AppendMatched(dst []byte, m *Matched) []byte {
 	return appendUint(dst, uint64(m.AckSeq))
 }
 
-// snapshotLen is the number of elements of a snapshot frame.
-const snapshotLen = 11
+// A snapshot frame (protocol version 2) is
+//
+//	[3, tick, ackSeq, flags, updates, lead?, rejects?, events?, scores?, creates?, removes?]
+//
+// Its first snapFixed elements are always there; each optional part
+// follows only when its bit of flags is set, in this order. A snapshot of
+// a player who just moved on, with nothing else to say, is tick, ackSeq,
+// flags, the updates and the lead.
+const (
+	snapFixed = 5
 
-// appendSnapshotHeader appends a snapshot frame up to its scores; the view
-// appends the rest.
-func appendSnapshotHeader(dst []byte, h *SnapshotHeader) []byte {
-	dst = appendArray(dst, snapshotLen)
-	dst = appendUint(dst, MsgSnapshot)
-	dst = appendUint(dst, uint64(h.Tick))
-	dst = appendUint(dst, uint64(h.AckSeq))
-	dst = appendArray(dst, len(h.Rejects))
-	for _, r := range h.Rejects {
-		dst = appendArray(dst, 2)
-		dst = appendUint(dst, uint64(r.Seq))
-		dst = appendUint(dst, uint64(r.Code))
+	// snapReset: a full view; clear the mirror first (no element).
+	snapReset = 1 << 0
+	// snapLead: lead, the int microseconds input ackSeq waited.
+	snapLead = 1 << 1
+	// snapRejects: rejects, [[seq, code]…] (never empty).
+	snapRejects = 1 << 2
+	// snapEvents: events, [[type, a, b]…] (never empty).
+	snapEvents = 1 << 3
+	// snapScores: scores, [[entity, score, away]…] (never empty).
+	snapScores = 1 << 4
+	// snapCreates: creates, [[handle, id, kind, v…]…] (never empty).
+	snapCreates = 1 << 5
+	// snapRemoves: removes, [handle…] (never empty).
+	snapRemoves = 1 << 6
+	// snapParts are the flags of optional elements.
+	snapParts = snapLead | snapRejects | snapEvents | snapScores | snapCreates | snapRemoves
+)
+
+// updateXY is the mask of an update of x and y only, which travels without
+// its mask (handle·2, dx, dy); every other update is handle·2+1, mask, d….
+const updateXY = 3
+
+// appendSnapshotLists appends h's rejects, events and scores, each only if
+// it is not empty.
+func appendSnapshotLists(dst []byte, h *SnapshotHeader) []byte {
+	if len(h.Rejects) > 0 {
+		dst = appendArray(dst, len(h.Rejects))
+		for _, r := range h.Rejects {
+			dst = appendArray(dst, 2)
+			dst = appendUint(dst, uint64(r.Seq))
+			dst = appendUint(dst, uint64(r.Code))
+		}
 	}
-	dst = appendArray(dst, len(h.Events))
-	for _, e := range h.Events {
-		dst = appendArray(dst, 3)
-		dst = appendUint(dst, uint64(e.Type))
-		dst = appendUint(dst, uint64(e.A))
-		dst = appendUint(dst, uint64(e.B))
+	if len(h.Events) > 0 {
+		dst = appendArray(dst, len(h.Events))
+		for _, e := range h.Events {
+			dst = appendArray(dst, 3)
+			dst = appendUint(dst, uint64(e.Type))
+			dst = appendUint(dst, uint64(e.A))
+			dst = appendUint(dst, uint64(e.B))
+		}
 	}
-	dst = appendArray(dst, len(h.Scores))
-	for _, s := range h.Scores {
-		dst = appendArray(dst, 3)
-		dst = appendUint(dst, uint64(s.Entity))
-		dst = appendInt(dst, int64(s.Score))
-		dst = appendBool(dst, s.Away)
+	if len(h.Scores) > 0 {
+		dst = appendArray(dst, len(h.Scores))
+		for _, s := range h.Scores {
+			dst = appendArray(dst, 3)
+			dst = appendUint(dst, uint64(s.Entity))
+			dst = appendInt(dst, int64(s.Score))
+			dst = appendBool(dst, s.Away)
+		}
 	}
 	return dst
 }
@@ -310,14 +341,14 @@ func (r *Reader) DecodeServer(frame []byte, m *ServerMsg, schema *Schema) error 
 			return err
 		}
 	case MsgSnapshot:
-		need = snapshotLen
+		need = snapFixed
 		if n < need {
 			return errTruncated
 		}
 		if schema == nil {
 			return errType
 		}
-		if err := r.decodeSnapshot(&m.Snapshot, schema); err != nil {
+		if need, err = r.decodeSnapshot(&m.Snapshot, schema, n); err != nil {
 			return err
 		}
 	case MsgResult:
@@ -467,28 +498,127 @@ func (r *Reader) decodeMatched(m *Matched) error {
 	return nil
 }
 
-func (r *Reader) decodeSnapshot(s *Snapshot, schema *Schema) error {
+// decodeSnapshot decodes a snapshot of n elements after its type and
+// returns how many of them it read.
+func (r *Reader) decodeSnapshot(s *Snapshot, schema *Schema, n int) (int, error) {
 	v, err := r.Uint(math.MaxUint32)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	s.Tick = uint32(v)
 	if v, err = r.Uint(math.MaxUint32); err != nil {
-		return err
+		return 0, err
 	}
 	s.AckSeq = uint32(v)
+	// Flags of later minor revisions are ignored: their parts follow ours.
+	flags, err := r.Uint(math.MaxUint32)
+	if err != nil {
+		return 0, err
+	}
+	need := snapFixed + bits.OnesCount64(flags&snapParts)
+	if n < need {
+		return 0, errTruncated
+	}
+	s.Reset = flags&snapReset != 0
+	s.Rejects, s.Events, s.Scores = s.Rejects[:0], s.Events[:0], s.Scores[:0]
+	s.Creates, s.Updates, s.Removes = s.Creates[:0], s.Updates[:0], s.Removes[:0]
+	nv := 2 + len(schema.Fields)
+	if err := r.decodeUpdates(s, nv); err != nil {
+		return 0, err
+	}
+	s.LeadUs, s.HasLead = 0, false
+	if flags&snapLead != 0 {
+		iv, err := r.Int(math.MinInt32, math.MaxInt32)
+		if err != nil {
+			return 0, err
+		}
+		s.LeadUs, s.HasLead = int32(iv), true
+	}
+	if flags&snapRejects != 0 {
+		if err := r.decodeRejects(s); err != nil {
+			return 0, err
+		}
+	}
+	if flags&snapEvents != 0 {
+		if err := r.decodeEvents(s); err != nil {
+			return 0, err
+		}
+	}
+	if flags&snapScores != 0 {
+		if err := r.decodeScores(s); err != nil {
+			return 0, err
+		}
+	}
+	if flags&snapCreates != 0 {
+		if err := r.decodeCreates(s, nv); err != nil {
+			return 0, err
+		}
+	}
+	if flags&snapRemoves != 0 {
+		if err := r.decodeRemoves(s); err != nil {
+			return 0, err
+		}
+	}
+	return need, nil
+}
 
+// decodeUpdates reads the flat updates array: groups of handle·2 dx dy, or
+// handle·2+1 mask d… (one d per set bit of mask, in bit order).
+func (r *Reader) decodeUpdates(s *Snapshot, nv int) error {
+	n, err := r.ArrayLen(maxEntities * (2 + nv))
+	if err != nil {
+		return err
+	}
+	for n > 0 {
+		var u Update
+		key, err := r.Uint(math.MaxUint16<<1 | 1)
+		if err != nil {
+			return err
+		}
+		u.Handle = uint16(key >> 1)
+		n--
+		if key&1 == 0 {
+			u.Mask = updateXY
+		} else {
+			if n == 0 {
+				return errTruncated
+			}
+			m, err := r.Uint(1<<nv - 1)
+			if err != nil {
+				return err
+			}
+			u.Mask = uint16(m)
+			n--
+		}
+		for i := range nv {
+			if u.Mask&(1<<i) == 0 {
+				continue
+			}
+			if n == 0 {
+				return errTruncated
+			}
+			if u.D[i], err = r.Int(math.MinInt32, math.MaxInt32); err != nil {
+				return err
+			}
+			n--
+		}
+		s.Updates = append(s.Updates, u)
+	}
+	return nil
+}
+
+func (r *Reader) decodeRejects(s *Snapshot) error {
 	n, err := r.ArrayLen(maxList)
 	if err != nil {
 		return err
 	}
-	s.Rejects = s.Rejects[:0]
 	for range n {
 		var rj Reject
 		if err := r.tuple(2); err != nil {
 			return err
 		}
-		if v, err = r.Uint(math.MaxUint32); err != nil {
+		v, err := r.Uint(math.MaxUint32)
+		if err != nil {
 			return err
 		}
 		rj.Seq = uint32(v)
@@ -498,17 +628,21 @@ func (r *Reader) decodeSnapshot(s *Snapshot, schema *Schema) error {
 		rj.Code = uint8(v)
 		s.Rejects = append(s.Rejects, rj)
 	}
+	return nil
+}
 
-	if n, err = r.ArrayLen(maxList); err != nil {
+func (r *Reader) decodeEvents(s *Snapshot) error {
+	n, err := r.ArrayLen(maxList)
+	if err != nil {
 		return err
 	}
-	s.Events = s.Events[:0]
 	for range n {
 		var ev Event
 		if err := r.tuple(3); err != nil {
 			return err
 		}
-		if v, err = r.Uint(math.MaxUint8); err != nil {
+		v, err := r.Uint(math.MaxUint8)
+		if err != nil {
 			return err
 		}
 		ev.Type = uint8(v)
@@ -522,17 +656,21 @@ func (r *Reader) decodeSnapshot(s *Snapshot, schema *Schema) error {
 		ev.B = uint32(v)
 		s.Events = append(s.Events, ev)
 	}
+	return nil
+}
 
-	if n, err = r.ArrayLen(maxList); err != nil {
+func (r *Reader) decodeScores(s *Snapshot) error {
+	n, err := r.ArrayLen(maxList)
+	if err != nil {
 		return err
 	}
-	s.Scores = s.Scores[:0]
 	for range n {
 		var sc Score
 		if err := r.tuple(3); err != nil {
 			return err
 		}
-		if v, err = r.Uint(math.MaxUint32); err != nil {
+		v, err := r.Uint(math.MaxUint32)
+		if err != nil {
 			return err
 		}
 		sc.Entity = uint32(v)
@@ -546,15 +684,14 @@ func (r *Reader) decodeSnapshot(s *Snapshot, schema *Schema) error {
 		}
 		s.Scores = append(s.Scores, sc)
 	}
-	if s.Reset, err = r.Bool(); err != nil {
-		return err
-	}
-	nv := 2 + len(schema.Fields)
+	return nil
+}
 
-	if n, err = r.ArrayLen(maxEntities); err != nil {
+func (r *Reader) decodeCreates(s *Snapshot, nv int) error {
+	n, err := r.ArrayLen(maxEntities)
+	if err != nil {
 		return err
 	}
-	s.Creates = s.Creates[:0]
 	for range n {
 		var c Create
 		l, err := r.ArrayLen(3 + MaxFields + 2 + 8)
@@ -564,7 +701,8 @@ func (r *Reader) decodeSnapshot(s *Snapshot, schema *Schema) error {
 		if l < 3+nv {
 			return errTruncated
 		}
-		if v, err = r.Uint(math.MaxUint16); err != nil {
+		v, err := r.Uint(math.MaxUint16)
+		if err != nil {
 			return err
 		}
 		c.Handle = uint16(v)
@@ -586,60 +724,20 @@ func (r *Reader) decodeSnapshot(s *Snapshot, schema *Schema) error {
 		}
 		s.Creates = append(s.Creates, c)
 	}
+	return nil
+}
 
-	if n, err = r.ArrayLen(maxEntities * (2 + nv)); err != nil {
+func (r *Reader) decodeRemoves(s *Snapshot) error {
+	n, err := r.ArrayLen(maxEntities)
+	if err != nil {
 		return err
 	}
-	s.Updates = s.Updates[:0]
-	for n > 0 {
-		var u Update
-		if n < 2 {
-			return errTruncated
-		}
-		if v, err = r.Uint(math.MaxUint16); err != nil {
-			return err
-		}
-		u.Handle = uint16(v)
-		if v, err = r.Uint(1<<nv - 1); err != nil {
-			return err
-		}
-		u.Mask = uint16(v)
-		n -= 2
-		for i := range nv {
-			if u.Mask&(1<<i) == 0 {
-				continue
-			}
-			if n == 0 {
-				return errTruncated
-			}
-			if u.D[i], err = r.Int(math.MinInt32, math.MaxInt32); err != nil {
-				return err
-			}
-			n--
-		}
-		s.Updates = append(s.Updates, u)
-	}
-
-	if n, err = r.ArrayLen(maxEntities); err != nil {
-		return err
-	}
-	s.Removes = s.Removes[:0]
 	for range n {
-		if v, err = r.Uint(math.MaxUint16); err != nil {
-			return err
-		}
-		s.Removes = append(s.Removes, uint16(v))
-	}
-
-	s.HasLead = false
-	if c, err := r.d.PeekCode(); err == nil && c == msgpcode.Nil {
-		_, _ = r.br.ReadByte()
-	} else {
-		iv, err := r.Int(math.MinInt32, math.MaxInt32)
+		v, err := r.Uint(math.MaxUint16)
 		if err != nil {
 			return err
 		}
-		s.LeadUs, s.HasLead = int32(iv), true
+		s.Removes = append(s.Removes, uint16(v))
 	}
 	return nil
 }

@@ -192,20 +192,48 @@ func (v *View) DiffScores(all []Score) []Score {
 }
 
 // AppendSnapshot appends the snapshot frame of this tick: h and the view's
-// creates, updates and removes. It clears the reset flag.
+// creates, updates and removes, in the layout of protocol version 2:
+//
+//	[3, tick, ackSeq, flags, updates, lead?, rejects?, events?, scores?, creates?, removes?]
+//
+// where flags says which of the optional parts follow (snapFlag…). It
+// clears the reset flag.
 func (v *View) AppendSnapshot(dst []byte, h *SnapshotHeader) []byte {
-	dst = appendSnapshotHeader(dst, h)
-	dst = appendBool(dst, v.reset)
-	dst = appendArray(dst, v.nc)
-	dst = append(dst, v.creates...)
+	var flags uint64
+	n := snapFixed
+	if v.reset {
+		flags |= snapReset
+	}
+	part := func(f uint64, present bool) {
+		if present {
+			flags |= f
+			n++
+		}
+	}
+	part(snapLead, h.HasLead)
+	part(snapRejects, len(h.Rejects) > 0)
+	part(snapEvents, len(h.Events) > 0)
+	part(snapScores, len(h.Scores) > 0)
+	part(snapCreates, v.nc > 0)
+	part(snapRemoves, v.nr > 0)
+	dst = appendArray(dst, n)
+	dst = appendUint(dst, MsgSnapshot)
+	dst = appendUint(dst, uint64(h.Tick))
+	dst = appendUint(dst, uint64(h.AckSeq))
+	dst = appendUint(dst, flags)
 	dst = appendArray(dst, v.nu)
 	dst = append(dst, v.updates...)
-	dst = appendArray(dst, v.nr)
-	dst = append(dst, v.removes...)
 	if h.HasLead {
 		dst = appendInt(dst, int64(h.LeadUs))
-	} else {
-		dst = append(dst, 0xc0)
+	}
+	dst = appendSnapshotLists(dst, h)
+	if v.nc > 0 {
+		dst = appendArray(dst, v.nc)
+		dst = append(dst, v.creates...)
+	}
+	if v.nr > 0 {
+		dst = appendArray(dst, v.nr)
+		dst = append(dst, v.removes...)
 	}
 	v.reset = false
 	return dst
@@ -268,8 +296,10 @@ func (v *View) appendCreate(h uint16, e *Entity, q *[2 + MaxFields]int32) {
 	v.nc++
 }
 
-// appendUpdate appends handle, mask and the deltas of the changed values,
-// and records q as sent.
+// appendUpdate appends the update of the values that changed, and records q
+// as sent. The common update, x and y changed and nothing else, is
+// handle·2 followed by the two deltas; any other is handle·2+1, the mask of
+// the changed values, then their deltas in bit order.
 func (v *View) appendUpdate(ent *viewEntry, q *[2 + MaxFields]int32) {
 	n := 2 + len(v.schema.Fields)
 	var mask uint64
@@ -281,9 +311,14 @@ func (v *View) appendUpdate(ent *viewEntry, q *[2 + MaxFields]int32) {
 	if mask == 0 {
 		return
 	}
-	v.updates = appendUint(v.updates, uint64(ent.handle))
-	v.updates = appendUint(v.updates, mask)
-	v.nu += 2
+	if mask == updateXY {
+		v.updates = appendUint(v.updates, uint64(ent.handle)<<1)
+		v.nu++
+	} else {
+		v.updates = appendUint(v.updates, uint64(ent.handle)<<1|1)
+		v.updates = appendUint(v.updates, mask)
+		v.nu += 2
+	}
 	for i := range n {
 		if mask&(1<<i) != 0 {
 			v.updates = appendInt(v.updates, int64(q[i])-int64(ent.q[i]))

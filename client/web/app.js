@@ -1,9 +1,9 @@
 /*
- * Skirmish browser client (protocol version 1, see docs/PROTOCOL.md).
+ * Skirmish browser client (protocol version 2, see docs/PROTOCOL.md).
  *
  * What it does:
  *   1. Lobby: POST /v1/sessions with the chosen name, open /ws?token=… as a
- *      binary WebSocket, send hello [0,1,1], wait for welcome, send queue
+ *      binary WebSocket, send hello [0,2,2], wait for welcome, send queue
  *      [1,mode], wait for matched. `?autoplay=1` starts at once, `?mode=tag`
  *      picks the mode, `?name=…` presets the name.
  *   2. Match: a mirror of the player's view kept from the delta snapshots
@@ -97,14 +97,23 @@
   // Protocol constants
   // ---------------------------------------------------------------------------
 
-  const PROTO_MIN = 1;
-  const PROTO_MAX = 1;
+  // Version 2: the snapshot layout of PROTOCOL.md §5 (flags, optional parts,
+  // updates without their mask when only x and y change).
+  const PROTO_MIN = 2;
+  const PROTO_MAX = 2;
 
   // client → server
   const C_HELLO = 0, C_QUEUE = 1, C_INPUT = 2, C_PING = 3, C_LEAVE = 4, C_INPUTS = 5;
   // server → client
   const S_WELCOME = 0, S_QUEUED = 1, S_MATCHED = 2, S_SNAPSHOT = 3,
     S_RESULT = 4, S_PONG = 5, S_ERROR = 6, S_MOVED = 7;
+
+  // snapshot layout: [3, tick, ackSeq, flags, updates, optional parts…]
+  const SNAP_FIXED = 5;
+  const SNAP_RESET = 1, SNAP_LEAD = 2, SNAP_REJECTS = 4, SNAP_EVENTS = 8,
+    SNAP_SCORES = 16, SNAP_CREATES = 32, SNAP_REMOVES = 64;
+  // mask of an update group that carries no mask (handle*2, dx, dy)
+  const UPDATE_XY = 3;
 
   // snapshot event types
   const EV_HIT = 1, EV_KILL = 2, EV_RESPAWN = 3, EV_TAGGED = 4;
@@ -1412,16 +1421,21 @@
       byId.set(e.id, h);
       moved.add(e.id);
     }
-    // Flat: handle, mask, then one delta per set bit of mask, in bit order.
+    // Flat groups: handle*2, dx, dy (x and y changed, nothing else); or
+    // handle*2+1, mask, then one delta per set bit of mask, in bit order.
     let i = 0;
     const n = updates.length;
     while (i < n) {
-      if (n - i < 2) return "truncated update";
-      const h = num(updates[i]);
-      const mask = num(updates[i + 1]);
-      i += 2;
-      if (!isUint(mask) || mask >= 1 << nv) return `bad update mask ${mask}`;
-      const e = isUint(h) ? ents[h] : undefined;
+      const key = num(updates[i++]);
+      if (!isUint(key)) return "malformed update handle";
+      const h = Math.floor(key / 2);
+      let mask = UPDATE_XY;
+      if (key % 2 === 1) {
+        if (i >= n) return "truncated update";
+        mask = num(updates[i++]);
+        if (!isUint(mask) || mask >= 1 << nv) return `bad update mask ${mask}`;
+      }
+      const e = ents[h];
       if (!e) return `update of unknown handle ${h}`;
       if (mask & 3) moved.add(e.id);
       for (let j = 0; j < nv; j++) {
@@ -1457,17 +1471,31 @@
     // reconnected socket before `matched` says the seat is ours again.
     if (hook.state !== "playing") return;
 
+    // [3, tick, ackSeq, flags, updates, then the parts whose flag is set,
+    // in flag order: lead, rejects, events, scores, creates, removes].
     const arr = (v) => (Array.isArray(v) ? v : []);
     const tick = num(msg[1]);
     const ackSeq = num(msg[2]);
-    const rejects = arr(msg[3]);
-    const events = arr(msg[4]);
-    const rawScores = arr(msg[5]);
-    const reset = msg[6] === true;
-    const creates = arr(msg[7]);
-    const updates = arr(msg[8]);
-    const removes = arr(msg[9]);
-    const lead = msg.length > 10 && msg[10] !== null && msg[10] !== undefined ? num(msg[10]) : null;
+    const flags = num(msg[3]);
+    if (!isUint(flags) || msg.length < SNAP_FIXED) {
+      resync(`malformed snapshot of tick ${tick}`);
+      return;
+    }
+    const reset = (flags & SNAP_RESET) !== 0;
+    const updates = arr(msg[4]);
+    let at = SNAP_FIXED;
+    const part = (bit) => ((flags & bit) !== 0 ? msg[at++] : undefined);
+    const leadRaw = part(SNAP_LEAD);
+    const rejects = arr(part(SNAP_REJECTS));
+    const events = arr(part(SNAP_EVENTS));
+    const rawScores = arr(part(SNAP_SCORES));
+    const creates = arr(part(SNAP_CREATES));
+    const removes = arr(part(SNAP_REMOVES));
+    if (at > msg.length) {
+      resync(`truncated snapshot of tick ${tick}`);
+      return;
+    }
+    const lead = leadRaw !== undefined && leadRaw !== null ? num(leadRaw) : null;
     const now = performance.now();
 
     const moved = new Set(); // ids whose position this snapshot sets
@@ -1612,9 +1640,9 @@
   /** Number of handle groups in a (valid) flat updates array. */
   function countUpdates(updates) {
     let n = 0;
-    for (let i = 0; i + 1 < updates.length; n++) {
-      let mask = num(updates[i + 1]);
-      i += 2;
+    for (let i = 0; i < updates.length; n++) {
+      let mask = UPDATE_XY;
+      if (num(updates[i++]) % 2 === 1) mask = num(updates[i++]);
       while (mask) { i += mask & 1; mask >>>= 1; }
     }
     return n;
