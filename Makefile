@@ -13,6 +13,16 @@ FLOOR_N ?= 128
 FLOOR_DURATION ?= 30s
 SERVER_ARGS ?=
 
+# make capacity: bots from CAPACITY_START by CAPACITY_STEP up to CAPACITY_MAX, CAPACITY_DURATION a step;
+# CAPACITY_ARGS: the server's extra flags, CAPACITY_BOTS_ARGS: the bots'
+CAPACITY_START ?= 128
+CAPACITY_STEP ?= 128
+CAPACITY_MAX ?= 4096
+CAPACITY_DURATION ?= 30s
+CAPACITY_RESOLUTION ?=
+CAPACITY_ARGS ?=
+CAPACITY_BOTS_ARGS ?=
+
 # the server's timeouts under make attack, and what bin/attack expects
 ATTACK_TIMEOUTS = -hello-timeout 1s -http-read-timeout 2s -http-idle-timeout 2s
 
@@ -27,7 +37,7 @@ DRILL_SIGNAL ?= KILL
 DRILL_METRICS = ^skirmish_(checkpoints_total|checkpoint_bytes_total|checkpoint_encode_seconds_(sum|count)|tick_duration_seconds_(sum|count)|matches_adopted_total|fleet_queue_fallbacks_total)[ {]
 .PHONY: fleet-drill
 
-.PHONY: run build fleet test vet nginx unit fuzz e2e soak loadtest floor-ratio attack bench clean
+.PHONY: run build fleet test vet nginx unit fuzz e2e soak loadtest floor-ratio capacity attack bench clean
 
 # await_url DIR SED: waits up to 10 s for the server started as $$spid to
 # print a URL line to DIR/server.out, and prints the URL that the sed
@@ -257,6 +267,15 @@ loadtest: build
 ## other in the same run, FLOOR_N clients (128) for FLOOR_DURATION (30s) each; prints both and the ratio
 floor-ratio: build
 	bots/floor-ratio.sh $(FLOOR_N) $(FLOOR_DURATION)
+
+## capacity: the most bots this machine holds with every check passing (0 overruns, tick p99 <= 25% of the
+## tick, ack p99 <= 2 ticks, >= 29 snapshots/s per bot, no input lost, no error): a fresh server and bin/bots
+## run (arena, fight) of CAPACITY_DURATION per step from CAPACITY_START bots by CAPACITY_STEP to CAPACITY_MAX,
+## then a bisection down to CAPACITY_RESOLUTION bots; prints each step's figures and the largest held
+capacity: build
+	CAPACITY_START=$(CAPACITY_START) CAPACITY_STEP=$(CAPACITY_STEP) CAPACITY_MAX=$(CAPACITY_MAX) \
+	CAPACITY_DURATION=$(CAPACITY_DURATION) CAPACITY_RESOLUTION=$(CAPACITY_RESOLUTION) \
+	CAPACITY_ARGS="$(CAPACITY_ARGS)" CAPACITY_BOTS_ARGS="$(CAPACITY_BOTS_ARGS)" bots/capacity.sh
 
 ## attack: the real server (short timeouts) attacked by bin/attack: a session flood, connections that say
 ## no hello, one token many times, a ping flood, close-then-hello, slow POSTs, idle keep-alives and

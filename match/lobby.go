@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sort"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -28,6 +29,15 @@ type LobbyConfig struct {
 	// Fleet, if set, is the fleet-wide queue: players queue there, and the
 	// fleet seats them with Host and Fill (on this node or another).
 	Fleet Fleet
+	// Admit, if set, is asked before n players are taken into a match on
+	// this node: a queue request, a forming match about to start, a queue
+	// again after a refused seat, the fleet's Host, Fill and QueueLocal.
+	// When it returns false (the node is overloaded) the players are
+	// refused: each one who asked to queue or was waiting gets error
+	// server_full and is back in the lobby; the fleet's tickets go back to
+	// its queue. Matches already running are never refused (resumes,
+	// adoptions). Called on the lobby goroutine: it must not block.
+	Admit func(n int) bool
 }
 
 // Fleet is the matchmaking of a fleet of nodes, for the lobby. Its methods
@@ -87,6 +97,10 @@ type Lobby struct {
 
 	// counts for the fleet's node record, written by the lobby goroutine
 	nConnected, nMatches atomic.Int64
+	// keys holds the session keys of the players in players, for Holds;
+	// written by the lobby goroutine only.
+	keysMu sync.RWMutex
+	keys   map[string]struct{}
 	// step, if set (tests), is called at each step of the join path and
 	// of a match's end, on the goroutine that takes the step.
 	step func(Step, *Player)
@@ -230,6 +244,7 @@ func NewLobby(cfg LobbyConfig) (*Lobby, error) {
 		quit:    make(chan struct{}),
 		done:    make(chan struct{}),
 		players: make(map[string]*entry),
+		keys:    make(map[string]struct{}),
 		forming: make(map[string]*forming),
 		running: make(map[*Match]*running),
 		byID:    make(map[string]*Match),
@@ -395,6 +410,8 @@ func (l *Lobby) handle(r lobbyReq) {
 			post(r.out, netcode.AppendError(nil, netcode.ErrAlreadyQueued))
 		case l.draining:
 			l.moveOut(e, l.drainURL)
+		case !l.admit(1):
+			post(r.out, netcode.AppendError(nil, netcode.ErrServerFull))
 		default:
 			post(r.out, netcode.AppendQueued(nil, r.mode))
 			if l.cfg.Fleet != nil {
@@ -427,7 +444,7 @@ func (l *Lobby) attach(r lobbyReq) {
 		p := NewPlayer(a.id, a.name, r.out)
 		p.Key = a.key
 		e = &entry{p: p}
-		l.players[a.id] = e
+		l.addPlayer(e)
 		resp.fresh = true
 	} else if e.connected {
 		resp.replaced = e.p.Out()
@@ -515,6 +532,44 @@ func (l *Lobby) unqueue(e *entry) {
 func (l *Lobby) release(e *entry) {
 	if e.idle() && l.players[e.p.ID] == e {
 		delete(l.players, e.p.ID)
+		if e.p.Key != "" {
+			l.keysMu.Lock()
+			delete(l.keys, e.p.Key)
+			l.keysMu.Unlock()
+		}
+	}
+}
+
+// addPlayer registers e's player on this node.
+func (l *Lobby) addPlayer(e *entry) {
+	l.players[e.p.ID] = e
+	if e.p.Key != "" {
+		l.keysMu.Lock()
+		l.keys[e.p.Key] = struct{}{}
+		l.keysMu.Unlock()
+	}
+}
+
+// Holds reports whether the player whose session key is key is on this
+// node: connected, queued, or holding a seat (away included). Such a
+// player is never refused a connection for the node's load: a seated
+// player's reconnect must find their game. Safe for concurrent use.
+func (l *Lobby) Holds(key string) bool {
+	l.keysMu.RLock()
+	_, ok := l.keys[key]
+	l.keysMu.RUnlock()
+	return ok
+}
+
+// admit asks LobbyConfig.Admit whether n players may be taken into a
+// match now.
+func (l *Lobby) admit(n int) bool { return l.cfg.Admit == nil || l.cfg.Admit(n) }
+
+// refuse tells e's player, if connected, that the node takes no player
+// into a match now (error server_full): they are in the lobby.
+func (l *Lobby) refuse(e *entry) {
+	if out := e.p.Out(); out != nil && e.connected {
+		post(out, netcode.AppendError(nil, netcode.ErrServerFull))
 	}
 }
 
@@ -572,7 +627,9 @@ func (l *Lobby) dropForming(f *forming) {
 	close(f.cancel)
 }
 
-// start turns a forming match into a running one.
+// start turns a forming match into a running one, unless the node refuses
+// new matches now: then its players are told (server_full) and are back
+// in the lobby.
 func (l *Lobby) start(f *forming) {
 	l.dropForming(f)
 	if len(f.players) == 0 {
@@ -580,6 +637,13 @@ func (l *Lobby) start(f *forming) {
 	}
 	for _, e := range f.players {
 		e.forming = nil
+	}
+	if !l.admit(len(f.players)) {
+		for _, e := range f.players {
+			l.refuse(e)
+			l.release(e)
+		}
+		return
 	}
 	l.startMatch("", f.mode, f.players)
 }
@@ -727,8 +791,14 @@ func (l *Lobby) shutdown() {
 	}
 }
 
-// queue puts e in the queue of mode: the fleet's, or this node's.
+// queue puts e in the queue of mode: the fleet's, or this node's; or, if
+// the node refuses new players now, tells them (server_full).
 func (l *Lobby) queue(e *entry, mode game.Mode) {
+	if !l.admit(1) {
+		l.refuse(e)
+		l.release(e)
+		return
+	}
 	if l.cfg.Fleet != nil && !l.draining {
 		e.fleetQ, e.fleetAt = mode.Spec().Name, time.Now()
 		l.cfg.Fleet.Enqueue(e.p, e.fleetQ)
@@ -806,6 +876,11 @@ func (l *Lobby) QueueLocal(id, mode string) {
 			return
 		}
 		e.fleetQ = ""
+		if !l.admit(1) {
+			l.refuse(e)
+			l.release(e)
+			return
+		}
 		l.seat(e, l.cfg.Modes[mode])
 	})
 }
@@ -819,7 +894,7 @@ func (l *Lobby) entryFor(t Ticket) *entry {
 		p := NewPlayer(t.ID, t.Name, nil)
 		p.Key = t.Key
 		e = &entry{p: p}
-		l.players[t.ID] = e
+		l.addPlayer(e)
 		return e
 	}
 	if e.match != nil || e.forming != nil || (e.connected && e.fleetQ == "") {
@@ -837,7 +912,7 @@ func (l *Lobby) entryFor(t Ticket) *entry {
 // (the fleet sends them moved) or the seat's grace runs out.
 func (l *Lobby) Host(id, mode string, tickets []Ticket) (seated []Ticket) {
 	l.do(func() {
-		if _, ok := l.cfg.Modes[mode]; !ok || l.draining || l.byID[id] != nil {
+		if _, ok := l.cfg.Modes[mode]; !ok || l.draining || l.byID[id] != nil || !l.admit(len(tickets)) {
 			return
 		}
 		var es []*entry
@@ -862,7 +937,7 @@ func (l *Lobby) Host(id, mode string, tickets []Ticket) (seated []Ticket) {
 func (l *Lobby) Fill(id string, tickets []Ticket) (seated []Ticket) {
 	l.do(func() {
 		m := l.byID[id]
-		if m == nil || l.draining {
+		if m == nil || l.draining || !l.admit(len(tickets)) {
 			return
 		}
 		r := l.running[m]
@@ -938,7 +1013,7 @@ func (l *Lobby) Adopt(cp *Checkpoint) error {
 			switch {
 			case e == nil:
 				e = &entry{p: p}
-				l.players[p.ID] = e
+				l.addPlayer(e)
 			case e.match != nil || e.forming != nil:
 				// Seated elsewhere meanwhile: the seat waits out its grace.
 				continue

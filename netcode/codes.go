@@ -98,6 +98,10 @@ const (
 	// ErrMatchGone: the player's match no longer exists (the server
 	// restarted); they are in the lobby.
 	ErrMatchGone ErrorCode = 5
+	// ErrServerFull: the node takes no player into a match now (it cannot
+	// keep its ticks: overloaded); the player is in the lobby, not queued,
+	// and may queue again after a backoff. Players already seated play on.
+	ErrServerFull ErrorCode = 6
 )
 
 // String returns the short text sent beside the code.
@@ -113,6 +117,8 @@ func (c ErrorCode) String() string {
 		return "seat_expired"
 	case ErrMatchGone:
 		return "match_gone"
+	case ErrServerFull:
+		return "server_full"
 	}
 	return "error"
 }

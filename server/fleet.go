@@ -75,7 +75,10 @@ type NodeInfo struct {
 	Players  int    `json:"players"`
 	Matches  int    `json:"matches"`
 	Capacity int    `json:"capacity"`
-	Draining bool   `json:"draining"`
+	// Full: the node refuses newcomers and new matches now (overloaded,
+	// or at -max-players); the matchmaker places no match there.
+	Full     bool `json:"full"`
+	Draining bool `json:"draining"`
 	// Updated is when the node last wrote its record (unix ms).
 	Updated int64 `json:"updated"`
 }
@@ -226,7 +229,7 @@ func (f *fleet) heartbeatLoop() { f.every(nodeRefresh, f.refresh) }
 func (f *fleet) refresh() {
 	players, matches := f.s.lobby.Counts()
 	rec, _ := json.Marshal(NodeInfo{ID: f.id, URL: f.url, Players: players, Matches: matches,
-		Capacity: f.s.opts.MaxConns, Draining: f.draining.Load(), Updated: time.Now().UnixMilli()})
+		Capacity: f.s.capacity(), Full: f.s.full(), Draining: f.draining.Load(), Updated: time.Now().UnixMilli()})
 	ctx, cancel := f.ctx()
 	defer cancel()
 	now := time.Now()
@@ -870,7 +873,7 @@ func (f *fleet) matchmake() {
 	now := time.Now()
 	load := map[string]int{}
 	for _, n := range f.Nodes() {
-		if !n.Draining {
+		if !n.Draining && !n.Full {
 			load[n.ID] = n.Players
 		}
 	}
@@ -960,7 +963,7 @@ func (f *fleet) matchMode(ctx context.Context, mode string, load map[string]int)
 		if err != nil {
 			return err
 		}
-		if n == nil || n.Draining {
+		if n == nil || n.Draining || n.Full {
 			if host == "" {
 				f.rdb.HDel(ctx, fleetKey("free", mode), sl.id)
 			}

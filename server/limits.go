@@ -20,6 +20,7 @@ const (
 	limIPTable      = "ip_table"          // too many client IPs tracked at once
 	limConnsPerIP   = "conns_per_ip"      // an IP at -max-conns-per-ip
 	limConns        = "conns"             // the server at -max-conns
+	limMaxPlayers   = "max_players"       // the node at -max-players (a newcomer)
 	limHelloPending = "hello_pending"     // a second connection waiting for hello with one token
 	limHelloTimeout = "hello_timeout"     // no hello within -hello-timeout
 	limMessages     = "messages"          // a frame (ping included) over the per-connection rate
@@ -178,12 +179,16 @@ func (t *ipTable) allowSession(ip netip.Addr, now time.Time) (bool, time.Duratio
 }
 
 // acquireConn reserves a connection for ip. It returns "" when granted, or
-// the limit that refused it.
-func (t *ipTable) acquireConn(ip netip.Addr, now time.Time) string {
+// the limit that refused it. players > 0 caps the connections held by
+// then (-max-players, for a newcomer): over it, limMaxPlayers.
+func (t *ipTable) acquireConn(ip netip.Addr, now time.Time, players int) string {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if t.conns >= t.maxConns {
 		return limConns
+	}
+	if players > 0 && t.conns >= players {
+		return limMaxPlayers
 	}
 	st := t.get(ip, now)
 	switch {

@@ -93,6 +93,11 @@ type Options struct {
 	// 10,000: 503 over it).
 	MaxConnsPerIP int
 	MaxConns      int
+	// MaxPlayers caps the players of this node: a new player's WebSocket
+	// (from the upgrade on, hello or not) past MaxPlayers open ones gets
+	// 503 server_full; a player the node holds (connected, queued, or
+	// seated and away) is always let back in. 0 (the default): no cap.
+	MaxPlayers int
 	// HelloTimeout closes a connection that sent no valid hello within it
 	// with 4006; default 5 s.
 	HelloTimeout time.Duration
@@ -112,6 +117,9 @@ type Options struct {
 	LogLevel string
 	// Logger overrides the logger built from LogLevel (for tests).
 	Logger *slog.Logger
+
+	// loadWindow overrides the overload signal's window (for tests).
+	loadWindow time.Duration
 }
 
 // Validate reports the first invalid option.
@@ -129,6 +137,8 @@ func (o *Options) Validate() error {
 		return errors.New("session rate, burst and cap must be positive")
 	case o.MaxConnsPerIP < 1 || o.MaxConns < 1 || o.HelloTimeout <= 0:
 		return errors.New("connection caps and the hello timeout must be positive")
+	case o.MaxPlayers < 0:
+		return errors.New("max-players must be 0 (no cap) or positive")
 	case o.HTTPReadTimeout <= 0 || o.HTTPWriteTimeout <= 0 || o.HTTPIdleTimeout <= 0 || o.MaxHeaderBytes < 1024:
 		return errors.New("HTTP timeouts must be positive and the header cap at least 1 KiB")
 	case o.RankedMinPlayers < 1:
@@ -227,6 +237,7 @@ func (o *Options) RegisterFlags(fs *flag.FlagSet) {
 	fs.IntVar(&o.MaxSessions, "max-sessions", d.MaxSessions, "most sessions of the in-process store (without -redis); when full: 503")
 	fs.IntVar(&o.MaxConnsPerIP, "max-conns-per-ip", d.MaxConnsPerIP, "most WebSocket connections of one client IP (IPv6: one /64); over it the upgrade gets 429")
 	fs.IntVar(&o.MaxConns, "max-conns", d.MaxConns, "most WebSocket connections of the server; over it the upgrade gets 503")
+	fs.IntVar(&o.MaxPlayers, "max-players", 0, "most players of this node: a new player's WebSocket past this many open ones gets 503 server_full (players seated here always get back in); 0: no cap")
 	fs.DurationVar(&o.HelloTimeout, "hello-timeout", d.HelloTimeout, "close a connection that sent no valid hello within this (close code 4006)")
 	fs.DurationVar(&o.HTTPReadTimeout, "http-read-timeout", d.HTTPReadTimeout, "time to read a whole HTTP request, body included (not the WebSocket)")
 	fs.DurationVar(&o.HTTPWriteTimeout, "http-write-timeout", d.HTTPWriteTimeout, "time to write an HTTP response (not the WebSocket)")

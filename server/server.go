@@ -1,6 +1,7 @@
 package server
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -47,6 +48,9 @@ type Server struct {
 	started   time.Time
 	closing   atomic.Bool
 	startOnce sync.Once
+	// loadQuit stops the overload watcher (watchLoad); loadDone closes
+	// when it has.
+	loadQuit, loadDone chan struct{}
 
 	// storeLogs and httpLogs bound what the store's failures and the
 	// HTTP server's complaints about peers write to the log.
@@ -82,7 +86,10 @@ func New(opts Options) (*Server, error) {
 		waitingHello: make(map[string]struct{}),
 		nodeID:       opts.NodeID,
 		ips:          newIPTable(maxTrackedIPs, opts.SessionRate, opts.SessionBurst, opts.MaxConnsPerIP, opts.MaxConns),
+		loadQuit:     make(chan struct{}),
+		loadDone:     make(chan struct{}),
 	}
+	s.metrics.load.setRate(opts.TickRate)
 	s.tokens = newTokenCache(max(2*opts.MaxConns, minTokenCache), func() { s.limited(limTokenCache) })
 	s.storeLogs = logLimiter{every: time.Second, onSuppress: func() { s.limited(limLogs) }}
 	s.httpLogs = logLimiter{every: time.Second, onSuppress: func() { s.limited(limLogs) }}
@@ -119,6 +126,7 @@ func New(opts Options) (*Server, error) {
 	lcfg := match.LobbyConfig{
 		Modes:       modes,
 		FillTimeout: opts.FillTimeout,
+		Admit:       s.admitPlayers,
 		Match: match.Config{TickRate: opts.TickRate, Observer: s.metrics, Logger: s.log,
 			InterestRadius: float32(opts.InterestRadius), FullViews: opts.FullSnapshots,
 			CongestedKick: opts.CongestedTimeout, SeatGrace: opts.SeatGrace, Hooks: hooks{s}},
@@ -133,6 +141,7 @@ func New(opts Options) (*Server, error) {
 		return nil, err
 	}
 	s.lobby = lobby
+	go s.watchLoad(cmp.Or(opts.loadWindow, loadWindow), s.loadQuit, s.loadDone)
 	s.upgrader = gws.NewUpgrader(&handler{s: s}, &gws.ServerOption{
 		ReadMaxPayloadSize: netcode.MaxClientFrame,
 		ParallelEnabled:    false, // it would reorder a connection's messages
@@ -255,6 +264,8 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		s.log.Info("drained to the fleet")
 	}
 	lobbyErr := s.lobby.Close(ctx)
+	close(s.loadQuit)
+	<-s.loadDone
 
 	s.mu.Lock()
 	s.idle = make(chan struct{})
@@ -503,7 +514,7 @@ func (s *Server) handleFleet(w http.ResponseWriter, r *http.Request) {
 	} else {
 		players, matches := s.lobby.Counts()
 		nodes = []NodeInfo{{ID: s.nodeID, URL: s.opts.PublicURL, Players: players, Matches: matches,
-			Capacity: s.opts.MaxConns, Draining: s.closing.Load()}}
+			Capacity: s.capacity(), Full: s.full(), Draining: s.closing.Load()}}
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"nodes": nodes})
 }
@@ -574,11 +585,29 @@ func (s *Server) handleWS(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "bad_handshake")
 		return
 	}
+	// A newcomer is refused while the node is overloaded or holds its
+	// -max-players; a player the node holds (connected, queued, or seated
+	// and away) is not: their reconnect must find their game.
 	ip := ipKey(clientIP(r, s.opts.TrustedProxies))
-	switch why := s.ips.acquireConn(ip, time.Now()); why {
+	hash := HashToken(token)
+	known := s.lobby.Holds(hash)
+	if !known && s.metrics.load.overloaded() {
+		s.metrics.refused.WithLabelValues(refusedOverload).Inc()
+		writeError(w, http.StatusServiceUnavailable, "server_full")
+		return
+	}
+	maxPlayers := s.opts.MaxPlayers
+	if known {
+		maxPlayers = 0
+	}
+	switch why := s.ips.acquireConn(ip, time.Now(), maxPlayers); why {
 	case "":
 	case limConns:
 		s.limited(why)
+		writeError(w, http.StatusServiceUnavailable, "server_full")
+		return
+	case limMaxPlayers:
+		s.metrics.refused.WithLabelValues(refusedMaxPlayers).Inc()
 		writeError(w, http.StatusServiceUnavailable, "server_full")
 		return
 	default:
@@ -586,7 +615,6 @@ func (s *Server) handleWS(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusTooManyRequests, "too_many_connections")
 		return
 	}
-	hash := HashToken(token)
 	if !s.waitForHello(hash) {
 		s.ips.releaseConn(ip)
 		s.limited(limHelloPending)
