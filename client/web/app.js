@@ -1476,13 +1476,14 @@
     const arr = (v) => (Array.isArray(v) ? v : []);
     const tick = num(msg[1]);
     const ackSeq = num(msg[2]);
+    const isNum = (v) => typeof v === "number" || typeof v === "bigint";
     const flags = num(msg[3]);
-    if (!isUint(flags) || msg.length < SNAP_FIXED) {
+    if (msg.length < SNAP_FIXED || !isNum(msg[3]) || !isUint(flags) || !Array.isArray(msg[4])) {
       resync(`malformed snapshot of tick ${tick}`);
       return;
     }
     const reset = (flags & SNAP_RESET) !== 0;
-    const updates = arr(msg[4]);
+    const updates = msg[4];
     let at = SNAP_FIXED;
     const part = (bit) => ((flags & bit) !== 0 ? msg[at++] : undefined);
     const leadRaw = part(SNAP_LEAD);

@@ -26,7 +26,7 @@ const SCHEMA = [1, ["player", "npc", "projectile"], [["hp", 1]]];
 const matched = (id, entity, tick, ackSeq) => [2, id, "arena", entity, 30, 2000, 2000, SCHEMA, tick, tick + 9000, ackSeq];
 // A full view holding only the own avatar at (1000, 1000).
 const fullView = (tick, ackSeq, entity) =>
-  [3, tick, ackSeq, [], [], [[entity, 0, false]], true, [[0, entity, 0, 1000, 1000, 100]], [], [], null];
+  [3, tick, ackSeq, 49, [], [[entity, 0, false]], [[0, entity, 0, 1000, 1000, 100]]];
 
 /** Waits until fn() is truthy (polling), or fails naming what. */
 async function until(what, fn, timeout = 5000) {
@@ -59,7 +59,7 @@ test("welcome's where after a reconnect; seqs never go back; quiet leave", async
     });
   });
   const socket = (n) => until(`socket ${n} and its hello`, () => socks[n - 1] && socks[n - 1].of(0).length === 1 && socks[n - 1]);
-  const welcome = (sock, where) => sock.send([0, 1, "p-mock", "e2e", where]);
+  const welcome = (sock, where) => sock.send([0, 2, "p-mock", "e2e", where]);
   const inputs = () => socks.flatMap((s) => s.of(2));
   const maxSeq = () => Math.max(0, ...inputs().map((m) => m[1]));
 
@@ -76,7 +76,7 @@ test("welcome's where after a reconnect; seqs never go back; quiet leave", async
     await h.waitForHook(page, "playing m-1", (s) => s.state === "playing" && s.matchId === "m-1" && s.seatFirstSeq === 1);
     await page.mouse.click(900, 250);
     await until("a few inputs and a shot", () => inputs().length >= 5 && inputs().some((m) => m[4] & 1));
-    s1.send([3, 101, 2, [], [], [], false, [], [], [], null]);
+    s1.send([3, 101, 2, 0, []]);
     const h1 = await h.hook(page);
     assert.equal(h1.where, 0);
 

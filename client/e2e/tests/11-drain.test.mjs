@@ -157,8 +157,8 @@ test("moved with a scripted server: path prefix, resends after a restore, altern
   const NODE_B = "http://127.0.0.1:9/n/nB"; // never reached: the route answers
   const SCHEMA = [1, ["player", "npc", "projectile"], [["hp", 1]]];
   const matched = (entity, tick, ackSeq) => [2, "m-1", "arena", entity, 30, 2000, 2000, SCHEMA, tick, tick + 9000, ackSeq];
-  const fullView = (tick, ackSeq) => [3, tick, ackSeq, [], [], [[5, 0, false]], true, [[0, 5, 0, 1000, 1000, 100]], [], [], null];
-  const ack = (tick, ackSeq) => [3, tick, ackSeq, [], [], [], false, [], [], [], null];
+  const fullView = (tick, ackSeq) => [3, tick, ackSeq, 49, [], [[5, 0, false]], [[0, 5, 0, 1000, 1000, 100]]];
+  const ack = (tick, ackSeq) => [3, tick, ackSeq, 0, []];
   const until = async (what, fn, timeout = 5000) => {
     const end = Date.now() + timeout;
     for (;;) {
@@ -195,7 +195,7 @@ test("moved with a scripted server: path prefix, resends after a restore, altern
   try {
     await h.openClient(page, server);
     const s1 = await socket(1);
-    s1.send([0, 1, "p-mock", "e2e", 0]);
+    s1.send([0, 2, "p-mock", "e2e", 0]);
     await until("the queue", () => s1.of(1).length === 1);
     s1.send([1, "arena"]);
     s1.send(matched(5, 100, 0));
@@ -222,7 +222,7 @@ test("moved with a scripted server: path prefix, resends after a restore, altern
     assert.equal(Math.max(...s1.inputs().map((i) => i[0])), lastOnA, "no input after moved");
 
     // B restored the seat from a checkpoint that applied seq 5 only.
-    s2.send([0, 1, "p-mock", "e2e", 2]);
+    s2.send([0, 2, "p-mock", "e2e", 2]);
     s2.send(matched(5, 120, 5));
     await until("the first inputs frame", () => s2.of(5).length >= 1);
     await h.sleep(200);
@@ -265,7 +265,7 @@ test("moved with a scripted server: path prefix, resends after a restore, altern
     const s4 = await socket(4);
     assert.ok(s4.url.startsWith(`${server.url.replace(/^http/, "ws")}/ws?`), `then the page's origin: ${s4.url}`);
     // A held seat: at most 8 sent again and unacknowledged at a time.
-    s4.send([0, 1, "p-mock", "e2e", 2]);
+    s4.send([0, 2, "p-mock", "e2e", 2]);
     s4.send(matched(5, 200, held.ackSeq));
     await until("the resends", () => s4.of(5).length >= 1);
     await h.sleep(200);
