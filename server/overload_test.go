@@ -285,3 +285,76 @@ func gaugeValue(t *testing.T, srv *Server, name string) float64 {
 	t.Fatalf("no metric %s", name)
 	return 0
 }
+
+// In a fleet, an overloaded node says so in its record (full), and the
+// matchmaker starts no match there: two players queued on a busy node are
+// seated on it, not on the idle node that is overloaded (the one with the
+// fewest players, where the match would go otherwise).
+func TestFleetPlacesNoMatchOnFullNode(t *testing.T) {
+	rs := newStoppableRedis(t)
+	opts := Options{Redis: rs.Addr, FillTimeout: 100 * time.Millisecond, loadWindow: 20 * time.Millisecond}
+	opts.NodeID = "a-idle" // first in the order of ids: a tie of loads goes to it
+	idle, _ := startServer(t, opts)
+	opts.NodeID = "b-busy"
+	busy, busyBase := startServer(t, opts)
+
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-time.After(time.Millisecond):
+			}
+			for range 5 {
+				idle.metrics.TickDone(20 * time.Millisecond)
+			}
+		}
+	}()
+	defer func() { close(stop); wg.Wait() }()
+	waitUntil(t, 10*time.Second, func() bool {
+		resp, err := http.Get(busyBase + "/v1/fleet")
+		if err != nil {
+			return false
+		}
+		defer resp.Body.Close()
+		var body struct{ Nodes []NodeInfo }
+		_ = json.NewDecoder(resp.Body).Decode(&body)
+		full := map[string]bool{}
+		for _, n := range body.Nodes {
+			full[n.ID] = n.Full
+		}
+		return len(body.Nodes) == 2 && full["a-idle"] && !full["b-busy"]
+	})
+
+	var players []*rawClient
+	for range 2 {
+		rc, code, _ := dialStatus(t, busyBase, createSession(t, busyBase))
+		if code != http.StatusSwitchingProtocols {
+			t.Fatalf("player on the busy node: %d", code)
+		}
+		rc.send(t, hello())
+		rc.send(t, netcode.AppendQueue(nil, "arena"))
+		players = append(players, rc)
+	}
+	for i, rc := range players {
+		waitUntil(t, 10*time.Second, func() bool { return rc.has(netcode.MsgMatched, 0) || rc.has(netcode.MsgMoved, 0) })
+		if rc.has(netcode.MsgMoved, 0) {
+			t.Errorf("player %d moved to another node", i)
+		}
+	}
+	if ids := idle.lobby.MatchIDs(); len(ids) != 0 {
+		t.Errorf("matches on the overloaded node: %v", ids)
+	}
+	if ids := busy.lobby.MatchIDs(); len(ids) != 1 {
+		t.Errorf("matches on the busy node: %v, want 1", ids)
+	}
+	// The matchmaker never asked the overloaded node to host: it would
+	// have refused (and counted) the tickets.
+	if n := labeledCounter(t, idle, "skirmish_refused_total", "why", refusedOverload); n != 0 {
+		t.Errorf("the overloaded node was asked to seat %v players", n)
+	}
+}
