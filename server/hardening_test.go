@@ -73,7 +73,7 @@ func TestCloseThenHelloActsNoMore(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	pair := append(maskedFrame(0x2, []byte{0xc1}), maskedFrame(0x2, netcode.AppendHello(nil, 1, 1))...)
+	pair := append(maskedFrame(0x2, []byte{0xc1}), maskedFrame(0x2, netcode.AppendHello(nil, netcode.Version, netcode.Version))...)
 	if _, err := attacker.conn.NetConn().Write(pair); err != nil {
 		t.Fatal(err)
 	}
@@ -97,7 +97,7 @@ func TestReplacedConnectionLateFrames(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	repl.send(t, netcode.AppendHello(nil, 1, 1))
+	repl.send(t, netcode.AppendHello(nil, netcode.Version, netcode.Version))
 	waitUntil(t, 3*time.Second, func() bool { return repl.has(netcode.MsgWelcome, 0) })
 	// The late frames leave in one write, once the replacement is done.
 	var late []byte
@@ -146,7 +146,7 @@ func TestCloseReasonsCounted(t *testing.T) {
 	}
 	helloed := func() *rawClient {
 		rc := dial()
-		rc.send(t, netcode.AppendHello(nil, 1, 1))
+		rc.send(t, netcode.AppendHello(nil, netcode.Version, netcode.Version))
 		waitUntil(t, 2*time.Second, func() bool { return rc.has(netcode.MsgWelcome, 0) })
 		return rc
 	}
@@ -171,13 +171,13 @@ func TestCloseReasonsCounted(t *testing.T) {
 	expect(helloed(), 4002, "idle", 3*time.Second) // never answers a ping
 	tok := createSession(t, base)
 	r1, _, _ := dialRaw(t, base, tok, nil)
-	r1.send(t, netcode.AppendHello(nil, 1, 1))
+	r1.send(t, netcode.AppendHello(nil, netcode.Version, netcode.Version))
 	waitUntil(t, 2*time.Second, func() bool { return r1.has(netcode.MsgWelcome, 0) })
 	r2, _, _ := dialRaw(t, base, tok, nil)
 	r2.mu.Lock()
 	r2.answerPings = true // it stays until the shutdown
 	r2.mu.Unlock()
-	r2.send(t, netcode.AppendHello(nil, 1, 1))
+	r2.send(t, netcode.AppendHello(nil, netcode.Version, netcode.Version))
 	expect(r1, 4003, "replaced", 2*time.Second)
 	f := helloed()
 	go func() {
@@ -214,7 +214,7 @@ func TestLeaveWhenNotQueued(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rc.send(t, netcode.AppendHello(nil, 1, 1))
+	rc.send(t, netcode.AppendHello(nil, netcode.Version, netcode.Version))
 	rc.send(t, netcode.AppendLeave(nil))
 	waitUntil(t, 2*time.Second, func() bool { return rc.has(netcode.MsgError, netcode.ErrNotQueued) })
 }
@@ -226,7 +226,7 @@ func TestPongEchoesClientTime(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rc.send(t, netcode.AppendHello(nil, 1, 1))
+	rc.send(t, netcode.AppendHello(nil, netcode.Version, netcode.Version))
 	ping := []byte{0x92, netcode.MsgPing, 0xcf, 0, 0, 1, 0x8b, 0xcd, 0x2a, 0x6f, 0x11} // uint64 ms
 	rc.send(t, ping)
 	waitUntil(t, 2*time.Second, func() bool { return rc.has(netcode.MsgPong, 0) })
@@ -249,7 +249,7 @@ func TestIdleCloseOnTime(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rc.send(t, netcode.AppendHello(nil, 1, 1))
+	rc.send(t, netcode.AppendHello(nil, netcode.Version, netcode.Version))
 	last := time.Now()
 	rc.waitClose(t, 3*time.Second)
 	if el := time.Since(last); el < 1150*time.Millisecond || el > 1300*time.Millisecond {

@@ -239,7 +239,7 @@ func TestReconnectAfterGraceGoesToLobby(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	back.send(t, netcode.AppendHello(nil, 1, 1))
+	back.send(t, netcode.AppendHello(nil, netcode.Version, netcode.Version))
 	waitUntil(t, 5*time.Second, func() bool { return back.has(netcode.MsgError, netcode.ErrSeatExpired) })
 	if back.has(netcode.MsgMatched, 0) {
 		t.Error("seat resumed after the grace")
@@ -258,13 +258,13 @@ func TestSecondConnectionReplacesFirst(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	first.send(t, netcode.AppendHello(nil, 1, 1))
+	first.send(t, netcode.AppendHello(nil, netcode.Version, netcode.Version))
 	time.Sleep(100 * time.Millisecond)
 	second, _, err := dialRaw(t, base, tok, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	second.send(t, netcode.AppendHello(nil, 1, 1))
+	second.send(t, netcode.AppendHello(nil, netcode.Version, netcode.Version))
 	code, reason := first.waitClose(t, 3*time.Second)
 	if code != 4003 || reason != "replaced" {
 		t.Errorf("first closed with %d %q", code, reason)

@@ -275,13 +275,13 @@ func TestOneConnectionWaitsForHelloPerToken(t *testing.T) {
 	if got := limitedCount(t, srv, limHelloPending); got != 5 {
 		t.Errorf("limited{hello_pending} = %v", got)
 	}
-	first.send(t, netcode.AppendHello(nil, 1, 1))
+	first.send(t, netcode.AppendHello(nil, netcode.Version, netcode.Version))
 	waitUntil(t, 2*time.Second, func() bool { return first.has(netcode.MsgWelcome, 0) })
 	second, _, err := dialRaw(t, base, tok, nil)
 	if err != nil {
 		t.Fatalf("a connection after the first said hello: %v", err)
 	}
-	second.send(t, netcode.AppendHello(nil, 1, 1))
+	second.send(t, netcode.AppendHello(nil, netcode.Version, netcode.Version))
 	if code, _ := first.waitClose(t, 2*time.Second); code != 4003 {
 		t.Errorf("first closed with %d, want 4003", code)
 	}
@@ -357,7 +357,7 @@ func TestPingFloodGetsFewPongs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rc.send(t, netcode.AppendHello(nil, 1, 1))
+	rc.send(t, netcode.AppendHello(nil, netcode.Version, netcode.Version))
 	start := time.Now()
 	for range 300 {
 		if err := rc.conn.WritePing(nil); err != nil {

@@ -227,7 +227,7 @@ func TestSessionWorksOnAnotherNode(t *testing.T) {
 	if err != nil {
 		t.Fatalf("token refused on another node: %v %v", err, resp)
 	}
-	back.send(t, netcode.AppendHello(nil, 1, 1))
+	back.send(t, netcode.AppendHello(nil, netcode.Version, netcode.Version))
 	if code, _ := back.waitClose(t, 5*time.Second); code != uint16(netcode.CloseMoved) {
 		t.Fatalf("closed with %d, want 4007 moved", code)
 	}
@@ -298,14 +298,14 @@ func TestFleetReplacementAndOrigins(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	first.send(t, netcode.AppendHello(nil, 1, 1))
+	first.send(t, netcode.AppendHello(nil, netcode.Version, netcode.Version))
 	waitUntil(t, 5*time.Second, func() bool { return first.has(netcode.MsgWelcome, 0) })
 
 	second, _, err := dialRaw(t, b, tok, nil)
 	if err != nil {
 		t.Fatalf("token refused on node b: %v", err)
 	}
-	second.send(t, netcode.AppendHello(nil, 1, 1))
+	second.send(t, netcode.AppendHello(nil, netcode.Version, netcode.Version))
 	waitUntil(t, 5*time.Second, func() bool { return second.has(netcode.MsgWelcome, 0) })
 	if code, _ := first.waitClose(t, 5*time.Second); code != uint16(netcode.CloseReplaced) {
 		t.Errorf("the first connection closed with %d, want 4003", code)

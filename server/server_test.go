@@ -136,7 +136,7 @@ func seatedRaw(t *testing.T, base, tok string) *rawClient {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rc.send(t, netcode.AppendHello(nil, 1, 1))
+	rc.send(t, netcode.AppendHello(nil, netcode.Version, netcode.Version))
 	rc.send(t, netcode.AppendQueue(nil, "arena"))
 	waitUntil(t, 5*time.Second, func() bool { return rc.has(netcode.MsgMatched, 0) })
 	return rc
@@ -225,7 +225,7 @@ func TestHostileFramesCloseWithCode(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	bystander.send(t, netcode.AppendHello(nil, 1, 1))
+	bystander.send(t, netcode.AppendHello(nil, netcode.Version, netcode.Version))
 	cases := []struct {
 		name   string
 		frames [][]byte
@@ -233,10 +233,10 @@ func TestHostileFramesCloseWithCode(t *testing.T) {
 		code   uint16
 		reason string
 	}{
-		{"array bomb", [][]byte{netcode.AppendHello(nil, 1, 1), {0xdd, 0x7f, 0xff, 0xff, 0xff}}, false, 4000, "protocol"},
+		{"array bomb", [][]byte{netcode.AppendHello(nil, netcode.Version, netcode.Version), {0xdd, 0x7f, 0xff, 0xff, 0xff}}, false, 4000, "protocol"},
 		{"garbage", [][]byte{{0xc1, 0xff, 0x00}}, false, 4000, "protocol"},
 		{"input before hello", [][]byte{netcode.AppendInput(nil, &netcode.Input{Seq: 1})}, false, 4000, "protocol"},
-		{"second hello", [][]byte{netcode.AppendHello(nil, 1, 1), netcode.AppendHello(nil, 1, 1)}, false, 4000, "protocol"},
+		{"second hello", [][]byte{netcode.AppendHello(nil, netcode.Version, netcode.Version), netcode.AppendHello(nil, netcode.Version, netcode.Version)}, false, 4000, "protocol"},
 		{"no common version", [][]byte{netcode.AppendHello(nil, 2, 5)}, false, 4001, "version"},
 		{"too large", [][]byte{make([]byte, netcode.MaxClientFrame+1)}, false, 1009, "too_large"},
 		{"text frame", [][]byte{[]byte("hello")}, true, 4000, "protocol"},
@@ -286,7 +286,7 @@ func TestRateLimitAndFlood(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rc.send(t, netcode.AppendHello(nil, 1, 1))
+	rc.send(t, netcode.AppendHello(nil, netcode.Version, netcode.Version))
 	// 30 pings at once: the burst of 10 (hello took one) passes, the rest drop.
 	for range 30 {
 		rc.send(t, netcode.AppendPing(nil, 1))
@@ -360,7 +360,7 @@ func TestShutdownClosesClients(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		rc.send(t, netcode.AppendHello(nil, 1, 1))
+		rc.send(t, netcode.AppendHello(nil, netcode.Version, netcode.Version))
 		rc.send(t, netcode.AppendQueue(nil, "arena"))
 		clients = append(clients, rc)
 	}
@@ -480,7 +480,7 @@ func TestStalledReaderDoesNotSlowOthers(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer staller.NetConn().Close()
-	_ = staller.WriteMessage(gws.OpcodeBinary, netcode.AppendHello(nil, 1, 1))
+	_ = staller.WriteMessage(gws.OpcodeBinary, netcode.AppendHello(nil, netcode.Version, netcode.Version))
 	_ = staller.WriteMessage(gws.OpcodeBinary, netcode.AppendQueue(nil, "arena"))
 	player.Queue("arena")
 
