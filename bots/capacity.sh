@@ -24,7 +24,8 @@
 #              (the bots' per-second series): at least 29
 #   lost       the bots' inputs_lost: 0
 #   errors     the bots' errors and protocol errors, bots that never
-#              connected, the server's panics: 0
+#              connected, the server's panics: 0; and no player refused
+#              (skirmish_refused_total: overload or -max-players)
 # Figures: server CPU (% of one core, and us per client-tick: utime+stime
 # from /proc over the steady window divided by skirmish_frames_out_total's
 # increase), server RSS above its idle base per bot, bots CPU (% of one
@@ -60,19 +61,29 @@ done
 
 hz=$(getconf CLK_TCK)
 tmp=$(mktemp -d -t skirmish-capacity.XXXXXX)
-spid= bpid=
+spid= bpid= napid=
+# stop PID: SIGTERM, then SIGKILL if it is still there after 10 s.
+stop() {
+  kill -TERM "$1" 2>/dev/null || return 0
+  for _ in $(seq 100); do kill -0 "$1" 2>/dev/null || break; sleep 0.1; done
+  kill -KILL "$1" 2>/dev/null || true
+  wait "$1" 2>/dev/null || true
+}
 stop_step() {
-  if [ -n "$bpid" ]; then kill -TERM "$bpid" 2>/dev/null || true; wait "$bpid" 2>/dev/null || true; bpid=; fi
-  if [ -n "$spid" ]; then kill -TERM "$spid" 2>/dev/null || true; wait "$spid" 2>/dev/null || true; spid=; fi
+  if [ -n "$bpid" ]; then stop "$bpid"; bpid=; fi
+  if [ -n "$spid" ]; then stop "$spid"; spid=; fi
 }
 cleanup() {
   trap - EXIT INT TERM HUP
+  if [ -n "$napid" ]; then kill "$napid" 2>/dev/null || true; fi
   stop_step
   if [ "${CAPACITY_KEEP:-}" = 1 ]; then echo "capacity: the runs are in $tmp"; else rm -rf "$tmp"; fi
 }
 trap cleanup EXIT
 trap 'echo "capacity: interrupted" >&2; cleanup; exit 130' INT TERM HUP
 
+# nap S: sleep S seconds in a way a signal interrupts (the traps run at once).
+nap() { sleep "$1" & napid=$!; wait "$napid" || true; napid=; }
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 rss_kb() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
 metric() { # metric FILE NAME: the value of an unlabelled series, 0 if none
@@ -106,11 +117,11 @@ run_step() {
   ./bin/bots -url "$url" -n "$n" -duration "${dur}s" -ramp "${ramp}s" -mode arena -behavior fight \
     -report "$d/report.json" $bots_args >"$d/bots.out" 2>&1 &
   bpid=$!
-  sleep "$warm"
+  nap "$warm"
   curl -fs --max-time 5 "$url/metrics" >"$d/m0.txt" || true
   local c0 b0 t0 c1 b1 t1 rss
   c0=$(cpu_ticks "$spid"); b0=$(cpu_ticks "$bpid" 2>/dev/null || echo 0); t0=$(date +%s.%N)
-  sleep "$window"
+  nap "$window"
   curl -fs --max-time 5 "$url/metrics" >"$d/m1.txt" || true
   c1=$(cpu_ticks "$spid"); b1=$(cpu_ticks "$bpid" 2>/dev/null || echo "$b0"); t1=$(date +%s.%N)
   rss=$(rss_kb "$spid")
@@ -157,6 +168,7 @@ for le, c in buckets:
         break
 overruns = int(m.get("skirmish_tick_overruns_total", 0))
 panics = int(m.get("skirmish_panics_total", 0))
+refused = int(sum(v for k, v in m.items() if k.startswith("skirmish_refused_total{")))
 frames = f1 - f0
 us = 1e6 * cpu / hz / frames if frames > 0 else float("nan")
 cpu_pct = 100.0 * cpu / hz / secs
@@ -188,6 +200,8 @@ if rep is not None:
         fails.append("inputs lost %d" % lost)
     if errors:
         fails.append("errors %d" % errors)
+if refused:
+    fails.append("the server refused %d players (server_full)" % refused)
 status = "PASS" if not fails else "FAIL (" + "; ".join(fails) + ")"
 print("%d %d bots: server CPU %.0f%% = %.1f us/client-tick, RSS %.0f KB/bot above idle; bots CPU %.0f%%; "
       "tick p99 %.2f ms, overruns %d; ack p50 %.1f p99 %.1f ms; snaps/s %.1f; lost %d; errors %d: %s"
