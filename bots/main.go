@@ -61,6 +61,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"syscall"
 	"time"
 )
@@ -71,7 +72,7 @@ func main() {
 
 func mainExit(args []string) int {
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
-	cfg, report, err := parseFlags(args)
+	cfg, out, err := parseFlags(args)
 	if err != nil {
 		switch {
 		case errors.Is(err, flag.ErrHelp):
@@ -85,6 +86,15 @@ func mainExit(args []string) int {
 		cfg.Seed = uint64(time.Now().UnixNano())
 	}
 	cfg.Progress, cfg.Logger = os.Stdout, log
+	report := out.report
+	if out.cpuProfile != "" {
+		stop, perr := startCPUProfile(out.cpuProfile)
+		if perr != nil {
+			fmt.Fprintln(os.Stderr, "bots:", perr)
+			return exitSetup
+		}
+		defer stop(log)
+	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -144,10 +154,35 @@ func exitStatus(rep *Report, err error) (int, string) {
 // explained).
 var errParse = errors.New("bad command line")
 
-// parseFlags returns the run's configuration and the report path.
-func parseFlags(args []string) (Config, string, error) {
+// outputs are the files a run writes besides its summary.
+type outputs struct {
+	report     string // the JSON report (and its HTML page beside it)
+	cpuProfile string // a CPU profile of the bots process
+}
+
+// startCPUProfile starts a CPU profile of the process written to path;
+// stop ends it.
+func startCPUProfile(path string) (stop func(*slog.Logger), err error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func(log *slog.Logger) {
+		pprof.StopCPUProfile()
+		if err := f.Close(); err != nil {
+			log.Error("write cpu profile", "path", path, "err", err)
+		}
+	}, nil
+}
+
+// parseFlags returns the run's configuration and the files it writes.
+func parseFlags(args []string) (Config, outputs, error) {
 	var cfg Config
-	var report string
+	var out outputs
 	fs := flag.NewFlagSet("bots", flag.ContinueOnError)
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "Usage: bots [flags]\n\nRuns simulated players against a Skirmish server and reports what they saw.\nExit status: 0 ok, 1 a bot saw a protocol error, 2 no bot could connect, no server for -soak or bad flags,\n3 a -soak check failed.\n\nFlags:\n\n")
@@ -157,22 +192,23 @@ func parseFlags(args []string) (Config, string, error) {
 	fs.IntVar(&cfg.N, "n", 8, "number of bots")
 	fs.DurationVar(&cfg.Duration, "duration", 30*time.Second, "length of the run, from the first bot's start (SIGINT ends it sooner)")
 	fs.StringVar(&cfg.Mode, "mode", "arena", "game mode to queue for")
-	fs.StringVar(&report, "report", "", "write the JSON report to this file, and charts of the run to the same name with .html (default: none; the summary is always printed)")
+	fs.StringVar(&out.report, "report", "", "write the JSON report to this file, and charts of the run to the same name with .html (default: none; the summary is always printed)")
 	fs.StringVar(&cfg.Behavior, "behavior", BehaviorFight, "bot behavior: wander (move only, a new random heading every 1 to 2 s) or fight (chase, circle and shoot the nearest other player or NPC)")
 	fs.DurationVar(&cfg.Ramp, "ramp", 2*time.Second, "time over which to start the bots, evenly spaced")
 	fs.Uint64Var(&cfg.Seed, "seed", 0, "seed of the bots' random choices (0: from the clock)")
 	fs.Float64Var(&cfg.Chaos, "chaos", 0, "cut this many connections per bot per minute (F×n a minute, evenly spread, random playing bots, no close frame); the bots reconnect and resume")
 	fs.BoolVar(&cfg.Soak, "soak", false, "check the server (its /metrics before and after) and the bots after the run; exit 3 if a check fails")
+	fs.StringVar(&out.cpuProfile, "cpuprofile", "", "write a CPU profile of the bots process over the whole run to this file (go tool pprof)")
 	fs.StringVar(&cfg.DebugURL, "debug-url", "", "base URL of the server's -debug-addr (net/http/pprof), where -soak forces a GC before measuring the heap")
 	fs.StringVar(&cfg.SourceAddrs, "source-addrs", defaultSourceAddrs(), "when the server is on the loopback (127.0.0.0/8, localhost), bot i connects from the i-th address of this IPv4 range (skipping .0 and .255, wrapping around), so that the server's per-IP limits see each bot as its own client; off or empty: the system's choice")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
-			return cfg, "", err
+			return cfg, out, err
 		}
-		return cfg, "", errParse
+		return cfg, out, errParse
 	}
 	if fs.NArg() > 0 {
-		return cfg, "", fmt.Errorf("unexpected argument %q", fs.Arg(0))
+		return cfg, out, fmt.Errorf("unexpected argument %q", fs.Arg(0))
 	}
-	return cfg, report, cfg.Validate()
+	return cfg, out, cfg.Validate()
 }

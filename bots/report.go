@@ -96,12 +96,20 @@ type Report struct {
 	CloseCodes map[string]int `json:"close_codes"`
 	// InputsLost counts inputs the server reported as never received
 	// (reject code missing); a resume must lose none.
-	InputsLost     int      `json:"inputs_lost"`
-	ProtocolErrors int      `json:"protocol_errors"`
-	MaxPredError   float64  `json:"max_prediction_error"`
-	MaxCorrection  float64  `json:"max_correction"`
-	Errors         int      `json:"errors"`
-	ErrorSamples   []string `json:"error_samples"`
+	InputsLost     int     `json:"inputs_lost"`
+	ProtocolErrors int     `json:"protocol_errors"`
+	MaxPredError   float64 `json:"max_prediction_error"`
+	MaxCorrection  float64 `json:"max_correction"`
+	// CPUS is the CPU time (user and system) the bots process used during
+	// the run; CPUCores the same over the run's duration (1: one core
+	// busy); CPUUsPerBotTick the same per snapshot the bots received (a
+	// bot-tick: one snapshot in, one input out), in microseconds; 0
+	// without snapshots.
+	CPUS            float64  `json:"cpu_s"`
+	CPUCores        float64  `json:"cpu_cores"`
+	CPUUsPerBotTick float64  `json:"cpu_us_per_bot_tick"`
+	Errors          int      `json:"errors"`
+	ErrorSamples    []string `json:"error_samples"`
 	// Series has a sample of every second of the run.
 	Series []Sample `json:"series"`
 	// Soak holds the checks of -soak; absent without it.
@@ -167,6 +175,7 @@ type totals struct {
 	moved, migrated                                                             int
 	chaosCuts, chaosCutsPlaying                                                 int
 	bytesDown, bytesUp                                                          int64
+	cpu                                                                         time.Duration // the process's CPU time over the run
 	maxPredError, maxCorrection                                                 float64
 	recons                                                                      []time.Duration // reconnect outages
 	queues                                                                      []queueSample   // queue → matched
@@ -211,6 +220,13 @@ func buildReport(cfg Config, elapsed time.Duration, t totals, matches int, acks 
 		Series:           []Sample{},
 	}
 	r.ReconnectMS = Spans(t.recons)
+	r.CPUS = round3(t.cpu.Seconds())
+	if s := elapsed.Seconds(); s > 0 {
+		r.CPUCores = round3(t.cpu.Seconds() / s)
+	}
+	if t.snapshots > 0 {
+		r.CPUUsPerBotTick = round3(float64(t.cpu/time.Nanosecond) / 1e3 / float64(t.snapshots))
+	}
 	r.queueSpans(t.queues)
 	r.migrationSpans(t.migs)
 	if s := elapsed.Seconds(); s > 0 && cfg.N > 0 {
@@ -313,6 +329,7 @@ func (r *Report) Summary(w io.Writer) {
 	fmt.Fprintf(w, "ack latency:    p50 %.1fms  p95 %.1fms  p99 %.1fms  (%d samples, %d stale left out)\n", r.AckMS.P50, r.AckMS.P95, r.AckMS.P99, r.AckSamples, r.StaleAcks)
 	fmt.Fprintf(w, "inputs:         %d sent, %d rejected; %d hits\n", r.InputsSent, r.Rejected, r.Hits)
 	fmt.Fprintf(w, "prediction:     max error %.3fu, max correction %.3fu\n", r.MaxPredError, r.MaxCorrection)
+	fmt.Fprintf(w, "bots CPU:       %.1f%% of one core = %.1f us per bot-tick (%.1fs)\n", 100*r.CPUCores, r.CPUUsPerBotTick, r.CPUS)
 	if r.Chaos > 0 {
 		fmt.Fprintf(w, "chaos:          %g cuts/bot/min, %d connections cut (%d of playing bots)\n", r.Chaos, r.ChaosCuts, r.ChaosCutsPlaying)
 	}

@@ -61,7 +61,7 @@ var (
 	extraKeys = []string{"connected", "seed", "snapshots", "ack_samples", "stale_acks", "hits", "close_codes", "max_correction",
 		"chaos_cuts", "chaos_cuts_playing", "tick_rate", "started_at", "server",
 		"queue_ms", "queue_samples", "queue_match_min_ms", "migrate_ms", "migrate_drain_ms", "migrate_death_ms",
-		"migrated_drain", "migrated_death"}
+		"migrated_drain", "migrated_death", "cpu_s", "cpu_cores", "cpu_us_per_bot_tick"}
 )
 
 func TestReportJSONKeys(t *testing.T) {
@@ -286,5 +286,37 @@ func TestChaosInterval(t *testing.T) {
 		if d := got - c.want; d < -time.Microsecond || d > time.Microsecond {
 			t.Errorf("chaosInterval(%v, %d) = %v, want %v", c.chaos, c.n, got, c.want)
 		}
+	}
+}
+
+// The bots' CPU figures: the process's CPU time over the run, as a share of
+// one core and per snapshot received.
+func TestReportCPU(t *testing.T) {
+	tot := totals{connected: 4, snapshots: 1200, cpu: 60 * time.Millisecond}
+	r := buildReport(Config{N: 4}, 10*time.Second, tot, 1, nil, 0, nil)
+	if r.CPUS != 0.06 || r.CPUCores != 0.006 || r.CPUUsPerBotTick != 50 {
+		t.Errorf("cpu_s %v cpu_cores %v cpu_us_per_bot_tick %v, want 0.06, 0.006 and 50", r.CPUS, r.CPUCores, r.CPUUsPerBotTick)
+	}
+	var buf bytes.Buffer
+	r.Summary(&buf)
+	if want := "bots CPU:       0.6% of one core = 50.0 us per bot-tick (0.1s)"; !strings.Contains(buf.String(), want) {
+		t.Errorf("summary lacks %q:\n%s", want, buf.String())
+	}
+	if r := buildReport(Config{N: 4}, 10*time.Second, totals{cpu: time.Second}, 0, nil, 0, nil); r.CPUUsPerBotTick != 0 {
+		t.Errorf("cpu_us_per_bot_tick %v without snapshots, want 0", r.CPUUsPerBotTick)
+	}
+}
+
+func TestProcessCPUGrows(t *testing.T) {
+	before := processCPU()
+	x := uint64(1)
+	for start := time.Now(); time.Since(start) < 50*time.Millisecond; {
+		x = x*6364136223846793005 + 1442695040888963407
+	}
+	if x == 0 {
+		t.Log("unreachable")
+	}
+	if d := processCPU() - before; d < 10*time.Millisecond {
+		t.Errorf("process CPU grew by %v over 50 ms of busy work", d)
 	}
 }

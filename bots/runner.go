@@ -191,6 +191,7 @@ func run(ctx context.Context, cfg Config) (Report, error) {
 		r.log = slog.Default()
 	}
 	r.start = time.Now()
+	cpu0 := processCPU()
 	ctx, cancel := context.WithDeadline(ctx, r.start.Add(cfg.Duration))
 	defer cancel()
 
@@ -211,16 +212,17 @@ func run(ctx context.Context, cfg Config) (Report, error) {
 	wg.Wait()
 	cancel() // every bot is done, even if early: so is the run
 	bg.Wait()
-	rep := r.report(time.Since(r.start))
+	rep := r.report(time.Since(r.start), processCPU()-cpu0)
 	if rep.Connected == 0 {
 		return rep, ErrNoBots
 	}
 	return rep, nil
 }
 
-// report sums the bots' counters; every bot has finished.
-func (r *runner) report(elapsed time.Duration) Report {
-	t := totals{chaosCuts: int(r.chaosCuts.Load()), chaosCutsPlaying: int(r.chaosCutsPlaying.Load()), tickRate: int(r.tickRate.Load())}
+// report sums the bots' counters; every bot has finished. cpu is the
+// process's CPU time over the run.
+func (r *runner) report(elapsed, cpu time.Duration) Report {
+	t := totals{chaosCuts: int(r.chaosCuts.Load()), chaosCutsPlaying: int(r.chaosCutsPlaying.Load()), tickRate: int(r.tickRate.Load()), cpu: cpu}
 	var acks []time.Duration
 	for _, b := range r.bots {
 		b.mu.Lock() // a client's read goroutine may outlive its bot

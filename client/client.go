@@ -183,8 +183,9 @@ type Client struct {
 	ack        uint32
 	predX      float32
 	predY      float32
-	predOK     bool   // predX, predY hold a prediction
-	unmeasured uint32 // inputs up to this seq are left out of MaxPredictionError
+	predOK     bool           // predX, predY hold a prediction
+	self       netcode.Entity // scratch: the own avatar (a local would escape to the heap)
+	unmeasured uint32         // inputs up to this seq are left out of MaxPredictionError
 	stats      Stats
 	matchGen   int
 	jit        jit
@@ -1004,10 +1005,12 @@ func (c *Client) onSnapshot(s *netcode.Snapshot) {
 		c.jit.observe(s.LeadUs, s.AckSeq, c.matched.TickRate)
 		c.stats.LeadUs, c.stats.TargetLeadUs = s.LeadUs, int32(c.jit.target)
 	}
-	self, ok := c.world.find(c.matched.Entity)
+	var ok bool
+	c.self, ok = c.world.find(c.matched.Entity)
 	if !ok {
 		return
 	}
+	self := &c.self
 	// A rejected input, or a respawn (the server moved the avatar), makes
 	// the prediction wrong on purpose: those are not measured.
 	teleported := false
@@ -1017,7 +1020,7 @@ func (c *Client) onSnapshot(s *netcode.Snapshot) {
 	for _, ev := range s.Events {
 		teleported = teleported || (ev.Type == netcode.EventRespawn && ev.A == self.ID)
 	}
-	if teleported || !c.spec.CanMove(&self) {
+	if teleported || !c.spec.CanMove(self) {
 		// Inputs sent until now were predicted from a state the server
 		// has since changed by itself: don't hold them to the measure.
 		c.unmeasured = c.seq
@@ -1038,7 +1041,7 @@ func (c *Client) onSnapshot(s *netcode.Snapshot) {
 	c.pending = c.pending[:n]
 	x, y := self.X, self.Y
 	for i := range c.pending {
-		x, y = c.predict(&self, x, y, &c.pending[i])
+		x, y = c.predict(self, x, y, &c.pending[i])
 	}
 	if c.predOK && !teleported {
 		c.stats.MaxCorrection = max(c.stats.MaxCorrection, math.Hypot(float64(x-c.predX), float64(y-c.predY)))
@@ -1049,7 +1052,7 @@ func (c *Client) onSnapshot(s *netcode.Snapshot) {
 		// before the next tick (half a tick at high rates), clear of the
 		// delays between that tick and this snapshot; jit refines it.
 		dt := time.Second / time.Duration(max(c.matched.TickRate, 1))
-		go c.inputLoop(c.matchGen, dt, now.Add(max(dt-firstMargin, dt/2)))
+		c.schedule(c.matchGen, dt, now.Add(max(dt-firstMargin, dt/2)))
 	}
 	c.predX, c.predY, c.predOK = x, y, true
 }
@@ -1065,46 +1068,51 @@ func (c *Client) predict(self *netcode.Entity, x, y float32, in *netcode.Input) 
 	return game.Move(x, y, in.MoveX, in.MoveY, c.spec.Speed, dt, c.matched.WorldW, c.matched.WorldH)
 }
 
-// inputLoop sends one input per tick while the match of generation gen
-// lasts. Its schedule slides so that inputs reach the server a small margin
-// before the tick that applies them (see jit).
-func (c *Client) inputLoop(gen int, dt time.Duration, first time.Time) {
-	t := time.NewTimer(time.Until(first))
-	defer t.Stop()
-	next := first
-	buf := make([]byte, 0, 64)
-	for {
-		select {
-		case <-c.closed:
-			return
-		case <-t.C:
-		}
-		c.mu.Lock()
-		if c.matchGen != gen || c.phase != PhasePlaying {
-			c.mu.Unlock()
-			return
-		}
-		// The shift moves the next send: the input after the one sent now.
-		next = next.Add(dt + c.jit.take(dt, c.seq+2))
-		if now := time.Now(); next.Before(now) { // far behind: don't burst
-			next = now
-		}
-		t.Reset(time.Until(next))
-		c.seq++
-		in := netcode.Input{Seq: c.seq, MoveX: c.ctl.MoveX, MoveY: c.ctl.MoveY, AimX: c.ctl.AimX, AimY: c.ctl.AimY}
-		if c.ctl.Fire && c.spec.FireCooldown > 0 && (c.lastFire == 0 || uint64(c.seq-c.lastFire) >= c.cooldown) {
-			in.Buttons |= netcode.ButtonFire
-			c.lastFire = c.seq
-		}
-		self := c.world.get(c.matched.Entity)
-		c.predX, c.predY = c.predict(&self, c.predX, c.predY, &in)
-		c.pending = append(c.pending, in)
-		c.hist.put(sentInput{in: in, at: time.Now(), x: c.predX, y: c.predY})
-		c.stats.InputsSent++
+// schedule starts the input schedule of the match of generation gen: one
+// input every dt, the first at first, on the match's scheduler (see
+// sched.go). Its schedule slides so that inputs reach the server a small
+// margin before the tick that applies them (see jit). c.mu is held.
+func (c *Client) schedule(gen int, dt time.Duration, first time.Time) {
+	schedulerFor(c.matched.MatchID).add(schedItem{at: monoNow() + int64(time.Until(first)), c: c, gen: gen, dt: dt})
+}
+
+// sendScheduled sends the input due at it.at, on the scheduler's
+// goroutine, and returns when the next one is due; ok is false when the
+// match of it.gen is over for the client (or the client is closed): its
+// schedule ends. buf is the scheduler's scratch space.
+func (c *Client) sendScheduled(it *schedItem, buf []byte) (next int64, ok bool, _ []byte) {
+	c.mu.Lock()
+	if c.matchGen != it.gen || c.phase != PhasePlaying {
 		c.mu.Unlock()
-		buf = netcode.AppendInput(buf[:0], &in)
-		c.send(buf)
+		return 0, false, buf
 	}
+	send, next := c.jit.fire(it.at, monoNow(), it.dt, c.seq+1)
+	if !send {
+		c.mu.Unlock()
+		return next, true, buf
+	}
+	l := c.cur.Load()
+	now := time.Now()
+	c.seq++
+	in := netcode.Input{Seq: c.seq, MoveX: c.ctl.MoveX, MoveY: c.ctl.MoveY, AimX: c.ctl.AimX, AimY: c.ctl.AimY}
+	if c.ctl.Fire && c.spec.FireCooldown > 0 && (c.lastFire == 0 || uint64(c.seq-c.lastFire) >= c.cooldown) {
+		in.Buttons |= netcode.ButtonFire
+		c.lastFire = c.seq
+	}
+	c.self = c.world.get(c.matched.Entity)
+	c.predX, c.predY = c.predict(&c.self, c.predX, c.predY, &in)
+	c.pending = append(c.pending, in)
+	c.hist.put(sentInput{in: in, at: now, x: c.predX, y: c.predY})
+	c.stats.InputsSent++
+	buf = netcode.AppendInput(buf[:0], &in)
+	if l != nil {
+		c.stats.BytesUp += int64(len(buf))
+	}
+	c.mu.Unlock()
+	if l != nil {
+		c.out.push(frame{ws: l.ws, b: buf})
+	}
+	return next, true, buf
 }
 
 // Ping sends a ping; the pong is handled silently.

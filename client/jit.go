@@ -8,13 +8,27 @@ import (
 // jit keeps inputs arriving just in time. Every snapshot tells how long
 // the input it applied waited at the server before its tick (the lead).
 // A long lead means inputs arrive too early and wait; a lead near zero
-// means the next bit of jitter makes one miss its tick (it then waits a
-// whole tick). jit slides the send schedule so that the lead settles at a
-// target margin that grows with the observed jitter.
+// means the next bit of jitter makes one miss its tick. jit slides the send
+// schedule so that the lead settles at a target margin that grows with the
+// observed jitter.
+//
+// A missed tick costs more than its own input: the server applies one
+// input per tick, so once one input came late every later one queues
+// behind it and waits a whole tick too, until a tick passes with no input
+// arriving. So a miss is answered at once by skipping a send: the send
+// already scheduled is postponed (drain), and a send that leaves so late
+// that its input cannot make its tick is followed by a skipped slot (see
+// lateSend). On a loaded machine a stalled timer or a stalled server read
+// makes every input of a match late together for a tick or two; before,
+// the client waited for two or three reports and a half-tick move per send
+// to drain the queue, and each such stall cost 4 to 8 late inputs per
+// player instead of 1 or 2.
 //
 // A report about an input sent before the last shift took effect is stale:
 // acting on it would correct the same error twice. Jitter is measured on
-// consecutive fresh leads with the client's own shifts taken out.
+// consecutive fresh leads with the client's own shifts taken out, each
+// sample clipped so that a stall (handled by the drain) does not widen the
+// margin for seconds.
 type jit struct {
 	n           int     // fresh reports so far
 	prev        float64 // previous fresh lead, µs
@@ -24,19 +38,19 @@ type jit struct {
 	applied     float64 // µs applied since the previous fresh report
 	staleBefore uint32  // reports on inputs with a lower seq are stale
 	boost       float64 // µs added to the margin after missed ticks
-	misses      int     // consecutive reports that look like missed ticks
-	drain       bool    // the pending shift drains a queue: apply it at once
+	drain       bool    // the pending shift drains a queue: postpone the next send by it
 }
 
 const (
-	jitGain      = 0.5   // share of the error corrected per fresh report
-	jitAlpha     = 0.1   // EWMA factor of the jitter estimate
-	jitMinTarget = 2000  // µs
-	jitMaxTarget = 15000 // µs
-	jitMaxSample = 10000 // µs: cap of one jitter sample
-	jitStaleMin  = 1000  // µs: smaller shifts do not make reports stale
-	jitMissBoost = 500   // µs added to the margin per missed tick
-	jitMaxBoost  = 2000  // µs
+	jitGain      = 0.5  // share of the error corrected per fresh report
+	jitAlpha     = 0.1  // EWMA factor of the jitter estimate
+	jitMinTarget = 2000 // µs
+	jitMaxTarget = 8000 // µs
+	jitMaxSample = 3000 // µs: cap of one jitter sample
+	jitStaleMin  = 1000 // µs: smaller shifts do not make reports stale
+	jitMissBoost = 500  // µs added to the margin per missed tick
+	jitMaxBoost  = 2000 // µs
+	jitMaxDrain  = 8    // ticks: the most one drain postpones a send (the server queues 8 inputs)
 )
 
 // observe takes the lead (µs) reported by a snapshot about input seq.
@@ -46,27 +60,16 @@ func (j *jit) observe(leadUs int32, seq uint32, tickRate uint32) {
 	}
 	lead := float64(leadUs)
 	tick := 1e6 / float64(max(tickRate, 1))
-	// A lead over a whole tick means an input waited behind another: two
-	// arrived within one tick (after a late send) and, at one input per
-	// tick, that queue would never drain. Send the next input a whole
-	// excess later, at once: one tick gets no new input and the queue is
-	// gone.
-	if j.n > 3 && lead > tick {
-		j.misses = 0
+	// Once settled, a lead of more than half a tick is an input that
+	// missed its tick and waited for the next (or waited behind another
+	// that did, over a tick): the inputs after it wait a tick each until
+	// one send is skipped. Postpone the next send by the excess at once;
+	// widen the margin a little, since the jitter just beat it.
+	if j.n > 3 && lead > tick/2 {
+		j.boost = min(j.boost+jitMissBoost, jitMaxBoost)
 		j.shift, j.drain = lead-j.target, true
 		return
 	}
-	// Once settled, a lead of more than half a tick is an input that just
-	// missed its tick and waited for the next: jitter, not a phase error.
-	// Widen the margin instead of moving the schedule a tick's worth; only
-	// repeated misses mean the phase really moved.
-	if j.n > 3 && lead > tick/2 {
-		if j.misses++; j.misses < 3 {
-			j.boost = min(j.boost+jitMissBoost, jitMaxBoost)
-			return
-		}
-	}
-	j.misses = 0
 	j.boost *= 0.98
 	// The first reports are the schedule's big initial move, not jitter;
 	// later samples are clipped so that one outlier cannot inflate the
@@ -91,18 +94,66 @@ func (j *jit) observe(leadUs int32, seq uint32, tickRate uint32) {
 	j.shift = gain * (lead - j.target)
 }
 
-// take returns the shift to apply to the send of input seq: at most half a
-// tick, so that the schedule moves smoothly (a whole one to drain a queue).
-func (j *jit) take(dt time.Duration, seq uint32) time.Duration {
-	lim := float64(dt/time.Microsecond) / 2
-	if j.drain {
-		lim, j.drain = 2*lim, false
+// fire decides the send due at at (ns on any monotonic clock) that left
+// at now: whether to send an input (with seq seq) now, and when the next
+// send is due. A drain postpones this send (no input now); a send that
+// left too late for its tick is followed by a skipped slot.
+func (j *jit) fire(at, now int64, dt time.Duration, seq uint32) (send bool, next int64) {
+	if d := j.postpone(dt, seq); d > 0 {
+		return false, at + int64(d)
 	}
+	next = at + int64(dt+j.take(dt, seq+1))
+	if j.lateSend(float64(now-at)/1e3, seq) {
+		next += int64(dt)
+	}
+	return true, max(next, now) // far behind: don't burst
+}
+
+// postpone returns how long to put off the send that is due now, to drain
+// the server's queue after a miss (0: send it now). seq is the seq the
+// postponed send will carry: reports on earlier inputs are stale.
+func (j *jit) postpone(dt time.Duration, seq uint32) time.Duration {
+	if !j.drain {
+		return 0
+	}
+	j.drain = false
+	tick := float64(dt / time.Microsecond)
+	s := min(max(j.shift, 0), jitMaxDrain*tick)
+	j.shift = 0
+	if s < jitStaleMin {
+		return 0
+	}
+	// Whole ticks skipped do not move the phase of the schedule.
+	j.applied += s - tick*math.Round(s/tick)
+	j.staleBefore = max(j.staleBefore, seq)
+	return time.Duration(s) * time.Microsecond
+}
+
+// lateSend is told that the send of input seq left late (µs after its
+// due time). If that is more than the last lead, the input arrives after
+// the tick it was meant for, and the next one would queue behind it: the
+// next send skips a slot (it returns true) and the report on seq, a miss
+// already answered, is stale.
+func (j *jit) lateSend(lateUs float64, seq uint32) bool {
+	if j.n <= 3 || lateUs <= j.prev {
+		return false
+	}
+	j.staleBefore = max(j.staleBefore, seq+1)
+	return true
+}
+
+// take returns the shift to apply to the send of input seq: at most half a
+// tick, so that the schedule moves smoothly.
+func (j *jit) take(dt time.Duration, seq uint32) time.Duration {
+	if j.drain {
+		return 0 // postpone applies it to the next send
+	}
+	lim := float64(dt/time.Microsecond) / 2
 	s := min(max(j.shift, -lim), lim)
 	j.shift -= s
 	j.applied += s
 	if math.Abs(s) >= jitStaleMin {
-		j.staleBefore = seq
+		j.staleBefore = max(j.staleBefore, seq)
 	}
 	return time.Duration(s) * time.Microsecond
 }

@@ -6,43 +6,224 @@ import (
 	"time"
 )
 
-// simulate runs the jit controller against a server that ticks every dt
-// and applies an input at the first tick after it arrives; arrivals get a
-// random delay in [0, jitter). It returns the mean lead once settled.
-func simulate(t *testing.T, jitter time.Duration, phase time.Duration) (mean, lateShare float64) {
+// jitSim runs the jit controller, through fire as the scheduler does,
+// against a server that ticks every dt (at k·dt) and applies at most one
+// input per tick, the oldest queued first, as the match does. An input
+// reaches the server delay(i) after it leaves; it leaves at its due time
+// plus late(i). The lead of the input applied at a tick reaches the client
+// 1 ms after that tick.
+type jitSim struct {
+	dt    time.Duration
+	delay func(i int) time.Duration
+	late  func(i int) time.Duration
+}
+
+// jitResult is what a run saw: per input (by seq, from 1), the tick that
+// applied it and when it left; the leads of the applied inputs.
+type jitResult struct {
+	sent    []time.Duration
+	applied []int // tick index; -1: never applied within the run
+	leads   []time.Duration
+	skipped int // slots the client left empty (postponed or skipped sends)
+}
+
+// waited counts the inputs from seq lo on that waited at the server more
+// than a whole tick (they missed the first tick after they arrived, or
+// queued behind one that did): each costs its player a tick of latency.
+func (r *jitResult) waited(s *jitSim, lo int) int {
+	n := 0
+	for i := lo; i < len(r.applied); i++ {
+		if r.applied[i] < 0 {
+			continue
+		}
+		arrive := r.sent[i] + s.delay(i)
+		if time.Duration(r.applied[i])*s.dt-arrive > s.dt {
+			n++
+		}
+	}
+	return n
+}
+
+func (s *jitSim) run(t *testing.T, phase time.Duration, ticks int) *jitResult {
 	t.Helper()
 	const rate = 30
-	dt := time.Second / rate
-	rng := rand.New(rand.NewPCG(1, 2))
 	var j jit
-	// Input i is sent at send[i]; its report reaches the client after the
-	// tick that applies it, before input i+2 is scheduled (loopback).
-	send := []time.Duration{phase, phase + dt}
-	var leads []float64
-	late := 0
-	for i := range 600 {
-		arrive := send[i] + time.Duration(rng.Int64N(int64(jitter)+1))
-		tick := (arrive/dt + 1) * dt // applied at the next tick start
-		lead := tick - arrive
-		j.observe(int32(lead/time.Microsecond), uint32(i+1), rate)
-		if i >= 300 {
-			leads = append(leads, float64(lead/time.Microsecond))
-			if lead > dt/2 {
-				late++
+	r := &jitResult{}
+	type report struct {
+		at   time.Duration
+		lead time.Duration
+		seq  uint32
+	}
+	var reports []report
+	var queue []int // inputs waiting at the server, oldest first
+	type arrival struct {
+		at time.Duration
+		i  int
+	}
+	var inflight []arrival
+	due := phase
+	seq := uint32(0)
+	for k := 1; k <= ticks; k++ {
+		tickAt := time.Duration(k) * s.dt
+		// The client's sends due before this tick (reports first).
+		for due < tickAt {
+			for len(reports) > 0 && reports[0].at <= due {
+				j.observe(int32(reports[0].lead/time.Microsecond), reports[0].seq, rate)
+				reports = reports[1:]
+			}
+			late := s.late(int(seq) + 1)
+			now := due + late
+			send, next := j.fire(int64(due), int64(now), s.dt, seq+1)
+			if !send {
+				r.skipped++
+				due = time.Duration(next)
+				continue
+			}
+			if time.Duration(next)-due > s.dt*3/2 {
+				r.skipped++
+			}
+			seq++
+			r.sent = append(r.sent, now)
+			r.applied = append(r.applied, -1)
+			inflight = append(inflight, arrival{at: now + s.delay(int(seq)-1), i: int(seq) - 1})
+			due = time.Duration(next)
+		}
+		// Arrivals before the tick join the queue in order.
+		rest := inflight[:0]
+		for _, a := range inflight {
+			if a.at < tickAt {
+				queue = append(queue, a.i)
+			} else {
+				rest = append(rest, a)
 			}
 		}
-		send = append(send, send[i+1]+dt+j.take(dt, uint32(i+3)))
+		inflight = rest
+		if len(queue) > 0 {
+			i := queue[0]
+			queue = queue[1:]
+			r.applied[i] = k
+			lead := tickAt - (r.sent[i] + s.delay(i))
+			r.leads = append(r.leads, lead)
+			reports = append(reports, report{at: tickAt + time.Millisecond, lead: lead, seq: uint32(i + 1)})
+		}
 	}
-	sum := 0.0
-	for _, l := range leads {
-		sum += l
+	return r
+}
+
+func TestJitSettlesNearTheMargin(t *testing.T) {
+	dt := time.Second / 30
+	for _, tc := range []struct {
+		jitter  time.Duration
+		maxLead time.Duration
+	}{
+		{200 * time.Microsecond, 3 * time.Millisecond},
+		{2 * time.Millisecond, 8 * time.Millisecond},
+	} {
+		for _, phase := range []time.Duration{time.Millisecond, 17 * time.Millisecond, 32 * time.Millisecond} {
+			rng := rand.New(rand.NewPCG(1, 2))
+			jit := make([]time.Duration, 700)
+			for i := range jit {
+				jit[i] = time.Duration(rng.Int64N(int64(tc.jitter) + 1))
+			}
+			s := &jitSim{dt: dt, delay: func(i int) time.Duration { return jit[i%len(jit)] }, late: func(int) time.Duration { return 0 }}
+			r := s.run(t, phase, 600)
+			var sum time.Duration
+			tail := r.leads[300:]
+			for _, l := range tail {
+				sum += l
+			}
+			if mean := sum / time.Duration(len(tail)); mean > tc.maxLead {
+				t.Errorf("jitter %v phase %v: mean lead %v, want ≤ %v", tc.jitter, phase, mean, tc.maxLead)
+			}
+			if w := r.waited(s, 300); float64(w) > 0.02*float64(len(r.applied)-300) {
+				t.Errorf("jitter %v phase %v: %d inputs of %d waited over a tick", tc.jitter, phase, w, len(r.applied)-300)
+			}
+		}
 	}
-	return sum / float64(len(leads)), float64(late) / float64(len(leads))
+}
+
+// A stall of the server (or of the network) makes one input of a settled
+// client arrive after its tick. Every later input then queues behind it and
+// waits a whole tick, until the client skips a send. The controller must
+// skip at the first report of the miss: the one input already on its way
+// is the only one to wait (the late one itself is applied at the first
+// tick after it arrived).
+func TestJitDrainsAfterAMissedTick(t *testing.T) {
+	dt := time.Second / 30
+	const stalled = 200
+	s := &jitSim{dt: dt,
+		delay: func(i int) time.Duration {
+			if i == stalled {
+				return 6 * time.Millisecond // past any margin the controller keeps
+			}
+			return 300 * time.Microsecond
+		},
+		late: func(int) time.Duration { return 0 },
+	}
+	r := s.run(t, 5*time.Millisecond, 400)
+	if w := r.waited(s, 150); w > 1 {
+		t.Errorf("%d inputs waited over a tick after one missed its tick, want at most 1", w)
+	}
+	if r.applied[stalled] != r.applied[stalled-1]+2 {
+		t.Errorf("the stalled input was applied at tick %d, the one before at %d: it did not miss its tick, the test proves nothing",
+			r.applied[stalled], r.applied[stalled-1])
+	}
+}
+
+// A send that leaves later than the lead it had (a timer stalled on a busy
+// machine) cannot make its tick: the next send skips a slot at once, so
+// that no input queues behind it.
+func TestJitSkipsASlotAfterALateSend(t *testing.T) {
+	dt := time.Second / 30
+	const stalled = 200
+	s := &jitSim{dt: dt,
+		delay: func(int) time.Duration { return 300 * time.Microsecond },
+		late: func(seq int) time.Duration {
+			if seq == stalled {
+				return 12 * time.Millisecond
+			}
+			return 0
+		},
+	}
+	r := s.run(t, 5*time.Millisecond, 400)
+	if w := r.waited(s, 150); w > 0 {
+		t.Errorf("%d inputs waited over a tick after one send left 12 ms late, want none", w)
+	}
+	if i := stalled - 1; r.applied[i] != r.applied[i-1]+2 { // seq stalled is input stalled-1
+		t.Errorf("the late input was applied at tick %d, the one before at %d: it did not miss its tick, the test proves nothing",
+			r.applied[i], r.applied[i-1])
+	}
+	if r.skipped == 0 {
+		t.Errorf("no slot was skipped after the late send")
+	}
+}
+
+// The direct test of lateSend: late by more than the last lead skips the
+// next slot and makes the late input's report stale; a little late does
+// not.
+func TestJitLateSend(t *testing.T) {
+	dt := time.Second / 30
+	var j jit
+	for i := range 10 { // settled at a 3 ms lead
+		j.observe(3000, uint32(i+1), 30)
+		j.take(dt, uint32(i+3))
+	}
+	if send, next := j.fire(0, int64(time.Millisecond), dt, 20); !send || time.Duration(next) > dt+dt/2 {
+		t.Errorf("1 ms late: send %v next %v, want a send and the next slot", send, time.Duration(next))
+	}
+	if send, next := j.fire(0, int64(5*time.Millisecond), dt, 21); !send || time.Duration(next) < 2*dt-time.Millisecond {
+		t.Errorf("5 ms late: send %v next %v, want a send and a skipped slot", send, time.Duration(next))
+	}
+	before := j
+	j.observe(int32((dt-2*time.Millisecond)/time.Microsecond), 21, 30) // the late one's miss
+	if j.drain || j.shift != before.shift {
+		t.Errorf("the report on the late input was not stale: drain %v shift %v", j.drain, j.shift)
+	}
 }
 
 // After a send that came late (a stalled timer), two inputs wait in the
-// server's queue; the controller must drain it within a few ticks, not
-// leave every later input waiting a tick.
+// server's queue; the controller must drain it at once: the next send is
+// put off by about a tick, not left to leave on time and queue too.
 func TestJitDrainsABacklog(t *testing.T) {
 	const rate = 30
 	dt := time.Second / rate
@@ -53,27 +234,38 @@ func TestJitDrainsABacklog(t *testing.T) {
 	}
 	// Input 11 waited behind input 10: lead over a tick.
 	j.observe(int32((dt+2*time.Millisecond)/time.Microsecond), 11, rate)
-	if s := j.take(dt, 13); s < dt-time.Millisecond {
-		t.Errorf("shift %v after a backlog, want about a tick later", s)
+	send, next := j.fire(0, 0, dt, 13)
+	if send {
+		t.Errorf("the send due after a backlog went out, want it postponed")
+	}
+	if d := time.Duration(next); d < dt-time.Millisecond || d > dt+time.Millisecond {
+		t.Errorf("send postponed by %v after a backlog, want about a tick", d)
+	}
+	if send, _ := j.fire(next, next, dt, 13); !send {
+		t.Errorf("the postponed send did not go out")
 	}
 }
 
-func TestJitSettlesNearTheMargin(t *testing.T) {
-	for _, tc := range []struct {
-		jitter  time.Duration
-		maxLead float64 // µs
-	}{
-		{200 * time.Microsecond, 3000},
-		{2 * time.Millisecond, 8000},
-	} {
-		for _, phase := range []time.Duration{time.Millisecond, 17 * time.Millisecond, 32 * time.Millisecond} {
-			mean, late := simulate(t, tc.jitter, phase)
-			if mean > tc.maxLead {
-				t.Errorf("jitter %v phase %v: mean lead %.0f µs, want ≤ %.0f", tc.jitter, phase, mean, tc.maxLead)
+// A lasting change of the delay (the phase moved) must not make the
+// controller skip slots forever: after the first misses it settles again.
+func TestJitFollowsAPhaseChange(t *testing.T) {
+	dt := time.Second / 30
+	s := &jitSim{dt: dt,
+		delay: func(i int) time.Duration {
+			if i >= 200 {
+				return 9 * time.Millisecond
 			}
-			if late > 0.02 {
-				t.Errorf("jitter %v phase %v: %.1f%% of inputs missed their tick", tc.jitter, phase, 100*late)
-			}
-		}
+			return 300 * time.Microsecond
+		},
+		late: func(int) time.Duration { return 0 },
+	}
+	r := s.run(t, 5*time.Millisecond, 500)
+	if w := r.waited(s, 230); w > 0 {
+		t.Errorf("%d inputs waited over a tick well after the delay grew by 9 ms", w)
+	}
+	before := r.skipped
+	r2 := s.run(t, 5*time.Millisecond, 700)
+	if r2.skipped != before {
+		t.Errorf("slots skipped after settling: %d by tick 500, %d by 700", before, r2.skipped)
 	}
 }
