@@ -165,7 +165,7 @@ func TestCloseReasonsCounted(t *testing.T) {
 	_ = big.conn.WriteMessage(gws.OpcodeBinary, make([]byte, netcode.MaxClientFrame+1))
 	expect(big, 1009, "too_large", 2*time.Second)
 	v := dial()
-	v.send(t, netcode.AppendHello(nil, 2, 5))
+	v.send(t, netcode.AppendHello(nil, netcode.Version+1, netcode.Version+4))
 	expect(v, 4001, "version", 2*time.Second)
 	expect(dial(), 4006, "hello_timeout", 2*time.Second)
 	expect(helloed(), 4002, "idle", 3*time.Second) // never answers a ping

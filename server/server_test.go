@@ -237,7 +237,7 @@ func TestHostileFramesCloseWithCode(t *testing.T) {
 		{"garbage", [][]byte{{0xc1, 0xff, 0x00}}, false, 4000, "protocol"},
 		{"input before hello", [][]byte{netcode.AppendInput(nil, &netcode.Input{Seq: 1})}, false, 4000, "protocol"},
 		{"second hello", [][]byte{netcode.AppendHello(nil, netcode.Version, netcode.Version), netcode.AppendHello(nil, netcode.Version, netcode.Version)}, false, 4000, "protocol"},
-		{"no common version", [][]byte{netcode.AppendHello(nil, 2, 5)}, false, 4001, "version"},
+		{"no common version", [][]byte{netcode.AppendHello(nil, netcode.Version+1, netcode.Version+4)}, false, 4001, "version"},
 		{"too large", [][]byte{make([]byte, netcode.MaxClientFrame+1)}, false, 1009, "too_large"},
 		{"text frame", [][]byte{[]byte("hello")}, true, 4000, "protocol"},
 	}
