@@ -235,6 +235,7 @@ type Match struct {
 	grid     *netcode.Grid
 	cells    []int32
 	evSlots  [][2]int32 // world slots of each event's entities (-1: none)
+	sendBuf  []byte     // the snapshot being sent, after netcode.WSHeadroom
 	dt       time.Duration
 	endTick  uint32
 	kickAt   int // congested ticks before a kick
@@ -259,19 +260,20 @@ type Match struct {
 func newMatch(id string, serial uint64, mode game.Mode, cfg Config, seed uint64, events chan<- lobbyEvent) *Match {
 	spec := mode.Spec()
 	m := &Match{
-		ID:     id,
-		mode:   mode,
-		spec:   spec,
-		cfg:    cfg,
-		obs:    cfg.Observer,
-		log:    cfg.Logger.With("match", id, "mode", spec.Name),
-		inbox:  make(chan inputMsg, spec.MaxPlayers*ReplayQueue*2),
-		ctl:    make(chan ctlMsg, spec.MaxPlayers*2+8),
-		events: events,
-		done:   make(chan struct{}),
-		seats:  make([]seat, spec.MaxPlayers),
-		scores: make([]netcode.Score, 0, spec.MaxPlayers),
-		dt:     time.Second / time.Duration(cfg.TickRate),
+		ID:      id,
+		mode:    mode,
+		spec:    spec,
+		cfg:     cfg,
+		obs:     cfg.Observer,
+		log:     cfg.Logger.With("match", id, "mode", spec.Name),
+		inbox:   make(chan inputMsg, spec.MaxPlayers*ReplayQueue*2),
+		ctl:     make(chan ctlMsg, spec.MaxPlayers*2+8),
+		events:  events,
+		done:    make(chan struct{}),
+		seats:   make([]seat, spec.MaxPlayers),
+		scores:  make([]netcode.Score, 0, spec.MaxPlayers),
+		sendBuf: make([]byte, 0, 2048),
+		dt:      time.Second / time.Duration(cfg.TickRate),
 	}
 	m.interest = spec.Interest.WithDefaults()
 	if cfg.InterestRadius > 0 {
@@ -432,7 +434,7 @@ func (m *Match) run(players []*Player) {
 	}
 	m.checkpoint()
 	clock := m.cfg.Clock
-	m.startAt = clock.Now()
+	m.startAt = m.phase(clock.Now())
 	timer := clock.NewTimer(0)
 	defer timer.Stop()
 	var n int64 // next tick
@@ -445,7 +447,7 @@ func (m *Match) run(players []*Player) {
 					return
 				}
 				// Thawed: the ticks missed while frozen are skipped.
-				m.startAt, n = clock.Now(), 0
+				m.startAt, n = m.phase(clock.Now()), 0
 				timer.Reset(0)
 			case m.control(c):
 				outcome = netcode.OutcomeShutdown
@@ -499,6 +501,14 @@ func (m *Match) empty() bool {
 }
 
 func (m *Match) tickTime(n int64) time.Time { return m.startAt.Add(time.Duration(n) * m.dt) }
+
+// phase returns the time of the first tick of a match starting at now: the
+// last multiple of the tick since the zero time, so that every match of
+// the node ticks at the same instants. Their timers then fire together,
+// and the runtime wakes their goroutines in one pass rather than one
+// wakeup each; so do their players' inputs, which arrive just before the
+// tick.
+func (m *Match) phase(now time.Time) time.Time { return now.Truncate(m.dt) }
 
 // safely runs f, turning a panic into an error so that a fault in the rules
 // ends this match only.
@@ -900,6 +910,7 @@ func (m *Match) send() {
 	for _, ev := range w.Events {
 		m.evSlots = append(m.evSlots, [2]int32{m.slotOf(ev.A), m.slotOf(ev.B)})
 	}
+	frames, bytes := 0, 0
 	for i := range m.seats {
 		s := &m.seats[i]
 		if s.p == nil || s.away {
@@ -909,8 +920,7 @@ func (m *Match) send() {
 		if out != s.out {
 			continue // a new connection, not resumed yet
 		}
-		buf := out.Buffer()
-		if buf == nil {
+		if !out.Reserve() {
 			m.obs.ViewSkipped()
 			if s.congested++; s.congested == m.kickAt {
 				m.log.Info("player congested, disconnecting", "player", s.p.ID)
@@ -919,9 +929,15 @@ func (m *Match) send() {
 			continue
 		}
 		s.congested = 0
-		out.PostBuffer(m.view(s, buf))
+		// The snapshot is encoded after the WebSocket header's room, so
+		// that the Outbox frames it in place and usually writes it at once.
+		m.sendBuf = m.view(s, m.sendBuf[:netcode.WSHeadroom])
+		out.SendSnapshot(m.sendBuf)
+		frames++
+		bytes += len(m.sendBuf) - netcode.WSHeadroom
 		s.rejects = s.rejects[:0]
 	}
+	m.obs.FramesSent(frames, bytes)
 }
 
 // view computes s's view of this tick into buf.

@@ -361,6 +361,8 @@ func BenchmarkTick(b *testing.B) {
 			players := make([]*Player, size.players)
 			for i := range players {
 				players[i] = newTestPlayer(fmt.Sprint("p", i))
+				// As on a server: each snapshot goes to the socket at once.
+				players[i].Out().SetSocket(&sinkSocket{})
 			}
 			mode := game.NewArena(game.ArenaConfig{Players: size.players, NPCs: size.npc}) // classic density
 			ev := make(chan lobbyEvent, 64)
@@ -380,7 +382,7 @@ func BenchmarkTick(b *testing.B) {
 						in.Buttons = netcode.ButtonFire
 					}
 					p.SendInput(&in, p.Out())
-					for len(p.Out().Frames()) > 0 {
+					for len(p.Out().Frames()) > 0 { // matched
 						p.Out().Release(<-p.Out().Frames())
 					}
 				}

@@ -15,6 +15,9 @@ type Observer interface {
 	InputDropped()
 	// ViewSkipped reports a snapshot not sent to a congested player.
 	ViewSkipped()
+	// FramesSent reports the snapshots sent during one tick, and their
+	// bytes (messages, without WebSocket framing).
+	FramesSent(frames, bytes int)
 	// MatchStarted and MatchEnded report the match lifecycle.
 	MatchStarted(mode string)
 	MatchEnded(mode string, outcome uint8)
@@ -28,5 +31,6 @@ func (NopObserver) Overrun(int)              {}
 func (NopObserver) InputsApplied(int, int)   {}
 func (NopObserver) InputDropped()            {}
 func (NopObserver) ViewSkipped()             {}
+func (NopObserver) FramesSent(int, int)      {}
 func (NopObserver) MatchStarted(string)      {}
 func (NopObserver) MatchEnded(string, uint8) {}

@@ -6,8 +6,10 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
+	"os"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/lxzan/gws"
@@ -44,13 +46,28 @@ type conn struct {
 	logs     logLimiter
 
 	// read loop only
-	reader  *netcode.Reader
-	msg     netcode.ClientMsg
-	limiter bucket
+	reader   *netcode.Reader
+	msg      netcode.ClientMsg
+	limiter  bucket
+	inBytes  int // bytes received, not yet counted in the metrics
+	inFrames int
 }
 
-func newConn(s *Server, nc *guardConn, sess Session, hash string, ip netip.Addr) *conn {
+// inBatch is how many frames a connection receives between two updates of
+// the bytes-in counter.
+const inBatch = 32
+
+// flushIn counts the bytes received since the last flush; read loop only.
+func (c *conn) flushIn() {
+	if c.inBytes > 0 {
+		c.srv.metrics.bytesIn.Add(float64(c.inBytes))
+	}
+	c.inBytes, c.inFrames = 0, 0
+}
+
+func newConn(s *Server, netConn net.Conn, sess Session, hash string, ip netip.Addr) *conn {
 	out := match.NewOutbox()
+	nc := newGuardConn(netConn, out)
 	c := &conn{
 		srv:     s,
 		nc:      nc,
@@ -144,18 +161,22 @@ func (c *conn) writeLoop() {
 	for {
 		select {
 		case f := <-c.out.Frames():
+			// Only what the match could not write at once, and control
+			// messages, come here (see match.Outbox).
 			now := time.Now()
 			if now.Add(5 * time.Second).After(deadline) {
 				deadline = now.Add(10 * time.Second)
 				_ = c.nc.SetWriteDeadline(deadline)
 			}
-			err := c.ws.WriteMessage(gws.OpcodeBinary, f.B)
-			c.out.Release(f)
-			if err != nil {
+			control := f.Control()
+			n := len(f.B)
+			if err := c.out.WriteQueued(f); err != nil {
 				return
 			}
-			c.srv.metrics.bytesOut.Add(float64(len(f.B)))
-			c.srv.metrics.framesOut.Inc()
+			if control { // the match counts its snapshots
+				c.srv.metrics.bytesOut.Add(float64(n))
+				c.srv.metrics.framesOut.Inc()
+			}
 		case code := <-c.out.Kicked():
 			if code == netcode.CloseShutdown || code == netcode.CloseMoved {
 				c.flush() // the results, or the moved message
@@ -196,9 +217,7 @@ func (c *conn) flush() {
 	for {
 		select {
 		case f := <-c.out.Frames():
-			err := c.ws.WriteMessage(gws.OpcodeBinary, f.B)
-			c.out.Release(f)
-			if err != nil {
+			if c.out.WriteQueued(f) != nil {
 				return
 			}
 		default:
@@ -217,7 +236,12 @@ func (c *conn) admit(now time.Time, size int) bool {
 	}
 	c.lastSeen.Store(now.UnixNano())
 	m := c.srv.metrics
-	m.bytesIn.Add(float64(size))
+	// Bytes in are counted in batches: a shared counter's update per frame
+	// is a contended atomic on every read.
+	c.inBytes += size
+	if c.inFrames++; c.inFrames >= inBatch {
+		c.flushIn()
+	}
 	switch c.limiter.take(now) {
 	case rateDrop:
 		m.rateLimited.Inc()
@@ -442,6 +466,7 @@ func (h *handler) OnClose(socket *gws.Conn, err error) {
 		h.s.metrics.protocolErrors.Inc()
 		c.logs.log(h.s.log, slog.LevelInfo, "protocol error", "player", c.sess.PlayerID, "ip", c.ip.String(), "why", code.Reason())
 	}
+	c.flushIn()
 	c.finish()
 }
 
@@ -450,7 +475,8 @@ func (h *handler) OnPing(socket *gws.Conn, payload []byte) {
 	defer h.s.recoverConn(c)
 	// A ping is a frame like any other: over the rate limit it gets no
 	// pong, so a ping flood makes the server write nothing.
-	if c.admit(time.Now(), len(payload)) {
+	if now := time.Now(); c.admit(now, len(payload)) {
+		_ = c.nc.SetWriteDeadline(now.Add(10 * time.Second))
 		_ = socket.WritePong(payload)
 	}
 }
@@ -478,12 +504,84 @@ func (*connSession) Delete(string)                {}
 func (*connSession) Store(string, any)            {}
 func (*connSession) Range(func(string, any) bool) {}
 
-// guardConn wraps a hijacked connection so that every close frame the
-// server writes, ours or gws's own, carries our short reason for its code
-// and never the text of a Go error.
+// guardConn wraps a hijacked connection. It is the connection's
+// match.Socket: every write goes through its Outbox's socket lock, so that
+// the snapshots the match writes at once and the frames gws writes (pings,
+// pongs, closes) never interleave. Every close frame the server writes,
+// ours or gws's own, carries our short reason for its code and never the
+// text of a Go error.
 type guardConn struct {
 	net.Conn
+	out     *match.Outbox
 	closing sync.Once
+
+	// raw is the socket's file descriptor for writes that do not wait
+	// (nil when the connection has none: then every frame is queued).
+	// rawWrite is its callback, made once; rawBuf, rawN and rawErr are
+	// its argument and results, used under the Outbox's socket lock.
+	raw      syscall.RawConn
+	rawWrite func(fd uintptr) bool
+	rawBuf   []byte
+	rawN     int
+	rawErr   error
+}
+
+func newGuardConn(nc net.Conn, out *match.Outbox) *guardConn {
+	g := &guardConn{Conn: nc, out: out}
+	if sc, ok := nc.(syscall.Conn); ok {
+		if raw, err := sc.SyscallConn(); err == nil {
+			g.raw = raw
+			g.rawWrite = g.writeFD
+		}
+	}
+	out.SetSocket(g)
+	return g
+}
+
+// WriteNow writes what of b the socket takes at once, with one
+// non-blocking write(2) on the match goroutine: 0 when its send buffer is
+// full or its write deadline passed (the connection's writer goroutine
+// then takes over), an error when the connection is broken.
+func (g *guardConn) WriteNow(b []byte) (int, error) {
+	if g.raw == nil {
+		return 0, nil
+	}
+	g.rawBuf, g.rawN, g.rawErr = b, 0, nil
+	err := g.raw.Write(g.rawWrite)
+	g.rawBuf = nil
+	switch {
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		return 0, nil
+	case err != nil:
+		return 0, err
+	}
+	return g.rawN, g.rawErr
+}
+
+// writeFD is WriteNow's callback: one write, never a wait (it reports
+// done whatever happened).
+func (g *guardConn) writeFD(fd uintptr) bool {
+	for {
+		n, err := syscall.Write(int(fd), g.rawBuf)
+		switch {
+		case err == syscall.EINTR:
+			continue
+		case err == syscall.EAGAIN:
+			g.rawN = 0
+		case err != nil:
+			g.rawErr = err
+		default:
+			g.rawN = n
+		}
+		return true
+	}
+}
+
+// WriteWait writes all of b, waiting for the socket within its write
+// deadline.
+func (g *guardConn) WriteWait(b []byte) error {
+	_, err := g.Conn.Write(b)
+	return err
 }
 
 // Close sends FIN after what was written (the close frame) and closes for
@@ -505,6 +603,8 @@ func (g *guardConn) Close() error {
 // closeNow closes at once (a shutdown out of time).
 func (g *guardConn) closeNow() { _ = g.Conn.Close() }
 
+// Write is how gws writes (the handshake's response, pings, pongs,
+// closes): through the Outbox's socket lock.
 func (g *guardConn) Write(p []byte) (int, error) {
 	// A server close frame: FIN+opcode 8, unmasked, length < 126, code.
 	if len(p) >= 4 && p[0] == 0x88 && p[1] < 126 && int(p[1]) == len(p)-2 {
@@ -513,12 +613,12 @@ func (g *guardConn) Write(p []byte) (int, error) {
 		var frame [4 + 32]byte
 		frame[0], frame[1], frame[2], frame[3] = 0x88, byte(2+len(reason)), p[2], p[3]
 		n := 4 + copy(frame[4:], reason)
-		if _, err := g.Conn.Write(frame[:n]); err != nil {
+		if _, err := g.out.WriteRaw(frame[:n]); err != nil {
 			return 0, err
 		}
 		return len(p), nil
 	}
-	return g.Conn.Write(p)
+	return g.out.WriteRaw(p)
 }
 
 // rate limit outcomes

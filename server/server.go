@@ -1,6 +1,8 @@
 package server
 
 import (
+	"bufio"
+	"bytes"
 	"cmp"
 	"context"
 	"encoding/json"
@@ -144,6 +146,7 @@ func New(opts Options) (*Server, error) {
 	go s.watchLoad(cmp.Or(opts.loadWindow, loadWindow), s.loadQuit, s.loadDone)
 	s.upgrader = gws.NewUpgrader(&handler{s: s}, &gws.ServerOption{
 		ReadMaxPayloadSize: netcode.MaxClientFrame,
+		ReadBufferSize:     wsReadBuffer,
 		ParallelEnabled:    false, // it would reorder a connection's messages
 		CheckUtf8Enabled:   false,
 		Recovery:           s.recoverGWS,
@@ -679,14 +682,14 @@ func (s *Server) upgrade(w http.ResponseWriter, r *http.Request, ip netip.Addr, 
 	if err != nil {
 		return false
 	}
-	c := newConn(s, &guardConn{Conn: netConn}, sess, hash, ip)
+	c := newConn(s, netConn, sess, hash, ip)
 	c.waiting.Store(true)
 	if !s.track(c) {
 		_ = netConn.Close()
 		return false
 	}
 	ctx := context.WithValue(r.Context(), connKey{}, c)
-	socket, err := s.upgrader.UpgradeFromConn(c.nc, rw.Reader, r.WithContext(ctx))
+	socket, err := s.upgrader.UpgradeFromConn(c.nc, wsReader(c.nc, rw.Reader), r.WithContext(ctx))
 	if err != nil {
 		s.untrack(c)
 		c.nc.closeNow()
@@ -703,6 +706,25 @@ func (s *Server) upgrade(w http.ResponseWriter, r *http.Request, ip netip.Addr, 
 }
 
 type connKey struct{}
+
+// wsReadBuffer is the size of a WebSocket connection's read buffer: client
+// frames are small (an input is about 12 bytes), and a larger payload is
+// read straight into its message.
+const wsReadBuffer = 1024
+
+// wsReader returns the buffered reader gws reads a WebSocket's frames
+// from: one of its own over the socket, below net/http's connection reader
+// and its 4 KB buffer (both dropped with the request), which costs a lock
+// and a check per read. Bytes the client sent right after its request,
+// already read into net/http's buffer, are read first.
+func wsReader(nc net.Conn, httpBuf *bufio.Reader) *bufio.Reader {
+	var src io.Reader = nc
+	if n := httpBuf.Buffered(); n > 0 {
+		early, _ := httpBuf.Peek(n)
+		src = io.MultiReader(bytes.NewReader(bytes.Clone(early)), nc)
+	}
+	return bufio.NewReaderSize(src, wsReadBuffer)
+}
 
 // recoverGWS is gws's Recovery: it covers OnMessage only; our handlers
 // recover by themselves first, so this is the last line of defence.
