@@ -11,24 +11,29 @@ import (
 // window (loadWindow, 1 s) the server's watcher takes the counts of the
 // whole node, all matches together, and applies the rule:
 //
-//   - hot window: at least one overrun (a tick that started a whole tick
-//     late, or was skipped), or more than 1% of the ticks took more than
-//     half the tick budget (a tick p99 over 50% of the budget);
+//   - hot window: overruns (ticks that started a whole tick late, or were
+//     skipped) more than 1% of the window's ticks, or more than 1% of the
+//     ticks took more than half the tick budget (a tick p99 over 50% of
+//     the budget);
 //   - calm window: no overrun, and at most 1% of the ticks took more than
 //     a quarter of the budget (a tick p99 within 25% of the budget, the
 //     bar of make soak and make capacity); a window without ticks is calm.
 //
-// The node enters overload on a hot window and leaves it after calmWindows
-// calm windows in a row (hysteresis). While overloaded it refuses newcomers'
+// The node enters overload after hotWindows hot windows in a row (a blip,
+// such as the process descheduled once on a busy host, is not an
+// overload) and leaves it after calmWindows calm windows in a row
+// (hysteresis). While overloaded it refuses newcomers'
 // WebSockets (503 server_full) and takes no player into a match (error
 // server_full: queue, a forming match about to start, the fleet's new and
 // backfilled matches); players it holds (connected, queued, seated or away)
 // keep their game and may reconnect.
 const (
 	loadWindow  = time.Second
+	hotWindows  = 2
 	calmWindows = 3
-	// slowPerCent: a window is hot (calm) when more than this share of its
-	// ticks, in per cent, took over half (a quarter of) the budget.
+	// slowPerCent: a window is hot when more than this share of its ticks,
+	// in per cent, overran or took over half the budget; calm when no more
+	// than this share took over a quarter of it, and none overran.
 	slowPerCent = 1
 )
 
@@ -45,7 +50,7 @@ type tickLoad struct {
 
 	ticks, overQuarter, overHalf, overruns atomic.Int64
 	on                                     atomic.Bool
-	calm                                   int // calm windows in a row while on (roll's goroutine)
+	hot, calm                              int // hot and calm windows in a row (roll's goroutine)
 }
 
 // loadStats are the counts of one window.
@@ -81,7 +86,7 @@ func (l *tickLoad) overrun(n int) { l.overruns.Add(int64(n)) }
 func (l *tickLoad) overloaded() bool { return l.on.Load() }
 
 func (w loadStats) hot() bool {
-	return w.overruns > 0 || w.overHalf*100 > slowPerCent*w.ticks
+	return w.overruns*100 > slowPerCent*w.ticks || w.overHalf*100 > slowPerCent*w.ticks
 }
 
 func (w loadStats) calm() bool {
@@ -93,23 +98,25 @@ func (w loadStats) calm() bool {
 func (l *tickLoad) roll() (w loadStats, changed bool) {
 	w = loadStats{ticks: l.ticks.Swap(0), overQuarter: l.overQuarter.Swap(0),
 		overHalf: l.overHalf.Swap(0), overruns: l.overruns.Swap(0)}
-	switch {
-	case w.hot():
-		l.calm = 0
-		changed = !l.on.Swap(true)
-	case l.on.Load():
-		if w.calm() {
-			l.calm++
-		} else {
-			l.calm = 0
-		}
-		if l.calm >= calmWindows {
-			l.calm = 0
-			l.on.Store(false)
-			changed = true
-		}
+	l.hot, l.calm = streak(l.hot, w.hot()), streak(l.calm, w.calm())
+	switch on := l.on.Load(); {
+	case !on && l.hot >= hotWindows:
+		l.on.Store(true)
+		changed = true
+	case on && l.calm >= calmWindows:
+		l.on.Store(false)
+		changed = true
 	}
 	return w, changed
+}
+
+// streak returns the length of a run of windows after one more: n+1 if
+// the window continues it, else 0.
+func streak(n int, continues bool) int {
+	if continues {
+		return n + 1
+	}
+	return 0
 }
 
 // watchLoad rolls the load's window every period until quit closes,

@@ -39,17 +39,22 @@ func TestTickLoadRule(t *testing.T) {
 		{"fast ticks", 1000, 0, 0, 0, false, false},
 		{"1% over half the budget", 99, 0, 1, 0, false, false},
 		{"2% over a quarter", 98, 2, 0, 0, false, false},
-		{"2% over half: hot", 98, 0, 2, 0, true, true},
+		{"2% over half: hot", 98, 0, 2, 0, false, false},
+		{"fast: a blip is no overload", 100, 0, 0, 0, false, false},
+		{"2% over half: hot", 98, 0, 2, 0, false, false},
+		{"hot again: on", 98, 0, 2, 0, true, true},
 		{"still hot", 98, 0, 2, 0, true, false},
 		{"calm 1", 100, 0, 0, 0, true, false},
 		{"calm 2", 100, 1, 0, 0, true, false},
 		{"2% over a quarter: not calm, count again", 98, 2, 0, 0, true, false},
 		{"calm 1 again", 100, 0, 0, 0, true, false},
-		{"calm 2 again", 0, 0, 0, 0, true, false},
+		{"calm 2 again: no ticks", 0, 0, 0, 0, true, false},
 		{"calm 3: off", 100, 0, 0, 0, false, true},
-		{"one overrun: hot", 1000, 0, 0, 1, true, true},
+		{"overruns 1% of the ticks", 1000, 0, 0, 10, false, false},
+		{"overruns 2%: hot", 1000, 0, 0, 20, false, false},
+		{"overruns without ticks (skipped): hot, on", 0, 0, 0, 3, true, true},
 		{"calm", 100, 0, 0, 0, true, false},
-		{"an overrun resets the calm", 100, 0, 0, 1, true, false},
+		{"one overrun: not calm", 1000, 0, 0, 1, true, false},
 		{"calm 1", 100, 0, 0, 0, true, false},
 		{"calm 2", 100, 0, 0, 0, true, false},
 		{"calm 3: off", 100, 0, 0, 0, false, true},
@@ -294,7 +299,7 @@ func TestFleetPlacesNoMatchOnFullNode(t *testing.T) {
 	rs := newStoppableRedis(t)
 	opts := Options{Redis: rs.Addr, FillTimeout: 100 * time.Millisecond, loadWindow: 20 * time.Millisecond}
 	opts.NodeID = "a-idle" // first in the order of ids: a tie of loads goes to it
-	idle, _ := startServer(t, opts)
+	idle, idleBase := startServer(t, opts)
 	opts.NodeID = "b-busy"
 	busy, busyBase := startServer(t, opts)
 
@@ -315,8 +320,9 @@ func TestFleetPlacesNoMatchOnFullNode(t *testing.T) {
 		}
 	}()
 	defer func() { close(stop); wg.Wait() }()
-	waitUntil(t, 10*time.Second, func() bool {
-		resp, err := http.Get(busyBase + "/v1/fleet")
+	// Both nodes see the record (either may hold the matchmaker's lease).
+	sees := func(base string) bool {
+		resp, err := http.Get(base + "/v1/fleet")
 		if err != nil {
 			return false
 		}
@@ -328,7 +334,8 @@ func TestFleetPlacesNoMatchOnFullNode(t *testing.T) {
 			full[n.ID] = n.Full
 		}
 		return len(body.Nodes) == 2 && full["a-idle"] && !full["b-busy"]
-	})
+	}
+	waitUntil(t, 10*time.Second, func() bool { return sees(idleBase) && sees(busyBase) })
 
 	var players []*rawClient
 	for range 2 {
