@@ -15,14 +15,14 @@ import (
 // A missed tick costs more than its own input: the server applies one
 // input per tick, so once one input came late every later one queues
 // behind it and waits a whole tick too, until a tick passes with no input
-// arriving. So a miss is answered at once by skipping a send: the send
-// already scheduled is postponed (drain), and a send that leaves so late
-// that its input cannot make its tick is followed by a skipped slot (see
-// lateSend). On a loaded machine a stalled timer or a stalled server read
+// arriving. So a miss reported by the server is answered at once by
+// postponing the send already scheduled (drain), and a send that leaves so
+// late that its input cannot make its tick does not go at all (tooLate).
+// On a loaded machine a stalled timer, or a stalled read at the server,
 // makes every input of a match late together for a tick or two; before,
-// the client waited for two or three reports and a half-tick move per send
-// to drain the queue, and each such stall cost 4 to 8 late inputs per
-// player instead of 1 or 2.
+// the client sent the late inputs, then waited for two or three reports
+// and a half-tick move per send to drain the queue, and each such stall
+// cost 4 to 8 late inputs per player instead of 0 or 1.
 //
 // A report about an input sent before the last shift took effect is stale:
 // acting on it would correct the same error twice. Jitter is measured on
@@ -96,17 +96,18 @@ func (j *jit) observe(leadUs int32, seq uint32, tickRate uint32) {
 
 // fire decides the send due at at (ns on any monotonic clock) that left
 // at now: whether to send an input (with seq seq) now, and when the next
-// send is due. A drain postpones this send (no input now); a send that
-// left too late for its tick is followed by a skipped slot.
+// send is due. A drain postpones this send; a send that left too late for
+// its tick is dropped (see tooLate). Either way no input goes now.
 func (j *jit) fire(at, now int64, dt time.Duration, seq uint32) (send bool, next int64) {
 	if d := j.postpone(dt, seq); d > 0 {
 		return false, at + int64(d)
 	}
-	next = at + int64(dt+j.take(dt, seq+1))
-	if j.lateSend(float64(now-at)/1e3, seq) {
-		next += int64(dt)
+	send = !j.tooLate(float64(now-at) / 1e3)
+	if !send {
+		seq-- // the next send carries seq
 	}
-	return true, max(next, now) // far behind: don't burst
+	next = at + int64(dt+j.take(dt, seq+1))
+	return send, max(next, now) // far behind: don't burst
 }
 
 // postpone returns how long to put off the send that is due now, to drain
@@ -129,17 +130,14 @@ func (j *jit) postpone(dt time.Duration, seq uint32) time.Duration {
 	return time.Duration(s) * time.Microsecond
 }
 
-// lateSend is told that the send of input seq left late (µs after its
-// due time). If that is more than the last lead, the input arrives after
-// the tick it was meant for, and the next one would queue behind it: the
-// next send skips a slot (it returns true) and the report on seq, a miss
-// already answered, is stale.
-func (j *jit) lateSend(lateUs float64, seq uint32) bool {
-	if j.n <= 3 || lateUs <= j.prev {
-		return false
-	}
-	j.staleBefore = max(j.staleBefore, seq+1)
-	return true
+// tooLate reports whether a send that left lateUs after its due time is
+// too late for the tick it was meant for: later than the last lead, so
+// that its input would arrive after that tick. Sent anyway, it would wait
+// a whole tick at the server (a late ack), and the next input would queue
+// behind it. Not sent, the tick it missed gets no input either way, and
+// the next send, on time, carries the control as it is then.
+func (j *jit) tooLate(lateUs float64) bool {
+	return j.n > 3 && lateUs > j.prev
 }
 
 // take returns the shift to apply to the send of input seq: at most half a

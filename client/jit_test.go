@@ -11,7 +11,8 @@ import (
 // input per tick, the oldest queued first, as the match does. An input
 // reaches the server delay(i) after it leaves; it leaves at its due time
 // plus late(i). The lead of the input applied at a tick reaches the client
-// 1 ms after that tick.
+// 1 ms after that tick. late is indexed by the send slot (from 1), sent or
+// not.
 type jitSim struct {
 	dt    time.Duration
 	delay func(i int) time.Duration
@@ -63,6 +64,7 @@ func (s *jitSim) run(t *testing.T, phase time.Duration, ticks int) *jitResult {
 	var inflight []arrival
 	due := phase
 	seq := uint32(0)
+	slot := 0
 	for k := 1; k <= ticks; k++ {
 		tickAt := time.Duration(k) * s.dt
 		// The client's sends due before this tick (reports first).
@@ -71,7 +73,8 @@ func (s *jitSim) run(t *testing.T, phase time.Duration, ticks int) *jitResult {
 				j.observe(int32(reports[0].lead/time.Microsecond), reports[0].seq, rate)
 				reports = reports[1:]
 			}
-			late := s.late(int(seq) + 1)
+			slot++
+			late := s.late(slot)
 			now := due + late
 			send, next := j.fire(int64(due), int64(now), s.dt, seq+1)
 			if !send {
@@ -170,54 +173,69 @@ func TestJitDrainsAfterAMissedTick(t *testing.T) {
 	}
 }
 
+// ackedLate counts the inputs from seq lo on applied more than a tick
+// after they left: a late ack (sent too late for the tick they were meant
+// for, or queued behind one that was).
+func (r *jitResult) ackedLate(s *jitSim, lo int) int {
+	n := 0
+	for i := lo; i < len(r.applied); i++ {
+		if r.applied[i] >= 0 && time.Duration(r.applied[i])*s.dt-r.sent[i] > s.dt {
+			n++
+		}
+	}
+	return n
+}
+
 // A send that leaves later than the lead it had (a timer stalled on a busy
-// machine) cannot make its tick: the next send skips a slot at once, so
-// that no input queues behind it.
-func TestJitSkipsASlotAfterALateSend(t *testing.T) {
+// machine) cannot make its tick: it is not sent (it would only wait for the
+// next tick at the server, and the next input behind it), and the next
+// send goes on time.
+func TestJitHoldsASendTooLateForItsTick(t *testing.T) {
 	dt := time.Second / 30
 	const stalled = 200
 	s := &jitSim{dt: dt,
 		delay: func(int) time.Duration { return 300 * time.Microsecond },
-		late: func(seq int) time.Duration {
-			if seq == stalled {
+		late: func(slot int) time.Duration {
+			if slot == stalled {
 				return 12 * time.Millisecond
 			}
 			return 0
 		},
 	}
 	r := s.run(t, 5*time.Millisecond, 400)
-	if w := r.waited(s, 150); w > 0 {
-		t.Errorf("%d inputs waited over a tick after one send left 12 ms late, want none", w)
+	if n := r.ackedLate(s, 150); n > 0 {
+		t.Errorf("%d inputs applied over a tick after they left, after one send came 12 ms late; want none", n)
 	}
-	if i := stalled - 1; r.applied[i] != r.applied[i-1]+2 { // seq stalled is input stalled-1
-		t.Errorf("the late input was applied at tick %d, the one before at %d: it did not miss its tick, the test proves nothing",
-			r.applied[i], r.applied[i-1])
+	if r.skipped != 1 {
+		t.Errorf("%d sends held, want 1 (the late one)", r.skipped)
 	}
-	if r.skipped == 0 {
-		t.Errorf("no slot was skipped after the late send")
+	// Each tick from the stall on got one input but the one the late send
+	// missed.
+	for i := stalled; i < stalled+5; i++ {
+		if r.applied[i] != r.applied[i-1]+1 {
+			t.Errorf("input %d applied at tick %d, input %d at %d: want consecutive ticks", i, r.applied[i-1], i+1, r.applied[i])
+		}
 	}
 }
 
-// The direct test of lateSend: late by more than the last lead skips the
-// next slot and makes the late input's report stale; a little late does
-// not.
-func TestJitLateSend(t *testing.T) {
+// The direct test of tooLate: late by more than the last lead holds the
+// send; a little late does not.
+func TestJitTooLate(t *testing.T) {
 	dt := time.Second / 30
 	var j jit
 	for i := range 10 { // settled at a 3 ms lead
 		j.observe(3000, uint32(i+1), 30)
 		j.take(dt, uint32(i+3))
 	}
-	if send, next := j.fire(0, int64(time.Millisecond), dt, 20); !send || time.Duration(next) > dt+dt/2 {
+	if send, next := j.fire(0, int64(time.Millisecond), dt, 20); !send || time.Duration(next) != dt {
 		t.Errorf("1 ms late: send %v next %v, want a send and the next slot", send, time.Duration(next))
 	}
-	if send, next := j.fire(0, int64(5*time.Millisecond), dt, 21); !send || time.Duration(next) < 2*dt-time.Millisecond {
-		t.Errorf("5 ms late: send %v next %v, want a send and a skipped slot", send, time.Duration(next))
+	if send, next := j.fire(int64(dt), int64(dt+5*time.Millisecond), dt, 21); send || time.Duration(next) != 2*dt {
+		t.Errorf("5 ms late: send %v next %v, want none and the next slot", send, time.Duration(next))
 	}
-	before := j
-	j.observe(int32((dt-2*time.Millisecond)/time.Microsecond), 21, 30) // the late one's miss
-	if j.drain || j.shift != before.shift {
-		t.Errorf("the report on the late input was not stale: drain %v shift %v", j.drain, j.shift)
+	var fresh jit
+	if send, _ := fresh.fire(0, int64(20*time.Millisecond), dt, 1); !send {
+		t.Errorf("before any lead was reported, a late send was held")
 	}
 }
 
