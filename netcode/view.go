@@ -196,7 +196,7 @@ func (v *View) DiffScores(all []Score) []Score {
 //
 //	[3, tick, ackSeq, flags, updates, lead?, rejects?, events?, scores?, creates?, removes?]
 //
-// where flags says which of the optional parts follow (snapFlag…). It
+// where flags says which of the optional parts follow (snapReset…). It
 // clears the reset flag.
 func (v *View) AppendSnapshot(dst []byte, h *SnapshotHeader) []byte {
 	var flags uint64
