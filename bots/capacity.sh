@@ -5,6 +5,10 @@
 # with N bots, N from START by STEP up to MAX, until a check fails; then it
 # bisects between the last step that passed and the first that failed
 # (down to RESOLUTION bots), and prints the largest N held with its figures.
+# The bots connect from loopback addresses of their own (bin/bots' default
+# -source-addrs 127.1.0.0/16 on Linux), so the server's per-IP limits see
+# each bot as a client of its own; they start spread over a ramp of N/128 s
+# (at least 2 s).
 #
 #   bots/capacity.sh            (make capacity; settings from the environment)
 #
