@@ -266,7 +266,7 @@ func newMatch(id string, serial uint64, mode game.Mode, cfg Config, seed uint64,
 		cfg:     cfg,
 		obs:     cfg.Observer,
 		log:     cfg.Logger.With("match", id, "mode", spec.Name),
-		inbox:   make(chan inputMsg, spec.MaxPlayers*ReplayQueue*2),
+		inbox:   make(chan inputMsg, spec.MaxPlayers*ReplayQueue),
 		ctl:     make(chan ctlMsg, spec.MaxPlayers*2+8),
 		events:  events,
 		done:    make(chan struct{}),
@@ -850,9 +850,16 @@ func (m *Match) gather() {
 			continue
 		}
 		if s.got {
-			// Seqs between the last seen and this one never arrived.
+			// Seqs between the last seen and this one never arrived: lost
+			// on the way, or dropped at a full inbox (below the player's
+			// highest dropped seq).
+			dropped := msg.p.dropped.Load()
 			for q := s.seen + 1; q < msg.in.Seq && q < s.seen+maxRejects; q++ {
-				s.reject(q, netcode.RejectMissing)
+				code := netcode.RejectMissing
+				if q <= dropped {
+					code = netcode.RejectDropped
+				}
+				s.reject(q, code)
 			}
 		}
 		s.seen, s.got = msg.in.Seq, true

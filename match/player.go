@@ -30,6 +30,10 @@ type Player struct {
 	maxSeq atomic.Uint32
 	// inflight counts the player's inputs in a match's inbox.
 	inflight atomic.Int32
+	// dropped is the highest seq dropped at a full inbox: the match
+	// rejects it as dropped (netcode.RejectDropped), not missing, when a
+	// later input arrives.
+	dropped atomic.Uint32
 }
 
 // NewPlayer returns a player that sends through out. Servers get their
@@ -59,7 +63,9 @@ const (
 	InputQueued InputResult = iota
 	// InputNotSeated: the player has no seat; the input is dropped.
 	InputNotSeated
-	// InputInboxFull: the match's inbox is full; the input is dropped.
+	// InputInboxFull: the match's inbox is full; the input is dropped,
+	// and the match rejects its seq (netcode.RejectDropped) once a later
+	// one arrives.
 	InputInboxFull
 	// InputSeqSpent: the player already sent seq 2³²−1, the last one; no
 	// later input can exist, and the connection should be closed.
@@ -87,15 +93,18 @@ func (p *Player) SendInput(in *netcode.Input, from *Outbox) InputResult {
 	// A player holds at most ReplayQueue places of the match's inbox,
 	// which has room for every seat's: a flood of inputs frames from one
 	// player never takes another's place.
-	if p.inflight.Add(1) > ReplayQueue {
-		p.inflight.Add(-1)
-		return InputInboxFull
+	if p.inflight.Add(1) <= ReplayQueue {
+		select {
+		case m.inbox <- inputMsg{p: p, from: from, in: *in, at: monoNow()}:
+			return InputQueued
+		default:
+		}
 	}
-	select {
-	case m.inbox <- inputMsg{p: p, from: from, in: *in, at: monoNow()}:
-		return InputQueued
-	default:
-		p.inflight.Add(-1)
-		return InputInboxFull
+	p.inflight.Add(-1)
+	for {
+		old := p.dropped.Load()
+		if in.Seq <= old || p.dropped.CompareAndSwap(old, in.Seq) {
+			return InputInboxFull
+		}
 	}
 }

@@ -177,3 +177,31 @@ func TestDroppedInputCountedOnce(t *testing.T) {
 		t.Errorf("queue drops counted %d, want %d", obs.dropped, want)
 	}
 }
+
+// An input dropped at a full inbox is not lost silently: once a later one
+// arrives, the snapshot rejects its seq as dropped (code 3), not missing.
+func TestInboxFullRejectsAsDropped(t *testing.T) {
+	p := newTestPlayer("p")
+	m, _ := testMatch(t, quietArena(), p)
+	frames(t, p, &m.spec.Schema)
+	// The player's share of the inbox is full.
+	for seq := uint32(1); seq <= ReplayQueue; seq++ {
+		if r := p.SendInput(&netcode.Input{Seq: seq}, p.Out()); r != InputQueued {
+			t.Fatalf("input %d: %v", seq, r)
+		}
+	}
+	if r := p.SendInput(&netcode.Input{Seq: ReplayQueue + 1}, p.Out()); r != InputInboxFull {
+		t.Fatalf("input over the player's share: %v, want InputInboxFull", r)
+	}
+	snapshots(t, m, p, 1) // the tick empties the inbox (the queue takes InputQueue)
+	p.SendInput(&netcode.Input{Seq: ReplayQueue + 2}, p.Out())
+	var codes = map[uint32]uint8{}
+	for _, s := range snapshots(t, m, p, 1) {
+		for _, r := range s.Rejects {
+			codes[r.Seq] = r.Code
+		}
+	}
+	if c, ok := codes[ReplayQueue+1]; !ok || c != netcode.RejectDropped {
+		t.Fatalf("seq %d dropped at the inbox: reject code %d (reported %v), want %d", ReplayQueue+1, c, ok, netcode.RejectDropped)
+	}
+}
