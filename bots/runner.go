@@ -129,6 +129,14 @@ type bot struct {
 	staleAcks atomic.Int64
 	leaving   atomic.Bool   // the run is over: the bot is leaving
 	pong      chan struct{} // a pong arrived (see leave)
+	ready     atomic.Bool   // the control loop may update the bot (the fields under ctl are set)
+
+	ctl        sync.Mutex // guards the fields below, the control loop's
+	beh        Behavior
+	slot       int         // the control loop's slot of the bot
+	view       client.View // reused by every update
+	wasPlaying bool        // counted in runner.playing
+	stopped    bool        // the bot is done: no more updates
 
 	mu     sync.Mutex // guards the fields below
 	acks   []time.Duration
@@ -208,6 +216,7 @@ func run(ctx context.Context, cfg Config) (Report, error) {
 	}
 	var bg sync.WaitGroup
 	bg.Go(func() { r.sampleLoop(ctx) })
+	bg.Go(func() { r.controlLoop(ctx) })
 	bg.Go(func() { r.chaos(ctx, rand.New(rand.NewPCG(cfg.Seed, math.MaxUint64))) })
 	wg.Wait()
 	cancel() // every bot is done, even if early: so is the run
@@ -384,46 +393,74 @@ func (b *bot) run(ctx context.Context, at time.Time, rng *rand.Rand) {
 	c.Queue(cfg.Mode)
 
 	beh, _ := NewBehavior(cfg.Behavior, rng) // validated by run
-	// Spread the bots' control updates over the interval.
-	phase := time.Duration(rng.Int64N(int64(cfg.ControlInterval)))
+	b.ctl.Lock()
+	b.beh, b.slot = beh, rng.IntN(controlSlots) // spread the bots' control updates over the interval
+	b.ctl.Unlock()
+	b.ready.Store(true)
+	defer b.stopControl()
 	select {
 	case <-ctx.Done():
 		b.leave(c)
-		return
 	case <-c.Done():
 		b.closedEarly(ctx, c)
-		return
-	case <-time.After(phase):
 	}
-	t := time.NewTicker(cfg.ControlInterval)
+}
+
+// controlSlots is the number of slots of the control interval: the control
+// loop wakes once a slot and updates the bots of that slot.
+const controlSlots = 10
+
+// controlLoop updates the control of every ready bot once per
+// ControlInterval, from one goroutine: each wakeup (every 1/controlSlots of
+// the interval) updates the bots of one slot. One goroutine and one timer
+// for all the bots costs far less than a ticker per bot.
+func (r *runner) controlLoop(ctx context.Context) {
+	t := time.NewTicker(r.cfg.ControlInterval / controlSlots)
 	defer t.Stop()
-	wasPlaying := false
-	defer func() {
-		if wasPlaying {
-			b.r.playing.Add(-1)
-		}
-	}()
-	for {
-		v := c.View()
-		playing := v.Phase == client.PhasePlaying
-		if playing != wasPlaying {
-			if playing {
-				b.r.playing.Add(1)
-			} else {
-				b.r.playing.Add(-1)
-			}
-			wasPlaying = playing
-		}
-		c.SetControl(beh.Control(time.Now(), &v))
+	for slot := 0; ; slot = (slot + 1) % controlSlots {
 		select {
 		case <-ctx.Done():
-			b.leave(c)
 			return
-		case <-c.Done():
-			b.closedEarly(ctx, c)
-			return
-		case <-t.C:
+		case now := <-t.C:
+			for _, b := range r.bots {
+				if b.ready.Load() {
+					b.control(now, slot)
+				}
+			}
 		}
+	}
+}
+
+// control updates the bot's control from its client's view, if the bot is
+// in slot.
+func (b *bot) control(now time.Time, slot int) {
+	b.ctl.Lock()
+	defer b.ctl.Unlock()
+	if b.slot != slot || b.stopped {
+		return
+	}
+	c := b.client.Load()
+	c.ViewInto(&b.view)
+	playing := b.view.Phase == client.PhasePlaying
+	if playing != b.wasPlaying {
+		if playing {
+			b.r.playing.Add(1)
+		} else {
+			b.r.playing.Add(-1)
+		}
+		b.wasPlaying = playing
+	}
+	c.SetControl(b.beh.Control(now, &b.view))
+}
+
+// stopControl takes the bot out of the control loop.
+func (b *bot) stopControl() {
+	b.ctl.Lock()
+	defer b.ctl.Unlock()
+	b.stopped = true
+	if b.wasPlaying {
+		b.r.playing.Add(-1)
+		b.wasPlaying = false
 	}
 }
 

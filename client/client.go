@@ -729,9 +729,17 @@ func (c *Client) Phase() Phase {
 // View returns the client's current view, with other entities
 // interpolated InterpolationDelay in the past.
 func (c *Client) View() View {
+	var v View
+	c.ViewInto(&v)
+	return v
+}
+
+// ViewInto is View into v, reusing the space of v.Entities: a caller that
+// keeps its View allocates nothing once it has room for the entities.
+func (c *Client) ViewInto(v *View) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	v := View{
+	*v = View{
 		Phase:    c.phase,
 		MatchID:  c.matched.MatchID,
 		Mode:     c.matched.Mode,
@@ -742,22 +750,20 @@ func (c *Client) View() View {
 		Tick:     c.world.tick,
 		AckSeq:   c.ack,
 		Pending:  len(c.pending),
+		Entities: v.Entities[:0],
 	}
 	if c.matched.TickRate > 0 && c.matched.EndTick > c.world.tick {
 		v.TimeLeft = time.Duration(c.matched.EndTick-c.world.tick) * time.Second / time.Duration(c.matched.TickRate)
 	}
-	v.Entities = c.world.interpolate(time.Now().Add(-InterpolationDelay), c.matched.Entity)
-	for _, e := range v.Entities {
-		if e.ID == c.matched.Entity {
-			v.SelfServer = c.world.get(e.ID)
-			v.Self = v.SelfServer
-			v.Self.X, v.Self.Y = c.predX, c.predY
-		}
+	v.Entities = c.world.interpolate(v.Entities, time.Now().Add(-InterpolationDelay), c.matched.Entity)
+	if self, ok := c.world.find(c.matched.Entity); ok {
+		v.SelfServer = self
+		v.Self = self
+		v.Self.X, v.Self.Y = c.predX, c.predY
 	}
 	if c.world.m != nil {
 		v.Score = c.world.m.Score(c.matched.Entity).Score
 	}
-	return v
 }
 
 // firstMargin is how long before the next tick a match's first input aims

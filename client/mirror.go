@@ -8,17 +8,20 @@ import (
 
 // mirror is the client's copy of its view: the netcode Mirror that applies
 // the server's diffs, plus the entities of the last two snapshots so that
-// others can be drawn between them.
+// others can be drawn between them. The entities of a snapshot are in the
+// mirror's handle order, which an entity keeps while it stays in view, so
+// an entity's previous state is found at or near its current index: no
+// map is kept per snapshot.
 type mirror struct {
-	m               *netcode.Mirror
-	prev, cur       []netcode.Entity
-	prevAt, curAt   time.Time
-	prevIdx, curIdx map[uint32]int
-	tick            uint32
+	m             *netcode.Mirror
+	prev, cur     []netcode.Entity
+	prevAt, curAt time.Time
+	tick          uint32
+	self          int // index in cur of the entity last found (a hint)
 }
 
 func newMirror(s *netcode.Schema) mirror {
-	return mirror{m: netcode.NewMirror(s), prevIdx: map[uint32]int{}, curIdx: map[uint32]int{}}
+	return mirror{m: netcode.NewMirror(s)}
 }
 
 // apply applies snapshot s, received at at.
@@ -29,20 +32,33 @@ func (m *mirror) apply(s *netcode.Snapshot, at time.Time) error {
 	m.tick = s.Tick
 	m.prev, m.cur = m.cur, m.prev
 	m.prevAt, m.curAt = m.curAt, at
-	m.prevIdx, m.curIdx = m.curIdx, m.prevIdx
 	m.cur = m.m.AppendEntities(m.cur[:0])
-	clear(m.curIdx)
-	for i, e := range m.cur {
-		m.curIdx[e.ID] = i
-	}
 	return nil
 }
 
+// index returns the index of the entity with id in es, looking first at
+// hint; -1 if it is not there.
+func index(es []netcode.Entity, id uint32, hint int) int {
+	if hint >= 0 && hint < len(es) && es[hint].ID == id {
+		return hint
+	}
+	for i := range es {
+		if es[i].ID == id {
+			return i
+		}
+	}
+	return -1
+}
+
+// find returns the entity with id as of the last snapshot, if it is in
+// view.
 func (m *mirror) find(id uint32) (netcode.Entity, bool) {
-	if m.m == nil {
+	i := index(m.cur, id, m.self)
+	if i < 0 {
 		return netcode.Entity{}, false
 	}
-	return m.m.Get(id)
+	m.self = i
+	return m.cur[i], true
 }
 
 func (m *mirror) get(id uint32) netcode.Entity {
@@ -50,31 +66,35 @@ func (m *mirror) get(id uint32) netcode.Entity {
 	return e
 }
 
-// interpolate returns the entities in view with every one but self placed
-// at time t between the previous and the current snapshot (clamped to
-// them).
-func (m *mirror) interpolate(t time.Time, self uint32) []netcode.Entity {
-	out := append([]netcode.Entity(nil), m.cur...)
+// interpolate appends to dst the entities in view with every one but self
+// placed at time t between the previous and the current snapshot (clamped
+// to them).
+func (m *mirror) interpolate(dst []netcode.Entity, t time.Time, self uint32) []netcode.Entity {
+	n := len(dst)
+	dst = append(dst, m.cur...)
+	out := dst[n:]
 	span := m.curAt.Sub(m.prevAt)
 	if m.prevAt.IsZero() || span <= 0 {
-		return out
+		return dst
 	}
 	// Snapshots arrive about when they are made, so receive times stand in
 	// for server times; t is mapped onto [prevAt, curAt].
 	f := float32(t.Sub(m.prevAt)) / float32(span)
 	f = min(max(f, 0), 1)
+	j := 0
 	for i := range out {
 		e := &out[i]
 		if e.ID == self {
 			continue
 		}
-		j, ok := m.prevIdx[e.ID]
-		if !ok {
+		if j = index(m.prev, e.ID, j); j < 0 {
+			j = 0
 			continue
 		}
 		p := m.prev[j]
 		e.X = p.X + (e.X-p.X)*f
 		e.Y = p.Y + (e.Y-p.Y)*f
+		j++
 	}
-	return out
+	return dst
 }
