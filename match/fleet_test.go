@@ -267,8 +267,8 @@ func TestInboxPlacesPerPlayer(t *testing.T) {
 	if r := b.SendInput(&netcode.Input{Seq: 1}, b.Out()); r != InputQueued {
 		t.Fatalf("b's input: %v", r)
 	}
-	if got := len(m.inbox); got != ReplayQueue+1 {
-		t.Errorf("inbox holds %d, want %d (a's cap) + 1", got, ReplayQueue+1)
+	if got := len(m.inbox); got != inboxShare+1 {
+		t.Errorf("inbox holds %d, want %d (a's share) + 1", got, inboxShare+1)
 	}
 	m.tick()
 	if a.inflight.Load() != 0 || b.inflight.Load() != 0 {

@@ -142,6 +142,15 @@ const (
 	// every input after the checkpoint's ack at once.
 	ReplayQueue = netcode.MaxBatch
 	maxRejects  = 32
+	// inboxShare is the most inputs of one player in a match's inbox at
+	// once (ReplayQueue in a match restored from a checkpoint): two ticks'
+	// worth of a full queue; more than InputQueue are dropped at the tick
+	// anyway.
+	inboxShare = 2 * InputQueue
+	// viewSlack is the room each view keeps for world slots beyond the
+	// world's size when the player joins (a view grows, once, if the
+	// world outgrows it).
+	viewSlack = 16
 )
 
 type inputMsg struct {
@@ -181,9 +190,11 @@ type ctlMsg struct {
 
 // seat is one player's place in a match; the match goroutine owns it.
 type seat struct {
-	p       *Player
-	gp      game.Player
-	queue   [ReplayQueue]inputMsg
+	p  *Player
+	gp game.Player
+	// queue is a ring of InputQueue inputs, or of ReplayQueue for a seat
+	// restored from a checkpoint (its client resends a backlog at once).
+	queue   []inputMsg
 	head, n int
 	// catchUp is how many extra inputs the seat may still have applied in
 	// a tick (a second one while more than one waits): a seat restored
@@ -225,6 +236,7 @@ type Match struct {
 	log   *slog.Logger
 
 	inbox  chan inputMsg
+	share  int32 // the places of the inbox each player may hold
 	ctl    chan ctlMsg
 	events chan<- lobbyEvent
 	done   chan struct{}
@@ -266,7 +278,8 @@ func newMatch(id string, serial uint64, mode game.Mode, cfg Config, seed uint64,
 		cfg:     cfg,
 		obs:     cfg.Observer,
 		log:     cfg.Logger.With("match", id, "mode", spec.Name),
-		inbox:   make(chan inputMsg, spec.MaxPlayers*ReplayQueue),
+		inbox:   make(chan inputMsg, spec.MaxPlayers*inboxShare),
+		share:   inboxShare,
 		ctl:     make(chan ctlMsg, spec.MaxPlayers*2+8),
 		events:  events,
 		done:    make(chan struct{}),
@@ -294,6 +307,7 @@ func newMatch(id string, serial uint64, mode game.Mode, cfg Config, seed uint64,
 	}
 	for i := range m.seats {
 		m.seats[i].rejects = make([]netcode.Reject, 0, maxRejects)
+		m.seats[i].queue = make([]inputMsg, InputQueue)
 		m.seats[i].view = netcode.NewView(&spec.Schema, m.interest)
 		m.seats[i].events = make([]netcode.Event, 0, 16)
 	}
@@ -317,6 +331,8 @@ func restoreMatch(cp *Checkpoint, mode game.Mode, cfg Config, events chan<- lobb
 		return nil, nil, fmt.Errorf("checkpoint has %d seats, mode %d", len(cp.Seats), spec.MaxPlayers)
 	}
 	m := newMatch(cp.MatchID, cp.Serial, mode, cfg, 0, events)
+	// Each client resends a backlog at once: room for a whole batch each.
+	m.inbox, m.share = make(chan inputMsg, spec.MaxPlayers*ReplayQueue), ReplayQueue
 	w, err := game.RestoreWorld(spec, cfg.TickRate, &cp.World)
 	if err != nil {
 		return nil, nil, err
@@ -344,9 +360,10 @@ func restoreMatch(cp *Checkpoint, mode game.Mode, cfg Config, events chan<- lobb
 		p.match.Store(m)
 		s := &m.seats[i]
 		s.p, s.seen, s.ack, s.catchUp = p, st.Ack, st.Ack, catchUp
+		s.queue = make([]inputMsg, ReplayQueue)
 		s.away, s.gp = true, game.Player{Seat: i, ID: st.PlayerID, Name: st.Name, Entity: st.Entity, Score: st.Score, Away: true}
 		w.Players[i] = &s.gp
-		s.view.Reserve(w.Slots() + 64)
+		s.view.Reserve(w.Slots() + viewSlack)
 		players = append(players, p)
 	}
 	return m, players, nil
@@ -673,11 +690,11 @@ func (m *Match) join(p *Player) {
 		return
 	}
 	s := &m.seats[i]
-	rejects, view, events := s.rejects[:0], s.view, s.events
+	rejects, view, events, queue := s.rejects[:0], s.view, s.events, s.queue
 	view.Reset() // a full view first
-	view.Reserve(m.world.Slots() + 64)
+	view.Reserve(m.world.Slots() + viewSlack)
 	base := p.maxSeq.Load()
-	*s = seat{p: p, out: p.Out(), seen: base, ack: base, rejects: rejects, view: view, events: events, gp: game.Player{Seat: i, ID: p.ID, Name: p.Name}}
+	*s = seat{p: p, out: p.Out(), seen: base, ack: base, rejects: rejects, view: view, events: events, queue: queue, gp: game.Player{Seat: i, ID: p.ID, Name: p.Name}}
 	m.world.Players[i] = &s.gp
 	m.rules.Join(m.world, &s.gp)
 	p.match.Store(m)
@@ -800,7 +817,7 @@ func (m *Match) tick() {
 			}
 			msg := &s.queue[s.head]
 			in := &msg.in
-			s.head = (s.head + 1) % ReplayQueue
+			s.head = (s.head + 1) % len(s.queue)
 			s.n--
 			// The snapshot's ackSeq is this input's, so that its lead is
 			// the lead of input ackSeq; seqs rejected on arrival above it
@@ -872,7 +889,7 @@ func (m *Match) gather() {
 			m.obs.InputDropped()
 			continue
 		}
-		s.queue[(s.head+s.n)%ReplayQueue] = msg
+		s.queue[(s.head+s.n)%len(s.queue)] = msg
 		s.n++
 	}
 }

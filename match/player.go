@@ -90,10 +90,10 @@ func (p *Player) SendInput(in *netcode.Input, from *Outbox) InputResult {
 	if m == nil {
 		return InputNotSeated
 	}
-	// A player holds at most ReplayQueue places of the match's inbox,
-	// which has room for every seat's: a flood of inputs frames from one
-	// player never takes another's place.
-	if p.inflight.Add(1) <= ReplayQueue {
+	// A player holds at most its share of the match's inbox, which has
+	// room for every seat's: a flood of inputs frames from one player
+	// never takes another's place.
+	if p.inflight.Add(1) <= m.share {
 		select {
 		case m.inbox <- inputMsg{p: p, from: from, in: *in, at: monoNow()}:
 			return InputQueued

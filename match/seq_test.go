@@ -160,8 +160,8 @@ func TestDroppedInputCountedOnce(t *testing.T) {
 	m.obs = obs
 	frames(t, p, &m.spec.Schema)
 	queued, full := 0, 0
-	// A player holds at most ReplayQueue places of the inbox.
-	for seq := uint32(1); seq <= ReplayQueue+5; seq++ {
+	// A player holds at most inboxShare places of the inbox.
+	for seq := uint32(1); seq <= inboxShare+5; seq++ {
 		switch p.SendInput(&netcode.Input{Seq: seq}, p.Out()) {
 		case InputQueued:
 			queued++
@@ -185,23 +185,23 @@ func TestInboxFullRejectsAsDropped(t *testing.T) {
 	m, _ := testMatch(t, quietArena(), p)
 	frames(t, p, &m.spec.Schema)
 	// The player's share of the inbox is full.
-	for seq := uint32(1); seq <= ReplayQueue; seq++ {
+	for seq := uint32(1); seq <= inboxShare; seq++ {
 		if r := p.SendInput(&netcode.Input{Seq: seq}, p.Out()); r != InputQueued {
 			t.Fatalf("input %d: %v", seq, r)
 		}
 	}
-	if r := p.SendInput(&netcode.Input{Seq: ReplayQueue + 1}, p.Out()); r != InputInboxFull {
+	if r := p.SendInput(&netcode.Input{Seq: inboxShare + 1}, p.Out()); r != InputInboxFull {
 		t.Fatalf("input over the player's share: %v, want InputInboxFull", r)
 	}
 	snapshots(t, m, p, 1) // the tick empties the inbox (the queue takes InputQueue)
-	p.SendInput(&netcode.Input{Seq: ReplayQueue + 2}, p.Out())
+	p.SendInput(&netcode.Input{Seq: inboxShare + 2}, p.Out())
 	var codes = map[uint32]uint8{}
 	for _, s := range snapshots(t, m, p, 1) {
 		for _, r := range s.Rejects {
 			codes[r.Seq] = r.Code
 		}
 	}
-	if c, ok := codes[ReplayQueue+1]; !ok || c != netcode.RejectDropped {
-		t.Fatalf("seq %d dropped at the inbox: reject code %d (reported %v), want %d", ReplayQueue+1, c, ok, netcode.RejectDropped)
+	if c, ok := codes[inboxShare+1]; !ok || c != netcode.RejectDropped {
+		t.Fatalf("seq %d dropped at the inbox: reject code %d (reported %v), want %d", inboxShare+1, c, ok, netcode.RejectDropped)
 	}
 }

@@ -242,8 +242,16 @@ func (v *View) AppendSnapshot(dst []byte, h *SnapshotHeader) []byte {
 // Reserve makes room for world slots below n, so that the view does not
 // grow during play.
 func (v *View) Reserve(n int) {
-	if n > len(v.entries) {
-		v.grow(n)
+	switch {
+	case n <= len(v.entries):
+	case n <= cap(v.entries):
+		v.entries = v.entries[:n]
+	default:
+		// Exactly n: every player has a view, and each entry is ~50
+		// bytes; only growth during play doubles.
+		e := make([]viewEntry, n)
+		copy(e, v.entries)
+		v.entries = e
 	}
 }
 
