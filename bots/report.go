@@ -39,8 +39,15 @@ type Report struct {
 	// resume; they are left out of AckMS.
 	StaleAcks  int `json:"stale_acks"`
 	InputsSent int `json:"inputs_sent"`
-	Rejected   int `json:"rejected"`
-	Hits       int `json:"hits"` // hits scored by the bots' shots
+	// LateSends are the input sends the clients dropped because they left
+	// too late for their tick (a stalled timer or process); Drains the
+	// sends they postponed to drain the server's queue after an input
+	// missed its tick. Both count stalls of the bots' machine or the
+	// server's.
+	LateSends int `json:"late_sends"`
+	Drains    int `json:"drains"`
+	Rejected  int `json:"rejected"`
+	Hits      int `json:"hits"` // hits scored by the bots' shots
 	// Chaos is -chaos: connections cut per bot per minute; ChaosCuts the
 	// cuts made, ChaosCutsPlaying those of bots seated in a match (the
 	// others were queued), each of which should be resumed.
@@ -172,6 +179,7 @@ func Percentile(sorted []time.Duration, p float64) time.Duration {
 type totals struct {
 	connected, snapshots, inputsSent, rejected, protocolErrors, hits, staleAcks int
 	disconnects, reconnects, resumed, inputsLost, gaveUp, tickRate              int
+	lateSends, drains                                                           int
 	moved, migrated                                                             int
 	chaosCuts, chaosCutsPlaying                                                 int
 	bytesDown, bytesUp                                                          int64
@@ -199,6 +207,8 @@ func buildReport(cfg Config, elapsed time.Duration, t totals, matches int, acks 
 		AckSamples:       len(acks),
 		StaleAcks:        t.staleAcks,
 		InputsSent:       t.inputsSent,
+		LateSends:        t.lateSends,
+		Drains:           t.drains,
 		Rejected:         t.rejected,
 		Hits:             t.hits,
 		Chaos:            cfg.Chaos,
@@ -327,7 +337,8 @@ func (r *Report) Summary(w io.Writer) {
 	fmt.Fprintf(w, "matches:        %d\n", r.Matches)
 	fmt.Fprintf(w, "per bot:        %.1f snapshots/s, down %.1f KB/s, up %.2f KB/s\n", r.SnapshotsPerS, r.DownBytesPerS/1024, r.UpBytesPerS/1024)
 	fmt.Fprintf(w, "ack latency:    p50 %.1fms  p95 %.1fms  p99 %.1fms  (%d samples, %d stale left out)\n", r.AckMS.P50, r.AckMS.P95, r.AckMS.P99, r.AckSamples, r.StaleAcks)
-	fmt.Fprintf(w, "inputs:         %d sent, %d rejected; %d hits\n", r.InputsSent, r.Rejected, r.Hits)
+	fmt.Fprintf(w, "inputs:         %d sent, %d rejected; %d hits; %d sends too late for their tick dropped, %d postponed after a missed tick\n",
+		r.InputsSent, r.Rejected, r.Hits, r.LateSends, r.Drains)
 	fmt.Fprintf(w, "prediction:     max error %.3fu, max correction %.3fu\n", r.MaxPredError, r.MaxCorrection)
 	fmt.Fprintf(w, "bots CPU:       %.1f%% of one core = %.1f us per bot-tick (%.1fs)\n", 100*r.CPUCores, r.CPUUsPerBotTick, r.CPUS)
 	if r.Chaos > 0 {

@@ -263,6 +263,8 @@ func (r *runner) report(elapsed, cpu time.Duration) Report {
 		t.moved += s.Moved
 		t.migrated += s.Migrated
 		t.inputsLost += s.InputsLost
+		t.lateSends += s.LateSends
+		t.drains += s.Drains
 		t.maxPredError = max(t.maxPredError, s.MaxPredictionError)
 		t.maxCorrection = max(t.maxCorrection, s.MaxCorrection)
 	}

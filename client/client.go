@@ -99,7 +99,7 @@ const (
 	PhaseClosed
 )
 
-// Control is what the player wants to do; the input loop samples it once
+// Control is what the player wants to do; the input schedule samples it once
 // per tick.
 type Control struct {
 	MoveX, MoveY float32
@@ -144,6 +144,11 @@ type Stats struct {
 	Migrated int
 	// InputsLost counts inputs the server reported as never received.
 	InputsLost int
+	// LateSends counts the sends the input schedule dropped because they
+	// left later than the last lead (too late for their tick: a timer or
+	// the process stalled); Drains the sends it postponed to drain the
+	// server's queue after an input missed its tick (see jit).
+	LateSends, Drains int
 }
 
 // Client is one player's connection. Its methods are safe for concurrent
@@ -432,7 +437,7 @@ func (c *Client) linkClosed(gen int, code uint16) {
 			}
 			c.requeue = c.phase == PhaseQueued
 			c.phase = PhaseReconnecting
-			c.matchGen++ // stop the input loop; pending inputs are kept
+			c.matchGen++ // end the input schedule; pending inputs are kept
 		}
 		if moved {
 			c.movedAt = now
@@ -1092,8 +1097,13 @@ func (c *Client) sendScheduled(it *schedItem, buf []byte) (next int64, ok bool, 
 		c.mu.Unlock()
 		return 0, false, buf
 	}
-	send, next := c.jit.fire(it.at, monoNow(), it.dt, c.seq+1)
-	if !send {
+	what, next := c.jit.fire(it.at, monoNow(), it.dt, c.seq+1)
+	if what != fireSend {
+		if what == fireDrain {
+			c.stats.Drains++
+		} else {
+			c.stats.LateSends++
+		}
 		c.mu.Unlock()
 		return next, true, buf
 	}

@@ -98,17 +98,27 @@ func (j *jit) observe(leadUs int32, seq uint32, tickRate uint32) {
 // at now: whether to send an input (with seq seq) now, and when the next
 // send is due. A drain postpones this send; a send that left too late for
 // its tick is dropped (see tooLate). Either way no input goes now.
-func (j *jit) fire(at, now int64, dt time.Duration, seq uint32) (send bool, next int64) {
+func (j *jit) fire(at, now int64, dt time.Duration, seq uint32) (what fireAction, next int64) {
 	if d := j.postpone(dt, seq); d > 0 {
-		return false, at + int64(d)
+		return fireDrain, at + int64(d)
 	}
-	send = !j.tooLate(float64(now-at) / 1e3)
-	if !send {
+	what = fireSend
+	if j.tooLate(float64(now-at) / 1e3) {
+		what = fireLate
 		seq-- // the next send carries seq
 	}
 	next = at + int64(dt+j.take(dt, seq+1))
-	return send, max(next, now) // far behind: don't burst
+	return what, max(next, now) // far behind: don't burst
 }
+
+// fireAction is what fire decided.
+type fireAction int
+
+const (
+	fireSend  fireAction = iota // send an input now
+	fireDrain                   // postponed to drain the server's queue
+	fireLate                    // dropped: too late for its tick
+)
 
 // postpone returns how long to put off the send that is due now, to drain
 // the server's queue after a miss (0: send it now). seq is the seq the

@@ -76,8 +76,8 @@ func (s *jitSim) run(t *testing.T, phase time.Duration, ticks int) *jitResult {
 			slot++
 			late := s.late(slot)
 			now := due + late
-			send, next := j.fire(int64(due), int64(now), s.dt, seq+1)
-			if !send {
+			what, next := j.fire(int64(due), int64(now), s.dt, seq+1)
+			if what != fireSend {
 				r.skipped++
 				due = time.Duration(next)
 				continue
@@ -227,14 +227,14 @@ func TestJitTooLate(t *testing.T) {
 		j.observe(3000, uint32(i+1), 30)
 		j.take(dt, uint32(i+3))
 	}
-	if send, next := j.fire(0, int64(time.Millisecond), dt, 20); !send || time.Duration(next) != dt {
-		t.Errorf("1 ms late: send %v next %v, want a send and the next slot", send, time.Duration(next))
+	if what, next := j.fire(0, int64(time.Millisecond), dt, 20); what != fireSend || time.Duration(next) != dt {
+		t.Errorf("1 ms late: %v, next %v, want a send (%v) and the next slot", what, time.Duration(next), fireSend)
 	}
-	if send, next := j.fire(int64(dt), int64(dt+5*time.Millisecond), dt, 21); send || time.Duration(next) != 2*dt {
-		t.Errorf("5 ms late: send %v next %v, want none and the next slot", send, time.Duration(next))
+	if what, next := j.fire(int64(dt), int64(dt+5*time.Millisecond), dt, 21); what != fireLate || time.Duration(next) != 2*dt {
+		t.Errorf("5 ms late: %v, next %v, want none (%v) and the next slot", what, time.Duration(next), fireLate)
 	}
 	var fresh jit
-	if send, _ := fresh.fire(0, int64(20*time.Millisecond), dt, 1); !send {
+	if what, _ := fresh.fire(0, int64(20*time.Millisecond), dt, 1); what != fireSend {
 		t.Errorf("before any lead was reported, a late send was held")
 	}
 }
@@ -252,14 +252,14 @@ func TestJitDrainsABacklog(t *testing.T) {
 	}
 	// Input 11 waited behind input 10: lead over a tick.
 	j.observe(int32((dt+2*time.Millisecond)/time.Microsecond), 11, rate)
-	send, next := j.fire(0, 0, dt, 13)
-	if send {
-		t.Errorf("the send due after a backlog went out, want it postponed")
+	what, next := j.fire(0, 0, dt, 13)
+	if what != fireDrain {
+		t.Errorf("the send due after a backlog: %v, want it postponed (%v)", what, fireDrain)
 	}
 	if d := time.Duration(next); d < dt-time.Millisecond || d > dt+time.Millisecond {
 		t.Errorf("send postponed by %v after a backlog, want about a tick", d)
 	}
-	if send, _ := j.fire(next, next, dt, 13); !send {
+	if what, _ := j.fire(next, next, dt, 13); what != fireSend {
 		t.Errorf("the postponed send did not go out")
 	}
 }
