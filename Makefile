@@ -289,9 +289,11 @@ attack: build
 	if [ $$rc -ne 0 ]; then echo "server log ($$tmp/server.log), last lines:"; tail -n 20 $$tmp/server.log; fi; \
 	kill -TERM $$spid; wait $$spid; exit $$rc
 
-## bench: hot-path benchmarks with allocations
+## bench: hot-path benchmarks with allocations: the tick, the views, the decoders, and the server's
+## write path (a snapshot to a real socket) and read path (an input frame from one)
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./netcode ./match
+	$(GO) test -run '^$$' -bench 'WritePath|ReadPath' -benchmem ./server
 
 clean:
 	rm -rf bin

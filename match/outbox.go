@@ -82,6 +82,10 @@ type Outbox struct {
 	sock Socket
 	rest []byte // under mu: the unwritten end of a snapshot; written before anything else
 
+	// OnQueued, if set, is called after a frame is queued for the writer,
+	// on the poster's goroutine; it must not block (the server starts the
+	// connection's writer goroutine if none runs).
+	OnQueued func()
 	// OnKick, if set, is called by the Kick that wins, with its code, on
 	// the kicker's goroutine; it must not block (the server uses it to stop
 	// acting on the connection's frames at once, and to cut a write stuck
@@ -145,6 +149,7 @@ func (o *Outbox) SendSnapshot(buf []byte) bool {
 				o.queued.Add(1)
 				o.frames <- Frame{kind: frameRest} // room: it holds a snapshot slot
 				o.mu.Unlock()
+				o.queuedOne()
 				return true
 			}
 			// n == 0: the socket took nothing; queue the whole frame.
@@ -155,6 +160,7 @@ func (o *Outbox) SendSnapshot(buf []byte) bool {
 	o.pending.Add(int64(len(buf) - netcode.WSHeadroom))
 	o.queued.Add(1)
 	o.frames <- Frame{B: b[netcode.WSHeadroom:], buf: b, kind: frameSnapshot} // room: it holds a slot
+	o.queuedOne()
 	return false
 }
 
@@ -168,7 +174,14 @@ func (o *Outbox) PostControl(b []byte) bool {
 	o.pending.Add(int64(len(b)))
 	o.queued.Add(1)
 	o.frames <- Frame{B: b} // room: frames has a place for every slot
+	o.queuedOne()
 	return true
+}
+
+func (o *Outbox) queuedOne() {
+	if o.OnQueued != nil {
+		o.OnQueued()
+	}
 }
 
 // Kick asks the writer to close the connection with code. The first kick

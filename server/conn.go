@@ -41,9 +41,20 @@ type conn struct {
 	// routing: the hello waits for the fleet to say where the player's
 	// seat is; frames meanwhile are not acted on.
 	routing  atomic.Bool
-	done     chan struct{}
 	finished sync.Once
 	logs     logLimiter
+
+	// writing: a writer goroutine runs (wake); wdeadline is the write
+	// deadline it set last (writer only).
+	writing   atomic.Bool
+	wdeadline time.Time
+	// The connection's timer (housekeep); helloBy and nextPing are its
+	// own. timerMu orders starting, resetting and stopping it.
+	timerMu  sync.Mutex
+	timer    *time.Timer
+	stopped  bool
+	helloBy  time.Time
+	nextPing time.Time
 
 	// read loop only
 	reader   *netcode.Reader
@@ -75,16 +86,17 @@ func newConn(s *Server, netConn net.Conn, sess Session, hash string, ip netip.Ad
 		hash:    hash,
 		ip:      ip,
 		out:     out,
-		done:    make(chan struct{}),
 		reader:  netcode.NewReader(),
 		limiter: newBucket(s.opts.RateLimit, s.opts.RateBurst),
 	}
 	c.logs = logLimiter{every: time.Second, onSuppress: func() { s.limited(limLogs) }}
 	c.lastSeen.Store(time.Now().UnixNano())
+	out.OnQueued = c.wake
 	out.OnKick = func(code netcode.CloseCode) {
 		c.decide(code)
 		// A kick must also cut a write stuck on a peer that stopped reading.
 		_ = nc.SetWriteDeadline(time.Now().Add(250 * time.Millisecond))
+		c.wake()
 	}
 	return c
 }
@@ -129,7 +141,7 @@ func (c *conn) releaseHello() {
 // finish releases what the connection holds; it runs once, on OnClose.
 func (c *conn) finish() {
 	c.finished.Do(func() {
-		close(c.done)
+		c.stopTimer()
 		c.releaseHello()
 		if p := c.player.Load(); p != nil {
 			// The lobby ignores this if a newer connection replaced c. A
@@ -144,69 +156,134 @@ func (c *conn) finish() {
 	})
 }
 
-// writeLoop is the connection's writer goroutine: it writes the frames the
-// match and the lobby post, pings the peer, and closes a connection that
-// sent no hello in time or went idle.
+// A connection has no goroutine of its own besides gws's read loop: the
+// match writes its snapshots at once (see match.Outbox), a writer
+// goroutine runs only while frames are queued (wake), and one timer does
+// the rest (housekeep).
+
+// wake starts the connection's writer goroutine unless one runs: it is
+// the Outbox's OnQueued and runs on the poster's goroutine (the match's,
+// the lobby's, the read loop's).
+func (c *conn) wake() {
+	if c.writing.CompareAndSwap(false, true) {
+		go c.writeLoop()
+	}
+}
+
+// writeLoop writes the frames queued in the Outbox, in order, waiting for
+// the socket, and closes the connection when it is kicked. It ends once
+// nothing is queued; a kick ends it for good.
 func (c *conn) writeLoop() {
 	defer c.srv.recoverConn(c)
-	opts := &c.srv.opts
-	ping := time.NewTicker(opts.PingInterval)
-	defer ping.Stop()
-	idle := time.NewTimer(opts.IdleTimeout)
-	defer idle.Stop()
-	hello := time.NewTimer(opts.HelloTimeout)
-	defer hello.Stop()
-	helloC := hello.C
-	var deadline time.Time
 	for {
 		select {
 		case f := <-c.out.Frames():
-			// Only what the match could not write at once, and control
-			// messages, come here (see match.Outbox).
 			now := time.Now()
-			if now.Add(5 * time.Second).After(deadline) {
-				deadline = now.Add(10 * time.Second)
-				_ = c.nc.SetWriteDeadline(deadline)
+			if now.Add(5 * time.Second).After(c.wdeadline) {
+				c.wdeadline = now.Add(10 * time.Second)
+				_ = c.nc.SetWriteDeadline(c.wdeadline)
 			}
 			control := f.Control()
 			n := len(f.B)
 			if err := c.out.WriteQueued(f); err != nil {
-				return
+				return // broken: the read loop sees it and closes
 			}
 			if control { // the match counts its snapshots
 				c.srv.metrics.bytesOut.Add(float64(n))
 				c.srv.metrics.framesOut.Inc()
 			}
 		case code := <-c.out.Kicked():
+			c.stopTimer()
 			if code == netcode.CloseShutdown || code == netcode.CloseMoved {
 				c.flush() // the results, or the moved message
 			}
 			c.writeClose(code)
 			return
-		case <-helloC:
-			helloC = nil
-			if !c.helloed.Load() {
-				c.srv.limited(limHelloTimeout)
-				c.closeWith(netcode.CloseHelloTimeout)
+		default:
+			c.writing.Store(false)
+			// A frame posted after the default and before the Store found
+			// a writer running: look again.
+			if len(c.out.Frames()) == 0 && len(c.out.Kicked()) == 0 || !c.writing.CompareAndSwap(false, true) {
 				return
 			}
-		case now := <-idle.C:
-			// Exactly IdleTimeout after the last frame received.
-			if left := opts.IdleTimeout - now.Sub(time.Unix(0, c.lastSeen.Load())); left > 0 {
-				idle.Reset(left)
-				continue
-			}
-			c.closeWith(netcode.CloseIdle)
-			return
-		case now := <-ping.C:
-			_ = c.nc.SetWriteDeadline(now.Add(10 * time.Second))
-			deadline = now.Add(10 * time.Second)
-			if err := c.ws.WritePing(nil); err != nil {
-				return
-			}
-		case <-c.done:
+		}
+	}
+}
+
+// startTimer starts the connection's one timer (see housekeep); once, on
+// OnOpen.
+func (c *conn) startTimer() {
+	opts := &c.srv.opts
+	now := time.Now()
+	c.timerMu.Lock()
+	defer c.timerMu.Unlock()
+	if c.stopped {
+		return
+	}
+	c.helloBy = now.Add(opts.HelloTimeout)
+	c.nextPing = now.Add(opts.PingInterval)
+	c.timer = time.AfterFunc(c.nextWake(now), c.housekeep)
+}
+
+// stopTimer stops the timer for good.
+func (c *conn) stopTimer() {
+	c.timerMu.Lock()
+	defer c.timerMu.Unlock()
+	c.stopped = true
+	if c.timer != nil {
+		c.timer.Stop()
+	}
+}
+
+// nextWake is how long until the timer's next duty: the hello timeout
+// (until a hello), the idle timeout (exactly IdleTimeout after the last
+// frame received) or the next ping. c.timerMu is held.
+func (c *conn) nextWake(now time.Time) time.Duration {
+	next := c.nextPing
+	if idleAt := time.Unix(0, c.lastSeen.Load()).Add(c.srv.opts.IdleTimeout); idleAt.Before(next) {
+		next = idleAt
+	}
+	if !c.helloed.Load() && c.helloBy.Before(next) {
+		next = c.helloBy
+	}
+	return next.Sub(now)
+}
+
+// housekeep is the timer's duty, on a goroutine of its own: it closes a
+// connection that sent no hello in time or went idle, and pings the peer
+// (browsers do not ping).
+func (c *conn) housekeep() {
+	defer c.srv.recoverConn(c)
+	if c.closing.Load() {
+		return
+	}
+	opts := &c.srv.opts
+	now := time.Now()
+	c.timerMu.Lock()
+	helloBy, ping := c.helloBy, !now.Before(c.nextPing)
+	if ping {
+		c.nextPing = now.Add(opts.PingInterval)
+	}
+	c.timerMu.Unlock()
+	if !c.helloed.Load() && !now.Before(helloBy) {
+		c.srv.limited(limHelloTimeout)
+		c.closeWith(netcode.CloseHelloTimeout)
+		return
+	}
+	if now.Sub(time.Unix(0, c.lastSeen.Load())) >= opts.IdleTimeout {
+		c.closeWith(netcode.CloseIdle)
+		return
+	}
+	if ping {
+		_ = c.nc.SetWriteDeadline(now.Add(10 * time.Second))
+		if c.ws.WritePing(nil) != nil {
 			return
 		}
+	}
+	c.timerMu.Lock()
+	defer c.timerMu.Unlock()
+	if !c.stopped {
+		c.timer.Reset(c.nextWake(time.Now()))
 	}
 }
 
@@ -443,7 +520,7 @@ func (h *handler) OnOpen(socket *gws.Conn) {
 	c := connOf(socket)
 	defer h.s.recoverConn(c)
 	_ = socket.SetNoDelay(true)
-	go c.writeLoop()
+	c.startTimer()
 }
 
 func (h *handler) OnClose(socket *gws.Conn, err error) {
