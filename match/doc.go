@@ -4,10 +4,12 @@
 //
 // A Match is one goroutine that owns its world. Everything enters it through
 // channels (inputs through its inbox, joins and leaves through its control
-// channel) and everything leaves it through non-blocking sends to each
-// player's Outbox, so no connection can block a tick. It imports no
-// WebSocket code: the server package moves bytes between sockets and
-// Outboxes.
+// channel) and everything leaves it through each player's Outbox, which
+// never blocks, so no connection can block a tick. A snapshot usually goes
+// from the match goroutine straight to the socket, with one non-blocking
+// write through the Outbox's Socket; only what the kernel does not take at
+// once waits for the connection's writer. The match imports no WebSocket
+// code: the server package gives each Outbox its Socket.
 //
 // One object owns each player's seat state. The Lobby is also the registry
 // of the players on this node: a connection gets its Player from

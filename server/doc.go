@@ -12,4 +12,15 @@
 // log is limited to a line a second. A connection the server has decided to
 // close acts no more: no frame read after that decision reaches the lobby
 // or a match.
+//
+// A connection costs one goroutine, gws's read loop, which reads frames
+// through a 512-byte buffer of its own on the socket (not through
+// net/http's connection reader). The match writes each snapshot to the
+// socket at once (guardConn is the Outbox's Socket: one non-blocking
+// write(2), serialised with gws's own writes by the Outbox's socket lock);
+// a writer goroutine runs only while frames wait (the rest of a snapshot
+// the kernel did not take, control messages), and one timer per
+// connection closes it for a missing hello or idleness and pings it. A
+// tick's frames and bytes are counted once per tick, a connection's bytes
+// in once per 32 frames.
 package server

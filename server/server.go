@@ -710,7 +710,7 @@ type connKey struct{}
 // wsReadBuffer is the size of a WebSocket connection's read buffer: client
 // frames are small (an input is about 12 bytes), and a larger payload is
 // read straight into its message.
-const wsReadBuffer = 1024
+const wsReadBuffer = 512
 
 // wsReader returns the buffered reader gws reads a WebSocket's frames
 // from: one of its own over the socket, below net/http's connection reader
