@@ -20,6 +20,13 @@ import (
 //
 // Each client keeps its own just-in-time schedule (see jit): the
 // scheduler only keeps, per client, the time of its next send.
+//
+// A send is a write on the scheduler's goroutine: one that blocked (a
+// server that stopped reading, its socket buffers full) would hold up the
+// other clients of the scheduler. At one small input per tick that takes
+// hours of a server not reading; servers close such connections long
+// before. With Options.Latency the writes go through the client's delay
+// line instead.
 
 // sendSlack is how early a scheduler sends an input that is due soon, so
 // that sends due within it share one wakeup. It is small against the
