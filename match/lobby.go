@@ -89,6 +89,7 @@ type Lobby struct {
 	players  map[string]*entry   // by player ID
 	forming  map[string]*forming // by mode
 	running  map[*Match]*running
+	phases   [PhaseSlots]int   // running matches on each tick phase
 	byID     map[string]*Match // running matches by ID
 	nextID   uint64
 	prefix   string
@@ -677,13 +678,38 @@ func (l *Lobby) startMatch(id, modeName string, es []*entry) *Match {
 }
 
 func (l *Lobby) addRunning(m *Match, r *running) {
+	m.phaseSlot = l.takePhase()
 	l.running[m] = r
 	l.byID[m.ID] = m
 	l.nMatches.Store(int64(len(l.running)))
 	l.seats(m, r)
 }
 
+// takePhase gives a new match its tick phase (Config.PhaseGroup): the
+// first slot with room in its group, or else the emptiest.
+func (l *Lobby) takePhase() int {
+	group := l.cfg.Match.PhaseGroup
+	if group < 0 {
+		return -1
+	}
+	best := 0
+	for i, n := range l.phases {
+		if n < group {
+			best = i
+			break
+		}
+		if n < l.phases[best] {
+			best = i
+		}
+	}
+	l.phases[best]++
+	return best
+}
+
 func (l *Lobby) dropRunning(m *Match) {
+	if m.phaseSlot >= 0 {
+		l.phases[m.phaseSlot]--
+	}
 	delete(l.running, m)
 	delete(l.byID, m.ID)
 	l.nMatches.Store(int64(len(l.running)))

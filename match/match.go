@@ -42,7 +42,21 @@ type Config struct {
 	CheckpointEvery time.Duration
 	// Checkpoints receives the checkpoints; required with CheckpointEvery.
 	Checkpoints Checkpointer
+	// PhaseGroup is how many matches of a node tick at the same instant;
+	// default 16, -1: each match at its own start time. A node's matches
+	// tick on PhaseSlots phases evenly spaced over the tick, filled in
+	// order, up to PhaseGroup matches each (then evenly). Matches that
+	// tick together wake together: the runtime runs their goroutines in
+	// one pass (and their players' inputs, which arrive just before the
+	// tick, in one netpoll), which costs far less CPU than a wakeup each;
+	// but the players of a group get their snapshots in one burst, so a
+	// large group adds latency. See README, Capacity.
+	PhaseGroup int
 }
+
+// PhaseSlots is the number of tick phases a node's matches are spread
+// over (Config.PhaseGroup).
+const PhaseSlots = 8
 
 // Checkpointer receives a match's checkpoints, on the match goroutine: it
 // must not block. data is the encoded Checkpoint (AppendCheckpoint); the
@@ -95,6 +109,9 @@ func (c *Config) withDefaults() Config {
 	out := *c
 	if out.TickRate == 0 {
 		out.TickRate = 30
+	}
+	if out.PhaseGroup == 0 {
+		out.PhaseGroup = 16
 	}
 	if out.MaxCatchUp <= 0 {
 		out.MaxCatchUp = 4
@@ -248,14 +265,17 @@ type Match struct {
 	cells    []int32
 	evSlots  [][2]int32 // world slots of each event's entities (-1: none)
 	sendBuf  []byte     // the snapshot being sent, after netcode.WSHeadroom
-	dt       time.Duration
-	endTick  uint32
-	kickAt   int // congested ticks before a kick
-	graceAt  int // away ticks before the seat is freed
-	hooks    Hooks
-	startAt  time.Time
-	ended    bool
-	step     func(Step, *Player) // the lobby's test hook
+	// phaseSlot is the tick phase the lobby gave the match (see
+	// Config.PhaseGroup; -1: none), before it runs.
+	phaseSlot int
+	dt        time.Duration
+	endTick   uint32
+	kickAt    int // congested ticks before a kick
+	graceAt   int // away ticks before the seat is freed
+	hooks     Hooks
+	startAt   time.Time
+	ended     bool
+	step      func(Step, *Player) // the lobby's test hook
 
 	serial   uint64
 	restored bool // resumed from a checkpoint: no NewRules, no first joins
@@ -520,12 +540,19 @@ func (m *Match) empty() bool {
 func (m *Match) tickTime(n int64) time.Time { return m.startAt.Add(time.Duration(n) * m.dt) }
 
 // phase returns the time of the first tick of a match starting at now: the
-// last multiple of the tick since the zero time, so that every match of
-// the node ticks at the same instants. Their timers then fire together,
-// and the runtime wakes their goroutines in one pass rather than one
-// wakeup each; so do their players' inputs, which arrive just before the
-// tick.
-func (m *Match) phase(now time.Time) time.Time { return now.Truncate(m.dt) }
+// last instant of its phase slot (see Config.PhaseGroup), counted in
+// ticks since the zero time, so that every match of the slot ticks at the
+// same instants. A slot of -1 ticks from now.
+func (m *Match) phase(now time.Time) time.Time {
+	if m.phaseSlot < 0 {
+		return now
+	}
+	at := now.Truncate(m.dt).Add(time.Duration(m.phaseSlot) * m.dt / PhaseSlots)
+	if at.After(now) {
+		at = at.Add(-m.dt)
+	}
+	return at
+}
 
 // safely runs f, turning a panic into an error so that a fault in the rules
 // ends this match only.

@@ -35,6 +35,11 @@ type Options struct {
 	// CongestedTimeout disconnects a client whose snapshots could not be
 	// sent for this long (it stopped reading); default 5 s.
 	CongestedTimeout time.Duration
+	// TickPhaseGroup is how many matches tick at the same instant
+	// (match.Config.PhaseGroup): larger groups cost less CPU, smaller ones
+	// spread the snapshots' bursts; default 16, -1: every match on its
+	// own.
+	TickPhaseGroup int
 	// ShutdownTimeout bounds a graceful shutdown; default 5 s.
 	ShutdownTimeout time.Duration
 	// ArenaPlayers, ArenaNPCs and ArenaSize size the arena mode; defaults
@@ -158,6 +163,7 @@ func (o Options) withDefaults() Options {
 	setDefault(&o.RateBurst, 10)
 	setDefault(&o.ShutdownTimeout, 5*time.Second)
 	setDefault(&o.CongestedTimeout, 5*time.Second)
+	setDefault(&o.TickPhaseGroup, 16)
 	setDefault(&o.ArenaPlayers, 8)
 	setDefault(&o.ArenaNPCs, 64)
 	setDefault(&o.ArenaDuration, 3*time.Minute)
@@ -210,6 +216,7 @@ func (o *Options) RegisterFlags(fs *flag.FlagSet) {
 	fs.Float64Var(&o.RateLimit, "rate-limit", 0, "messages per second a connection may send (default 2 × tick rate)")
 	fs.IntVar(&o.RateBurst, "rate-burst", d.RateBurst, "burst size of the per-connection rate limit")
 	fs.DurationVar(&o.CongestedTimeout, "congested-timeout", d.CongestedTimeout, "disconnect a client whose snapshots could not be sent for this long")
+	fs.IntVar(&o.TickPhaseGroup, "tick-phase-group", d.TickPhaseGroup, "matches that tick at the same instant (fewer wakeups, burstier sends); -1: each on its own")
 	fs.DurationVar(&o.ShutdownTimeout, "shutdown-timeout", d.ShutdownTimeout, "time limit of a graceful shutdown")
 	fs.IntVar(&o.ArenaPlayers, "arena-players", d.ArenaPlayers, "seats of an arena match")
 	fs.IntVar(&o.ArenaNPCs, "arena-npcs", d.ArenaNPCs, "NPCs of an arena match (-1 for none)")

@@ -131,7 +131,8 @@ func New(opts Options) (*Server, error) {
 		Admit:       s.admitPlayers,
 		Match: match.Config{TickRate: opts.TickRate, Observer: s.metrics, Logger: s.log,
 			InterestRadius: float32(opts.InterestRadius), FullViews: opts.FullSnapshots,
-			CongestedKick: opts.CongestedTimeout, SeatGrace: opts.SeatGrace, Hooks: hooks{s}},
+			CongestedKick: opts.CongestedTimeout, SeatGrace: opts.SeatGrace, Hooks: hooks{s},
+			PhaseGroup: opts.TickPhaseGroup},
 	}
 	if s.fleet != nil {
 		lcfg.Fleet = s.fleet
