@@ -133,6 +133,9 @@ func (v *View) Consider(e *Entity, slot int32, d2 float32, self bool) {
 		}
 	}
 	ent.seen = v.epoch
+	if known && !self && d2 > v.near2 && (v.tick+e.ID)%uint32(v.in.FarEvery) != 0 {
+		return // far tier: not this tick (nor its quantization)
+	}
 	var q [2 + MaxFields]int32
 	v.quantize(e, &q)
 	if !known {
@@ -145,9 +148,6 @@ func (v *View) Consider(e *Entity, slot int32, d2 float32, self bool) {
 		ent.handle = v.handle()
 		v.appendCreate(ent.handle, e, &q)
 		return
-	}
-	if !self && d2 > v.near2 && (v.tick+e.ID)%uint32(v.in.FarEvery) != 0 {
-		return // far tier: not this tick
 	}
 	v.appendUpdate(ent, &q)
 }
