@@ -1012,8 +1012,8 @@ func (c *Client) onSnapshot(s *netcode.Snapshot) {
 		c.stats.ProtocolErrors++
 		return
 	}
+	c.jit.report(s.HasLead, s.LeadUs, s.AckSeq, c.seq, c.matched.TickRate)
 	if s.HasLead {
-		c.jit.observe(s.LeadUs, s.AckSeq, c.matched.TickRate)
 		c.stats.LeadUs, c.stats.TargetLeadUs = s.LeadUs, int32(c.jit.target)
 	}
 	var ok bool

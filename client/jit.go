@@ -15,14 +15,17 @@ import (
 // A missed tick costs more than its own input: the server applies one
 // input per tick, so once one input came late every later one queues
 // behind it and waits a whole tick too, until a tick passes with no input
-// arriving. So a miss reported by the server is answered at once by
-// postponing the send already scheduled (drain), and a send that leaves so
-// late that its input cannot make its tick does not go at all (tooLate).
+// arriving. So a miss is answered at once by postponing the send already
+// scheduled (drain): as soon as a snapshot shows a tick that applied no
+// input although one was sent for it (report), or else when the late
+// input's lead comes (observe). A send that leaves so late that its input
+// cannot make its tick does not go at all (tooLate).
 // On a loaded machine a stalled timer, or a stalled read at the server,
 // makes every input of a match late together for a tick or two; before,
 // the client sent the late inputs, then waited for two or three reports
 // and a half-tick move per send to drain the queue, and each such stall
-// cost 4 to 8 late inputs per player instead of 0 or 1.
+// cost 4 to 8 late inputs per player instead of 0 or 1 (the input that
+// missed).
 //
 // A report about an input sent before the last shift took effect is stale:
 // acting on it would correct the same error twice. Jitter is measured on
@@ -39,6 +42,8 @@ type jit struct {
 	staleBefore uint32  // reports on inputs with a lower seq are stale
 	boost       float64 // µs added to the margin after missed ticks
 	drain       bool    // the pending shift drains a queue: postpone the next send by it
+	sentSince   bool    // an input was sent since the last snapshot
+	missed      uint32  // an input seen to miss its tick, already drained (0: none)
 }
 
 const (
@@ -53,13 +58,43 @@ const (
 	jitMaxDrain  = 8    // ticks: the most one drain postpones a send (the server queues 8 inputs)
 )
 
-// observe takes the lead (µs) reported by a snapshot about input seq.
-func (j *jit) observe(leadUs int32, seq uint32, tickRate uint32) {
-	if seq < j.staleBefore {
+// report takes a snapshot's report: the lead (µs) of the input it
+// applied, ackSeq, if it applied one (hasLead); lastSent is the seq of the
+// last input sent. A snapshot that applied no input although one was sent
+// since the last snapshot (in the slot meant for its tick) tells of a miss
+// a tick before that input's own report would: the input is queued at
+// the server for the next tick, and the next send is postponed by a tick
+// at once so that no input queues behind it.
+func (j *jit) report(hasLead bool, leadUs int32, ackSeq, lastSent, tickRate uint32) {
+	sent := j.sentSince
+	j.sentSince = false
+	if hasLead {
+		j.observe(leadUs, ackSeq, tickRate)
 		return
 	}
+	if !sent || lastSent <= ackSeq || lastSent < j.staleBefore || j.n <= 3 || j.drain {
+		return
+	}
+	j.boost = min(j.boost+jitMissBoost, jitMaxBoost)
+	j.shift, j.drain = 1e6/float64(max(tickRate, 1)), true
+	// The skipped slot keeps the schedule's phase; the input's own report,
+	// a tick late, tells by how much it missed, to correct the phase.
+	j.missed = lastSent
+}
+
+// observe takes the lead (µs) reported by a snapshot about input seq.
+func (j *jit) observe(leadUs int32, seq uint32, tickRate uint32) {
 	lead := float64(leadUs)
 	tick := 1e6 / float64(max(tickRate, 1))
+	if seq == j.missed && j.missed != 0 {
+		// The miss was drained already (the postponed send is after it):
+		// the tick it waited is no error of the phase, what it came late
+		// by is.
+		j.missed = 0
+		lead -= tick
+	} else if seq < j.staleBefore {
+		return
+	}
 	// Once settled, a lead of more than half a tick is an input that
 	// missed its tick and waited for the next (or waited behind another
 	// that did, over a tick): the inputs after it wait a tick each until
@@ -106,6 +141,8 @@ func (j *jit) fire(at, now int64, dt time.Duration, seq uint32) (what fireAction
 	if j.tooLate(float64(now-at) / 1e3) {
 		what = fireLate
 		seq-- // the next send carries seq
+	} else {
+		j.sentSince = true
 	}
 	next = at + int64(dt+j.take(dt, seq+1))
 	return what, max(next, now) // far behind: don't burst
@@ -147,7 +184,9 @@ func (j *jit) postpone(dt time.Duration, seq uint32) time.Duration {
 // behind it. Not sent, the tick it missed gets no input either way, and
 // the next send, on time, carries the control as it is then.
 func (j *jit) tooLate(lateUs float64) bool {
-	return j.n > 3 && lateUs > j.prev
+	// A last lead not above 0 was a miss being corrected: it says nothing
+	// of the next one.
+	return j.n > 3 && j.prev > 0 && lateUs > j.prev
 }
 
 // take returns the shift to apply to the send of input seq: at most half a
