@@ -186,7 +186,10 @@ func (c *conn) writeLoop() {
 			control := f.Control()
 			n := len(f.B)
 			if err := c.out.WriteQueued(f); err != nil {
-				return // broken: the read loop sees it and closes
+				// Broken, or stalled past the deadline: the read loop ends
+				// on the closed socket, and the connection with it.
+				_ = c.nc.Close()
+				return
 			}
 			if control { // the match counts its snapshots
 				c.srv.metrics.bytesOut.Add(float64(n))
@@ -277,6 +280,7 @@ func (c *conn) housekeep() {
 	if ping {
 		_ = c.nc.SetWriteDeadline(now.Add(10 * time.Second))
 		if c.ws.WritePing(nil) != nil {
+			_ = c.nc.Close() // as in writeLoop
 			return
 		}
 	}
