@@ -43,6 +43,8 @@ type jit struct {
 	boost       float64 // µs added to the margin after missed ticks
 	drain       bool    // the pending shift drains a queue: postpone the next send by it
 	sentSince   bool    // an input was sent since the last snapshot
+	synced      bool    // the last snapshot acknowledged the last input sent
+	held        bool    // the last send was dropped as too late
 	missed      uint32  // an input seen to miss its tick, already drained (0: none)
 }
 
@@ -56,23 +58,29 @@ const (
 	jitMissBoost = 500  // µs added to the margin per missed tick
 	jitMaxBoost  = 2000 // µs
 	jitMaxDrain  = 8    // ticks: the most one drain postpones a send (the server queues 8 inputs)
+	jitLateMin   = 1000 // µs: a send this late or less is never dropped as too late
 )
 
 // report takes a snapshot's report: the lead (µs) of the input it
 // applied, ackSeq, if it applied one (hasLead); lastSent is the seq of the
 // last input sent. A snapshot that applied no input although one was sent
-// since the last snapshot (in the slot meant for its tick) tells of a miss
-// a tick before that input's own report would: the input is queued at
-// the server for the next tick, and the next send is postponed by a tick
-// at once so that no input queues behind it.
+// for its tick tells of a miss a tick before that input's own report
+// would: the input is queued at the server for the next tick, and the next
+// send is postponed by a tick at once so that no input queues behind it.
+// The input sent since the last snapshot is the one meant for this tick
+// when that snapshot acknowledged every input sent before it.
 func (j *jit) report(hasLead bool, leadUs int32, ackSeq, lastSent, tickRate uint32) {
-	sent := j.sentSince
+	sent, synced := j.sentSince, j.synced
 	j.sentSince = false
+	j.synced = ackSeq == lastSent
 	if hasLead {
 		j.observe(leadUs, ackSeq, tickRate)
 		return
 	}
-	if !sent || lastSent <= ackSeq || lastSent < j.staleBefore || j.n <= 3 || j.drain {
+	// Only when the last snapshot had applied every input sent before it
+	// (no input in flight across a tick: a round trip under a tick) is
+	// the one input sent since the one meant for this tick.
+	if !sent || !synced || lastSent != ackSeq+1 || lastSent < j.staleBefore || j.n <= 3 || j.drain {
 		return
 	}
 	j.boost = min(j.boost+jitMissBoost, jitMaxBoost)
@@ -138,12 +146,15 @@ func (j *jit) fire(at, now int64, dt time.Duration, seq uint32) (what fireAction
 		return fireDrain, at + int64(d)
 	}
 	what = fireSend
-	if j.tooLate(float64(now-at) / 1e3) {
+	// Never two in a row: only sends bring new leads, and a held send
+	// must not keep the next one held on the same old lead.
+	if !j.held && j.tooLate(float64(now-at)/1e3) {
 		what = fireLate
 		seq-- // the next send carries seq
 	} else {
 		j.sentSince = true
 	}
+	j.held = what == fireLate
 	next = at + int64(dt+j.take(dt, seq+1))
 	return what, max(next, now) // far behind: don't burst
 }
@@ -185,8 +196,9 @@ func (j *jit) postpone(dt time.Duration, seq uint32) time.Duration {
 // the next send, on time, carries the control as it is then.
 func (j *jit) tooLate(lateUs float64) bool {
 	// A last lead not above 0 was a miss being corrected: it says nothing
-	// of the next one.
-	return j.n > 3 && j.prev > 0 && lateUs > j.prev
+	// of the next one. A lead under jitLateMin is one sample of a
+	// close call (the schedule is moving earlier): the send goes.
+	return j.n > 3 && j.prev > 0 && lateUs > max(j.prev, jitLateMin)
 }
 
 // take returns the shift to apply to the send of input seq: at most half a

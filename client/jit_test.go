@@ -239,6 +239,19 @@ func TestJitTooLate(t *testing.T) {
 	if what, next := j.fire(int64(dt), int64(dt+5*time.Millisecond), dt, 21); what != fireLate || time.Duration(next) != 2*dt {
 		t.Errorf("5 ms late: %v, next %v, want none (%v) and the next slot", what, time.Duration(next), fireLate)
 	}
+	// Only sends bring new leads: the next one goes, however late.
+	if what, _ := j.fire(2*int64(dt), 2*int64(dt)+int64(5*time.Millisecond), dt, 21); what != fireSend {
+		t.Errorf("the send after a held one: %v, want it sent (%v)", what, fireSend)
+	}
+	// A last lead of a few µs is a close call, not a measure: 0.6 ms late
+	// goes.
+	var close jit
+	for i := range 10 {
+		close.observe(25, uint32(i+1), 30)
+	}
+	if what, _ := close.fire(0, int64(600*time.Microsecond), dt, 11); what != fireSend {
+		t.Errorf("0.6 ms late after a 25 µs lead: %v, want it sent", what)
+	}
 	var fresh jit
 	if what, _ := fresh.fire(0, int64(20*time.Millisecond), dt, 1); what != fireSend {
 		t.Errorf("before any lead was reported, a late send was held")
