@@ -57,7 +57,7 @@ const (
 	jitStaleMin  = 1000 // µs: smaller shifts do not make reports stale
 	jitMissBoost = 500  // µs added to the margin per missed tick
 	jitMaxBoost  = 2000 // µs
-	jitMaxDrain  = 8    // ticks: the most one drain postpones a send (the server queues 8 inputs)
+	jitMaxDrain  = 1    // ticks: the most one drain postpones a send (a lead inflated by a late tick is no queue)
 	jitLateMin   = 1000 // µs: a send this late or less is never dropped as too late
 )
 
