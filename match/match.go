@@ -43,7 +43,7 @@ type Config struct {
 	// Checkpoints receives the checkpoints; required with CheckpointEvery.
 	Checkpoints Checkpointer
 	// PhaseGroup is how many matches of a node tick at the same instant;
-	// default 16, -1: each match at its own start time. A node's matches
+	// default 8, -1: each match at its own start time. A node's matches
 	// tick on PhaseSlots phases evenly spaced over the tick, filled in
 	// order, up to PhaseGroup matches each (then evenly). Matches that
 	// tick together wake together: the runtime runs their goroutines in
@@ -111,7 +111,7 @@ func (c *Config) withDefaults() Config {
 		out.TickRate = 30
 	}
 	if out.PhaseGroup == 0 {
-		out.PhaseGroup = 16
+		out.PhaseGroup = 8
 	}
 	if out.MaxCatchUp <= 0 {
 		out.MaxCatchUp = 4

@@ -37,7 +37,7 @@ type Options struct {
 	CongestedTimeout time.Duration
 	// TickPhaseGroup is how many matches tick at the same instant
 	// (match.Config.PhaseGroup): larger groups cost less CPU, smaller ones
-	// spread the snapshots' bursts; default 16, -1: every match on its
+	// spread the snapshots' bursts; default 8, -1: every match on its
 	// own.
 	TickPhaseGroup int
 	// ShutdownTimeout bounds a graceful shutdown; default 5 s.
@@ -163,7 +163,7 @@ func (o Options) withDefaults() Options {
 	setDefault(&o.RateBurst, 10)
 	setDefault(&o.ShutdownTimeout, 5*time.Second)
 	setDefault(&o.CongestedTimeout, 5*time.Second)
-	setDefault(&o.TickPhaseGroup, 16)
+	setDefault(&o.TickPhaseGroup, 8)
 	setDefault(&o.ArenaPlayers, 8)
 	setDefault(&o.ArenaNPCs, 64)
 	setDefault(&o.ArenaDuration, 3*time.Minute)
