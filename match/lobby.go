@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"log/slog"
+	"math/bits"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -89,8 +90,9 @@ type Lobby struct {
 	players  map[string]*entry   // by player ID
 	forming  map[string]*forming // by mode
 	running  map[*Match]*running
-	phases   [PhaseSlots]int   // running matches on each tick phase
-	byID     map[string]*Match // running matches by ID
+	phases   [PhaseSlots]int    // running matches on each tick phase
+	places   [PhaseSlots]uint64 // the places taken in each phase (bit i: place i)
+	byID     map[string]*Match  // running matches by ID
 	nextID   uint64
 	prefix   string
 	draining bool
@@ -678,37 +680,46 @@ func (l *Lobby) startMatch(id, modeName string, es []*entry) *Match {
 }
 
 func (l *Lobby) addRunning(m *Match, r *running) {
-	m.phaseSlot = l.takePhase()
+	m.phaseSlot, m.phaseIdx = l.takePhase()
 	l.running[m] = r
 	l.byID[m.ID] = m
 	l.nMatches.Store(int64(len(l.running)))
 	l.seats(m, r)
 }
 
-// takePhase gives a new match its tick phase (Config.PhaseGroup): the
-// first slot with room in its group, or else the emptiest.
-func (l *Lobby) takePhase() int {
+// takePhase gives a new match its tick phase (Config.PhaseGroup), the
+// first slot with room in its group, or else the emptiest, and its place
+// in the slot: the first free one (past 62, all share place 63).
+func (l *Lobby) takePhase() (slot, idx int) {
 	group := l.cfg.Match.PhaseGroup
 	if group < 0 {
-		return -1
+		return -1, 0
 	}
-	best := 0
 	for i, n := range l.phases {
 		if n < group {
-			best = i
+			slot = i
 			break
 		}
-		if n < l.phases[best] {
-			best = i
+		if n < l.phases[slot] {
+			slot = i
 		}
 	}
-	l.phases[best]++
-	return best
+	l.phases[slot]++
+	idx = bits.TrailingZeros64(^l.places[slot])
+	if idx < 63 {
+		l.places[slot] |= 1 << idx
+	} else {
+		idx = 63
+	}
+	return slot, idx
 }
 
 func (l *Lobby) dropRunning(m *Match) {
 	if m.phaseSlot >= 0 {
 		l.phases[m.phaseSlot]--
+		if m.phaseIdx < 63 {
+			l.places[m.phaseSlot] &^= 1 << m.phaseIdx
+		}
 	}
 	delete(l.running, m)
 	delete(l.byID, m.ID)

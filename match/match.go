@@ -58,6 +58,13 @@ type Config struct {
 // over (Config.PhaseGroup).
 const PhaseSlots = 8
 
+// PhaseStep is the time between the ticks of two matches of one phase:
+// about what a small match's tick takes, so that a phase's matches tick
+// one after the other in the same order every tick (their players see
+// steady tick times) while the processors stay busy from the first to the
+// last (no wakeup each).
+const PhaseStep = 100 * time.Microsecond
+
 // Checkpointer receives a match's checkpoints, on the match goroutine: it
 // must not block. data is the encoded Checkpoint (AppendCheckpoint); the
 // callee owns it. free is the number of free seats; took is the time spent
@@ -266,16 +273,17 @@ type Match struct {
 	evSlots  [][2]int32 // world slots of each event's entities (-1: none)
 	sendBuf  []byte     // the snapshot being sent, after netcode.WSHeadroom
 	// phaseSlot is the tick phase the lobby gave the match (see
-	// Config.PhaseGroup; -1: none), before it runs.
-	phaseSlot int
-	dt        time.Duration
-	endTick   uint32
-	kickAt    int // congested ticks before a kick
-	graceAt   int // away ticks before the seat is freed
-	hooks     Hooks
-	startAt   time.Time
-	ended     bool
-	step      func(Step, *Player) // the lobby's test hook
+	// Config.PhaseGroup; -1: none) and phaseIdx its place in the phase,
+	// before it runs.
+	phaseSlot, phaseIdx int
+	dt                  time.Duration
+	endTick             uint32
+	kickAt              int // congested ticks before a kick
+	graceAt             int // away ticks before the seat is freed
+	hooks               Hooks
+	startAt             time.Time
+	ended               bool
+	step                func(Step, *Player) // the lobby's test hook
 
 	serial   uint64
 	restored bool // resumed from a checkpoint: no NewRules, no first joins
@@ -540,14 +548,15 @@ func (m *Match) empty() bool {
 func (m *Match) tickTime(n int64) time.Time { return m.startAt.Add(time.Duration(n) * m.dt) }
 
 // phase returns the time of the first tick of a match starting at now: the
-// last instant of its phase slot (see Config.PhaseGroup), counted in
-// ticks since the zero time, so that every match of the slot ticks at the
-// same instants. A slot of -1 ticks from now.
+// last instant of its place in its phase (see Config.PhaseGroup), counted
+// in ticks since the zero time, so that the matches of a phase tick
+// PhaseStep apart, in the same order, every tick. A slot of -1 ticks from
+// now.
 func (m *Match) phase(now time.Time) time.Time {
 	if m.phaseSlot < 0 {
 		return now
 	}
-	at := now.Truncate(m.dt).Add(time.Duration(m.phaseSlot) * m.dt / PhaseSlots)
+	at := now.Truncate(m.dt).Add(time.Duration(m.phaseSlot)*m.dt/PhaseSlots + time.Duration(m.phaseIdx)*PhaseStep)
 	if at.After(now) {
 		at = at.Add(-m.dt)
 	}
