@@ -196,31 +196,7 @@ func TestOverloadRefusesNewcomersKeepsSeated(t *testing.T) {
 	b.send(t, hello())
 	waitUntil(t, 5*time.Second, func() bool { return b.has(netcode.MsgWelcome, 0) })
 
-	// Slow ticks, as slow matches would report them, until stop.
-	stop := make(chan struct{})
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		for {
-			select {
-			case <-stop:
-				return
-			case <-time.After(time.Millisecond):
-			}
-			for range 5 {
-				srv.metrics.TickDone(20 * time.Millisecond)
-			}
-		}
-	}()
-	stopped := false
-	stopLoad := func() {
-		if !stopped {
-			stopped = true
-			close(stop)
-			wg.Wait()
-		}
-	}
+	stopLoad := slowTicks(srv)
 	defer stopLoad()
 	waitUntil(t, 5*time.Second, srv.metrics.load.overloaded)
 	if g := gaugeValue(t, srv, "skirmish_overloaded"); g != 1 {
@@ -278,19 +254,36 @@ func TestOverloadRefusesNewcomersKeepsSeated(t *testing.T) {
 	}
 }
 
+// slowTicks reports slow ticks to srv's metrics, as slow matches would,
+// until the function it returns is called (any number of times).
+func slowTicks(srv *Server) (stop func()) {
+	quit := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for {
+			select {
+			case <-quit:
+				return
+			case <-time.After(time.Millisecond):
+			}
+			for range 5 {
+				srv.metrics.TickDone(20 * time.Millisecond)
+			}
+		}
+	}()
+	var once sync.Once
+	return func() { once.Do(func() { close(quit); wg.Wait() }) }
+}
+
 func gaugeValue(t *testing.T, srv *Server, name string) float64 {
 	t.Helper()
-	mfs, err := srv.metrics.reg.Gather()
-	if err != nil {
-		t.Fatal(err)
+	vals, ok := metricValues(t, srv, name)
+	if !ok || len(vals) == 0 {
+		t.Fatalf("no metric %s", name)
 	}
-	for _, mf := range mfs {
-		if mf.GetName() == name {
-			return mf.GetMetric()[0].GetGauge().GetValue()
-		}
-	}
-	t.Fatalf("no metric %s", name)
-	return 0
+	return vals[0]
 }
 
 // In a fleet, an overloaded node says so in its record (full), and the
@@ -305,23 +298,7 @@ func TestFleetPlacesNoMatchOnFullNode(t *testing.T) {
 	opts.NodeID = "b-busy"
 	busy, busyBase := startServer(t, opts)
 
-	stop := make(chan struct{})
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		for {
-			select {
-			case <-stop:
-				return
-			case <-time.After(time.Millisecond):
-			}
-			for range 5 {
-				idle.metrics.TickDone(20 * time.Millisecond)
-			}
-		}
-	}()
-	defer func() { close(stop); wg.Wait() }()
+	defer slowTicks(idle)()
 	// Both nodes see the record (either may hold the matchmaker's lease).
 	sees := func(base string) bool {
 		resp, err := http.Get(base + "/v1/fleet")

@@ -435,7 +435,9 @@ func TestHealthAndMetrics(t *testing.T) {
 	}
 }
 
-func counterValue(t *testing.T, srv *Server, name string) float64 {
+// metricValues returns the values of srv's counter or gauge name, one per
+// label set; ok is false when there is no such metric.
+func metricValues(t *testing.T, srv *Server, name string) (vals []float64, ok bool) {
 	t.Helper()
 	mfs, err := srv.metrics.reg.Gather()
 	if err != nil {
@@ -443,14 +445,25 @@ func counterValue(t *testing.T, srv *Server, name string) float64 {
 	}
 	for _, mf := range mfs {
 		if mf.GetName() == name {
-			sum := 0.0
 			for _, m := range mf.GetMetric() {
-				sum += m.GetCounter().GetValue()
+				vals = append(vals, m.GetCounter().GetValue()+m.GetGauge().GetValue())
 			}
-			return sum
+			return vals, true
 		}
 	}
-	return 0
+	return nil, false
+}
+
+// counterValue is the sum of srv's counter name over its labels (0 when
+// absent).
+func counterValue(t *testing.T, srv *Server, name string) float64 {
+	t.Helper()
+	vals, _ := metricValues(t, srv, name)
+	sum := 0.0
+	for _, v := range vals {
+		sum += v
+	}
+	return sum
 }
 
 // A client that stops reading has its views skipped and is disconnected
