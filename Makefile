@@ -243,23 +243,27 @@ soak: build
 
 ## loadtest: the real server (SERVER_ARGS) and bots (LOAD_ARGS, e.g. "-n 256 -duration 60s
 ## -report r.json"); prints the server's CPU time from /proc, all costs included, per client-tick
-## (one frame sent to one client), and its RSS per connected player above the idle base
+## (one frame sent to one client), and its peak RSS while the bots run, per player, above the idle base
+## (the server after one /metrics scrape, as a scraped idle node is)
 loadtest: build
 	tmp=$$(mktemp -d); $(AWAIT_URL) \
 	./bin/skirmish -addr 127.0.0.1:0 -log-level warn $(SERVER_ARGS) >$$tmp/server.out & spid=$$!; \
 	trap 'kill $$spid 2>/dev/null' EXIT; \
 	url=$$(await_url $$tmp '$(SERVER_URL)') || exit 1; \
 	frames() { curl -s $$url/metrics | awk '/^skirmish_frames_out_total / {printf "%d", $$2}'; }; \
-	idle=$$(awk '/^VmRSS:/ {print $$2}' /proc/$$spid/status); f0=$$(frames); \
+	vmrss() { awk '/^VmRSS:/ {print $$2}' /proc/$$spid/status; }; \
+	f0=$$(frames); sleep 1; idle=$$(vmrss); \
 	read u0 s0 <<< "$$(awk '{print $$14, $$15}' /proc/$$spid/stat)"; t0=$$(date +%s.%N); \
+	( peak=0; while kill -0 $$spid 2>/dev/null && [ ! -e $$tmp/done ]; do \
+		r=$$(vmrss); [ "$${r:-0}" -gt $$peak ] && peak=$$r && echo $$peak >$$tmp/peak; sleep 0.5; done ) & rpid=$$!; \
 	./bin/bots -url $$url $(LOAD_ARGS) | tee $$tmp/bots.out; rc=$${PIPESTATUS[0]}; \
 	read u1 s1 <<< "$$(awk '{print $$14, $$15}' /proc/$$spid/stat)"; t1=$$(date +%s.%N); \
-	rss=$$(awk '/^VmRSS:/ {print $$2}' /proc/$$spid/status); f1=$$(frames); \
+	touch $$tmp/done; wait $$rpid; rss=$$(cat $$tmp/peak 2>/dev/null || vmrss); f1=$$(frames); \
 	n=$$(sed -n 's/^--- \([0-9]*\) bots.*/\1/p' $$tmp/bots.out); \
 	awk -v c=$$(( u1 + s1 - u0 - s0 )) -v hz=$$(getconf CLK_TCK) -v t0=$$t0 -v t1=$$t1 -v f=$$(( f1 - f0 )) \
 		'BEGIN { cpu = c / hz; printf "server CPU: %.2f s over %.1f s = %.1f%% of one core; %.1f us per client-tick (%d frames out)\n", cpu, t1 - t0, 100 * cpu / (t1 - t0), (f > 0 ? 1e6 * cpu / f : 0), f }'; \
 	awk -v idle=$$idle -v rss=$$rss -v n=$${n:-0} \
-		'BEGIN { printf "server RSS: idle %.1f MB, after the run %.1f MB = %.0f KB per player (%d bots)\n", idle / 1024, rss / 1024, (n > 0 ? (rss - idle) / n : 0), n }'; \
+		'BEGIN { printf "server RSS: idle %.1f MB, peak while the bots ran %.1f MB = %.0f KB per player (%d bots)\n", idle / 1024, rss / 1024, (n > 0 ? (rss - idle) / n : 0), n }'; \
 	curl -s $$url/metrics | grep -E '^skirmish_(tick_overruns_total|views_skipped_total|frames_out_total) '; \
 	kill -TERM $$spid; wait $$spid; exit $$rc
 

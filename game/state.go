@@ -94,7 +94,7 @@ func RestoreWorld(spec *Spec, tickRate int, st *WorldState) (*World, error) {
 		}
 		used[s] = true
 	}
-	index := make(map[uint32]int, max(256, len(st.Entities)))
+	index := make(map[uint32]int, max(entityHint(spec.MaxPlayers), len(st.Entities)))
 	for i := range st.Entities {
 		e := &st.Entities[i]
 		if err := validEntity(spec, e, st.NextID); err != nil {
@@ -116,7 +116,7 @@ func RestoreWorld(spec *Spec, tickRate int, st *WorldState) (*World, error) {
 		Dt:        1 / float32(tickRate),
 		Tick:      st.Tick,
 		Rng:       rand.New(pcg),
-		Entities:  make([]Entity, len(st.Entities), max(256, len(st.Entities))),
+		Entities:  make([]Entity, len(st.Entities), max(entityHint(spec.MaxPlayers), len(st.Entities))),
 		Players:   make([]*Player, spec.MaxPlayers),
 		Events:    make([]netcode.Event, 0, 64),
 		nextID:    st.NextID,

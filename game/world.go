@@ -77,14 +77,19 @@ func NewWorld(spec *Spec, tickRate int, seed uint64, idBase uint32) *World {
 		TickRate: tickRate,
 		Dt:       1 / float32(tickRate),
 		Rng:      rand.New(pcg),
-		Entities: make([]Entity, 0, 256),
+		Entities: make([]Entity, 0, entityHint(spec.MaxPlayers)),
 		Players:  make([]*Player, spec.MaxPlayers),
 		Events:   make([]netcode.Event, 0, 64),
-		index:    make(map[uint32]int, 256),
+		index:    make(map[uint32]int, entityHint(spec.MaxPlayers)),
 		nextID:   idBase,
 		pcg:      pcg,
 	}
 }
+
+// entityHint is the room a new world makes for entities: 16 per seat
+// (an avatar, its shots and its share of the NPCs), from 32 to 256. A
+// world that needs more grows while it fills, not in steady state.
+func entityHint(seats int) int { return min(max(16*seats, 32), 256) }
 
 // Spawn adds an entity of kind at (x, y) and returns it. The pointer is
 // valid until the next Spawn or the end of the tick.

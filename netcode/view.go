@@ -38,12 +38,14 @@ func (i Interest) WithDefaults() Interest {
 // QueryRadius is the half-side of the square a grid query must cover.
 func (i *Interest) QueryRadius() float32 { return i.Radius * i.LeaveFactor }
 
-// viewEntry is what a view last sent of the entity in one world slot.
+// viewEntry is what a view last sent of one entity it knows. Its values
+// as sent (x, y and the schema's fields, quantized) are in View.qs, at
+// the entry's index times View.nq.
 type viewEntry struct {
-	id     uint32 // 0: the slot holds nothing this player knows
-	handle uint16
+	id     uint32
+	slot   int32  // the entity's world slot
 	seen   uint32 // epoch of the last Consider
-	q      [2 + MaxFields]int32
+	handle uint16
 }
 
 // View is one player's view of the world: what was last sent to them of
@@ -62,13 +64,19 @@ type View struct {
 	leave2 float32
 	near2  float32
 
-	entries []viewEntry // by world slot
-	live    []int32     // slots of entries with id != 0
-	free    []uint16    // handles to reuse
-	next    uint16      // next new handle
-	epoch   uint32
-	tick    uint32
-	reset   bool
+	// The table is sparse: a view knows a few dozen of the world's
+	// entities, so only those have an entry. idx maps a world slot to
+	// its entry's index in known plus one (0: nothing known there);
+	// known keeps the order in which entities entered the view.
+	idx   []uint16
+	known []viewEntry
+	qs    []int32  // known[i]'s values as sent: qs[i*nq : (i+1)*nq]
+	nq    int      // 2 + the schema's fields
+	free  []uint16 // handles to reuse
+	next  uint16   // next new handle
+	epoch uint32
+	tick  uint32
+	reset bool
 
 	scores   []Score // last sent, by entity
 	scoreOut []Score
@@ -80,7 +88,7 @@ type View struct {
 // NewView returns an empty view; its first snapshot is a full view.
 func NewView(s *Schema, in Interest) *View {
 	in = in.WithDefaults()
-	v := &View{schema: s, in: in, reset: true}
+	v := &View{schema: s, in: in, reset: true, nq: 2 + len(s.Fields)}
 	v.enter2 = in.Radius * in.Radius
 	l := in.Radius * in.LeaveFactor
 	v.leave2 = l * l
@@ -92,10 +100,10 @@ func NewView(s *Schema, in Interest) *View {
 // Reset forgets everything: the next snapshot clears the client's mirror
 // and sends a full view (on join and on reconnect).
 func (v *View) Reset() {
-	for _, s := range v.live {
-		v.entries[s].id = 0
+	for i := range v.known {
+		v.idx[v.known[i].slot] = 0
 	}
-	v.live = v.live[:0]
+	v.known, v.qs = v.known[:0], v.qs[:0]
 	v.free = v.free[:0]
 	v.next = 0
 	clear(v.scores)
@@ -115,61 +123,74 @@ func (v *View) Begin(tick uint32) {
 
 // Knows reports whether the player has entity id (in world slot) in view.
 func (v *View) Knows(slot int32, id uint32) bool {
-	return slot >= 0 && int(slot) < len(v.entries) && v.entries[slot].id == id && id != 0
+	if slot < 0 || int(slot) >= len(v.idx) || v.idx[slot] == 0 {
+		return false
+	}
+	return v.known[v.idx[slot]-1].id == id
 }
 
 // Consider offers entity e, which lives in world slot, at squared distance
 // d2 from the viewer. self forces it into the view at full rate (the
 // viewer's own avatar).
 func (v *View) Consider(e *Entity, slot int32, d2 float32, self bool) {
-	if int(slot) >= len(v.entries) {
+	if int(slot) >= len(v.idx) {
 		v.grow(int(slot) + 1)
 	}
-	ent := &v.entries[slot]
-	known := ent.id == e.ID
+	k := int(v.idx[slot]) - 1
+	known := k >= 0 && v.known[k].id == e.ID
 	if !self && !v.in.Full {
 		if known && d2 > v.leave2 || !known && d2 > v.enter2 {
 			return // out: Finish removes it if it was known
 		}
 	}
-	ent.seen = v.epoch
 	if known && !self && d2 > v.near2 && (v.tick+e.ID)%uint32(v.in.FarEvery) != 0 {
+		v.known[k].seen = v.epoch
 		return // far tier: not this tick (nor its quantization)
 	}
 	var q [2 + MaxFields]int32
 	v.quantize(e, &q)
-	if !known {
-		if ent.id != 0 { // the slot was reused: the old entity is gone
-			v.remove(ent)
-		} else {
-			v.live = append(v.live, slot)
-		}
-		ent.id, ent.q = e.ID, q
-		ent.handle = v.handle()
-		v.appendCreate(ent.handle, e, &q)
+	if known {
+		v.known[k].seen = v.epoch
+		v.appendUpdate(&v.known[k], v.qs[k*v.nq:(k+1)*v.nq], &q)
 		return
 	}
-	v.appendUpdate(ent, &q)
+	if k >= 0 { // the slot was reused: the old entity is gone
+		v.remove(&v.known[k])
+	} else {
+		k = len(v.known)
+		v.known = append(v.known, viewEntry{})
+		v.qs = append(v.qs, q[:v.nq]...)
+		v.idx[slot] = uint16(k + 1)
+	}
+	ent := &v.known[k]
+	ent.id, ent.slot, ent.seen = e.ID, slot, v.epoch
+	copy(v.qs[k*v.nq:], q[:v.nq])
+	ent.handle = v.handle()
+	v.appendCreate(ent.handle, e, &q)
 }
 
 // Finish removes the entities known but not seen since Begin.
 func (v *View) Finish() {
 	j := 0
-	for _, s := range v.live {
-		ent := &v.entries[s]
+	for i := range v.known {
+		ent := &v.known[i]
 		if ent.seen != v.epoch {
 			v.remove(ent)
-			ent.id = 0
+			v.idx[ent.slot] = 0
 			continue
 		}
-		v.live[j] = s
+		if j != i {
+			v.known[j] = *ent
+			copy(v.qs[j*v.nq:(j+1)*v.nq], v.qs[i*v.nq:(i+1)*v.nq])
+			v.idx[ent.slot] = uint16(j + 1)
+		}
 		j++
 	}
-	v.live = v.live[:j]
+	v.known, v.qs = v.known[:j], v.qs[:j*v.nq]
 }
 
 // Len is the number of entities in view.
-func (v *View) Len() int { return len(v.live) }
+func (v *View) Len() int { return len(v.known) }
 
 // DiffScores returns the entries of all that changed since they were last
 // sent to this player (every entry after a reset). all is indexed by seat:
@@ -240,29 +261,30 @@ func (v *View) AppendSnapshot(dst []byte, h *SnapshotHeader) []byte {
 }
 
 // Reserve makes room for world slots below n, so that the view does not
-// grow during play.
+// grow during play. It costs 2 bytes a slot; the entries themselves grow
+// with the number of entities in view, up to the most seen at once.
 func (v *View) Reserve(n int) {
 	switch {
-	case n <= len(v.entries):
-	case n <= cap(v.entries):
-		v.entries = v.entries[:n]
+	case n <= len(v.idx):
+	case n <= cap(v.idx):
+		v.idx = v.idx[:n]
 	default:
-		// Exactly n: every player has a view, and each entry is ~50
-		// bytes; only growth during play doubles.
-		e := make([]viewEntry, n)
-		copy(e, v.entries)
-		v.entries = e
+		// Exactly n: every player has a view; only growth during play
+		// doubles.
+		idx := make([]uint16, n)
+		copy(idx, v.idx)
+		v.idx = idx
 	}
 }
 
 func (v *View) grow(n int) {
-	if n <= cap(v.entries) {
-		v.entries = v.entries[:n]
+	if n <= cap(v.idx) {
+		v.idx = v.idx[:n]
 		return
 	}
-	e := make([]viewEntry, n, max(2*n, 64))
-	copy(e, v.entries)
-	v.entries = e
+	idx := make([]uint16, n, max(2*n, 64))
+	copy(idx, v.idx)
+	v.idx = idx
 }
 
 func (v *View) handle() uint16 {
@@ -308,11 +330,10 @@ func (v *View) appendCreate(h uint16, e *Entity, q *[2 + MaxFields]int32) {
 // as sent. The common update, x and y changed and nothing else, is
 // handle·2 followed by the two deltas; any other is handle·2+1, the mask of
 // the changed values, then their deltas in bit order.
-func (v *View) appendUpdate(ent *viewEntry, q *[2 + MaxFields]int32) {
-	n := 2 + len(v.schema.Fields)
+func (v *View) appendUpdate(ent *viewEntry, sent []int32, q *[2 + MaxFields]int32) {
 	var mask uint64
-	for i := range n {
-		if q[i] != ent.q[i] {
+	for i, s := range sent {
+		if q[i] != s {
 			mask |= 1 << i
 		}
 	}
@@ -327,11 +348,11 @@ func (v *View) appendUpdate(ent *viewEntry, q *[2 + MaxFields]int32) {
 		v.updates = appendUint(v.updates, mask)
 		v.nu += 2
 	}
-	for i := range n {
+	for i, s := range sent {
 		if mask&(1<<i) != 0 {
-			v.updates = appendInt(v.updates, int64(q[i])-int64(ent.q[i]))
+			v.updates = appendInt(v.updates, int64(q[i])-int64(s))
 			v.nu++
 		}
 	}
-	ent.q = *q
+	copy(sent, q[:len(sent)])
 }
