@@ -116,6 +116,10 @@ run_step() {
   if [ -z "$url" ]; then
     echo "capacity: the server did not start:" >&2; cat "$d/server.out" "$d/server.log" >&2; exit 1
   fi
+  # The idle base: the server after one /metrics scrape, as a scraped idle
+  # node is (the first scrape alone adds about 1.5 MB).
+  curl -fs --max-time 5 "$url/metrics" >/dev/null || true
+  sleep 1
   local idle; idle=$(rss_kb "$spid")
   # shellcheck disable=SC2086
   ./bin/bots -url "$url" -n "$n" -duration "${dur}s" -ramp "${ramp}s" -mode arena -behavior fight \
