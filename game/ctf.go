@@ -150,6 +150,7 @@ func NewCTF(cfg CTFConfig) *CTF {
 	}
 	// The bases must stand apart, inside the world.
 	cfg.Width = max(cfg.Width, 2*ctfBaseInset+2*ctfBaseSize)
+	cfg.Height = max(cfg.Height, 2*ctfBaseSize)
 	return &CTF{cfg: cfg, spec: Spec{
 		Name:         "ctf",
 		MaxPlayers:   2 * cfg.TeamSize,
@@ -273,12 +274,12 @@ func (r *ctfRules) Join(w *World, p *Player) {
 	r.seats[p.Seat] = ctfSeat{faceX: face}
 }
 
-// spawnPoint is a random point near team's base.
+// spawnPoint is a random point near team's base, inside the world.
 func (r *ctfRules) spawnPoint(w *World, team uint8) (float32, float32) {
 	x, y := ctfHome(w, team)
 	x += (2*w.Rng.Float32() - 1) * ctfSpawnRange
 	y += (2*w.Rng.Float32() - 1) * ctfSpawnRange
-	return x, y
+	return min(max(x, 0), w.Width), min(max(y, 0), w.Height)
 }
 
 // Leave drops the flag p carries where they stand and removes their avatar

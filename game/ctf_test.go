@@ -518,3 +518,43 @@ func BenchmarkCTFTick(b *testing.B) {
 		d.tick()
 	}
 }
+
+// Any bytes over a ctf world: an error or rules, never a panic, and
+// resumed rules step.
+func FuzzCTFResumeRules(f *testing.F) {
+	c := NewCTF(CTFConfig{Width: 340, Height: 300})
+	s := newScripted(c)
+	for range 60 {
+		s.tick()
+	}
+	f.Add(s.r.(Portable).AppendState(nil))
+	f.Fuzz(func(t *testing.T, state []byte) {
+		var save WorldState
+		s.w.SaveState(&save)
+		w, err := RestoreWorld(c.Spec(), 30, &save)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r, err := c.ResumeRules(w, state)
+		if err != nil {
+			return
+		}
+		for i, p := range s.w.Players {
+			if p != nil {
+				q := *p
+				w.Players[i] = &q
+			}
+		}
+		for _, p := range w.Players {
+			if p != nil {
+				r.Apply(w, p, &netcode.Input{Seq: 1000, MoveX: 1, Buttons: netcode.ButtonFire})
+			}
+		}
+		r.Step(w)
+		w.EndTick()
+		r.Result(w)
+		if got := r.(Portable).AppendState(nil); got[0] != state[0] {
+			t.Fatalf("state version %x, was %x", got[0], state[0])
+		}
+	})
+}
