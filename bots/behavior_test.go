@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"testing"
@@ -34,7 +35,7 @@ func TestBehaviorsStayInWorld(t *testing.T) {
 			// Start anywhere, corners and edges included.
 			x := []float32{0, w, w / 2, rng.Float32() * w}[seed%4]
 			y := []float32{0, h, 0, rng.Float32() * h}[seed%4]
-			v := client.View{Phase: client.PhasePlaying, Entity: 1, WorldW: w, WorldH: h, TickRate: 30}
+			v := client.View{Phase: client.PhasePlaying, Mode: "arena", Entity: 1, WorldW: w, WorldH: h, TickRate: 30}
 			ents := make([]netcode.Entity, 1+rng.IntN(20))
 			for i := range ents {
 				ents[i] = netcode.Entity{ID: uint32(i + 1), Kind: uint8(rng.IntN(3))}
@@ -105,7 +106,7 @@ func TestFightAimsAtNearest(t *testing.T) {
 	npc.F[game.FieldHP] = 1
 	far := netcode.Entity{ID: 5, Kind: game.KindPlayer, X: 0, Y: 0}
 	far.F[game.FieldHP] = 100
-	v := client.View{Phase: client.PhasePlaying, Entity: 1, WorldW: 2000, WorldH: 2000, Self: me,
+	v := client.View{Phase: client.PhasePlaying, Mode: "arena", Entity: 1, WorldW: 2000, WorldH: 2000, Self: me,
 		Entities: []netcode.Entity{far, dead, me, shot, npc}}
 	ctl := b.Control(time.Now(), &v)
 	if !ctl.Fire || ctl.AimX != 0 || ctl.AimY != 500 {
@@ -143,5 +144,114 @@ func TestWanderHeadingChanges(t *testing.T) {
 	}
 	if changes < 4 || changes > 10 {
 		t.Errorf("%d heading changes in 10 s, want 5 to 10", changes)
+	}
+}
+
+// In ctf a fighter plays for the flag: to the enemy flag, home with it,
+// after its own flag when taken; it fires at enemies, never at teammates.
+func TestFightPlaysForTheFlag(t *testing.T) {
+	b, _ := NewBehavior(BehaviorFight, rand.New(rand.NewPCG(1, 1)))
+	ent := func(id uint32, kind uint8, team uint8, x, y float32) netcode.Entity {
+		e := netcode.Entity{ID: id, Kind: kind, X: x, Y: y}
+		e.F[game.CTFFieldTeam] = float32(team)
+		if kind == game.CTFKindPlayer {
+			e.F[game.CTFFieldHP] = 100
+		}
+		return e
+	}
+	me := ent(1, game.CTFKindPlayer, game.CTFRed, 800, 400)
+	mate := ent(2, game.CTFKindPlayer, game.CTFRed, 850, 400)
+	redBase, blueBase := ent(10, game.CTFKindBase, game.CTFRed, 120, 400), ent(11, game.CTFKindBase, game.CTFBlue, 1480, 400)
+	redFlag, blueFlag := ent(12, game.CTFKindFlag, game.CTFRed, 120, 400), ent(13, game.CTFKindFlag, game.CTFBlue, 1480, 400)
+	view := func(self netcode.Entity, more ...netcode.Entity) *client.View {
+		return &client.View{Phase: client.PhasePlaying, Mode: "ctf", Entity: 1, WorldW: 1600, WorldH: 800, Self: self,
+			Entities: append([]netcode.Entity{self, mate, redBase, blueBase, redFlag, blueFlag}, more...)}
+	}
+	// To the enemy flag (right, by a lane), holding fire with only a
+	// teammate near.
+	if ctl := b.Control(time.Now(), view(me)); ctl.MoveX < 0.9 || ctl.Fire {
+		t.Errorf("control %+v: want a move right to the blue flag, no fire", ctl)
+	}
+	// An enemy near: fire at it on the way.
+	enemy := ent(3, game.CTFKindPlayer, game.CTFBlue, 800, 600)
+	if ctl := b.Control(time.Now(), view(me, enemy)); ctl.MoveX < 0.9 || !ctl.Fire || ctl.AimX != 0 || ctl.AimY != 200 {
+		t.Errorf("control %+v: want a move right, fire at (0, 200)", ctl)
+	}
+	// Carrying: home (left).
+	carrier := me
+	carrier.F[game.CTFFieldCarrying] = 1
+	if ctl := b.Control(time.Now(), view(carrier)); ctl.MoveX > -0.9 {
+		t.Errorf("control %+v: want a move left, home", ctl)
+	}
+	// The own flag taken, at (800, 100): after it (up).
+	redFlag.X, redFlag.Y = 800, 100
+	if ctl := b.Control(time.Now(), view(me)); ctl.MoveY > -0.9 {
+		t.Errorf("control %+v: want a move up, after the own flag", ctl)
+	}
+}
+
+// Fighters driving the real ctf rules (seeing the whole world, as a ctf
+// client does) pick up, drop, return and capture flags: a match of 8 ends
+// at the capture limit well before its time.
+func TestFightersCaptureInCTF(t *testing.T) {
+	mode := game.NewCTF(game.CTFConfig{})
+	w := game.NewWorld(mode.Spec(), 30, 5, 0)
+	r := mode.NewRules(w)
+	behs := make([]Behavior, 8)
+	ctls := make([]client.Control, 8)
+	lastFire := make([]int, 8)
+	for i := range behs {
+		p := &game.Player{Seat: i, ID: fmt.Sprint(i)}
+		w.Players[i] = p
+		r.Join(w, p)
+		behs[i], _ = NewBehavior(BehaviorFight, rand.New(rand.NewPCG(uint64(i), 1)))
+		lastFire[i] = -100
+	}
+	events := map[uint8]int{}
+	var v client.View
+	now := time.Unix(0, 0)
+	cooldown := int(game.CooldownTicks(game.CTFCooldown, 30))
+	for tick := 0; tick < 30*300 && !r.Over(w); tick++ {
+		if tick%3 == 0 { // the bots' control interval, 100 ms
+			v.Entities = v.Entities[:0]
+			for _, e := range w.Entities {
+				v.Entities = append(v.Entities, e.Entity)
+			}
+			for i, p := range w.Players {
+				v = client.View{Phase: client.PhasePlaying, Mode: "ctf", Entity: p.Entity, WorldW: w.Width, WorldH: w.Height,
+					Self: w.Get(p.Entity).Entity, Entities: v.Entities}
+				ctls[i] = behs[i].Control(now, &v)
+			}
+		}
+		for i, p := range w.Players {
+			c := ctls[i]
+			in := netcode.Input{Seq: uint32(tick + 1), MoveX: c.MoveX, MoveY: c.MoveY}
+			if c.Fire && tick-lastFire[i] >= cooldown { // as the client schedules shots
+				in.Buttons, in.AimX, in.AimY = netcode.ButtonFire, c.AimX, c.AimY
+				lastFire[i] = tick
+			}
+			if code := r.Apply(w, p, &in); code != 0 {
+				t.Fatalf("tick %d: seat %d's input rejected with %d", tick, i, code)
+			}
+		}
+		r.Step(w)
+		for _, ev := range w.Events {
+			events[ev.Type]++
+		}
+		w.EndTick()
+		w.Tick++
+		now = now.Add(time.Second / 30)
+	}
+	t.Logf("%.0f s: events %v", w.Seconds(), events)
+	if !r.Over(w) || w.Seconds() >= 300 {
+		t.Errorf("no team reached the capture limit in %.0f s", w.Seconds())
+	}
+	for _, typ := range []uint8{netcode.EventHit, game.CTFEventPickup, game.CTFEventDrop, game.CTFEventCapture} {
+		if events[typ] == 0 {
+			t.Errorf("no event %d: %v", typ, events)
+		}
+	}
+	if res := r.Result(w); res[0].Place != 1 || res[len(res)-1].Place != 2 {
+		t.Errorf("result %+v", res)
 	}
 }

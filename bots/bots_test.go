@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"skirmish/game"
 	"skirmish/server"
 	"skirmish/server/servertest"
 )
@@ -94,6 +95,30 @@ func TestRunRequeue(t *testing.T) {
 		t.Errorf("protocol errors %d, errors %d %v, disconnects %d", rep.ProtocolErrors, rep.Errors, rep.ErrorSamples, rep.Disconnects)
 	}
 	t.Logf("matches %d, ack p99 %.1f ms, %d stale acks left out", rep.Matches, rep.AckMS.P99, rep.StaleAcks)
+}
+
+// TestRunCTF plays ctf (bots -mode ctf): 8 fighters fill a match of two
+// teams, play for the flag to its end, and queue again.
+func TestRunCTF(t *testing.T) {
+	base := startServer(t, server.Options{FillTimeout: 200 * time.Millisecond,
+		Modes: []game.Mode{game.NewCTF(game.CTFConfig{Duration: 2 * time.Second})}})
+	rep, err := run(context.Background(), Config{
+		URL: base, N: 8, Duration: 5 * time.Second, Mode: "ctf", Behavior: BehaviorFight,
+		Ramp: 100 * time.Millisecond, Seed: 4, Logger: quiet,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Matches < 2 {
+		t.Errorf("matches %d, want >= 2 in 5 s of 2 s matches", rep.Matches)
+	}
+	if rep.ProtocolErrors != 0 || rep.Errors != 0 || rep.Disconnects != 0 {
+		t.Errorf("protocol errors %d, errors %d %v, disconnects %d", rep.ProtocolErrors, rep.Errors, rep.ErrorSamples, rep.Disconnects)
+	}
+	if rep.InputsSent == 0 || rep.Rejected > rep.InputsSent/100 {
+		t.Errorf("%d of %d inputs rejected", rep.Rejected, rep.InputsSent)
+	}
+	t.Logf("matches %d, inputs %d, rejected %d", rep.Matches, rep.InputsSent, rep.Rejected)
 }
 
 // TestRunChaos cuts a connection every 0.75 s (chaos 10 with 8 bots: 80 a

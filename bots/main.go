@@ -193,7 +193,7 @@ func parseFlags(args []string) (Config, outputs, error) {
 	fs.DurationVar(&cfg.Duration, "duration", 30*time.Second, "length of the run, from the first bot's start (SIGINT ends it sooner)")
 	fs.StringVar(&cfg.Mode, "mode", "arena", "game mode to queue for")
 	fs.StringVar(&out.report, "report", "", "write the JSON report to this file, and charts of the run to the same name with .html (default: none; the summary is always printed)")
-	fs.StringVar(&cfg.Behavior, "behavior", BehaviorFight, "bot behavior: wander (move only, a new random heading every 1 to 2 s) or fight (chase, circle and shoot the nearest other player or NPC)")
+	fs.StringVar(&cfg.Behavior, "behavior", BehaviorFight, "bot behavior: wander (move only, a new random heading every 1 to 2 s) or fight (chase, circle and shoot the nearest other player or NPC, never a teammate; in a mode with flags and bases, such as ctf, play for the flag)")
 	fs.DurationVar(&cfg.Ramp, "ramp", 2*time.Second, "time over which to start the bots, evenly spaced")
 	fs.Uint64Var(&cfg.Seed, "seed", 0, "seed of the bots' random choices (0: from the clock)")
 	fs.Float64Var(&cfg.Chaos, "chaos", 0, "cut this many connections per bot per minute (F×n a minute, evenly spread, random playing bots, no close frame); the bots reconnect and resume")

@@ -38,7 +38,7 @@ type Spec struct {
 func (s *Spec) CanMove(e *netcode.Entity) bool { return s.Immobile == nil || !s.Immobile(e) }
 
 // Builtin returns the built-in modes with their default settings.
-func Builtin() []Mode { return []Mode{NewArena(ArenaConfig{}), NewTag()} }
+func Builtin() []Mode { return []Mode{NewArena(ArenaConfig{}), NewTag(), NewCTF(CTFConfig{})} }
 
 // BuiltinSpec returns the spec of the built-in mode name, or nil.
 func BuiltinSpec(name string) *Spec {
@@ -156,6 +156,61 @@ func Standings(w *World) []netcode.Standing {
 		if i > 0 && out[i].Score == out[i-1].Score {
 			out[i].Place = out[i-1].Place
 		}
+	}
+	return out
+}
+
+// TeamStandings ranks the seated players of a team mode: teams by score
+// (teamScores[t-1] is team t's), best first, equal team scores sharing a
+// place; every player's Place is their team's place among the teams, and
+// within a team players are ranked by their own Score. Players without a
+// team (Team 0 or beyond teamScores) come last, after every team, sharing
+// the place after the last team's.
+func TeamStandings(w *World, teamScores []int32) []netcode.Standing {
+	teamScore := func(t uint8) (int32, bool) {
+		if t == 0 || int(t) > len(teamScores) {
+			return 0, false
+		}
+		return teamScores[t-1], true
+	}
+	// before reports whether a ranks before b.
+	before := func(a, b *netcode.Standing) bool {
+		as, aok := teamScore(a.Team)
+		bs, bok := teamScore(b.Team)
+		switch {
+		case aok != bok:
+			return aok
+		case as != bs:
+			return as > bs
+		case a.Team != b.Team:
+			return a.Team < b.Team
+		}
+		return a.Score > b.Score
+	}
+	var out []netcode.Standing
+	for _, p := range w.Players {
+		if p != nil {
+			out = append(out, netcode.Standing{PlayerID: p.ID, Name: p.Name, Entity: p.Entity, Score: p.Score, Team: p.Team})
+		}
+	}
+	for i := 1; i < len(out); i++ {
+		for j := i; j > 0 && before(&out[j], &out[j-1]); j-- {
+			out[j], out[j-1] = out[j-1], out[j]
+		}
+	}
+	// A team's place is 1 + the number of teams with a higher score.
+	place := func(t uint8) uint16 {
+		s, ok := teamScore(t)
+		n := uint16(1)
+		for _, o := range teamScores {
+			if !ok || o > s {
+				n++
+			}
+		}
+		return n
+	}
+	for i := range out {
+		out[i].Place = place(out[i].Team)
 	}
 	return out
 }

@@ -22,6 +22,7 @@ type scripted struct {
 	tags  int // tagged events seen
 	hits  int // hit events seen
 	kills int // kill events seen
+	flags int // ctf's flag events seen (pickup, drop, capture, return)
 }
 
 func newScripted(mode Mode) *scripted {
@@ -101,6 +102,8 @@ func (s *scripted) tick() {
 			s.hits++
 		case netcode.EventKill:
 			s.kills++
+		case CTFEventPickup, CTFEventDrop, CTFEventCapture, CTFEventReturn:
+			s.flags++
 		}
 	}
 	w.EndTick()
@@ -206,6 +209,7 @@ func TestCheckpointedMatchGoesOnAsTheOriginal(t *testing.T) {
 		{"arena", func() Mode { return NewArena(ArenaConfig{}) }},
 		{"arena small", func() Mode { return NewArena(ArenaConfig{Players: 4, NPCs: 6, Width: 300}) }},
 		{"tag", func() Mode { return NewTag() }},
+		{"ctf small", func() Mode { return NewCTF(CTFConfig{Width: 340, Height: 300}) }},
 	}
 	for _, m := range modes {
 		for _, at := range []uint64{0, 37, 200} {
@@ -258,7 +262,10 @@ func TestCheckpointedMatchGoesOnAsTheOriginal(t *testing.T) {
 					t.Error("no hit after the restore")
 				case m.name == "arena small" && twin.kills == 0:
 					t.Error("no kill after the restore")
+				case m.name == "ctf small" && twin.flags == 0:
+					t.Error("no flag event after the restore")
 				}
+				t.Logf("after the restore: %d hits, %d kills, %d flag events", twin.hits, twin.kills, twin.flags)
 			})
 		}
 	}

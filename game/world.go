@@ -36,6 +36,12 @@ type Player struct {
 	Entity uint32
 	// Score is the player's score in this match.
 	Score int32
+	// Team is the player's team in a team mode, numbered from 1; 0 in a
+	// mode without teams. The rules set it in Join (ctf balances the
+	// teams). Checkpoints do not hold it: a resumable team mode keeps the
+	// teams in its own state and sets Team again after a restore (ctf
+	// does in each Step).
+	Team uint8
 	// Away is set while the player's connection is gone.
 	Away bool
 }

@@ -81,6 +81,7 @@ func FuzzDecodeServer(f *testing.F) {
 	// A later revision's flag (bit 7) and its part after ours.
 	f.Add([]byte{0x97, 0x03, 0x0a, 0x07, 0xcc, 0x83, 0x93, 0x06, 0x01, 0x02, 0x10, 0xa1, 'x'})
 	f.Add(AppendResult(nil, 0, []Standing{{PlayerID: "p", Name: "n", Entity: 1, Score: 2, Place: 1}}))
+	f.Add(AppendResult(nil, 0, []Standing{{PlayerID: "p", Name: "n", Entity: 1, Score: 2, Place: 1, Team: 2}}))
 	f.Add(AppendMoved(nil, "http://127.0.0.1:8082"))
 	f.Add([]byte{0xdd, 0x7f, 0xff, 0xff, 0xff})
 	r := NewReader()

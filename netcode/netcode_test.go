@@ -195,6 +195,10 @@ func TestServerFramesRoundTrip(t *testing.T) {
 	if err := r.DecodeServer(AppendResult(nil, OutcomeNormal, st), &m, nil); err != nil || !reflect.DeepEqual(m.Standings, st) {
 		t.Fatalf("result: %v %+v", err, m.Standings)
 	}
+	st = []Standing{{PlayerID: "p-1", Name: "a", Entity: 3, Score: 9, Place: 1, Team: 2}, {PlayerID: "p-2", Entity: 4, Place: 2, Team: 1}}
+	if err := r.DecodeServer(AppendResult(nil, OutcomeNormal, st), &m, nil); err != nil || !reflect.DeepEqual(m.Standings, st) {
+		t.Fatalf("team result: %v %+v", err, m.Standings)
+	}
 	if err := r.DecodeServer(AppendError(nil, ErrUnknownMode), &m, nil); err != nil || m.ErrCode != ErrUnknownMode || m.ErrText != "unknown_mode" {
 		t.Fatalf("error: %v %+v", err, m)
 	}

@@ -32,6 +32,9 @@ type Standing struct {
 	Entity   uint32
 	Score    int32
 	Place    uint16
+	// Team is the player's team in a team mode, from 1; 0 in a mode
+	// without teams (the standing then travels without it).
+	Team uint8
 }
 
 // SnapshotHeader is the part of a snapshot that is not the view: the
@@ -213,12 +216,19 @@ func AppendResult(dst []byte, outcome uint8, standings []Standing) []byte {
 	dst = appendUint(dst, uint64(outcome))
 	dst = appendArray(dst, len(standings))
 	for _, s := range standings {
-		dst = appendArray(dst, 5)
+		n := 5
+		if s.Team != 0 {
+			n = 6
+		}
+		dst = appendArray(dst, n)
 		dst = appendString(dst, s.PlayerID)
 		dst = appendString(dst, s.Name)
 		dst = appendUint(dst, uint64(s.Entity))
 		dst = appendInt(dst, int64(s.Score))
 		dst = appendUint(dst, uint64(s.Place))
+		if s.Team != 0 {
+			dst = appendUint(dst, uint64(s.Team))
+		}
 	}
 	return dst
 }
@@ -755,8 +765,13 @@ func (r *Reader) decodeResult(m *ServerMsg) error {
 	m.Standings = m.Standings[:0]
 	for range n {
 		var s Standing
-		if err := r.tuple(5); err != nil {
+		// 5 elements, or 6 with a team.
+		l, err := r.ArrayLen(6)
+		if err != nil {
 			return err
+		}
+		if l < 5 {
+			return errTruncated
 		}
 		if s.PlayerID, err = r.String(maxStrServer); err != nil {
 			return err
@@ -777,6 +792,12 @@ func (r *Reader) decodeResult(m *ServerMsg) error {
 			return err
 		}
 		s.Place = uint16(v)
+		if l == 6 {
+			if v, err = r.Uint(math.MaxUint8); err != nil {
+				return err
+			}
+			s.Team = uint8(v)
+		}
 		m.Standings = append(m.Standings, s)
 	}
 	return nil

@@ -271,6 +271,32 @@ func TestSnapshotExampleBytes(t *testing.T) {
 	}
 }
 
+// A result's standings, byte for byte (PROTOCOL.md §5 "result"): five
+// elements without a team, six with one; other lengths are malformed.
+func TestResultBytes(t *testing.T) {
+	got := AppendResult(nil, OutcomeNormal, []Standing{
+		{PlayerID: "a", Name: "A", Entity: 7, Score: -1, Place: 1},
+		{PlayerID: "b", Name: "B", Entity: 8, Score: 5, Place: 2, Team: 2},
+	})
+	want := []byte{0x93, 0x04, 0x00, 0x92,
+		0x95, 0xa1, 'a', 0xa1, 'A', 0x07, 0xff, 0x01,
+		0x96, 0xa1, 'b', 0xa1, 'B', 0x08, 0x05, 0x02, 0x02}
+	if !bytes.Equal(got, want) {
+		t.Fatalf("got  % x\nwant % x", got, want)
+	}
+	r := NewReader()
+	var m ServerMsg
+	for _, bad := range [][]byte{
+		{0x93, 0x04, 0x00, 0x91, 0x94, 0xa1, 'a', 0xa1, 'A', 0x07, 0xff},
+		{0x93, 0x04, 0x00, 0x91, 0x97, 0xa1, 'a', 0xa1, 'A', 0x07, 0xff, 0x01, 0x02, 0x03},
+		{0x93, 0x04, 0x00, 0x91, 0x96, 0xa1, 'a', 0xa1, 'A', 0x07, 0xff, 0x01, 0xcd, 0x01, 0x00}, // team 256
+	} {
+		if err := r.DecodeServer(bad, &m, nil); !errors.Is(err, ErrMalformed) {
+			t.Errorf("% x: %v, want malformed", bad, err)
+		}
+	}
+}
+
 // A snapshot leaves out its empty parts, and a quiet one is only its fixed
 // elements.
 func TestSnapshotLeavesOutEmptyParts(t *testing.T) {

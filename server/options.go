@@ -9,6 +9,8 @@ import (
 	"os"
 	"strings"
 	"time"
+
+	"skirmish/game"
 )
 
 // Options configures a Server. Every field has a default, applied by
@@ -50,6 +52,10 @@ type Options struct {
 	ArenaSize    float64
 	// InterestRadius overrides each mode's view radius R (arena: 500).
 	InterestRadius float64
+	// Modes are modes besides the built-in ones, each replacing a
+	// built-in of the same name: for a program that embeds the server,
+	// and tests (a ctf of short matches). Not a flag.
+	Modes []game.Mode
 	// FullSnapshots sends every player the whole match every tick instead
 	// of diffs of their view (the foundation's snapshots, for comparison).
 	FullSnapshots bool

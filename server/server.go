@@ -121,7 +121,11 @@ func New(opts Options) (*Server, error) {
 			Duration: opts.ArenaDuration,
 		}),
 		game.NewTag(),
+		game.NewCTF(game.CTFConfig{}),
 	} {
+		modes[m.Spec().Name] = m
+	}
+	for _, m := range opts.Modes {
 		modes[m.Spec().Name] = m
 	}
 	s.modes = modes

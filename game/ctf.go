@@ -1,0 +1,616 @@
+package game
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"math"
+	"time"
+
+	"skirmish/netcode"
+)
+
+// CTF is capture the flag: two teams (red and blue) of 4, each with a base
+// and a flag at it. Touching the enemy flag picks it up; carrying it to
+// your own base while your own flag is at home scores a capture. Players
+// shoot as in the arena (no friendly fire); a hit carrier drops the flag,
+// which goes home after CTFReturnTime, or at once when one of its team
+// touches it. The first team to the capture limit wins, or the team ahead
+// when time is up. Like tag, it has no network code and no client code.
+type CTF struct {
+	cfg  CTFConfig
+	spec Spec
+}
+
+// CTFConfig sets up a ctf mode. The zero value of a field means its
+// default.
+type CTFConfig struct {
+	TeamSize     int           // players per team; default 4 (8 seats)
+	Duration     time.Duration // default 5 minutes
+	CaptureLimit int32         // captures that win; default 3
+	// Width and Height are the world's size; default 1600×800. The bases
+	// stand 120 from the left and right edges, halfway down.
+	Width, Height float32
+}
+
+// Teams of ctf (Player.Team and the "team" field).
+const (
+	CTFRed  uint8 = 1
+	CTFBlue uint8 = 2
+)
+
+// CTF entity kinds and fields. Every entity has every field; those that
+// do not apply to a kind stay 0 (and cost nothing on the wire).
+const (
+	CTFKindPlayer     uint8 = 0
+	CTFKindFlag       uint8 = 1
+	CTFKindBase       uint8 = 2
+	CTFKindProjectile uint8 = 3
+
+	// CTFFieldTeam is every entity's team: a player's, a flag's or base's
+	// owner, a shot's shooter's.
+	CTFFieldTeam = 0
+	// CTFFieldHP is a player's hp, 0 while dead.
+	CTFFieldHP = 1
+	// CTFFieldCarrying is 1 on a player who carries the enemy flag.
+	CTFFieldCarrying = 2
+	// CTFFieldState is a flag's state: CTFFlagHome, CTFFlagCarried or
+	// CTFFlagDropped.
+	CTFFieldState = 3
+	// CTFFieldCaptures is a base's team's captures so far.
+	CTFFieldCaptures = 4
+)
+
+// Flag states (CTFFieldState).
+const (
+	CTFFlagHome    = 0
+	CTFFlagCarried = 1
+	CTFFlagDropped = 2
+)
+
+// CTF event types, in snapshots' events like netcode's (a, b entity IDs).
+const (
+	// CTFEventPickup: player a picked up flag b.
+	CTFEventPickup uint8 = 5
+	// CTFEventDrop: player a dropped flag b (hit, or left).
+	CTFEventDrop uint8 = 6
+	// CTFEventCapture: player a captured flag b.
+	CTFEventCapture uint8 = 7
+	// CTFEventReturn: flag a went home, touched by player b (0: by time).
+	CTFEventReturn uint8 = 8
+)
+
+// CTF tuning. Carriers are not slowed: every avatar moves at CTFSpeed, so
+// that clients predict a carrier with Spec.Speed like anyone else.
+const (
+	CTFSpeed    = 200 // u/s
+	CTFCooldown = 250 * time.Millisecond
+	// CTFReturnTime is how long a dropped flag lies before it goes home.
+	CTFReturnTime = 10.0 // s
+	// ctfPickupDelay is how long a dropped flag lies before the enemy can
+	// pick it up again (its own team returns it at once): a hit carrier
+	// does not simply pick it up where they stand.
+	ctfPickupDelay = 1.0 // s
+
+	ctfBaseInset  = 120
+	ctfSpawnRange = 80 // players (re)spawn within this of their base
+	ctfShotSpeed  = 600
+	ctfShotLife   = 0.8 // s
+	ctfMaxHP      = 100
+	ctfHitDamage  = 25
+	ctfRespawn    = 3.0 // s
+	ctfPlayerSize = 16
+	ctfShotSize   = 4
+	ctfFlagSize   = 12
+	ctfBaseSize   = 40 // a carrier inside this radius of its base captures
+	// Points of a player's own score: a hit on an enemy, a flag returned,
+	// a capture.
+	ctfHitPoints     = 1
+	ctfReturnPoints  = 3
+	ctfCapturePoints = 10
+)
+
+/*
+Render hints and declarations ctf wants once the Spec can carry them (the
+registry's kinds/actions/events/teams); until then they are documented here.
+
+	teams:   1 "red" #e74c3c, 2 "blue" #3498db
+	kinds:   player     circle, radius 16, colour of its team, label: the
+	                    player's name, team field "team"; hp as a bar
+	                    (max 100); a ring or a small flag while "carrying" is 1
+	         flag       triangle (a pennant), size 12, colour of its team,
+	                    team field "team"; drawn over its carrier when
+	                    "state" is 1, faded when 2 (dropped)
+	         base       ring, radius 40, colour of its team, team field
+	                    "team", label: "captures"
+	         projectile dot, radius 4, colour of its team, team field "team"
+	actions: "move" (every input), "fire" (button 0, aim; cooldown 250 ms)
+	events:  5 "pickup" (a player, b flag), 6 "drop" (a player, b flag),
+	         7 "capture" (a player, b flag), 8 "return" (a flag, b player
+	         or 0), and netcode's 1 "hit", 2 "kill", 3 "respawn"
+*/
+
+// NewCTF returns a ctf mode with cfg's settings. The whole world is in
+// every player's view.
+func NewCTF(cfg CTFConfig) *CTF {
+	if cfg.TeamSize <= 0 {
+		cfg.TeamSize = 4
+	}
+	if cfg.Duration <= 0 {
+		cfg.Duration = 5 * time.Minute
+	}
+	if cfg.CaptureLimit <= 0 {
+		cfg.CaptureLimit = 3
+	}
+	if cfg.Width <= 0 {
+		cfg.Width = 1600
+	}
+	if cfg.Height <= 0 {
+		cfg.Height = 800
+	}
+	// The bases must stand apart, inside the world.
+	cfg.Width = max(cfg.Width, 2*ctfBaseInset+2*ctfBaseSize)
+	cfg.Height = max(cfg.Height, 2*ctfBaseSize)
+	return &CTF{cfg: cfg, spec: Spec{
+		Name:         "ctf",
+		MaxPlayers:   2 * cfg.TeamSize,
+		Width:        cfg.Width,
+		Height:       cfg.Height,
+		Duration:     cfg.Duration,
+		Speed:        CTFSpeed,
+		FireCooldown: CTFCooldown,
+		Immobile:     func(e *netcode.Entity) bool { return e.Kind == CTFKindPlayer && e.F[CTFFieldHP] <= 0 },
+		Schema: netcode.Schema{
+			PosScale: 8,
+			Kinds:    []string{"player", "flag", "base", "projectile"},
+			Fields: []netcode.Field{{Name: "team", Scale: 1}, {Name: "hp", Scale: 1},
+				{Name: "carrying", Scale: 1}, {Name: "state", Scale: 1}, {Name: "captures", Scale: 1}},
+		},
+		// The whole world is in view: both flags are always on screen.
+		Interest: netcode.Interest{Radius: float32(math.Ceil(math.Hypot(float64(cfg.Width), float64(cfg.Height))))}.WithDefaults(),
+	}}
+}
+
+// Spec implements Mode.
+func (c *CTF) Spec() *Spec { return &c.spec }
+
+// NewRules implements Mode: it spawns the two bases and their flags.
+func (c *CTF) NewRules(w *World) Rules {
+	r := c.newRules(w)
+	for _, team := range []uint8{CTFRed, CTFBlue} {
+		x, y := ctfHome(w, team)
+		b := w.Spawn(CTFKindBase, x, y)
+		b.Radius = ctfBaseSize
+		b.F[CTFFieldTeam] = float32(team)
+		r.bases[team-1] = b.ID
+	}
+	for _, team := range []uint8{CTFRed, CTFBlue} {
+		x, y := ctfHome(w, team)
+		f := w.Spawn(CTFKindFlag, x, y)
+		f.Radius = ctfFlagSize
+		f.F[CTFFieldTeam] = float32(team)
+		r.flags[team-1] = f.ID
+	}
+	return r
+}
+
+func (c *CTF) newRules(w *World) *ctfRules {
+	r := &ctfRules{cfg: c.cfg, spec: &c.spec, seats: make([]ctfSeat, c.spec.MaxPlayers)}
+	r.cooldown = CooldownTicks(CTFCooldown, w.TickRate)
+	return r
+}
+
+// ctfHome is where team's base and flag stand.
+func ctfHome(w *World, team uint8) (float32, float32) {
+	if team == CTFRed {
+		return ctfBaseInset, w.Height / 2
+	}
+	return w.Width - ctfBaseInset, w.Height / 2
+}
+
+type ctfSeat struct {
+	lastFire     uint64 // tick of the last accepted shot + 1 (0: never)
+	faceX, faceY float32
+}
+
+// ctfRules keep only what the world does not: the bases' captures, the
+// flags' states and carriers (a carried flag's Owner is its carrier's
+// seat) and the players' teams (their avatars' team field) are entities'.
+type ctfRules struct {
+	cfg      CTFConfig
+	spec     *Spec
+	seats    []ctfSeat
+	cooldown uint64
+	over     bool
+	bases    [2]uint32 // by team - 1
+	flags    [2]uint32
+}
+
+// syncTeams sets every seated player's Team from their avatar: the world
+// holds the teams, so this restores them after a checkpoint too.
+func (r *ctfRules) syncTeams(w *World) {
+	for _, p := range w.Players {
+		if p == nil {
+			continue
+		}
+		if e := w.Get(p.Entity); e != nil {
+			p.Team = uint8(e.F[CTFFieldTeam])
+		}
+	}
+}
+
+func (r *ctfRules) captures(w *World, team uint8) int32 {
+	if b := w.Get(r.bases[team-1]); b != nil {
+		return int32(b.F[CTFFieldCaptures])
+	}
+	return 0
+}
+
+// Join puts p in the team with fewer players (on a tie, the one with fewer
+// captures, then red) and spawns them at its base.
+func (r *ctfRules) Join(w *World, p *Player) {
+	r.syncTeams(w)
+	var n [2]int
+	for _, q := range w.Players {
+		if q != nil && q != p && (q.Team == CTFRed || q.Team == CTFBlue) {
+			n[q.Team-1]++
+		}
+	}
+	team := CTFRed
+	if n[1] < n[0] || (n[1] == n[0] && r.captures(w, CTFBlue) < r.captures(w, CTFRed)) {
+		team = CTFBlue
+	}
+	e := w.Spawn(CTFKindPlayer, 0, 0)
+	e.Radius = ctfPlayerSize
+	e.Owner = p.Seat
+	e.F[CTFFieldTeam] = float32(team)
+	e.F[CTFFieldHP] = ctfMaxHP
+	e.X, e.Y = r.spawnPoint(w, team)
+	p.Entity, p.Team = e.ID, team
+	face := float32(1) // toward the enemy
+	if team == CTFBlue {
+		face = -1
+	}
+	r.seats[p.Seat] = ctfSeat{faceX: face}
+}
+
+// spawnPoint is a random point near team's base, inside the world.
+func (r *ctfRules) spawnPoint(w *World, team uint8) (float32, float32) {
+	x, y := ctfHome(w, team)
+	x += (2*w.Rng.Float32() - 1) * ctfSpawnRange
+	y += (2*w.Rng.Float32() - 1) * ctfSpawnRange
+	return min(max(x, 0), w.Width), min(max(y, 0), w.Height)
+}
+
+// Leave drops the flag p carries where they stand and removes their avatar
+// and shots.
+func (r *ctfRules) Leave(w *World, p *Player) {
+	if e := w.Get(p.Entity); e != nil {
+		r.drop(w, e)
+	}
+	w.Remove(p.Entity)
+	for i := range w.Entities {
+		if e := &w.Entities[i]; e.Kind == CTFKindProjectile && e.Owner == p.Seat {
+			w.Remove(e.ID)
+		}
+	}
+}
+
+// Apply moves p's avatar and fires, with arena's rules.
+func (r *ctfRules) Apply(w *World, p *Player, in *netcode.Input) uint8 {
+	if !ValidDirection(in.MoveX, in.MoveY) || (in.Fire() && !ValidAim(in.AimX, in.AimY)) {
+		return netcode.RejectBadDirection
+	}
+	s := &r.seats[p.Seat]
+	if in.Fire() && s.lastFire != 0 && w.Tick+1-s.lastFire < r.cooldown {
+		return netcode.RejectCooldown
+	}
+	e := w.Get(p.Entity)
+	if e == nil || !r.spec.CanMove(&e.Entity) {
+		return netcode.RejectNone // dead: the input is accepted and does nothing
+	}
+	e.X, e.Y = Move(e.X, e.Y, in.MoveX, in.MoveY, CTFSpeed, w.Dt, w.Width, w.Height)
+	if fx, fy, ok := Direction(in.MoveX, in.MoveY); ok {
+		s.faceX, s.faceY = fx, fy
+	}
+	if in.Fire() {
+		s.lastFire = w.Tick + 1
+		dx, dy, ok := Direction(in.AimX, in.AimY)
+		if !ok { // (0, 0): along the last movement
+			dx, dy = s.faceX, s.faceY
+		}
+		shot := w.Spawn(CTFKindProjectile, e.X, e.Y)
+		shot.Radius = ctfShotSize
+		shot.Owner = p.Seat
+		shot.F[CTFFieldTeam] = e.F[CTFFieldTeam]
+		shot.VX, shot.VY = dx*ctfShotSpeed, dy*ctfShotSpeed
+		shot.Timer = ctfShotLife
+	}
+	return netcode.RejectNone
+}
+
+// Step respawns the dead, moves shots and resolves hits, returns flags
+// dropped long enough, then lets players pick up, return and capture.
+func (r *ctfRules) Step(w *World) {
+	r.syncTeams(w)
+	dt := w.Dt
+	for i := range w.Entities {
+		e := &w.Entities[i]
+		if e.removed {
+			continue
+		}
+		switch e.Kind {
+		case CTFKindPlayer:
+			if e.F[CTFFieldHP] <= 0 {
+				e.Timer -= dt
+				if e.Timer <= timerEpsilon {
+					e.X, e.Y = r.spawnPoint(w, uint8(e.F[CTFFieldTeam]))
+					e.F[CTFFieldHP] = ctfMaxHP
+					w.Emit(netcode.EventRespawn, e.ID, 0)
+				}
+			}
+		case CTFKindProjectile:
+			e.X += e.VX * dt
+			e.Y += e.VY * dt
+			e.Timer -= dt
+			if e.Timer <= 0 || e.X < 0 || e.Y < 0 || e.X > w.Width || e.Y > w.Height {
+				w.Remove(e.ID)
+				continue
+			}
+			r.shoot(w, e)
+		case CTFKindFlag:
+			if e.F[CTFFieldState] == CTFFlagDropped {
+				e.Timer -= dt
+				if e.Timer <= timerEpsilon {
+					r.home(w, e)
+					w.Emit(CTFEventReturn, e.ID, 0)
+				}
+			}
+		}
+	}
+	for team := range r.flags {
+		f := w.Get(r.flags[team])
+		if f == nil || f.F[CTFFieldState] != CTFFlagCarried {
+			continue
+		}
+		if c := r.carrier(w, f); c != nil {
+			f.X, f.Y = c.X, c.Y
+		} else { // its carrier is gone (not seated after a restore)
+			f.F[CTFFieldState], f.Owner, f.Timer = CTFFlagDropped, -1, CTFReturnTime
+		}
+	}
+	for _, p := range w.Players {
+		if p == nil {
+			continue
+		}
+		if e := w.Get(p.Entity); e != nil && e.F[CTFFieldHP] > 0 {
+			r.touch(w, p, e)
+		}
+	}
+}
+
+// shoot hits the first living enemy player that shot overlaps.
+func (r *ctfRules) shoot(w *World, shot *Entity) {
+	for _, p := range w.Players {
+		if p == nil {
+			continue
+		}
+		t := w.Get(p.Entity)
+		if t == nil || t.F[CTFFieldHP] <= 0 || t.F[CTFFieldTeam] == shot.F[CTFFieldTeam] {
+			continue
+		}
+		dx, dy, rr := t.X-shot.X, t.Y-shot.Y, t.Radius+shot.Radius
+		if dx*dx+dy*dy > rr*rr {
+			continue
+		}
+		w.Remove(shot.ID)
+		var shooter uint32
+		if s := w.Players[shot.Owner]; s != nil {
+			s.Score += ctfHitPoints
+			shooter = s.Entity
+		}
+		w.Emit(netcode.EventHit, shooter, t.ID)
+		r.drop(w, t)
+		t.F[CTFFieldHP] -= ctfHitDamage
+		if t.F[CTFFieldHP] <= 0 {
+			t.F[CTFFieldHP] = 0
+			t.Timer = ctfRespawn
+			w.Emit(netcode.EventKill, shooter, t.ID)
+		}
+		return
+	}
+}
+
+// touch resolves what living player p (avatar e) touches: the enemy flag
+// (pickup), their own dropped flag (return), their base with the enemy
+// flag while their own is home (capture).
+func (r *ctfRules) touch(w *World, p *Player, e *Entity) {
+	team := uint8(e.F[CTFFieldTeam])
+	if team != CTFRed && team != CTFBlue {
+		return
+	}
+	own, enemy := w.Get(r.flags[team-1]), w.Get(r.flags[2-team])
+	if own == nil || enemy == nil {
+		return
+	}
+	st := enemy.F[CTFFieldState]
+	free := st == CTFFlagHome || (st == CTFFlagDropped && enemy.Timer <= CTFReturnTime-ctfPickupDelay+timerEpsilon)
+	if e.F[CTFFieldCarrying] == 0 && free && touching(e, enemy) {
+		enemy.F[CTFFieldState], enemy.Owner, enemy.Timer = CTFFlagCarried, p.Seat, 0
+		enemy.X, enemy.Y = e.X, e.Y
+		e.F[CTFFieldCarrying] = 1
+		w.Emit(CTFEventPickup, e.ID, enemy.ID)
+	}
+	if own.F[CTFFieldState] == CTFFlagDropped && touching(e, own) {
+		r.home(w, own)
+		p.Score += ctfReturnPoints
+		w.Emit(CTFEventReturn, own.ID, e.ID)
+	}
+	base := w.Get(r.bases[team-1])
+	if e.F[CTFFieldCarrying] == 0 || base == nil || own.F[CTFFieldState] != CTFFlagHome || !touching(e, base) {
+		return
+	}
+	e.F[CTFFieldCarrying] = 0
+	r.home(w, enemy)
+	base.F[CTFFieldCaptures]++
+	p.Score += ctfCapturePoints
+	w.Emit(CTFEventCapture, e.ID, enemy.ID)
+	if int32(base.F[CTFFieldCaptures]) >= r.cfg.CaptureLimit {
+		r.over = true
+	}
+}
+
+// touching reports whether a and b overlap.
+func touching(a, b *Entity) bool {
+	dx, dy, rr := a.X-b.X, a.Y-b.Y, a.Radius+b.Radius
+	return dx*dx+dy*dy <= rr*rr
+}
+
+// carrier returns the avatar of the seat that carries flag f, or nil.
+func (r *ctfRules) carrier(w *World, f *Entity) *Entity {
+	if f.Owner < 0 || f.Owner >= len(w.Players) || w.Players[f.Owner] == nil {
+		return nil
+	}
+	return w.Get(w.Players[f.Owner].Entity)
+}
+
+// drop makes player e drop the flag they carry, if any, where they stand.
+func (r *ctfRules) drop(w *World, e *Entity) {
+	if e.F[CTFFieldCarrying] == 0 {
+		return
+	}
+	e.F[CTFFieldCarrying] = 0
+	for _, id := range r.flags {
+		f := w.Get(id)
+		if f != nil && f.F[CTFFieldState] == CTFFlagCarried && f.Owner == e.Owner {
+			f.F[CTFFieldState], f.Owner, f.Timer = CTFFlagDropped, -1, CTFReturnTime
+			f.X, f.Y = e.X, e.Y
+			w.Emit(CTFEventDrop, e.ID, f.ID)
+		}
+	}
+}
+
+// home puts flag f back at its base; its carrier, if any, no longer
+// carries it.
+func (r *ctfRules) home(w *World, f *Entity) {
+	if c := r.carrier(w, f); c != nil && f.F[CTFFieldState] == CTFFlagCarried {
+		c.F[CTFFieldCarrying] = 0
+	}
+	f.X, f.Y = ctfHome(w, uint8(f.F[CTFFieldTeam]))
+	f.F[CTFFieldState], f.Owner, f.Timer = CTFFlagHome, -1, 0
+}
+
+func (r *ctfRules) Over(w *World) bool {
+	return r.over || w.Seconds() >= r.spec.Duration.Seconds()
+}
+
+// Result ranks the teams by captures (a draw shares first place), each
+// player by their own score within their team.
+func (r *ctfRules) Result(w *World) []netcode.Standing {
+	r.syncTeams(w)
+	return TeamStandings(w, []int32{r.captures(w, CTFRed), r.captures(w, CTFBlue)})
+}
+
+// ctfStateVersion is the first byte of ctf's rule state.
+const ctfStateVersion = 1
+
+// AppendState implements Portable: a version byte, over, the number of
+// seats (uvarint) and per seat lastFire (uvarint), faceX and faceY
+// (float32 bits, little endian). Teams, flags and captures are entities'.
+func (r *ctfRules) AppendState(dst []byte) []byte {
+	over := byte(0)
+	if r.over {
+		over = 1
+	}
+	dst = append(dst, ctfStateVersion, over)
+	dst = binary.AppendUvarint(dst, uint64(len(r.seats)))
+	for _, s := range r.seats {
+		dst = binary.AppendUvarint(dst, s.lastFire)
+		dst = appendFloat32(dst, s.faceX)
+		dst = appendFloat32(dst, s.faceY)
+	}
+	return dst
+}
+
+// ResumeRules implements Resumable. The world must hold one base and one
+// flag of each team, flags in a known state, carried ones by a seat.
+func (c *CTF) ResumeRules(w *World, state []byte) (Rules, error) {
+	if len(w.Players) != c.spec.MaxPlayers {
+		return nil, fmt.Errorf("ctf state: world of %d seats for %d", len(w.Players), c.spec.MaxPlayers)
+	}
+	r := c.newRules(w)
+	sr := stateReader{b: state}
+	if v := sr.byte(); sr.err == nil && v != ctfStateVersion {
+		return nil, fmt.Errorf("ctf state: version %d", v)
+	}
+	switch sr.byte() {
+	case 0:
+	case 1:
+		r.over = true
+	default:
+		sr.fail(errors.New("ctf state: bad over flag"))
+	}
+	if n := sr.uvarint(); sr.err == nil && n != uint64(len(r.seats)) {
+		return nil, fmt.Errorf("ctf state: %d seats for %d", n, len(r.seats))
+	}
+	for i := range r.seats {
+		s := &r.seats[i]
+		s.lastFire = sr.uvarint()
+		s.faceX, s.faceY = sr.float32(), sr.float32()
+		if sr.err != nil {
+			break
+		}
+		if s.lastFire > w.Tick+1 {
+			sr.fail(fmt.Errorf("ctf state: seat %d fired at tick %d, after %d", i, s.lastFire, w.Tick))
+		}
+		if l := s.faceX*s.faceX + s.faceY*s.faceY; (l < 0.99 || l > 1.01) && l != 0 {
+			sr.fail(fmt.Errorf("ctf state: seat %d faces (%v, %v)", i, s.faceX, s.faceY))
+		}
+	}
+	if err := sr.done(); err != nil {
+		return nil, err
+	}
+	if err := r.findBasesAndFlags(w); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+// findBasesAndFlags sets r's bases and flags from w's entities and checks
+// every entity's team and a flag's state.
+func (r *ctfRules) findBasesAndFlags(w *World) error {
+	for i := range w.Entities {
+		e := &w.Entities[i]
+		team := e.F[CTFFieldTeam]
+		if team != float32(CTFRed) && team != float32(CTFBlue) {
+			return fmt.Errorf("ctf state: entity %d of team %v", e.ID, team)
+		}
+		var slot *uint32
+		switch e.Kind {
+		case CTFKindBase:
+			slot = &r.bases[int(team)-1]
+		case CTFKindFlag:
+			slot = &r.flags[int(team)-1]
+			switch st := e.F[CTFFieldState]; {
+			case st == CTFFlagCarried && (e.Owner < 0 || e.Owner >= len(r.seats)):
+				return fmt.Errorf("ctf state: flag %d carried by seat %d", e.ID, e.Owner)
+			case st != CTFFlagHome && st != CTFFlagCarried && st != CTFFlagDropped:
+				return fmt.Errorf("ctf state: flag %d in state %v", e.ID, st)
+			}
+		case CTFKindProjectile:
+			if e.Owner < 0 || e.Owner >= len(r.seats) {
+				return fmt.Errorf("ctf state: shot %d of seat %d", e.ID, e.Owner)
+			}
+		}
+		if slot != nil {
+			if *slot != 0 {
+				return fmt.Errorf("ctf state: two of kind %d of team %v", e.Kind, team)
+			}
+			*slot = e.ID
+		}
+	}
+	if r.bases[0] == 0 || r.bases[1] == 0 || r.flags[0] == 0 || r.flags[1] == 0 {
+		return errors.New("ctf state: a base or a flag is missing")
+	}
+	return nil
+}
