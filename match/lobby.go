@@ -131,6 +131,11 @@ type entry struct {
 	match     *Match   // the running match the player was sent to or is seated in
 	fleetQ    string   // the mode whose fleet-wide queue the player waits in
 	fleetAt   time.Time
+	// leaving is set from a leave until the match frees the seat; a
+	// queue request meanwhile waits in next and is handled then, rather
+	// than refused as already_queued.
+	leaving bool
+	next    *lobbyReq
 }
 
 // idle reports a player with nothing left on this node: they are forgotten.
@@ -409,6 +414,8 @@ func (l *Lobby) handle(r lobbyReq) {
 		switch {
 		case !ok:
 			post(r.out, netcode.AppendError(nil, netcode.ErrUnknownMode))
+		case e.leaving && e.next == nil:
+			e.next = &r // handled when the match frees the seat
 		case e.busy():
 			post(r.out, netcode.AppendError(nil, netcode.ErrAlreadyQueued))
 		case l.draining:
@@ -430,11 +437,24 @@ func (l *Lobby) handle(r lobbyReq) {
 		if e == nil {
 			return
 		}
-		if !e.busy() {
+		if !e.busy() || e.leaving {
 			post(r.out, netcode.AppendError(nil, netcode.ErrNotQueued))
 			return
 		}
 		l.leave(e)
+		if e.match != nil {
+			e.leaving = true
+		}
+	}
+}
+
+// left is called when e's match let e go (e.match is now nil): a queue
+// request that came while e was leaving is handled now.
+func (l *Lobby) left(e *entry) {
+	e.leaving = false
+	if r := e.next; r != nil {
+		e.next = nil
+		l.handle(*r)
 	}
 }
 
@@ -761,11 +781,12 @@ func (l *Lobby) event(ev lobbyEvent) {
 		r.free++
 		e.match = nil
 		l.seats(ev.m, r)
-		if ev.kind == evSeatRefused && e.connected {
+		if ev.kind == evSeatRefused && e.connected && !e.leaving {
 			l.queue(e, r.mode)
 			return
 		}
 		l.release(e)
+		l.left(e)
 	case evEnded:
 		r := l.running[ev.m]
 		if r == nil {
@@ -783,7 +804,7 @@ func (l *Lobby) event(ev lobbyEvent) {
 			e.match = nil
 			sent, wasSeated := seated[e.p]
 			switch {
-			case !wasSeated && e.connected:
+			case !wasSeated && e.connected && !e.leaving:
 				requeue = append(requeue, e)
 			case wasSeated && e.connected && sent != e.p.Out():
 				// The player came back on a new connection after the
@@ -795,6 +816,9 @@ func (l *Lobby) event(ev lobbyEvent) {
 		sort.Slice(requeue, func(i, j int) bool { return requeue[i].p.ID < requeue[j].p.ID })
 		for _, e := range requeue {
 			l.queue(e, r.mode)
+		}
+		for e := range r.players {
+			l.left(e)
 		}
 		for _, s := range ev.ended {
 			l.stepped(StepEndHandled, s.p)
@@ -808,6 +832,7 @@ func (l *Lobby) event(ev lobbyEvent) {
 		for e := range r.players {
 			e.match = nil
 			l.release(e)
+			l.left(e)
 		}
 	}
 }
