@@ -431,12 +431,11 @@ func (f *fleet) adoptFrom(d string) {
 		_ = forgetNodeScript.Run(ctx, f.rdb, []string{fleetKey("node", d), fleetKey("nodes"), fleetKey("nm", d)}, d).Err()
 		return
 	}
-	var takers []string
-	for _, n := range f.Nodes() {
-		if !n.Draining {
-			takers = append(takers, n.ID)
-		}
-	}
+	// A full node (overloaded, or at -max-players) takes no one's match
+	// while another can: it adopts only after adoptFallback, as the last
+	// resort that keeps the match from being lost.
+	takers := adoptTakers(f.Nodes())
+	full := f.s.full()
 	now := time.Now()
 	for _, id := range ids {
 		first, seen := f.orphans[id]
@@ -444,7 +443,7 @@ func (f *fleet) adoptFrom(d string) {
 			first = now
 			f.orphans[id] = now
 		}
-		if pick(id, takers) != f.id && now.Sub(first) < adoptFallback {
+		if !adoptsNow(f.id, id, takers, full, now.Sub(first)) {
 			continue
 		}
 		f.adopt(id, d)
@@ -454,6 +453,25 @@ func (f *fleet) adoptFrom(d string) {
 			delete(f.orphans, id)
 		}
 	}
+}
+
+// adoptTakers returns the nodes that may adopt a dead node's matches at
+// once: those neither draining nor full.
+func adoptTakers(nodes []NodeInfo) []string {
+	var takers []string
+	for _, n := range nodes {
+		if !n.Draining && !n.Full {
+			takers = append(takers, n.ID)
+		}
+	}
+	return takers
+}
+
+// adoptsNow reports whether node me adopts orphaned match id, which has
+// been orphaned for waited: the taker rendezvous hashing picks does at
+// once, unless it is full now; any node does after adoptFallback.
+func adoptsNow(me, id string, takers []string, full bool, waited time.Duration) bool {
+	return waited >= adoptFallback || !full && pick(id, takers) == me
 }
 
 // pick chooses the node of nodes that adopts match id (rendezvous hashing:
