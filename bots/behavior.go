@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"skirmish/client"
-	"skirmish/game"
 	"skirmish/netcode"
 )
 
@@ -82,8 +81,11 @@ func (w *wander) Control(now time.Time, v *client.View) client.Control {
 	return client.Control{MoveX: float32(rx * moveScale), MoveY: float32(ry * moveScale)}
 }
 
-// fight moves toward the nearest other player or NPC, circles it once
-// close, and fires at it. With no target it wanders.
+// fight moves toward the nearest target (see nearestTarget), circles it
+// once close, and presses the mode's actions at it (fire, and whatever
+// else the mode declares; the client keeps to their cooldowns). With no
+// target it wanders. It knows nothing of any mode but what matched
+// declares, so it plays any mode.
 type fight struct {
 	wander
 	orbit float64 // +1 or -1: which way this bot circles
@@ -117,7 +119,10 @@ func (f *fight) Control(now time.Time, v *client.View) client.Control {
 	}
 	mx, my = unit(mx, my)
 	mx, my = avoidEdges(float64(self.X), float64(self.Y), mx, my, float64(v.WorldW), float64(v.WorldH))
-	ctl := client.Control{MoveX: float32(mx * moveScale), MoveY: float32(my * moveScale), Fire: true}
+	ctl := client.Control{MoveX: float32(mx * moveScale), MoveY: float32(my * moveScale)}
+	for _, a := range v.Info.Actions {
+		ctl.Buttons |= 1 << a.Bit
+	}
 	ctl.AimX, ctl.AimY = float32(dx), float32(dy)
 	if ctl.AimX == 0 && ctl.AimY == 0 {
 		ctl.AimX = 1
@@ -139,20 +144,35 @@ func selfOf(v *client.View) (netcode.Entity, bool) {
 	return netcode.Entity{}, false
 }
 
-// nearestTarget returns the nearest living player or NPC other than self.
+// nearestTarget returns the nearest target of self, from what the mode
+// declares: an entity of a body kind (the avatar's own kind, or any kind
+// drawn at least half the avatar's size: players and NPCs, not
+// projectiles), not immobile by the mode's rule (dead), and not of self's
+// team in a team mode.
 func nearestTarget(v *client.View, self netcode.Entity) (netcode.Entity, bool) {
+	kinds := v.Schema.Kinds
+	body := func(k uint8) bool {
+		return k == self.Kind || (int(k) < len(kinds) && kinds[k].Size >= v.Info.AvatarRadius/2)
+	}
+	team := func(e *netcode.Entity) int {
+		if int(e.Kind) < len(kinds) && len(v.Info.Teams) > 0 {
+			if f := kinds[e.Kind].Team; f >= 0 {
+				return int(e.F[f])
+			}
+		}
+		return -1
+	}
+	own := team(&self)
 	var best netcode.Entity
 	bestD := math.Inf(1)
-	for _, e := range v.Entities {
-		if e.ID == v.Entity || (e.Kind != game.KindPlayer && e.Kind != game.KindNPC) {
+	for i := range v.Entities {
+		e := &v.Entities[i]
+		if e.ID == v.Entity || !body(e.Kind) || v.Info.Immobile.Holds(e) || (own >= 0 && team(e) == own) {
 			continue
-		}
-		if e.Kind == game.KindPlayer && e.F[game.FieldHP] <= 0 {
-			continue // dead: shots pass through it
 		}
 		dx, dy := float64(e.X-self.X), float64(e.Y-self.Y)
 		if d := dx*dx + dy*dy; d < bestD {
-			best, bestD = e, d
+			best, bestD = *e, d
 		}
 	}
 	return best, !math.IsInf(bestD, 1)

@@ -34,7 +34,7 @@ func TestBehaviorsStayInWorld(t *testing.T) {
 			// Start anywhere, corners and edges included.
 			x := []float32{0, w, w / 2, rng.Float32() * w}[seed%4]
 			y := []float32{0, h, 0, rng.Float32() * h}[seed%4]
-			v := client.View{Phase: client.PhasePlaying, Entity: 1, WorldW: w, WorldH: h, TickRate: 30}
+			v := client.View{Phase: client.PhasePlaying, Entity: 1, WorldW: w, WorldH: h, TickRate: 30, Schema: arena.Schema, Info: arena.Info(30)}
 			ents := make([]netcode.Entity, 1+rng.IntN(20))
 			for i := range ents {
 				ents[i] = netcode.Entity{ID: uint32(i + 1), Kind: uint8(rng.IntN(3))}
@@ -58,10 +58,10 @@ func TestBehaviorsStayInWorld(t *testing.T) {
 				if !game.ValidDirection(ctl.MoveX, ctl.MoveY) || math.Hypot(float64(ctl.MoveX), float64(ctl.MoveY)) > 1 {
 					t.Fatalf("%s seed %d step %d: move (%v, %v) longer than 1", name, seed, step, ctl.MoveX, ctl.MoveY)
 				}
-				if name == BehaviorWander && ctl.Fire {
+				if name == BehaviorWander && (ctl.Fire || ctl.Buttons != 0) {
 					t.Fatalf("wander fired")
 				}
-				if ctl.Fire {
+				if ctl.Buttons&(1<<game.ArenaFire) != 0 {
 					fired = true
 					if ctl.AimX == 0 && ctl.AimY == 0 {
 						t.Fatalf("%s: fire with no aim", name)
@@ -95,6 +95,34 @@ func edgy(rng *rand.Rand, size float32) float32 {
 	return rng.Float32() * size
 }
 
+// arena is the spec the behaviors' views declare, as matched would.
+var arena = game.NewArena(game.ArenaConfig{}).Spec()
+
+// Fight takes everything from the mode's declaration: in a team mode it
+// spares its own team, and it presses exactly the declared actions (none
+// in a mode without any).
+func TestFightFollowsTheDeclaration(t *testing.T) {
+	b, _ := NewBehavior(BehaviorFight, rand.New(rand.NewPCG(1, 1)))
+	kinds := []netcode.Kind{{Name: "player", Size: 16, Label: netcode.LabelOwner, Team: 0}}
+	info := netcode.ModeInfo{Speed: 200, AvatarRadius: 16, InterestRadius: 500,
+		Teams:   []netcode.Team{{Name: "red"}, {Name: "blue"}},
+		Actions: []netcode.Action{{Bit: 2, Name: "tag"}, {Bit: 5, Name: "dash", CooldownTicks: 30}}}
+	me := netcode.Entity{ID: 1, X: 1000, Y: 1000}
+	mate := netcode.Entity{ID: 2, X: 1010, Y: 1000}
+	foe := netcode.Entity{ID: 3, X: 1000, Y: 1400}
+	foe.F[0] = 1
+	v := client.View{Phase: client.PhasePlaying, Entity: 1, WorldW: 2000, WorldH: 2000, Self: me,
+		Entities: []netcode.Entity{me, mate, foe}, Schema: netcode.Schema{PosScale: 8, Kinds: kinds}, Info: info}
+	ctl := b.Control(time.Now(), &v)
+	if ctl.Buttons != 1<<2|1<<5 || ctl.AimX != 0 || ctl.AimY != 400 || ctl.Fire {
+		t.Errorf("team mode: control %+v, want tag and dash aimed at the foe (0, 400)", ctl)
+	}
+	v.Info.Actions = nil
+	if ctl := b.Control(time.Now(), &v); ctl.Buttons != 0 || ctl.Fire {
+		t.Errorf("no actions declared: control %+v presses some", ctl)
+	}
+}
+
 func TestFightAimsAtNearest(t *testing.T) {
 	b, _ := NewBehavior(BehaviorFight, rand.New(rand.NewPCG(1, 1)))
 	me := netcode.Entity{ID: 1, Kind: game.KindPlayer, X: 1000, Y: 1000}
@@ -106,9 +134,9 @@ func TestFightAimsAtNearest(t *testing.T) {
 	far := netcode.Entity{ID: 5, Kind: game.KindPlayer, X: 0, Y: 0}
 	far.F[game.FieldHP] = 100
 	v := client.View{Phase: client.PhasePlaying, Entity: 1, WorldW: 2000, WorldH: 2000, Self: me,
-		Entities: []netcode.Entity{far, dead, me, shot, npc}}
+		Entities: []netcode.Entity{far, dead, me, shot, npc}, Schema: arena.Schema, Info: arena.Info(30)}
 	ctl := b.Control(time.Now(), &v)
-	if !ctl.Fire || ctl.AimX != 0 || ctl.AimY != 500 {
+	if ctl.Buttons != 1<<game.ArenaFire || ctl.AimX != 0 || ctl.AimY != 500 {
 		t.Errorf("control %+v: want fire aimed at the NPC (0, 500)", ctl)
 	}
 	if ctl.MoveY <= 0 {

@@ -76,7 +76,7 @@ func TestRunAgainstServer(t *testing.T) {
 // TestRunRequeue plays matches of 1 s: the bots must queue again after each
 // and their ack latency must not include the time between matches.
 func TestRunRequeue(t *testing.T) {
-	base := startServer(t, server.Options{FillTimeout: 200 * time.Millisecond, ArenaDuration: time.Second})
+	base := startServer(t, server.Options{FillTimeout: 200 * time.Millisecond, ModeOpts: []string{"arena.duration=1s"}})
 	rep, err := run(context.Background(), Config{
 		URL: base, N: 8, Duration: 3500 * time.Millisecond, Mode: "arena",
 		Behavior: BehaviorWander, Ramp: 100 * time.Millisecond, Seed: 2, Logger: quiet,
