@@ -21,7 +21,7 @@ type zap struct{ spec game.Spec }
 
 const (
 	zapBit        = 3
-	zapReach      = 150
+	zapReach      = 320 // beyond fightFar: a fighting bot circles its target within reach
 	zapStun       = 0.5 // s
 	zapFieldTeam  = 0
 	zapFieldStun  = 1 // 1 while stunned: the declared immobility

@@ -1,6 +1,7 @@
 package netcode
 
 import (
+	"bytes"
 	"errors"
 	"reflect"
 	"testing"
@@ -100,6 +101,17 @@ func FuzzDecodeServer(f *testing.F) {
 		if m.Type == MsgSnapshot {
 			if err := mir.Apply(&m.Snapshot); err != nil && !errors.Is(err, ErrBadDiff) {
 				t.Fatalf("mirror: %v", err)
+			}
+		}
+		if m.Type == MsgMatched {
+			// What decodes re-encodes to a matched that decodes to the same.
+			again := AppendMatched(nil, &m.Matched)
+			var m2 ServerMsg
+			if err := NewReader().DecodeServer(again, &m2, nil); err != nil {
+				t.Fatalf("re-encoded matched does not decode: %v", err)
+			}
+			if b := AppendMatched(nil, &m2.Matched); !bytes.Equal(b, again) {
+				t.Fatalf("matched round trip:\n% x\n% x", again, b)
 			}
 		}
 	})

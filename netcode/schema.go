@@ -77,12 +77,3 @@ func (s *Schema) Validate() error {
 	}
 	return nil
 }
-
-// KindNames returns the names of the schema's kinds.
-func (s *Schema) KindNames() []string {
-	names := make([]string, len(s.Kinds))
-	for i, k := range s.Kinds {
-		names[i] = k.Name
-	}
-	return names
-}
