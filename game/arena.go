@@ -37,7 +37,7 @@ func init() {
 		Doc:   "Free-for-all: move, shoot, score a point for every hit on a player or an NPC.",
 		Options: []Option{
 			{Name: "players", Doc: "seats of a match", Default: 8, Min: 1, Max: 4096},
-			{Name: "npcs", Doc: "wandering NPCs of a match (0: none)", Default: 64, Min: -1, Max: 65536},
+			{Name: "npcs", Doc: "wandering NPCs of a match (0 or -1: none)", Default: 64, Min: -1, Max: 65536},
 			{Name: "size", Doc: "width and height of the world in units (0: 2000 for 72 entities, scaled to keep that density)", Default: 0.0, Min: 0, Max: 1e6},
 			{Name: "duration", Doc: "length of a match", Default: 3 * time.Minute, Min: 0.001, Max: 86400},
 			{Name: "score-limit", Doc: "hits that end a match", Default: 50, Min: 1, Max: 1 << 30},

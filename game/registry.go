@@ -184,7 +184,7 @@ func (o *Option) Range() string {
 		if _, ok := o.Default.(time.Duration); ok {
 			return time.Duration(x * float64(time.Second)).String()
 		}
-		return strconv.FormatFloat(x, 'g', -1, 64)
+		return strconv.FormatFloat(x, 'f', -1, 64)
 	}
 	return f(o.Min) + " to " + f(o.Max)
 }
