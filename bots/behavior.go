@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"skirmish/client"
-	"skirmish/game"
 	"skirmish/netcode"
 )
 
@@ -52,7 +51,7 @@ func NewBehavior(name string, rng *rand.Rand) (Behavior, error) {
 		if rng.IntN(2) == 0 {
 			orbit = -1
 		}
-		return &fight{wander: wander{rng: rng}, orbit: orbit, skew: (rng.Float64() - 0.5) * math.Pi / 3, roles: noRoles}, nil
+		return &fight{wander: wander{rng: rng}, orbit: orbit, skew: (rng.Float64() - 0.5) * math.Pi / 3}, nil
 	}
 	return nil, fmt.Errorf("unknown behavior %q (want %s or %s)", name, BehaviorWander, BehaviorFight)
 }
@@ -82,16 +81,17 @@ func (w *wander) Control(now time.Time, v *client.View) client.Control {
 	return client.Control{MoveX: float32(rx * moveScale), MoveY: float32(ry * moveScale)}
 }
 
-// fight moves toward the nearest other player (not a teammate) or NPC,
-// circles it once close, and fires at it. With no target it wanders. In a
-// mode with flags and bases it plays for the flag: it heads for the enemy
-// flag, home when it carries it, or for its own flag when that is away
-// from its base, and fires at the nearest enemy on the way.
+// fight moves toward the nearest target (see nearestTarget), circles it
+// once close, and presses the mode's actions at it (fire, and whatever
+// else the mode declares; the client keeps to their cooldowns). With no
+// target it wanders. It knows nothing of any mode but what matched
+// declares, so it plays any mode. In a mode that declares kinds named
+// "flag" and "base" with a team field, it plays for the flag (see
+// objective), pressing its actions at enemies on the way.
 type fight struct {
 	wander
 	orbit float64 // +1 or -1: which way this bot circles
 	skew  float64 // radians added to its approach, so bots don't stack
-	roles roles   // of the mode last played
 }
 
 func (f *fight) Control(now time.Time, v *client.View) client.Control {
@@ -99,12 +99,8 @@ func (f *fight) Control(now time.Time, v *client.View) client.Control {
 	if !ok {
 		return client.Control{}
 	}
-	if f.roles.mode != v.Mode || !f.roles.known {
-		f.roles = rolesOf(v.Mode)
-	}
-	rl := &f.roles
-	t, ok := nearestTarget(v, self, rl)
-	if gx, gy, goal := objective(v, self, rl); goal {
+	t, ok := nearestTarget(v, self)
+	if gx, gy, goal := objective(v, self); goal {
 		// Far from the goal, go by a lane to one side of the straight
 		// line, so that a team spreads rather than marching in file.
 		dx, dy := float64(gx-self.X), float64(gy-self.Y)
@@ -117,7 +113,7 @@ func (f *fight) Control(now time.Time, v *client.View) client.Control {
 		mx, my = avoidEdges(float64(self.X), float64(self.Y), mx, my, float64(v.WorldW), float64(v.WorldH))
 		ctl := client.Control{MoveX: float32(mx * moveScale), MoveY: float32(my * moveScale)}
 		if dx, dy := t.X-self.X, t.Y-self.Y; ok && dx*dx+dy*dy <= 2*fightFar*2*fightFar && (dx != 0 || dy != 0) {
-			ctl.Fire, ctl.AimX, ctl.AimY = true, dx, dy
+			ctl.Buttons, ctl.AimX, ctl.AimY = allActions(v), dx, dy
 		}
 		return ctl
 	}
@@ -142,7 +138,7 @@ func (f *fight) Control(now time.Time, v *client.View) client.Control {
 	}
 	mx, my = unit(mx, my)
 	mx, my = avoidEdges(float64(self.X), float64(self.Y), mx, my, float64(v.WorldW), float64(v.WorldH))
-	ctl := client.Control{MoveX: float32(mx * moveScale), MoveY: float32(my * moveScale), Fire: true}
+	ctl := client.Control{MoveX: float32(mx * moveScale), MoveY: float32(my * moveScale), Buttons: allActions(v)}
 	ctl.AimX, ctl.AimY = float32(dx), float32(dy)
 	if ctl.AimX == 0 && ctl.AimY == 0 {
 		ctl.AimX = 1
@@ -164,118 +160,103 @@ func selfOf(v *client.View) (netcode.Entity, bool) {
 	return netcode.Entity{}, false
 }
 
-// roles are what a behavior knows of a mode's entities, found by name in
-// the schema the mode declares: the kinds "player", "npc", "flag" and
-// "base", the fields "hp", "team" and "carrying" (-1: the mode has none).
-// A mode the bots do not know has players of kind 0 and nothing else.
-type roles struct {
-	mode                    string
-	known                   bool // resolved for mode
-	player, npc, flag, base int
-	hp, team, carrying      int
+// allActions returns the buttons of every action the mode declares.
+func allActions(v *client.View) uint8 {
+	var b uint8
+	for _, a := range v.Info.Actions {
+		b |= 1 << a.Bit
+	}
+	return b
 }
 
-var noRoles = roles{player: 0, npc: -1, flag: -1, base: -1, hp: -1, team: -1, carrying: -1}
-
-// rolesOf resolves the roles of mode from its declared schema.
-func rolesOf(mode string) roles {
-	r := noRoles
-	r.mode, r.known = mode, true
-	spec := game.BuiltinSpec(mode)
-	if spec == nil {
-		return r
-	}
-	r.player = -1
-	for i, k := range spec.Schema.Kinds {
-		switch k {
-		case "player":
-			r.player = i
-		case "npc":
-			r.npc = i
-		case "flag":
-			r.flag = i
-		case "base":
-			r.base = i
+// teamOf returns e's team by the mode's declaration (its kind's team
+// field), or -1 in a mode without teams.
+func teamOf(v *client.View, e *netcode.Entity) int {
+	kinds := v.Schema.Kinds
+	if int(e.Kind) < len(kinds) && len(v.Info.Teams) > 0 {
+		if f := kinds[e.Kind].Team; f >= 0 {
+			return int(e.F[f])
 		}
 	}
-	for i, f := range spec.Schema.Fields {
-		switch f.Name {
-		case "hp":
-			r.hp = i
-		case "team":
-			r.team = i
-		case "carrying":
-			r.carrying = i
-		}
-	}
-	return r
-}
-
-func (r *roles) field(e *netcode.Entity, i int) float32 {
-	if i < 0 {
-		return 0
-	}
-	return e.F[i]
-}
-
-// teammate reports whether e is on self's team (never in a mode without
-// teams).
-func (r *roles) teammate(e, self *netcode.Entity) bool {
-	return r.team >= 0 && e.F[r.team] != 0 && e.F[r.team] == self.F[r.team]
+	return -1
 }
 
 // objective returns where a bot playing for the flag goes: home with the
-// enemy flag, after its own flag when that is away from home, else to the
-// enemy flag. ok is false in a mode without flags and bases.
-func objective(v *client.View, self netcode.Entity, r *roles) (x, y float32, ok bool) {
-	if r.flag < 0 || r.base < 0 || r.team < 0 {
+// enemy flag (its field "carrying" set), after its own flag when that is
+// away from its base, else to the enemy flag. ok is false in a mode
+// without kinds named "flag" and "base" or without teams.
+func objective(v *client.View, self netcode.Entity) (x, y float32, ok bool) {
+	flag, base, carrying := -1, -1, -1
+	for i, k := range v.Schema.Kinds {
+		switch k.Name {
+		case "flag":
+			flag = i
+		case "base":
+			base = i
+		}
+	}
+	for i, f := range v.Schema.Fields {
+		if f.Name == "carrying" {
+			carrying = i
+		}
+	}
+	own := teamOf(v, &self)
+	if flag < 0 || base < 0 || own < 0 {
 		return 0, 0, false
 	}
-	var own, enemy, home *netcode.Entity
+	var mine, enemy, home *netcode.Entity
 	for i := range v.Entities {
 		e := &v.Entities[i]
 		switch int(e.Kind) {
-		case r.flag:
-			if r.teammate(e, &self) {
-				own = e
+		case flag:
+			if teamOf(v, e) == own {
+				mine = e
 			} else {
 				enemy = e
 			}
-		case r.base:
-			if r.teammate(e, &self) {
+		case base:
+			if teamOf(v, e) == own {
 				home = e
 			}
 		}
 	}
 	switch {
-	case home != nil && r.field(&self, r.carrying) > 0:
+	case home != nil && carrying >= 0 && self.F[carrying] > 0:
 		return home.X, home.Y, true
-	case own != nil && home != nil && (own.X-home.X)*(own.X-home.X)+(own.Y-home.Y)*(own.Y-home.Y) > 50*50:
-		return own.X, own.Y, true // taken or dropped: after it
+	case mine != nil && home != nil && (mine.X-home.X)*(mine.X-home.X)+(mine.Y-home.Y)*(mine.Y-home.Y) > 50*50:
+		return mine.X, mine.Y, true // taken or dropped: after it
 	case enemy != nil:
 		return enemy.X, enemy.Y, true
 	}
 	return 0, 0, false
 }
 
-// nearestTarget returns the nearest living player (not a teammate) or NPC
-// other than self.
-func nearestTarget(v *client.View, self netcode.Entity, r *roles) (netcode.Entity, bool) {
+// nearestTarget returns the nearest target of self, from what the mode
+// declares: an entity of a body kind (the avatar's own kind, or any kind
+// drawn at least half the avatar's size: players and NPCs, not
+// projectiles, nor flags and bases), not immobile by the mode's rule (dead), and not of self's
+// team in a team mode.
+func nearestTarget(v *client.View, self netcode.Entity) (netcode.Entity, bool) {
+	kinds := v.Schema.Kinds
+	body := func(k uint8) bool {
+		if k == self.Kind {
+			return true
+		}
+		// Flags and bases are objects of play (objective), not targets.
+		return int(k) < len(kinds) && kinds[k].Size >= v.Info.AvatarRadius/2 && kinds[k].Name != "flag" && kinds[k].Name != "base"
+	}
+	team := func(e *netcode.Entity) int { return teamOf(v, e) }
+	own := team(&self)
 	var best netcode.Entity
 	bestD := math.Inf(1)
-	for _, e := range v.Entities {
-		if e.ID == v.Entity || (int(e.Kind) != r.player && int(e.Kind) != r.npc) {
-			continue
-		}
-		if r.hp >= 0 && e.F[r.hp] <= 0 {
-			continue // dead: shots pass through it
-		}
-		if r.teammate(&e, &self) {
+	for i := range v.Entities {
+		e := &v.Entities[i]
+		if e.ID == v.Entity || !body(e.Kind) || v.Info.Immobile.Holds(e) || (own >= 0 && team(e) == own) {
 			continue
 		}
 		dx, dy := float64(e.X-self.X), float64(e.Y-self.Y)
 		if d := dx*dx + dy*dy; d < bestD {
-			best, bestD = e, d
+			best, bestD = *e, d
 		}
 	}
 	return best, !math.IsInf(bestD, 1)

@@ -35,7 +35,7 @@ func TestBehaviorsStayInWorld(t *testing.T) {
 			// Start anywhere, corners and edges included.
 			x := []float32{0, w, w / 2, rng.Float32() * w}[seed%4]
 			y := []float32{0, h, 0, rng.Float32() * h}[seed%4]
-			v := client.View{Phase: client.PhasePlaying, Mode: "arena", Entity: 1, WorldW: w, WorldH: h, TickRate: 30}
+			v := client.View{Phase: client.PhasePlaying, Entity: 1, WorldW: w, WorldH: h, TickRate: 30, Schema: arena.Schema, Info: arena.Info(30)}
 			ents := make([]netcode.Entity, 1+rng.IntN(20))
 			for i := range ents {
 				ents[i] = netcode.Entity{ID: uint32(i + 1), Kind: uint8(rng.IntN(3))}
@@ -59,10 +59,10 @@ func TestBehaviorsStayInWorld(t *testing.T) {
 				if !game.ValidDirection(ctl.MoveX, ctl.MoveY) || math.Hypot(float64(ctl.MoveX), float64(ctl.MoveY)) > 1 {
 					t.Fatalf("%s seed %d step %d: move (%v, %v) longer than 1", name, seed, step, ctl.MoveX, ctl.MoveY)
 				}
-				if name == BehaviorWander && ctl.Fire {
+				if name == BehaviorWander && (ctl.Fire || ctl.Buttons != 0) {
 					t.Fatalf("wander fired")
 				}
-				if ctl.Fire {
+				if ctl.Buttons&(1<<game.ArenaFire) != 0 {
 					fired = true
 					if ctl.AimX == 0 && ctl.AimY == 0 {
 						t.Fatalf("%s: fire with no aim", name)
@@ -96,6 +96,34 @@ func edgy(rng *rand.Rand, size float32) float32 {
 	return rng.Float32() * size
 }
 
+// arena is the spec the behaviors' views declare, as matched would.
+var arena = game.NewArena(game.ArenaConfig{}).Spec()
+
+// Fight takes everything from the mode's declaration: in a team mode it
+// spares its own team, and it presses exactly the declared actions (none
+// in a mode without any).
+func TestFightFollowsTheDeclaration(t *testing.T) {
+	b, _ := NewBehavior(BehaviorFight, rand.New(rand.NewPCG(1, 1)))
+	kinds := []netcode.Kind{{Name: "player", Size: 16, Label: netcode.LabelOwner, Team: 0}}
+	info := netcode.ModeInfo{Speed: 200, AvatarRadius: 16, InterestRadius: 500,
+		Teams:   []netcode.Team{{Name: "red"}, {Name: "blue"}},
+		Actions: []netcode.Action{{Bit: 2, Name: "tag"}, {Bit: 5, Name: "dash", CooldownTicks: 30}}}
+	me := netcode.Entity{ID: 1, X: 1000, Y: 1000}
+	mate := netcode.Entity{ID: 2, X: 1010, Y: 1000}
+	foe := netcode.Entity{ID: 3, X: 1000, Y: 1400}
+	foe.F[0] = 1
+	v := client.View{Phase: client.PhasePlaying, Entity: 1, WorldW: 2000, WorldH: 2000, Self: me,
+		Entities: []netcode.Entity{me, mate, foe}, Schema: netcode.Schema{PosScale: 8, Kinds: kinds}, Info: info}
+	ctl := b.Control(time.Now(), &v)
+	if ctl.Buttons != 1<<2|1<<5 || ctl.AimX != 0 || ctl.AimY != 400 || ctl.Fire {
+		t.Errorf("team mode: control %+v, want tag and dash aimed at the foe (0, 400)", ctl)
+	}
+	v.Info.Actions = nil
+	if ctl := b.Control(time.Now(), &v); ctl.Buttons != 0 || ctl.Fire {
+		t.Errorf("no actions declared: control %+v presses some", ctl)
+	}
+}
+
 func TestFightAimsAtNearest(t *testing.T) {
 	b, _ := NewBehavior(BehaviorFight, rand.New(rand.NewPCG(1, 1)))
 	me := netcode.Entity{ID: 1, Kind: game.KindPlayer, X: 1000, Y: 1000}
@@ -106,10 +134,10 @@ func TestFightAimsAtNearest(t *testing.T) {
 	npc.F[game.FieldHP] = 1
 	far := netcode.Entity{ID: 5, Kind: game.KindPlayer, X: 0, Y: 0}
 	far.F[game.FieldHP] = 100
-	v := client.View{Phase: client.PhasePlaying, Mode: "arena", Entity: 1, WorldW: 2000, WorldH: 2000, Self: me,
-		Entities: []netcode.Entity{far, dead, me, shot, npc}}
+	v := client.View{Phase: client.PhasePlaying, Entity: 1, WorldW: 2000, WorldH: 2000, Self: me,
+		Entities: []netcode.Entity{far, dead, me, shot, npc}, Schema: arena.Schema, Info: arena.Info(30)}
 	ctl := b.Control(time.Now(), &v)
-	if !ctl.Fire || ctl.AimX != 0 || ctl.AimY != 500 {
+	if ctl.Buttons != 1<<game.ArenaFire || ctl.AimX != 0 || ctl.AimY != 500 {
 		t.Errorf("control %+v: want fire aimed at the NPC (0, 500)", ctl)
 	}
 	if ctl.MoveY <= 0 {
@@ -164,17 +192,19 @@ func TestFightPlaysForTheFlag(t *testing.T) {
 	redBase, blueBase := ent(10, game.CTFKindBase, game.CTFRed, 120, 400), ent(11, game.CTFKindBase, game.CTFBlue, 1480, 400)
 	redFlag, blueFlag := ent(12, game.CTFKindFlag, game.CTFRed, 120, 400), ent(13, game.CTFKindFlag, game.CTFBlue, 1480, 400)
 	view := func(self netcode.Entity, more ...netcode.Entity) *client.View {
+		spec := game.NewCTF(game.CTFConfig{}).Spec()
 		return &client.View{Phase: client.PhasePlaying, Mode: "ctf", Entity: 1, WorldW: 1600, WorldH: 800, Self: self,
-			Entities: append([]netcode.Entity{self, mate, redBase, blueBase, redFlag, blueFlag}, more...)}
+			Entities: append([]netcode.Entity{self, mate, redBase, blueBase, redFlag, blueFlag}, more...),
+			Schema:   spec.Schema, Info: spec.Info(30)}
 	}
 	// To the enemy flag (right, by a lane), holding fire with only a
 	// teammate near.
-	if ctl := b.Control(time.Now(), view(me)); ctl.MoveX < 0.9 || ctl.Fire {
+	if ctl := b.Control(time.Now(), view(me)); ctl.MoveX < 0.9 || ctl.Buttons != 0 {
 		t.Errorf("control %+v: want a move right to the blue flag, no fire", ctl)
 	}
 	// An enemy near: fire at it on the way.
 	enemy := ent(3, game.CTFKindPlayer, game.CTFBlue, 800, 600)
-	if ctl := b.Control(time.Now(), view(me, enemy)); ctl.MoveX < 0.9 || !ctl.Fire || ctl.AimX != 0 || ctl.AimY != 200 {
+	if ctl := b.Control(time.Now(), view(me, enemy)); ctl.MoveX < 0.9 || ctl.Buttons != 1<<game.CTFFire || ctl.AimX != 0 || ctl.AimY != 200 {
 		t.Errorf("control %+v: want a move right, fire at (0, 200)", ctl)
 	}
 	// Carrying: home (left).
@@ -219,15 +249,15 @@ func TestFightersCaptureInCTF(t *testing.T) {
 			}
 			for i, p := range w.Players {
 				v = client.View{Phase: client.PhasePlaying, Mode: "ctf", Entity: p.Entity, WorldW: w.Width, WorldH: w.Height,
-					Self: w.Get(p.Entity).Entity, Entities: v.Entities}
+					Self: w.Get(p.Entity).Entity, Entities: v.Entities, Schema: mode.Spec().Schema, Info: mode.Spec().Info(30)}
 				ctls[i] = behs[i].Control(now, &v)
 			}
 		}
 		for i, p := range w.Players {
 			c := ctls[i]
 			in := netcode.Input{Seq: uint32(tick + 1), MoveX: c.MoveX, MoveY: c.MoveY}
-			if c.Fire && tick-lastFire[i] >= cooldown { // as the client schedules shots
-				in.Buttons, in.AimX, in.AimY = netcode.ButtonFire, c.AimX, c.AimY
+			if c.Buttons&(1<<game.CTFFire) != 0 && tick-lastFire[i] >= cooldown { // as the client schedules shots
+				in.Buttons, in.AimX, in.AimY = 1<<game.CTFFire, c.AimX, c.AimY
 				lastFire[i] = tick
 			}
 			if code := r.Apply(w, p, &in); code != 0 {
@@ -246,7 +276,7 @@ func TestFightersCaptureInCTF(t *testing.T) {
 	if !r.Over(w) || w.Seconds() >= 300 {
 		t.Errorf("no team reached the capture limit in %.0f s", w.Seconds())
 	}
-	for _, typ := range []uint8{netcode.EventHit, game.CTFEventPickup, game.CTFEventDrop, game.CTFEventCapture} {
+	for _, typ := range []uint8{game.EventHit, game.CTFEventPickup, game.CTFEventDrop, game.CTFEventCapture} {
 		if events[typ] == 0 {
 			t.Errorf("no event %d: %v", typ, events)
 		}

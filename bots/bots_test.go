@@ -15,7 +15,6 @@ import (
 	"testing"
 	"time"
 
-	"skirmish/game"
 	"skirmish/server"
 	"skirmish/server/servertest"
 )
@@ -77,7 +76,7 @@ func TestRunAgainstServer(t *testing.T) {
 // TestRunRequeue plays matches of 1 s: the bots must queue again after each
 // and their ack latency must not include the time between matches.
 func TestRunRequeue(t *testing.T) {
-	base := startServer(t, server.Options{FillTimeout: 200 * time.Millisecond, ArenaDuration: time.Second})
+	base := startServer(t, server.Options{FillTimeout: 200 * time.Millisecond, ModeOpts: []string{"arena.duration=1s"}})
 	rep, err := run(context.Background(), Config{
 		URL: base, N: 8, Duration: 3500 * time.Millisecond, Mode: "arena",
 		Behavior: BehaviorWander, Ramp: 100 * time.Millisecond, Seed: 2, Logger: quiet,
@@ -101,7 +100,7 @@ func TestRunRequeue(t *testing.T) {
 // teams, play for the flag to its end, and queue again.
 func TestRunCTF(t *testing.T) {
 	base := startServer(t, server.Options{FillTimeout: 200 * time.Millisecond,
-		Modes: []game.Mode{game.NewCTF(game.CTFConfig{Duration: 2 * time.Second})}})
+		ModeOpts: []string{"ctf.duration=2s"}})
 	rep, err := run(context.Background(), Config{
 		URL: base, N: 8, Duration: 5 * time.Second, Mode: "ctf", Behavior: BehaviorFight,
 		Ramp: 100 * time.Millisecond, Seed: 4, Logger: quiet,

@@ -62,8 +62,11 @@ import (
 	"os"
 	"os/signal"
 	"runtime/pprof"
+	"strings"
 	"syscall"
 	"time"
+
+	"skirmish/game"
 )
 
 func main() {
@@ -191,7 +194,7 @@ func parseFlags(args []string) (Config, outputs, error) {
 	fs.StringVar(&cfg.URL, "url", "http://127.0.0.1:8080", "server base URL, or the comma-separated base URLs of a fleet's nodes: bot i creates its session and connects first on node i mod n, and falls back to the others round robin")
 	fs.IntVar(&cfg.N, "n", 8, "number of bots")
 	fs.DurationVar(&cfg.Duration, "duration", 30*time.Second, "length of the run, from the first bot's start (SIGINT ends it sooner)")
-	fs.StringVar(&cfg.Mode, "mode", "arena", "game mode to queue for")
+	fs.StringVar(&cfg.Mode, "mode", "arena", "game mode to queue for: "+modeNames()+" (or any the server registers: GET /v1/modes); bots play any mode from what matched declares")
 	fs.StringVar(&out.report, "report", "", "write the JSON report to this file, and charts of the run to the same name with .html (default: none; the summary is always printed)")
 	fs.StringVar(&cfg.Behavior, "behavior", BehaviorFight, "bot behavior: wander (move only, a new random heading every 1 to 2 s) or fight (chase, circle and shoot the nearest other player or NPC, never a teammate; in a mode with flags and bases, such as ctf, play for the flag)")
 	fs.DurationVar(&cfg.Ramp, "ramp", 2*time.Second, "time over which to start the bots, evenly spaced")
@@ -211,4 +214,13 @@ func parseFlags(args []string) (Config, outputs, error) {
 		return cfg, out, fmt.Errorf("unexpected argument %q", fs.Arg(0))
 	}
 	return cfg, out, cfg.Validate()
+}
+
+// modeNames lists the modes of the registry this binary was built with.
+func modeNames() string {
+	var names []string
+	for _, d := range game.Modes() {
+		names = append(names, d.Name)
+	}
+	return strings.Join(names, ", ")
 }

@@ -122,7 +122,10 @@ type bot struct {
 	client atomic.Pointer[client.Client] // set once Dial succeeds
 	self   atomic.Uint32                 // own entity of the current match
 	hits   atomic.Int64
-	early  atomic.Bool // the client gave up its connection before the end of the run
+	// hitType is the type of the mode's event named "hit" (its A: the
+	// shooter), +1; 0: the mode declares none.
+	hitType atomic.Int32
+	early   atomic.Bool // the client gave up its connection before the end of the run
 	// matchedAt is when the current match's matched message arrived (unix
 	// ns); staleAcks counts acks of inputs sent before it (see onAck).
 	matchedAt atomic.Int64
@@ -569,15 +572,19 @@ func (b *bot) onMessage(m *netcode.ServerMsg) {
 	case netcode.MsgMatched:
 		b.matchedAt.Store(time.Now().UnixNano())
 		b.self.Store(m.Matched.Entity)
+		b.hitType.Store(0)
+		if ev, ok := m.Matched.Info.Event("hit"); ok {
+			b.hitType.Store(int32(ev.Type) + 1)
+		}
 		b.r.tickRate.Store(int64(m.Matched.TickRate))
 		b.r.seated(m.Matched.MatchID)
 		b.mu.Lock()
 		b.match = m.Matched.MatchID
 		b.mu.Unlock()
 	case netcode.MsgSnapshot:
-		self := b.self.Load()
+		self, hit := b.self.Load(), b.hitType.Load()
 		for _, e := range m.Snapshot.Events {
-			if e.Type == netcode.EventHit && e.A == self {
+			if int32(e.Type)+1 == hit && e.A == self {
 				b.hits.Add(1)
 			}
 		}

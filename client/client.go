@@ -100,11 +100,17 @@ const (
 )
 
 // Control is what the player wants to do; the input schedule samples it once
-// per tick.
+// per tick. Actions are the mode's, as matched declares them
+// (netcode.ModeInfo.Actions): an input presses a wanted action only when
+// its cooldown allows, so that the server never rejects it for that, and
+// never presses a bit the mode does not declare.
 type Control struct {
 	MoveX, MoveY float32
-	Fire         bool
-	AimX, AimY   float32
+	// Fire wants the mode's action named "fire", if it declares one.
+	Fire bool
+	// Buttons wants the actions of these bits (netcode.Action.Bit).
+	Buttons    uint8
+	AimX, AimY float32
 }
 
 // Stats are a client's counters.
@@ -176,15 +182,18 @@ type Client struct {
 	gen        int        // generation of the newest connection
 	phase      Phase
 	mode       string
-	matched    netcode.Matched
-	spec       *game.Spec
-	cooldown   uint64
+	matched    netcode.Matched // with its mode's declaration: all the client knows of the mode
+	seated     bool            // matched was received: snapshots can be read
+	fireBit    int             // bit of the action named "fire" (-1: none)
 	ctl        Control
 	world      mirror
 	pending    []netcode.Input
 	seq        uint32
-	lastFire   uint32  // seq of the last input that fired
-	hist       history // the inputs sent in the last histWindow at least
+	lastUse    [8]uint32 // by action bit: seq of the last input that pressed it
+	srvX, srvY float32   // the own avatar as last received
+	srvOK      bool      // srvX, srvY hold a position of this seat
+	srvStill   bool      // the own avatar was immobile as last received
+	hist       history   // the inputs sent in the last histWindow at least
 	ack        uint32
 	predX      float32
 	predY      float32
@@ -722,6 +731,11 @@ type View struct {
 	Pending  int
 	// TimeLeft is the time until the match ends by the clock.
 	TimeLeft time.Duration
+	// Schema and Info are the mode as matched declared it: its kinds
+	// (with render hints), fields, actions, events, teams and movement.
+	// Their slices are shared and must not be modified.
+	Schema netcode.Schema
+	Info   netcode.ModeInfo
 }
 
 // Phase returns where the client is, without View's copy of the world.
@@ -756,6 +770,8 @@ func (c *Client) ViewInto(v *View) {
 		AckSeq:   c.ack,
 		Pending:  len(c.pending),
 		Entities: v.Entities[:0],
+		Schema:   c.matched.Schema,
+		Info:     c.matched.Info,
 	}
 	if c.matched.TickRate > 0 && c.matched.EndTick > c.world.tick {
 		v.TimeLeft = time.Duration(c.matched.EndTick-c.world.tick) * time.Second / time.Duration(c.matched.TickRate)
@@ -769,6 +785,18 @@ func (c *Client) ViewInto(v *View) {
 	if c.world.m != nil {
 		v.Score = c.world.m.Score(c.matched.Entity).Score
 	}
+}
+
+// Score returns what the client knows of the player whose avatar is
+// entity: their score, whether they are away, and their name (the server
+// names each player once per view; see netcode.Score).
+func (c *Client) Score(entity uint32) netcode.Score {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.world.m == nil {
+		return netcode.Score{}
+	}
+	return c.world.m.Score(entity)
 }
 
 // firstMargin is how long before the next tick a match's first input aims
@@ -789,7 +817,7 @@ func (c *Client) handle(gen int, frame []byte) {
 	}
 	c.stats.BytesDown += int64(len(frame))
 	var schema *netcode.Schema
-	if c.spec != nil {
+	if c.seated {
 		schema = &c.matched.Schema
 	}
 	c.mu.Unlock()
@@ -912,14 +940,17 @@ func (c *Client) onMatched(m *netcode.Matched) {
 		}
 		c.queuedAt = time.Time{}
 	}
+	// Everything the client knows of the mode comes from matched: the
+	// decoder's slices are reused, so they are copied.
 	c.matched = *m
-	c.matched.Schema.Kinds = append([]string(nil), m.Schema.Kinds...)
+	c.matched.Schema.Kinds = append([]netcode.Kind(nil), m.Schema.Kinds...)
 	c.matched.Schema.Fields = append([]netcode.Field(nil), m.Schema.Fields...)
-	c.spec = game.BuiltinSpec(m.Mode)
-	if c.spec == nil {
-		c.spec = &game.Spec{Name: m.Mode}
+	c.matched.Info = m.Info.Clone()
+	c.seated = true
+	c.fireBit = -1
+	if a, ok := c.matched.Info.Action("fire"); ok {
+		c.fireBit = int(a.Bit)
 	}
-	c.cooldown = game.CooldownTicks(c.spec.FireCooldown, int(m.TickRate))
 	c.phase = PhasePlaying
 	c.stats.Matches++
 	c.world = newMirror(&c.matched.Schema)
@@ -930,7 +961,7 @@ func (c *Client) onMatched(m *netcode.Matched) {
 	// one sent.
 	c.seq = max(c.seq, m.AckSeq)
 	c.ack, c.unmeasured = m.AckSeq, c.seq
-	c.lastFire, c.predOK = 0, false
+	c.lastUse, c.predOK, c.srvOK, c.srvStill = [8]uint32{}, false, false, false
 	c.hist.reset(m.TickRate) // no input of another match is ever sent again
 	c.matchGen++
 }
@@ -957,6 +988,7 @@ func (c *Client) resume(m *netcode.Matched) {
 	c.lostAt = time.Time{}
 	c.world = newMirror(&c.matched.Schema)
 	c.ack = m.AckSeq
+	c.srvOK = false
 	// Pending inputs that left the history (far behind: none in practice)
 	// come first, then the history's.
 	lo := uint32(0)
@@ -1007,6 +1039,7 @@ func (c *Client) onSnapshot(s *netcode.Snapshot) {
 			}
 		}
 	}
+	prevAck := c.ack
 	c.ack = s.AckSeq
 	if err := c.world.apply(s, now); err != nil {
 		c.stats.ProtocolErrors++
@@ -1022,16 +1055,26 @@ func (c *Client) onSnapshot(s *netcode.Snapshot) {
 		return
 	}
 	self := &c.self
-	// A rejected input, or a respawn (the server moved the avatar), makes
-	// the prediction wrong on purpose: those are not measured.
+	// A rejected input, or a jump (the server moved the avatar by itself:
+	// a respawn), makes the prediction wrong on purpose: those are not
+	// measured. A jump is a move farther than the inputs settled since the
+	// last snapshot can take the avatar, whatever the mode.
 	teleported := false
 	for _, r := range s.Rejects {
 		teleported = teleported || r.Seq == s.AckSeq
 	}
-	for _, ev := range s.Events {
-		teleported = teleported || (ev.Type == netcode.EventRespawn && ev.A == self.ID)
+	if c.srvOK {
+		reach := float64(s.AckSeq-prevAck)*float64(c.matched.Info.Speed)/float64(max(c.matched.TickRate, 1))*1.002 +
+			2/float64(c.matched.Schema.PosScale)
+		teleported = teleported || s.AckSeq < prevAck ||
+			math.Hypot(float64(self.X-c.srvX), float64(self.Y-c.srvY)) > reach
 	}
-	if teleported || !c.spec.CanMove(self) {
+	c.srvX, c.srvY, c.srvOK = self.X, self.Y, true
+	// Inputs sent while the avatar was immobile were predicted so: the
+	// snapshot that frees it leaves them out of the measure too.
+	wasStill := c.srvStill
+	c.srvStill = c.matched.Info.Immobile.Holds(self)
+	if teleported || c.srvStill || wasStill {
 		// Inputs sent until now were predicted from a state the server
 		// has since changed by itself: don't hold them to the measure.
 		c.unmeasured = c.seq
@@ -1069,14 +1112,40 @@ func (c *Client) onSnapshot(s *netcode.Snapshot) {
 }
 
 // predict applies in to the avatar at (x, y) with the server's movement
-// rule; c.mu is held.
+// rule (game.Move), as matched declares it: the speed, the world's bounds,
+// the immobility rule and the aimed actions. c.mu is held.
 func (c *Client) predict(self *netcode.Entity, x, y float32, in *netcode.Input) (float32, float32) {
-	if !c.spec.CanMove(self) || !game.ValidDirection(in.MoveX, in.MoveY) ||
-		(in.Fire() && c.spec.FireCooldown > 0 && !game.ValidAim(in.AimX, in.AimY)) {
-		return x, y // the server rejects it whole
+	if c.matched.Info.Immobile.Holds(self) || !game.ValidDirection(in.MoveX, in.MoveY) {
+		return x, y // immobile, or the server rejects it whole
+	}
+	for _, a := range c.matched.Info.Actions {
+		if a.Aimed && in.Pressed(a.Bit) && !game.ValidAim(in.AimX, in.AimY) {
+			return x, y // the server rejects it whole
+		}
 	}
 	dt := 1 / float32(c.matched.TickRate)
-	return game.Move(x, y, in.MoveX, in.MoveY, c.spec.Speed, dt, c.matched.WorldW, c.matched.WorldH)
+	return game.Move(x, y, in.MoveX, in.MoveY, c.matched.Info.Speed, dt, c.matched.WorldW, c.matched.WorldH)
+}
+
+// buttons returns the buttons of input seq: the declared actions that the
+// control wants and whose cooldown allows, which it records as used.
+// c.mu is held.
+func (c *Client) buttons(seq uint32) uint8 {
+	want := c.ctl.Buttons
+	if c.ctl.Fire && c.fireBit >= 0 {
+		want |= 1 << c.fireBit
+	}
+	var b uint8
+	for _, a := range c.matched.Info.Actions {
+		if want&(1<<a.Bit) == 0 {
+			continue
+		}
+		if last := c.lastUse[a.Bit]; last == 0 || seq-last >= a.CooldownTicks {
+			b |= 1 << a.Bit
+			c.lastUse[a.Bit] = seq
+		}
+	}
+	return b
 }
 
 // schedule starts the input schedule of the match of generation gen: one
@@ -1110,11 +1179,8 @@ func (c *Client) sendScheduled(it *schedItem, buf []byte) (next int64, ok bool, 
 	l := c.cur.Load()
 	now := time.Now()
 	c.seq++
-	in := netcode.Input{Seq: c.seq, MoveX: c.ctl.MoveX, MoveY: c.ctl.MoveY, AimX: c.ctl.AimX, AimY: c.ctl.AimY}
-	if c.ctl.Fire && c.spec.FireCooldown > 0 && (c.lastFire == 0 || uint64(c.seq-c.lastFire) >= c.cooldown) {
-		in.Buttons |= netcode.ButtonFire
-		c.lastFire = c.seq
-	}
+	in := netcode.Input{Seq: c.seq, MoveX: c.ctl.MoveX, MoveY: c.ctl.MoveY, AimX: c.ctl.AimX, AimY: c.ctl.AimY,
+		Buttons: c.buttons(c.seq)}
 	c.self = c.world.get(c.matched.Entity)
 	c.predX, c.predY = c.predict(&c.self, c.predX, c.predY, &in)
 	c.pending = append(c.pending, in)

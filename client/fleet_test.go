@@ -171,9 +171,9 @@ func (fc *fakeConn) expect(typ uint8) bool {
 // arenaMatched is the matched message of match id with the player's
 // avatar entity, at tickRate, with ackSeq.
 func arenaMatched(id string, entity, tickRate, ackSeq uint32) *netcode.Matched {
-	spec := game.BuiltinSpec("arena")
+	spec := game.NewArena(game.ArenaConfig{}).Spec()
 	return &netcode.Matched{MatchID: id, Mode: "arena", Entity: entity, TickRate: tickRate,
-		WorldW: spec.Width, WorldH: spec.Height, Schema: spec.Schema, EndTick: 1 << 30, AckSeq: ackSeq}
+		WorldW: spec.Width, WorldH: spec.Height, Schema: spec.Schema, EndTick: 1 << 30, AckSeq: ackSeq, Info: spec.Info(int(tickRate))}
 }
 
 // inputFrame is an input or inputs frame as the fake node received it.

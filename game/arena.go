@@ -18,7 +18,45 @@ const (
 
 	// FieldHP is the index of the hp field of arena entities.
 	FieldHP = 0
+
+	// ArenaFire is the bit of the fire action in Input.Buttons.
+	ArenaFire uint8 = 0
 )
+
+// Arena events (netcode.Event types).
+const (
+	EventHit     = 1 // A: the shooter's avatar (0: gone), B: the entity hit
+	EventKill    = 2 // A: the shooter's avatar, B: the player killed
+	EventRespawn = 3 // A: the avatar that respawned
+)
+
+func init() {
+	Register(Def{
+		Name:  "arena",
+		Title: "Arena",
+		Doc:   "Free-for-all: move, shoot, score a point for every hit on a player or an NPC.",
+		Options: []Option{
+			{Name: "players", Doc: "seats of a match", Default: 8, Min: 1, Max: 4096},
+			{Name: "npcs", Doc: "wandering NPCs of a match (0 or -1: none)", Default: 64, Min: -1, Max: 65536},
+			{Name: "size", Doc: "width and height of the world in units (0: 2000 for 72 entities, scaled to keep that density)", Default: 0.0, Min: 0, Max: 1e6},
+			{Name: "duration", Doc: "length of a match", Default: 3 * time.Minute, Min: 0.001, Max: 86400},
+			{Name: "score-limit", Doc: "hits that end a match", Default: 50, Min: 1, Max: 1 << 30},
+			{Name: "interest-radius", Doc: "radius R of each player's view in units", Default: 500.0, Min: 1, Max: 1e6},
+			{Name: "speed", Doc: "avatar speed in units per second", Default: float64(ArenaSpeed), Min: 1, Max: 1e5},
+		},
+		New: func(v Values) (Mode, error) {
+			npcs := v.Int("npcs")
+			if npcs <= 0 {
+				npcs = -1 // ArenaConfig's none
+			}
+			return NewArena(ArenaConfig{
+				Players: v.Int("players"), NPCs: npcs, Width: float32(v.Float("size")),
+				Duration: v.Duration("duration"), ScoreLimit: int32(v.Int("score-limit")),
+				InterestRadius: float32(v.Float("interest-radius")), Speed: float32(v.Float("speed")),
+			}), nil
+		},
+	})
+}
 
 // ArenaConfig sizes an arena. The zero value of a field means its default.
 type ArenaConfig struct {
@@ -31,11 +69,13 @@ type ArenaConfig struct {
 	ScoreLimit    int32         // default 50 hits
 	// InterestRadius is R, the radius of each player's view; default 500.
 	InterestRadius float32
+	// Speed is the avatars' speed in units per second; default ArenaSpeed.
+	Speed float32
 }
 
 // Arena tuning.
 const (
-	ArenaSpeed      = 200 // player speed, u/s
+	ArenaSpeed      = 200 // default player speed, u/s
 	arenaNPCSpeed   = 100 // u/s
 	arenaShotSpeed  = 600 // u/s
 	arenaShotLife   = 1.0 // s
@@ -83,19 +123,33 @@ func NewArena(cfg ArenaConfig) *Arena {
 	if cfg.ScoreLimit <= 0 {
 		cfg.ScoreLimit = 50
 	}
+	if cfg.Speed <= 0 {
+		cfg.Speed = ArenaSpeed
+	}
 	return &Arena{cfg: cfg, spec: Spec{
 		Name:         "arena",
 		MaxPlayers:   cfg.Players,
 		Width:        cfg.Width,
 		Height:       cfg.Height,
 		Duration:     cfg.Duration,
-		Speed:        ArenaSpeed,
-		FireCooldown: ArenaCooldown,
-		Immobile:     func(e *netcode.Entity) bool { return e.Kind == KindPlayer && e.F[FieldHP] <= 0 },
+		Speed:        cfg.Speed,
+		AvatarRadius: arenaPlayerSize,
+		Actions:      []Action{{Bit: ArenaFire, Name: "fire", Cooldown: ArenaCooldown, Aimed: true}},
+		Events: []netcode.EventDecl{
+			{Type: EventHit, Name: "hit", A: netcode.EventArgPlayer, B: netcode.EventArgEntity},
+			{Type: EventKill, Name: "kill", A: netcode.EventArgPlayer, B: netcode.EventArgPlayer},
+			{Type: EventRespawn, Name: "respawn", A: netcode.EventArgPlayer},
+		},
+		// A dead player (hp 0) does not move until it respawns.
+		Immobile: &netcode.Immobile{Field: FieldHP, Min: -math.MaxFloat32, Max: 0},
 		Schema: netcode.Schema{
 			PosScale: 8,
-			Kinds:    []string{"player", "npc", "projectile"},
-			Fields:   []netcode.Field{{Name: "hp", Scale: 1}},
+			Kinds: []netcode.Kind{
+				{Name: "player", Shape: netcode.ShapeCircle, Color: "#4fc3f7", Size: arenaPlayerSize, Label: netcode.LabelOwner, Team: -1},
+				{Name: "npc", Shape: netcode.ShapeDiamond, Color: "#ffb74d", Size: arenaNPCSize, Label: netcode.LabelNone, Team: -1},
+				{Name: "projectile", Shape: netcode.ShapeCircle, Color: "#ffffff", Size: arenaShotSize, Label: netcode.LabelNone, Team: -1},
+			},
+			Fields: []netcode.Field{{Name: "hp", Scale: 1}},
 		},
 		Interest: netcode.Interest{Radius: cfg.InterestRadius, FarEvery: 3}.WithDefaults(),
 	}}
@@ -160,22 +214,23 @@ func (r *arenaRules) Leave(w *World, p *Player) {
 }
 
 func (r *arenaRules) Apply(w *World, p *Player, in *netcode.Input) uint8 {
-	if !ValidDirection(in.MoveX, in.MoveY) || (in.Fire() && !ValidAim(in.AimX, in.AimY)) {
+	fire := in.Pressed(ArenaFire)
+	if !ValidDirection(in.MoveX, in.MoveY) || (fire && !ValidAim(in.AimX, in.AimY)) {
 		return netcode.RejectBadDirection
 	}
 	s := &r.seats[p.Seat]
-	if in.Fire() && s.lastFire != 0 && w.Tick+1-s.lastFire < r.cooldown {
+	if fire && s.lastFire != 0 && w.Tick+1-s.lastFire < r.cooldown {
 		return netcode.RejectCooldown
 	}
 	e := w.Get(p.Entity)
 	if e == nil || !r.spec.CanMove(&e.Entity) {
 		return netcode.RejectNone // dead: the input is accepted and does nothing
 	}
-	e.X, e.Y = Move(e.X, e.Y, in.MoveX, in.MoveY, ArenaSpeed, w.Dt, w.Width, w.Height)
+	e.X, e.Y = Move(e.X, e.Y, in.MoveX, in.MoveY, r.spec.Speed, w.Dt, w.Width, w.Height)
 	if fx, fy, ok := Direction(in.MoveX, in.MoveY); ok {
 		s.faceX, s.faceY = fx, fy
 	}
-	if in.Fire() {
+	if fire {
 		s.lastFire = w.Tick + 1
 		dx, dy, ok := Direction(in.AimX, in.AimY)
 		if !ok { // (0, 0): along the last movement
@@ -206,7 +261,7 @@ func (r *arenaRules) Step(w *World) {
 				if e.Timer <= timerEpsilon {
 					e.X, e.Y = w.RandomPoint(arenaPlayerSize)
 					e.F[FieldHP] = arenaMaxHP
-					w.Emit(netcode.EventRespawn, e.ID, 0)
+					w.Emit(EventRespawn, e.ID, 0)
 				}
 			}
 		case KindProjectile:
@@ -306,7 +361,7 @@ func (r *arenaRules) hit(w *World, shot, t *Entity) {
 		p.Score++
 		shooter = p.Entity
 	}
-	w.Emit(netcode.EventHit, shooter, t.ID)
+	w.Emit(EventHit, shooter, t.ID)
 	if t.Kind == KindNPC {
 		t.X, t.Y = w.RandomPoint(arenaNPCSize)
 		r.newHeading(w, t)
@@ -316,7 +371,7 @@ func (r *arenaRules) hit(w *World, shot, t *Entity) {
 	if t.F[FieldHP] <= 0 {
 		t.F[FieldHP] = 0
 		t.Timer = arenaRespawn
-		w.Emit(netcode.EventKill, shooter, t.ID)
+		w.Emit(EventKill, shooter, t.ID)
 	}
 }
 

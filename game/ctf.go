@@ -68,8 +68,11 @@ const (
 	CTFFlagDropped = 2
 )
 
-// CTF event types, in snapshots' events like netcode's (a, b entity IDs).
+// CTF event types, besides arena's hit, kill and respawn (a, b entity
+// IDs), and the fire action's button.
 const (
+	// CTFFire is the bit of the fire action in Input.Buttons.
+	CTFFire uint8 = 0
 	// CTFEventPickup: player a picked up flag b.
 	CTFEventPickup uint8 = 5
 	// CTFEventDrop: player a dropped flag b (hit, or left).
@@ -110,25 +113,24 @@ const (
 	ctfCapturePoints = 10
 )
 
-/*
-Render hints and declarations ctf wants once the Spec can carry them (the
-registry's kinds/actions/events/teams); until then they are documented here.
-
-	teams:   1 "red" #e74c3c, 2 "blue" #3498db
-	kinds:   player     circle, radius 16, colour of its team, label: the
-	                    player's name, team field "team"; hp as a bar
-	                    (max 100); a ring or a small flag while "carrying" is 1
-	         flag       triangle (a pennant), size 12, colour of its team,
-	                    team field "team"; drawn over its carrier when
-	                    "state" is 1, faded when 2 (dropped)
-	         base       ring, radius 40, colour of its team, team field
-	                    "team", label: "captures"
-	         projectile dot, radius 4, colour of its team, team field "team"
-	actions: "move" (every input), "fire" (button 0, aim; cooldown 250 ms)
-	events:  5 "pickup" (a player, b flag), 6 "drop" (a player, b flag),
-	         7 "capture" (a player, b flag), 8 "return" (a flag, b player
-	         or 0), and netcode's 1 "hit", 2 "kill", 3 "respawn"
-*/
+func init() {
+	Register(Def{
+		Name:  "ctf",
+		Title: "Capture the flag",
+		Doc:   "Two teams of 4: bring the enemy flag to your base while your own flag is home. A hit carrier drops the flag.",
+		Options: []Option{
+			{Name: "team-size", Doc: "players per team (two teams)", Default: 4, Min: 1, Max: 64},
+			{Name: "duration", Doc: "length of a match", Default: 5 * time.Minute, Min: 0.001, Max: 86400},
+			{Name: "capture-limit", Doc: "captures that win the match", Default: 3, Min: 1, Max: 1000},
+			{Name: "width", Doc: "width of the world in units", Default: 1600.0, Min: 2*ctfBaseInset + 2*ctfBaseSize, Max: 1e5},
+			{Name: "height", Doc: "height of the world in units", Default: 800.0, Min: 2 * ctfBaseSize, Max: 1e5},
+		},
+		New: func(v Values) (Mode, error) {
+			return NewCTF(CTFConfig{TeamSize: v.Int("team-size"), Duration: v.Duration("duration"),
+				CaptureLimit: int32(v.Int("capture-limit")), Width: float32(v.Float("width")), Height: float32(v.Float("height"))}), nil
+		},
+	})
+}
 
 // NewCTF returns a ctf mode with cfg's settings. The whole world is in
 // every player's view.
@@ -158,11 +160,29 @@ func NewCTF(cfg CTFConfig) *CTF {
 		Height:       cfg.Height,
 		Duration:     cfg.Duration,
 		Speed:        CTFSpeed,
-		FireCooldown: CTFCooldown,
-		Immobile:     func(e *netcode.Entity) bool { return e.Kind == CTFKindPlayer && e.F[CTFFieldHP] <= 0 },
+		AvatarRadius: ctfPlayerSize,
+		Actions:      []Action{{Bit: CTFFire, Name: "fire", Cooldown: CTFCooldown, Aimed: true}},
+		Events: []netcode.EventDecl{
+			{Type: EventHit, Name: "hit", A: netcode.EventArgPlayer, B: netcode.EventArgEntity},
+			{Type: EventKill, Name: "kill", A: netcode.EventArgPlayer, B: netcode.EventArgPlayer},
+			{Type: EventRespawn, Name: "respawn", A: netcode.EventArgPlayer},
+			{Type: CTFEventPickup, Name: "pickup", A: netcode.EventArgPlayer, B: netcode.EventArgEntity},
+			{Type: CTFEventDrop, Name: "drop", A: netcode.EventArgPlayer, B: netcode.EventArgEntity},
+			{Type: CTFEventCapture, Name: "capture", A: netcode.EventArgPlayer, B: netcode.EventArgEntity},
+			{Type: CTFEventReturn, Name: "return", A: netcode.EventArgEntity, B: netcode.EventArgPlayer},
+		},
+		Teams: []netcode.Team{{Name: "red", Color: "#e74c3c"}, {Name: "blue", Color: "#3498db"}},
+		// A dead player (hp 0) does not move until it respawns.
+		Immobile: &netcode.Immobile{Field: CTFFieldHP, Min: -math.MaxFloat32, Max: 0},
 		Schema: netcode.Schema{
 			PosScale: 8,
-			Kinds:    []string{"player", "flag", "base", "projectile"},
+			// Each kind is drawn in its team's colour (field "team").
+			Kinds: []netcode.Kind{
+				{Name: "player", Shape: netcode.ShapeCircle, Color: "#cccccc", Size: ctfPlayerSize, Label: netcode.LabelOwner, Team: CTFFieldTeam},
+				{Name: "flag", Shape: netcode.ShapeTriangle, Color: "#cccccc", Size: ctfFlagSize, Label: netcode.LabelNone, Team: CTFFieldTeam},
+				{Name: "base", Shape: netcode.ShapeRing, Color: "#cccccc", Size: ctfBaseSize, Label: CTFFieldCaptures, Team: CTFFieldTeam},
+				{Name: "projectile", Shape: netcode.ShapeCircle, Color: "#cccccc", Size: ctfShotSize, Label: netcode.LabelNone, Team: CTFFieldTeam},
+			},
 			Fields: []netcode.Field{{Name: "team", Scale: 1}, {Name: "hp", Scale: 1},
 				{Name: "carrying", Scale: 1}, {Name: "state", Scale: 1}, {Name: "captures", Scale: 1}},
 		},
@@ -298,11 +318,11 @@ func (r *ctfRules) Leave(w *World, p *Player) {
 
 // Apply moves p's avatar and fires, with arena's rules.
 func (r *ctfRules) Apply(w *World, p *Player, in *netcode.Input) uint8 {
-	if !ValidDirection(in.MoveX, in.MoveY) || (in.Fire() && !ValidAim(in.AimX, in.AimY)) {
+	if !ValidDirection(in.MoveX, in.MoveY) || (in.Pressed(CTFFire) && !ValidAim(in.AimX, in.AimY)) {
 		return netcode.RejectBadDirection
 	}
 	s := &r.seats[p.Seat]
-	if in.Fire() && s.lastFire != 0 && w.Tick+1-s.lastFire < r.cooldown {
+	if in.Pressed(CTFFire) && s.lastFire != 0 && w.Tick+1-s.lastFire < r.cooldown {
 		return netcode.RejectCooldown
 	}
 	e := w.Get(p.Entity)
@@ -313,7 +333,7 @@ func (r *ctfRules) Apply(w *World, p *Player, in *netcode.Input) uint8 {
 	if fx, fy, ok := Direction(in.MoveX, in.MoveY); ok {
 		s.faceX, s.faceY = fx, fy
 	}
-	if in.Fire() {
+	if in.Pressed(CTFFire) {
 		s.lastFire = w.Tick + 1
 		dx, dy, ok := Direction(in.AimX, in.AimY)
 		if !ok { // (0, 0): along the last movement
@@ -346,7 +366,7 @@ func (r *ctfRules) Step(w *World) {
 				if e.Timer <= timerEpsilon {
 					e.X, e.Y = r.spawnPoint(w, uint8(e.F[CTFFieldTeam]))
 					e.F[CTFFieldHP] = ctfMaxHP
-					w.Emit(netcode.EventRespawn, e.ID, 0)
+					w.Emit(EventRespawn, e.ID, 0)
 				}
 			}
 		case CTFKindProjectile:
@@ -409,13 +429,13 @@ func (r *ctfRules) shoot(w *World, shot *Entity) {
 			s.Score += ctfHitPoints
 			shooter = s.Entity
 		}
-		w.Emit(netcode.EventHit, shooter, t.ID)
+		w.Emit(EventHit, shooter, t.ID)
 		r.drop(w, t)
 		t.F[CTFFieldHP] -= ctfHitDamage
 		if t.F[CTFFieldHP] <= 0 {
 			t.F[CTFFieldHP] = 0
 			t.Timer = ctfRespawn
-			w.Emit(netcode.EventKill, shooter, t.ID)
+			w.Emit(EventKill, shooter, t.ID)
 		}
 		return
 	}

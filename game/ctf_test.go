@@ -73,7 +73,7 @@ func (m *ctfMatch) pickUp(t *testing.T, seat int) *Entity {
 func TestCTFSpecAndSetup(t *testing.T) {
 	c := NewCTF(CTFConfig{})
 	s := c.Spec()
-	if s.Name != "ctf" || s.MaxPlayers != 8 || s.Speed != CTFSpeed || s.FireCooldown != CTFCooldown || s.Duration != 5*time.Minute {
+	if s.Name != "ctf" || s.MaxPlayers != 8 || s.Speed != CTFSpeed || len(s.Actions) != 1 || s.Actions[0].Cooldown != CTFCooldown || s.Duration != 5*time.Minute {
 		t.Errorf("spec %+v", s)
 	}
 	if err := s.Schema.Validate(); err != nil {
@@ -210,7 +210,7 @@ func TestCTFHitCarrierDropsAndFlagReturns(t *testing.T) {
 	// A teammate in the line of fire takes no hit.
 	mate := m.avatar(red2)
 	mate.X, mate.Y = 740, 400
-	if got := m.r.Apply(m.w, m.ps[red], &netcode.Input{Seq: 1, Buttons: netcode.ButtonFire, AimX: 1}); got != 0 {
+	if got := m.r.Apply(m.w, m.ps[red], &netcode.Input{Seq: 1, Buttons: 1 << CTFFire, AimX: 1}); got != 0 {
 		t.Fatalf("fire rejected %d", got)
 	}
 	for range 5 {
@@ -225,7 +225,7 @@ func TestCTFHitCarrierDropsAndFlagReturns(t *testing.T) {
 	if redFlag.F[CTFFieldState] != CTFFlagDropped || redFlag.X != 800 || redFlag.Y != 400 || redFlag.Owner != -1 {
 		t.Fatalf("flag not dropped where its carrier was hit: %+v", redFlag)
 	}
-	if !m.saw(netcode.EventHit, m.ps[red].Entity, c.ID) || !m.saw(CTFEventDrop, c.ID, redFlag.ID) || m.ps[red].Score != ctfHitPoints {
+	if !m.saw(EventHit, m.ps[red].Entity, c.ID) || !m.saw(CTFEventDrop, c.ID, redFlag.ID) || m.ps[red].Score != ctfHitPoints {
 		t.Errorf("events %v, score %d", m.events, m.ps[red].Score)
 	}
 	// Left alone, it goes home after CTFReturnTime: not a tick sooner.
@@ -268,10 +268,10 @@ func TestCTFDeathAndRespawn(t *testing.T) {
 	v.X, v.Y = 800, 400
 	s := m.avatar(0)
 	s.X, s.Y = 760, 400
-	m.r.Apply(m.w, m.ps[0], &netcode.Input{Seq: 1, Buttons: netcode.ButtonFire, AimX: 1})
+	m.r.Apply(m.w, m.ps[0], &netcode.Input{Seq: 1, Buttons: 1 << CTFFire, AimX: 1})
 	m.step()
 	m.step()
-	if v.F[CTFFieldHP] != 0 || !m.saw(netcode.EventKill, s.ID, v.ID) {
+	if v.F[CTFFieldHP] != 0 || !m.saw(EventKill, s.ID, v.ID) {
 		t.Fatalf("not killed: %+v", v)
 	}
 	x := v.X
@@ -481,7 +481,7 @@ func (d *ctfDriver) tick() {
 		in.MoveX, in.MoveY = float32(math.Cos(a)), float32(math.Sin(a))
 		in.Buttons, in.AimX, in.AimY = 0, 0, 0
 		if (w.Tick+uint64(i))%8 == 0 {
-			in.Buttons, in.AimX, in.AimY = netcode.ButtonFire, float32(math.Sin(a)), float32(math.Cos(a*0.7))
+			in.Buttons, in.AimX, in.AimY = 1<<CTFFire, float32(math.Sin(a)), float32(math.Cos(a*0.7))
 		}
 		d.r.Apply(w, p, in)
 	}
@@ -547,7 +547,7 @@ func FuzzCTFResumeRules(f *testing.F) {
 		}
 		for _, p := range w.Players {
 			if p != nil {
-				r.Apply(w, p, &netcode.Input{Seq: 1000, MoveX: 1, Buttons: netcode.ButtonFire})
+				r.Apply(w, p, &netcode.Input{Seq: 1000, MoveX: 1, Buttons: 1 << CTFFire})
 			}
 		}
 		r.Step(w)

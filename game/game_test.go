@@ -66,7 +66,7 @@ func TestArenaFireCooldownHitsAndRespawn(t *testing.T) {
 	cooldown := int(CooldownTicks(ArenaCooldown, 30)) // 8 ticks
 	fires, rejects := 0, 0
 	for tick := range 100 {
-		code := r.Apply(w, ps[0], &netcode.Input{Seq: uint32(tick + 1), Buttons: netcode.ButtonFire, AimX: 1})
+		code := r.Apply(w, ps[0], &netcode.Input{Seq: uint32(tick + 1), Buttons: 1 << ArenaFire, AimX: 1})
 		if code == netcode.RejectCooldown {
 			rejects++
 		} else if code == 0 {
@@ -162,7 +162,7 @@ func TestArenaEnds(t *testing.T) {
 }
 
 func TestTagPassesIt(t *testing.T) {
-	w, r, ps := newMatch(t, NewTag(), 2)
+	w, r, ps := newMatch(t, NewTag(TagConfig{}), 2)
 	a, b := w.Get(ps[0].Entity), w.Get(ps[1].Entity)
 	if a.F[FieldIt] != 1 || b.F[FieldIt] != 0 {
 		t.Fatal("first player is not it")
@@ -190,7 +190,7 @@ func TestTagPassesIt(t *testing.T) {
 }
 
 func TestStandingsShareEqualPlaces(t *testing.T) {
-	w := NewWorld(NewTag().Spec(), 30, 1, 0)
+	w := NewWorld(NewTag(TagConfig{}).Spec(), 30, 1, 0)
 	for i, s := range []int32{3, 7, 3, 1} {
 		w.Players[i] = &Player{Seat: i, ID: string(rune('a' + i)), Score: s}
 	}
@@ -205,7 +205,7 @@ func TestStandingsShareEqualPlaces(t *testing.T) {
 }
 
 func TestWorldRemoveKeepsIndex(t *testing.T) {
-	w := NewWorld(NewTag().Spec(), 30, 1, 100)
+	w := NewWorld(NewTag(TagConfig{}).Spec(), 30, 1, 100)
 	var ids []uint32
 	for range 10 {
 		ids = append(ids, w.Spawn(0, 1, 1).ID)
@@ -253,7 +253,7 @@ func TestArenaAimValidation(t *testing.T) {
 		w, r, ps := newMatch(t, NewArena(ArenaConfig{NPCs: -1}), 1)
 		r.Apply(w, ps[0], &netcode.Input{Seq: 1, MoveX: -0.6, MoveY: 0.8})
 		step(w, r)
-		in := netcode.Input{Seq: 2, Buttons: netcode.ButtonFire, AimX: tc.aimX, AimY: tc.aimY}
+		in := netcode.Input{Seq: 2, Buttons: 1 << ArenaFire, AimX: tc.aimX, AimY: tc.aimY}
 		if got := r.Apply(w, ps[0], &in); got != tc.reject {
 			t.Errorf("%s: reject %d, want %d", tc.name, got, tc.reject)
 			continue

@@ -1,6 +1,7 @@
 package game
 
 import (
+	"fmt"
 	"math"
 	"time"
 
@@ -8,44 +9,100 @@ import (
 )
 
 // Spec is what a mode declares once: its world, its seats, how long a match
-// lasts and how its entities travel on the wire.
+// lasts, how its entities travel on the wire and how clients draw them,
+// and what clients need to predict and play it. Everything but the rules
+// reaches clients in the matched message (netcode.Matched), so that no
+// client holds code of its own for a mode.
 type Spec struct {
 	// Name is the mode's name in queue messages ("arena").
 	Name string
 	// MaxPlayers is the number of seats of a match.
 	MaxPlayers int
-	// Width and Height are the world's size in units.
+	// Width and Height are the world's size in units. Move clamps avatars
+	// to [0, Width]×[0, Height].
 	Width, Height float32
 	// Duration is how long a match lasts by the clock.
 	Duration time.Duration
-	// Speed is the avatar speed in units per second; clients use it to
-	// predict their own movement with Move.
+	// Speed is the avatar speed in units per second; the rules move
+	// avatars with Move at this speed, and clients predict with the same.
 	Speed float32
-	// FireCooldown is the least time between two shots (0: the mode has no
-	// firing). Clients use it to avoid sending inputs the server rejects.
-	FireCooldown time.Duration
-	// Immobile, if set, reports an avatar that inputs do not move (a dead
-	// one). The rules and client-side prediction both call it.
-	Immobile func(e *netcode.Entity) bool
-	// Schema declares the entity kinds and fields the netcode sends.
+	// AvatarRadius is the radius of a player's avatar in units.
+	AvatarRadius float32
+	// Actions are the buttons of an input the mode accepts, with their
+	// cooldowns; clients send only these and respect the cooldowns.
+	Actions []Action
+	// Events are the event types the rules emit (World.Emit).
+	Events []netcode.EventDecl
+	// Teams are the teams of a team mode; nil for free-for-all.
+	Teams []netcode.Team
+	// Immobile, if not nil, is when inputs do not move an avatar (a dead
+	// one): the rules and client-side prediction both follow it (CanMove).
+	Immobile *netcode.Immobile
+	// Schema declares the entity kinds (with how clients draw them) and
+	// the fields the netcode sends.
 	Schema netcode.Schema
 	// Interest says what each player sees: the radius R around their
 	// avatar, the hysteresis and the rate tiers.
 	Interest netcode.Interest
 }
 
+// Action is one button a mode accepts (netcode.Action, with its cooldown
+// as a duration).
+type Action struct {
+	// Bit is the button's bit in netcode.Input.Buttons, 0 to 7.
+	Bit uint8
+	// Name names the action; bots press "fire" at their target.
+	Name string
+	// Cooldown is the least time between two accepted inputs that press
+	// the action (0: none); on the wire it is CooldownTicks of it.
+	Cooldown time.Duration
+	// Aimed: the action uses the input's aim (ValidAim must hold).
+	Aimed bool
+}
+
 // CanMove reports whether inputs move avatar e.
-func (s *Spec) CanMove(e *netcode.Entity) bool { return s.Immobile == nil || !s.Immobile(e) }
+func (s *Spec) CanMove(e *netcode.Entity) bool { return !s.Immobile.Holds(e) }
 
-// Builtin returns the built-in modes with their default settings.
-func Builtin() []Mode { return []Mode{NewArena(ArenaConfig{}), NewTag(), NewCTF(CTFConfig{})} }
+// Info returns what the matched message of a match at tickRate says of
+// the mode besides its schema, with the spec's interest radius.
+func (s *Spec) Info(tickRate int) netcode.ModeInfo {
+	mi := netcode.ModeInfo{
+		Speed:          s.Speed,
+		AvatarRadius:   s.AvatarRadius,
+		InterestRadius: s.Interest.Radius,
+		Actions:        make([]netcode.Action, len(s.Actions)),
+		Events:         s.Events,
+		Teams:          s.Teams,
+		Immobile:       s.Immobile,
+	}
+	for i, a := range s.Actions {
+		mi.Actions[i] = netcode.Action{Bit: a.Bit, Name: a.Name, CooldownTicks: uint32(CooldownTicks(a.Cooldown, tickRate)), Aimed: a.Aimed}
+	}
+	return mi
+}
 
-// BuiltinSpec returns the spec of the built-in mode name, or nil.
-func BuiltinSpec(name string) *Spec {
-	for _, m := range Builtin() {
-		if m.Spec().Name == name {
-			return m.Spec()
+// Validate reports whether the spec is complete and can travel on the
+// wire: seats, a world, a duration, a speed, an avatar radius and an
+// interest radius, a valid schema, and declarations within the limits of
+// netcode.ModeInfo.
+func (s *Spec) Validate() error {
+	switch {
+	case s.Name == "" || len(s.Name) > netcode.MaxModeName:
+		return fmt.Errorf("mode %q: the name must have 1 to %d bytes", s.Name, netcode.MaxModeName)
+	case s.MaxPlayers < 1 || !(s.Width > 0) || !(s.Height > 0) || s.Duration <= 0:
+		return fmt.Errorf("mode %s: seats, world size and duration must be positive", s.Name)
+	}
+	if err := s.Schema.Validate(); err != nil {
+		return fmt.Errorf("mode %s: invalid schema (kinds, fields, scales, labels, teams)", s.Name)
+	}
+	for _, a := range s.Actions {
+		if a.Cooldown < 0 {
+			return fmt.Errorf("mode %s: action %s: negative cooldown", s.Name, a.Name)
 		}
+	}
+	info := s.Info(30)
+	if err := info.Validate(&s.Schema); err != nil {
+		return fmt.Errorf("mode %s: invalid declaration (speed, radii, actions, events, teams or immobility): %w", s.Name, err)
 	}
 	return nil
 }
@@ -128,8 +185,9 @@ func Direction(x, y float32) (dx, dy float32, ok bool) {
 }
 
 // Move is the movement rule of avatars, shared by the server and by
-// client-side prediction: (x, y) moves by (mx, my)·speed·dt and stays inside
-// the w×h world.
+// client-side prediction: (x, y) moves by (mx, my)·speed·dt and is then
+// clamped to [0, w]×[0, h] (the avatar's center; its radius is not
+// subtracted).
 func Move(x, y, mx, my, speed, dt, w, h float32) (float32, float32) {
 	x += mx * speed * dt
 	y += my * speed * dt

@@ -59,7 +59,7 @@ func scriptInput(t uint64, seat int, seq uint32) netcode.Input {
 	}
 	in := netcode.Input{Seq: seq, MoveX: float32(math.Cos(a)), MoveY: float32(math.Sin(a))}
 	if (t+uint64(seat))%4 == 0 {
-		in.Buttons = netcode.ButtonFire
+		in.Buttons = 1 << ArenaFire
 		in.AimX, in.AimY = float32(math.Sin(a*1.3+1)), float32(math.Cos(a*0.7))
 		switch (t / 4) % 7 {
 		case 3:
@@ -96,11 +96,11 @@ func (s *scripted) tick() {
 	s.r.Step(w)
 	for _, ev := range w.Events {
 		switch ev.Type {
-		case netcode.EventTagged:
+		case EventTagged:
 			s.tags++
-		case netcode.EventHit:
+		case EventHit:
 			s.hits++
-		case netcode.EventKill:
+		case EventKill:
 			s.kills++
 		case CTFEventPickup, CTFEventDrop, CTFEventCapture, CTFEventReturn:
 			s.flags++
@@ -208,7 +208,7 @@ func TestCheckpointedMatchGoesOnAsTheOriginal(t *testing.T) {
 	}{
 		{"arena", func() Mode { return NewArena(ArenaConfig{}) }},
 		{"arena small", func() Mode { return NewArena(ArenaConfig{Players: 4, NPCs: 6, Width: 300}) }},
-		{"tag", func() Mode { return NewTag() }},
+		{"tag", func() Mode { return NewTag(TagConfig{}) }},
 		{"ctf small", func() Mode { return NewCTF(CTFConfig{Width: 340, Height: 300}) }},
 	}
 	for _, m := range modes {
@@ -409,7 +409,7 @@ func TestResumeRulesRejectsCorruptStates(t *testing.T) {
 		t.Error("arena resumed over a world of another size")
 	}
 
-	tag := NewTag()
+	tag := NewTag(TagConfig{})
 	ts := newScripted(tag)
 	for range 100 {
 		ts.tick()
@@ -435,7 +435,7 @@ func TestResumeRulesRejectsCorruptStates(t *testing.T) {
 
 // Any bytes: an error or rules, never a panic, and resumed rules step.
 func FuzzResumeRules(f *testing.F) {
-	arena, tag := NewArena(ArenaConfig{Players: 2, NPCs: 3}), NewTag()
+	arena, tag := NewArena(ArenaConfig{Players: 2, NPCs: 3}), NewTag(TagConfig{})
 	sa, st := newScripted(arena), newScripted(tag)
 	for range 40 {
 		sa.tick()
@@ -466,7 +466,7 @@ func FuzzResumeRules(f *testing.F) {
 		}
 		for _, p := range w.Players {
 			if p != nil {
-				r.Apply(w, p, &netcode.Input{Seq: 1000, MoveX: 1, Buttons: netcode.ButtonFire})
+				r.Apply(w, p, &netcode.Input{Seq: 1000, MoveX: 1, Buttons: 1 << ArenaFire})
 			}
 		}
 		r.Step(w)

@@ -1,6 +1,7 @@
 package game
 
 import (
+	"cmp"
 	"encoding/binary"
 	"fmt"
 	"time"
@@ -16,28 +17,71 @@ type Tag struct{ spec Spec }
 
 // Tag tuning.
 const (
-	TagSpeed    = 220 // u/s
+	TagSpeed    = 220 // default avatar speed, u/s
 	tagSize     = 16  // avatar radius
 	tagImmunity = 1.0 // s during which the new "it" cannot tag back
 	// FieldIt is the index of the "it" field: 1 for the player who is it.
 	FieldIt = 0
+	// EventTagged: "it" passed on; A is the new "it", B the previous one
+	// (0: nobody).
+	EventTagged = 4
 )
 
-// NewTag returns the tag mode: 8 seats, a 1000×1000 world, 2 minutes.
-func NewTag() *Tag {
+func init() {
+	Register(Def{
+		Name:  "tag",
+		Title: "Tag",
+		Doc:   "One player is it; touching another passes it on. Every second you are not it scores a point.",
+		Options: []Option{
+			{Name: "players", Doc: "seats of a match", Default: 8, Min: 1, Max: 1024},
+			{Name: "duration", Doc: "length of a match", Default: 2 * time.Minute, Min: 0.001, Max: 86400},
+			{Name: "size", Doc: "width and height of the world in units", Default: 1000.0, Min: 100, Max: 1e6},
+			{Name: "interest-radius", Doc: "radius R of each player's view in units", Default: 600.0, Min: 1, Max: 1e6},
+			{Name: "speed", Doc: "avatar speed in units per second", Default: float64(TagSpeed), Min: 1, Max: 1e5},
+		},
+		New: func(v Values) (Mode, error) {
+			return NewTag(TagConfig{Players: v.Int("players"), Duration: v.Duration("duration"), Size: float32(v.Float("size")),
+				InterestRadius: float32(v.Float("interest-radius")), Speed: float32(v.Float("speed"))}), nil
+		},
+	})
+}
+
+// TagConfig sizes a tag mode. The zero value of a field means its default.
+type TagConfig struct {
+	Players        int           // default 8
+	Duration       time.Duration // default 2 minutes
+	Size           float32       // world width and height; default 1000
+	InterestRadius float32       // default 600
+	Speed          float32       // default TagSpeed
+}
+
+// NewTag returns the tag mode of cfg: by default 8 seats, a 1000×1000
+// world, 2 minutes.
+func NewTag(cfg TagConfig) *Tag {
+	cfg.Players = cmp.Or(cfg.Players, 8)
+	cfg.Duration = cmp.Or(cfg.Duration, 2*time.Minute)
+	cfg.Size = cmp.Or(cfg.Size, 1000)
+	cfg.InterestRadius = cmp.Or(cfg.InterestRadius, 600)
+	cfg.Speed = cmp.Or(cfg.Speed, TagSpeed)
 	return &Tag{spec: Spec{
-		Name:       "tag",
-		MaxPlayers: 8,
-		Width:      1000,
-		Height:     1000,
-		Duration:   2 * time.Minute,
-		Speed:      TagSpeed,
+		Name:         "tag",
+		MaxPlayers:   cfg.Players,
+		Width:        cfg.Size,
+		Height:       cfg.Size,
+		Duration:     cfg.Duration,
+		Speed:        cfg.Speed,
+		AvatarRadius: tagSize,
+		Events: []netcode.EventDecl{
+			{Type: EventTagged, Name: "tagged", A: netcode.EventArgPlayer, B: netcode.EventArgPlayer},
+		},
 		Schema: netcode.Schema{
 			PosScale: 8,
-			Kinds:    []string{"player"},
-			Fields:   []netcode.Field{{Name: "it", Scale: 1}},
+			Kinds: []netcode.Kind{
+				{Name: "player", Shape: netcode.ShapeCircle, Color: "#81c784", Size: tagSize, Label: netcode.LabelOwner, Team: -1},
+			},
+			Fields: []netcode.Field{{Name: "it", Scale: 1}},
 		},
-		Interest: netcode.Interest{Radius: 600}.WithDefaults(),
+		Interest: netcode.Interest{Radius: cfg.InterestRadius}.WithDefaults(),
 	}}
 }
 
@@ -82,7 +126,7 @@ func (r *tagRules) Apply(w *World, p *Player, in *netcode.Input) uint8 {
 		return netcode.RejectBadDirection
 	}
 	if e := w.Get(p.Entity); e != nil {
-		e.X, e.Y = Move(e.X, e.Y, in.MoveX, in.MoveY, TagSpeed, w.Dt, w.Width, w.Height)
+		e.X, e.Y = Move(e.X, e.Y, in.MoveX, in.MoveY, r.spec.Speed, w.Dt, w.Width, w.Height)
 	}
 	return netcode.RejectNone
 }
@@ -120,7 +164,7 @@ func (r *tagRules) makeIt(w *World, id, prev uint32) {
 		e.F[FieldIt] = 1
 	}
 	r.it, r.immune = id, tagImmunity
-	w.Emit(netcode.EventTagged, id, prev)
+	w.Emit(EventTagged, id, prev)
 }
 
 func (r *tagRules) Over(w *World) bool { return w.Seconds() >= r.spec.Duration.Seconds() }

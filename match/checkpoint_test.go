@@ -55,7 +55,7 @@ func (c *cpWorld) tick() {
 		}
 		a := float32(int(c.seq)*3+i*40) * 0.01
 		in := &c.in // Apply's argument escapes: reused, not allocated
-		*in = netcode.Input{Seq: c.seq, MoveX: 0.6, MoveY: 0.8, Buttons: netcode.ButtonFire, AimX: a - 1, AimY: 1 - a/2}
+		*in = netcode.Input{Seq: c.seq, MoveX: 0.6, MoveY: 0.8, Buttons: 1 << game.ArenaFire, AimX: a - 1, AimY: 1 - a/2}
 		if (int(c.seq)/60+i)%2 == 0 {
 			in.MoveX, in.MoveY = -0.8, -0.6
 		}
@@ -109,7 +109,7 @@ func restoreCP(t testing.TB, mode game.Mode, cp *Checkpoint) *cpWorld {
 }
 
 func TestCheckpointRoundTripResumesTheMatch(t *testing.T) {
-	for _, mode := range []game.Mode{game.NewArena(game.ArenaConfig{}), game.NewTag()} {
+	for _, mode := range []game.Mode{game.NewArena(game.ArenaConfig{}), game.NewTag(game.TagConfig{})} {
 		t.Run(mode.Spec().Name, func(t *testing.T) {
 			orig := newCPWorld(mode, 300)
 			// A free seat and a player away.
@@ -473,7 +473,7 @@ func FuzzDecodeCheckpoint(f *testing.F) {
 		}
 		// Whatever decodes is restored or refused, without a panic, and a
 		// restored match steps.
-		for _, mode := range []game.Mode{arena, game.NewTag()} {
+		for _, mode := range []game.Mode{arena, game.NewTag(game.TagConfig{})} {
 			w, err := game.RestoreWorld(mode.Spec(), 30, &cp.World)
 			if err != nil {
 				continue
@@ -489,7 +489,7 @@ func FuzzDecodeCheckpoint(f *testing.F) {
 			}
 			for _, p := range w.Players {
 				if p != nil {
-					r.Apply(w, p, &netcode.Input{Seq: 1, MoveX: 1, Buttons: netcode.ButtonFire, AimX: 1})
+					r.Apply(w, p, &netcode.Input{Seq: 1, MoveX: 1, Buttons: 1 << game.ArenaFire, AimX: 1})
 				}
 			}
 			r.Step(w)

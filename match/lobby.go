@@ -229,11 +229,11 @@ func NewLobby(cfg LobbyConfig) (*Lobby, error) {
 	}
 	for name, m := range cfg.Modes {
 		s := m.Spec()
-		if s.Name != name || s.MaxPlayers < 1 || s.Width <= 0 || s.Height <= 0 {
-			return nil, fmt.Errorf("mode %q: invalid spec", name)
+		if s.Name != name {
+			return nil, fmt.Errorf("mode %q: its spec is named %q", name, s.Name)
 		}
-		if err := s.Schema.Validate(); err != nil {
-			return nil, fmt.Errorf("mode %q: invalid schema", name)
+		if err := s.Validate(); err != nil {
+			return nil, err
 		}
 	}
 	cfg.Match = cfg.Match.withDefaults()

@@ -767,7 +767,9 @@ func (m *Match) sendMatched(s *seat) {
 		Tick:     uint32(m.world.Tick),
 		EndTick:  m.endTick,
 		AckSeq:   s.ack,
+		Info:     m.spec.Info(m.cfg.TickRate),
 	}
+	msg.Info.InterestRadius = m.interest.Radius // as this match applies it
 	if out := s.p.Out(); !out.PostControl(netcode.AppendMatched(nil, &msg)) {
 		out.Kick(netcode.CloseCongested)
 	}
@@ -962,7 +964,7 @@ func (m *Match) send() {
 	for _, p := range w.Players { // by seat; an empty seat is {0, 0}
 		var sc netcode.Score
 		if p != nil {
-			sc = netcode.Score{Entity: p.Entity, Score: p.Score, Away: p.Away}
+			sc = netcode.Score{Entity: p.Entity, Score: p.Score, Away: p.Away, Name: p.Name}
 		}
 		m.scores = append(m.scores, sc)
 	}

@@ -131,9 +131,9 @@ func TestInvalidInputsRejectedWithReason(t *testing.T) {
 	m, _ := testMatch(t, mode, p)
 	schema := &mode.Spec().Schema
 	frames(t, p, schema)
-	p.SendInput(&netcode.Input{Seq: 1, MoveX: 1, MoveY: 1}, p.Out())          // too long
-	p.SendInput(&netcode.Input{Seq: 2, Buttons: netcode.ButtonFire}, p.Out()) // fires
-	p.SendInput(&netcode.Input{Seq: 3, Buttons: netcode.ButtonFire}, p.Out()) // too soon
+	p.SendInput(&netcode.Input{Seq: 1, MoveX: 1, MoveY: 1}, p.Out())           // too long
+	p.SendInput(&netcode.Input{Seq: 2, Buttons: 1 << game.ArenaFire}, p.Out()) // fires
+	p.SendInput(&netcode.Input{Seq: 3, Buttons: 1 << game.ArenaFire}, p.Out()) // too soon
 	var rejects []netcode.Reject
 	var ack uint32
 	for range 3 {
@@ -205,7 +205,7 @@ func TestRulesPanicEndsOnlyThatMatch(t *testing.T) {
 	l, err := NewLobby(LobbyConfig{
 		Modes: map[string]game.Mode{
 			"arena": quietArena(),
-			"tag":   panicMode{game.NewTag()},
+			"tag":   panicMode{game.NewTag(game.TagConfig{})},
 		},
 		FillTimeout: time.Second,
 		Match:       Config{Clock: clock, Observer: obs, Logger: quiet},
@@ -228,7 +228,7 @@ func TestRulesPanicEndsOnlyThatMatch(t *testing.T) {
 	r := netcode.NewReader()
 	for _, f := range drain(bad) {
 		var m netcode.ServerMsg
-		if r.DecodeServer(f, &m, &game.NewTag().Spec().Schema) == nil && m.Type == netcode.MsgResult {
+		if r.DecodeServer(f, &m, &game.NewTag(game.TagConfig{}).Spec().Schema) == nil && m.Type == netcode.MsgResult {
 			result = &m
 		}
 	}
@@ -379,7 +379,7 @@ func BenchmarkTick(b *testing.B) {
 					// Players move, and fire now and then.
 					in := netcode.Input{Seq: seq, MoveX: 0.6, MoveY: 0.8, AimX: 1}
 					if (int(seq)+i)%30 == 0 {
-						in.Buttons = netcode.ButtonFire
+						in.Buttons = 1 << game.ArenaFire
 					}
 					p.SendInput(&in, p.Out())
 					for len(p.Out().Frames()) > 0 { // matched

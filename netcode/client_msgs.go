@@ -11,8 +11,8 @@ type Input struct {
 	AimX, AimY   float32
 }
 
-// Fire reports whether the fire button is down.
-func (in *Input) Fire() bool { return in.Buttons&ButtonFire != 0 }
+// Pressed reports whether the button of bit (an Action's Bit) is down.
+func (in *Input) Pressed(bit uint8) bool { return bit < 8 && in.Buttons&(1<<bit) != 0 }
 
 // MaxModeName is the longest mode name a queue message may carry.
 const MaxModeName = 16

@@ -1,9 +1,11 @@
 package netcode
 
 // Version is the protocol version this package speaks. Version 2 changed
-// the snapshot layout (docs/PROTOCOL.md §5): a client of version 1 cannot
-// read it.
-const Version = 2
+// the snapshot layout (docs/PROTOCOL.md §5); version 3 declares the mode in
+// matched (its kinds with render hints, actions, events, teams, speed and
+// radii; scales as floats) and names players in score entries. A client of
+// an older version cannot read either.
+const Version = 3
 
 // MaxClientFrame is the largest client frame, in bytes, a server accepts.
 const MaxClientFrame = 4096
@@ -49,11 +51,6 @@ const (
 	WhereSeated uint8 = 2
 )
 
-// Buttons of an input.
-const (
-	ButtonFire = 1 << 0
-)
-
 // Reject codes: why an input was not applied. Codes from RejectModeBase up
 // belong to game modes.
 const (
@@ -67,14 +64,6 @@ const (
 	// resent).
 	RejectMissing  uint8 = 5
 	RejectModeBase uint8 = 64
-)
-
-// Event types carried in snapshots.
-const (
-	EventHit     = 1
-	EventKill    = 2
-	EventRespawn = 3
-	EventTagged  = 4
 )
 
 // Result outcomes.

@@ -1,6 +1,7 @@
 package netcode
 
 import (
+	"bytes"
 	"errors"
 	"reflect"
 	"testing"
@@ -68,14 +69,17 @@ func FuzzDecodeClient(f *testing.F) {
 func FuzzDecodeServer(f *testing.F) {
 	s := testSchema()
 	f.Add(AppendWelcome(nil, 1, "p", "n", WhereSeated))
-	f.Add(AppendMatched(nil, &Matched{MatchID: "m", Mode: "arena", Entity: 1, TickRate: 30, WorldW: 10, WorldH: 10, Schema: *s}))
+	f.Add(AppendMatched(nil, &Matched{MatchID: "m", Mode: "arena", Entity: 1, TickRate: 30, WorldW: 10, WorldH: 10, Schema: *s, Info: testInfo()}))
+	f.Add(AppendMatched(nil, &Matched{MatchID: "m", Mode: "tag", Entity: 1, TickRate: 30, WorldW: 10, WorldH: 10, Schema: *s,
+		Info: ModeInfo{Speed: 1, AvatarRadius: 1, InterestRadius: 1}}))
+	f.Add(matchedExample())
 	v := NewView(s, Interest{Radius: 10})
 	for tick, x := range []float32{1, 5, 50} {
 		v.Begin(uint32(tick))
 		v.Consider(&Entity{ID: 7, X: x}, 0, x*x, false)
 		v.Consider(&Entity{ID: 8, X: 2, F: [MaxFields]float32{float32(tick)}}, 1, 4, true)
 		v.Finish()
-		h := SnapshotHeader{Tick: uint32(tick), Rejects: []Reject{{1, 2}}, Events: []Event{{1, 2, 3}}, Scores: []Score{{1, 2, true}}, HasLead: tick == 1, LeadUs: 300}
+		h := SnapshotHeader{Tick: uint32(tick), Rejects: []Reject{{1, 2}}, Events: []Event{{1, 2, 3}}, Scores: []Score{{1, 2, true, "ann"}}, HasLead: tick == 1, LeadUs: 300}
 		f.Add(v.AppendSnapshot(nil, &h))
 	}
 	// A later revision's flag (bit 7) and its part after ours.
@@ -98,6 +102,17 @@ func FuzzDecodeServer(f *testing.F) {
 		if m.Type == MsgSnapshot {
 			if err := mir.Apply(&m.Snapshot); err != nil && !errors.Is(err, ErrBadDiff) {
 				t.Fatalf("mirror: %v", err)
+			}
+		}
+		if m.Type == MsgMatched {
+			// What decodes re-encodes to a matched that decodes to the same.
+			again := AppendMatched(nil, &m.Matched)
+			var m2 ServerMsg
+			if err := NewReader().DecodeServer(again, &m2, nil); err != nil {
+				t.Fatalf("re-encoded matched does not decode: %v", err)
+			}
+			if b := AppendMatched(nil, &m2.Matched); !bytes.Equal(b, again) {
+				t.Fatalf("matched round trip:\n% x\n% x", again, b)
 			}
 		}
 	})

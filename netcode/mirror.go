@@ -36,6 +36,9 @@ func (m *Mirror) Apply(s *Snapshot) error {
 		clear(m.scores)
 	}
 	for _, sc := range s.Scores {
+		if sc.Name == "" { // names come once per player
+			sc.Name = m.scores[sc.Entity].Name
+		}
 		m.scores[sc.Entity] = sc
 	}
 	for _, h := range s.Removes {
@@ -102,6 +105,6 @@ func (m *Mirror) AppendEntities(dst []Entity) []Entity {
 	return dst
 }
 
-// Score returns the score of the player whose avatar is entity, and
-// whether they are away.
+// Score returns the score of the player whose avatar is entity, whether
+// they are away, and their name.
 func (m *Mirror) Score(entity uint32) Score { return m.scores[entity] }

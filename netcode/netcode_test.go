@@ -12,7 +12,7 @@ import (
 )
 
 func TestClientFramesRoundTrip(t *testing.T) {
-	in := Input{Seq: 42, MoveX: 0.6, MoveY: -0.8, Buttons: ButtonFire, AimX: 3, AimY: -4}
+	in := Input{Seq: 42, MoveX: 0.6, MoveY: -0.8, Buttons: 1, AimX: 3, AimY: -4}
 	cases := []struct {
 		name  string
 		frame []byte
@@ -121,8 +121,28 @@ func TestArrayBombAllocatesLittle(t *testing.T) {
 	}
 }
 
+// testKinds declares kinds of the given names, drawn as circles.
+func testKinds(names ...string) []Kind {
+	ks := make([]Kind, len(names))
+	for i, n := range names {
+		ks[i] = Kind{Name: n, Shape: ShapeCircle, Color: "#ffffff", Size: 10, Label: LabelNone, Team: -1}
+	}
+	return ks
+}
+
+// testInfo is a mode declaration that uses every part of ModeInfo.
+func testInfo() ModeInfo {
+	return ModeInfo{
+		Speed: 200, AvatarRadius: 16, InterestRadius: 500,
+		Actions:  []Action{{Bit: 0, Name: "fire", CooldownTicks: 8, Aimed: true}, {Bit: 3, Name: "dash", CooldownTicks: 90}},
+		Events:   []EventDecl{{Type: 1, Name: "hit", A: EventArgPlayer, B: EventArgEntity}, {Type: 9, Name: "score", A: EventArgValue}},
+		Teams:    []Team{{Name: "red", Color: "#e53935"}, {Name: "blue", Color: "#1e88e5"}},
+		Immobile: &Immobile{Field: 0, Min: -1e9, Max: 0},
+	}
+}
+
 func testSchema() *Schema {
-	return &Schema{PosScale: 8, Kinds: []string{"player", "npc"}, Fields: []Field{{Name: "hp", Scale: 1}, {Name: "angle", Scale: 100}}}
+	return &Schema{PosScale: 8, Kinds: testKinds("player", "npc"), Fields: []Field{{Name: "hp", Scale: 1}, {Name: "angle", Scale: 100}}}
 }
 
 func TestServerFramesRoundTrip(t *testing.T) {
@@ -133,9 +153,18 @@ func TestServerFramesRoundTrip(t *testing.T) {
 	if err := r.DecodeServer(AppendWelcome(nil, 1, "p-1", "alice", WhereLobby), &m, nil); err != nil || m.PlayerID != "p-1" || m.Name != "alice" || m.Version != 1 {
 		t.Fatalf("welcome: %v %+v", err, m)
 	}
-	matched := Matched{MatchID: "m-1", Mode: "arena", Entity: 70, TickRate: 30, WorldW: 2000, WorldH: 1500, Schema: *s}
+	matched := Matched{MatchID: "m-1", Mode: "arena", Entity: 70, TickRate: 30, WorldW: 2000, WorldH: 1500, Schema: *s, Info: testInfo(),
+		Tick: 5, EndTick: 5400, AckSeq: 17}
+	matched.Schema.Kinds = append([]Kind(nil), s.Kinds...)
+	matched.Schema.Kinds[0].Label, matched.Schema.Kinds[0].Team, matched.Schema.Kinds[1].Label = LabelOwner, 1, 0
 	if err := r.DecodeServer(AppendMatched(nil, &matched), &m, nil); err != nil || !reflect.DeepEqual(m.Matched, matched) {
 		t.Fatalf("matched: %v\n got %+v\nwant %+v", err, m.Matched, matched)
+	}
+	// A free-for-all mode without actions, events or an immobility rule.
+	ffa := Matched{MatchID: "m-2", Mode: "tag", Entity: 1, TickRate: 30, WorldW: 10, WorldH: 10, Schema: *s,
+		Info: ModeInfo{Speed: 220, AvatarRadius: 16, InterestRadius: 600, Actions: []Action{}, Events: []EventDecl{}, Teams: []Team{}}}
+	if err := r.DecodeServer(AppendMatched(nil, &ffa), &m, nil); err != nil || !reflect.DeepEqual(m.Matched, ffa) {
+		t.Fatalf("matched ffa: %v\n got %+v\nwant %+v", err, m.Matched, ffa)
 	}
 	v := NewView(s, Interest{Radius: 100})
 	ents := []Entity{
@@ -145,8 +174,8 @@ func TestServerFramesRoundTrip(t *testing.T) {
 	h := SnapshotHeader{
 		Tick: 99, AckSeq: 12,
 		Rejects: []Reject{{Seq: 11, Code: RejectCooldown}},
-		Events:  []Event{{Type: EventHit, A: 1, B: 2}},
-		Scores:  []Score{{Entity: 1, Score: 3}, {Entity: 2, Score: -1}},
+		Events:  []Event{{Type: 1, A: 1, B: 2}},
+		Scores:  []Score{{Entity: 1, Score: 3, Name: "ann"}, {Entity: 2, Score: -1}},
 		LeadUs:  2500, HasLead: true,
 	}
 	v.Begin(99)
@@ -302,6 +331,122 @@ func BenchmarkDecodeInput(b *testing.B) {
 	for b.Loop() {
 		if err := r.DecodeClient(frame, &m); err != nil {
 			b.Fatal(err)
+		}
+	}
+}
+
+// Scales travel as floats: a field of scale 0.5 (steps of 2 units) and a
+// position scale of 0.25 survive matched and the snapshot round trip.
+func TestFractionalScales(t *testing.T) {
+	s := &Schema{PosScale: 0.25, Kinds: testKinds("rock"), Fields: []Field{{Name: "mass", Scale: 0.5}, {Name: "angle", Scale: 100}}}
+	r := NewReader()
+	var m ServerMsg
+	matched := Matched{MatchID: "m", Mode: "rocks", Entity: 1, TickRate: 30, WorldW: 100, WorldH: 100, Schema: *s, Info: testInfo()}
+	if err := r.DecodeServer(AppendMatched(nil, &matched), &m, nil); err != nil {
+		t.Fatal(err)
+	}
+	got := m.Matched.Schema
+	if got.PosScale != 0.25 || got.Fields[0].Scale != 0.5 || got.Fields[1].Scale != 100 {
+		t.Fatalf("schema after matched: %+v", got)
+	}
+	v := NewView(&got, Interest{Radius: 1e6})
+	mir := NewMirror(&got)
+	e := Entity{ID: 1, X: 41, Y: 7, F: [MaxFields]float32{10}}
+	for tick := range uint32(3) {
+		v.Begin(tick)
+		v.Consider(&e, 0, 0, true)
+		v.Finish()
+		if err := r.DecodeServer(v.AppendSnapshot(nil, &SnapshotHeader{Tick: tick}), &m, &got); err != nil {
+			t.Fatal(err)
+		}
+		if err := mir.Apply(&m.Snapshot); err != nil {
+			t.Fatal(err)
+		}
+		if g, _ := mir.Get(1); g != s.Quantized(e) || g.F[0] != e.F[0] {
+			t.Fatalf("tick %d: %+v, want %+v", tick, g, s.Quantized(e))
+		}
+		e.X += 8
+		e.F[0] += 2 // one step of scale 0.5
+	}
+}
+
+// A view names a player the first time it sends their entry (and again
+// after a reset), never after; the mirror keeps the name.
+func TestScoreNamesOncePerView(t *testing.T) {
+	s := testSchema()
+	v := NewView(s, Interest{Radius: 100})
+	mir := NewMirror(s)
+	r := NewReader()
+	var m ServerMsg
+	all := []Score{{Entity: 5, Score: 0, Name: "ann"}, {}}
+	step := func(tick uint32) []Score {
+		v.Begin(tick)
+		v.Finish()
+		h := SnapshotHeader{Tick: tick, Scores: v.DiffScores(all)}
+		if err := r.DecodeServer(v.AppendSnapshot(nil, &h), &m, s); err != nil {
+			t.Fatal(err)
+		}
+		if err := mir.Apply(&m.Snapshot); err != nil {
+			t.Fatal(err)
+		}
+		return m.Snapshot.Scores
+	}
+	if got := step(1); len(got) != 1 || got[0].Name != "ann" {
+		t.Fatalf("first entry %+v", got)
+	}
+	all[0].Score = 3
+	all[1] = Score{Entity: 9, Name: "bob"} // a late joiner
+	if got := step(2); len(got) != 2 || got[0].Name != "" || got[1].Name != "bob" {
+		t.Fatalf("second snapshot %+v", got)
+	}
+	if sc := mir.Score(5); sc.Name != "ann" || sc.Score != 3 {
+		t.Fatalf("mirror keeps %+v", sc)
+	}
+	if got := step(3); len(got) != 0 {
+		t.Fatalf("nothing changed, sent %+v", got)
+	}
+	all[1] = Score{Entity: 12, Name: "cy"} // the seat's new player
+	if got := step(4); len(got) != 1 || got[0].Name != "cy" {
+		t.Fatalf("new player in a seat: %+v", got)
+	}
+	v.Reset() // a resumed seat: every entry named again
+	if got := step(5); len(got) != 2 || got[0].Name != "ann" || got[1].Name != "cy" {
+		t.Fatalf("full view %+v", got)
+	}
+}
+
+// Malformed declarations in matched are refused: over the caps, action
+// bits repeated or beyond 7, an immobility rule on a missing field, a
+// team field without teams, labels beyond the fields.
+func TestMatchedRefusesBadDeclarations(t *testing.T) {
+	base := func() Matched {
+		return Matched{MatchID: "m", Mode: "x", Entity: 1, TickRate: 30, WorldW: 10, WorldH: 10, Schema: *testSchema(), Info: testInfo()}
+	}
+	for name, edit := range map[string]func(m *Matched){
+		"nine actions": func(m *Matched) {
+			m.Info.Actions = nil
+			for i := range 9 {
+				m.Info.Actions = append(m.Info.Actions, Action{Bit: uint8(i), Name: "a"})
+			}
+		},
+		"bit 8":               func(m *Matched) { m.Info.Actions[1].Bit = 8 },
+		"bit twice":           func(m *Matched) { m.Info.Actions[1].Bit = 0 },
+		"65 events":           func(m *Matched) { m.Info.Events = make([]EventDecl, 65) },
+		"17 teams":            func(m *Matched) { m.Info.Teams = make([]Team, 17) },
+		"immobile field 2":    func(m *Matched) { m.Info.Immobile.Field = 2 },
+		"team without teams":  func(m *Matched) { m.Info.Teams = nil; m.Schema.Kinds[0].Team = 0 },
+		"label beyond fields": func(m *Matched) { m.Schema.Kinds[0].Label = 2 },
+		"label -3":            func(m *Matched) { m.Schema.Kinds[0].Label = -3 },
+		"zero scale":          func(m *Matched) { m.Schema.Fields[0].Scale = 0 },
+		"no kinds":            func(m *Matched) { m.Schema.Kinds = nil },
+	} {
+		m := base()
+		m.Schema.Kinds = append([]Kind(nil), m.Schema.Kinds...)
+		m.Schema.Fields = append([]Field(nil), m.Schema.Fields...)
+		edit(&m)
+		var got ServerMsg
+		if err := NewReader().DecodeServer(AppendMatched(nil, &m), &got, nil); !errors.Is(err, ErrMalformed) {
+			t.Errorf("%s: %v", name, err)
 		}
 	}
 }

@@ -6,7 +6,8 @@ import "math"
 const MaxFields = 8
 
 // Field describes one extra numeric field of every entity of a mode. On the
-// wire the field travels as the integer round(value × Scale).
+// wire the field travels as the integer round(value × Scale); Scale itself
+// travels as a float (0.5: steps of 2 units).
 type Field struct {
 	Name  string
 	Scale float32
@@ -18,8 +19,9 @@ type Schema struct {
 	// PosScale is the number of quantization steps per world unit of X and Y
 	// (arena: 8, that is 1/8 unit).
 	PosScale float32
-	// Kinds names the entity kinds; an entity's Kind indexes it.
-	Kinds []string
+	// Kinds declares the entity kinds, with how clients draw them; an
+	// entity's Kind indexes it.
+	Kinds []Kind
 	// Fields are the extra fields every entity carries, at most MaxFields.
 	Fields []Field
 }
@@ -53,13 +55,23 @@ func (s *Schema) Quantized(e Entity) Entity {
 	return e
 }
 
-// Validate reports whether the schema can be encoded.
+// Validate reports whether the schema can be encoded: a positive finite
+// PosScale, 1 to MaxKinds named kinds whose label and team are fields of
+// the schema (or LabelNone, LabelOwner, -1), at most MaxFields named
+// fields with positive finite scales.
 func (s *Schema) Validate() error {
-	if s.PosScale <= 0 || len(s.Fields) > MaxFields || len(s.Kinds) == 0 || len(s.Kinds) > 255 {
+	if !positive(s.PosScale) || len(s.Fields) > MaxFields || len(s.Kinds) == 0 || len(s.Kinds) > MaxKinds {
 		return errRange
 	}
 	for _, f := range s.Fields {
-		if f.Scale <= 0 || f.Name == "" {
+		if !positive(f.Scale) || !validName(f.Name) {
+			return errRange
+		}
+	}
+	nf := int8(len(s.Fields))
+	for _, k := range s.Kinds {
+		if !validName(k.Name) || len(k.Shape) > maxStrServer || len(k.Color) > maxStrServer ||
+			!finite32(k.Size) || k.Size < 0 || k.Label < LabelOwner || k.Label >= nf || k.Team < -1 || k.Team >= nf {
 			return errRange
 		}
 	}

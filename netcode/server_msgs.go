@@ -11,18 +11,23 @@ type Reject struct {
 	Code uint8
 }
 
-// Event is something that happened during a tick (EventHit, …).
+// Event is something that happened during a tick; its Type and the meaning
+// of A and B are declared by the mode (ModeInfo.Events).
 type Event struct {
 	Type uint8
 	A, B uint32
 }
 
 // Score is one seated player's score, keyed by their avatar, and whether
-// they are away (disconnected, their seat held).
+// they are away (disconnected, their seat held). Name is the player's name:
+// a view sends it the first time it sends the player's entry (every entry of
+// a full view, the entry of a player seated since), and "" otherwise, so
+// that names cost no bytes after that.
 type Score struct {
 	Entity uint32
 	Score  int32
 	Away   bool
+	Name   string
 }
 
 // Standing is one player's line in a match result.
@@ -97,6 +102,9 @@ type Matched struct {
 	// a new match, where the player's seqs start again at 1; on a resumed
 	// seat, inputs after it must be resent.
 	AckSeq uint32
+	// Info is the rest of the mode's declaration: movement, radii,
+	// actions, events, teams and the immobility rule.
+	Info ModeInfo
 }
 
 // AppendWelcome appends a welcome frame.
@@ -116,9 +124,16 @@ func AppendQueued(dst []byte, mode string) []byte {
 	return appendString(dst, mode)
 }
 
-// AppendMatched appends a matched frame.
+// AppendMatched appends a matched frame (protocol version 3):
+//
+//	[2, matchId, mode, entity, tickRate, worldW, worldH, schema, tick, endTick, ackSeq, info]
+//	schema = [posScale, [[name, shape, color, size, label, team]…], [[name, scale]…]]
+//	info   = [speed, avatarRadius, interestRadius, [[bit, name, cooldownTicks, aimed]…],
+//	          [[type, name, a, b]…], [[name, color]…], [] or [field, min, max]]
+//
+// Scales, sizes and radii are floats (float64).
 func AppendMatched(dst []byte, m *Matched) []byte {
-	dst = appendArray(dst, 11)
+	dst = appendArray(dst, 12)
 	dst = appendUint(dst, MsgMatched)
 	dst = appendString(dst, m.MatchID)
 	dst = appendString(dst, m.Mode)
@@ -128,23 +143,67 @@ func AppendMatched(dst []byte, m *Matched) []byte {
 	dst = appendFloat(dst, float64(m.WorldH))
 	s := &m.Schema
 	dst = appendArray(dst, 3)
-	dst = appendUint(dst, uint64(s.PosScale))
+	dst = appendFloat(dst, float64(s.PosScale))
 	dst = appendArray(dst, len(s.Kinds))
 	for _, k := range s.Kinds {
-		dst = appendString(dst, k)
+		dst = appendArray(dst, 6)
+		dst = appendString(dst, k.Name)
+		dst = appendString(dst, k.Shape)
+		dst = appendString(dst, k.Color)
+		dst = appendFloat(dst, float64(k.Size))
+		dst = appendInt(dst, int64(k.Label))
+		dst = appendInt(dst, int64(k.Team))
 	}
 	dst = appendArray(dst, len(s.Fields))
 	for _, f := range s.Fields {
 		dst = appendArray(dst, 2)
 		dst = appendString(dst, f.Name)
-		dst = appendUint(dst, uint64(f.Scale))
+		dst = appendFloat(dst, float64(f.Scale))
 	}
 	dst = appendUint(dst, uint64(m.Tick))
 	dst = appendUint(dst, uint64(m.EndTick))
-	return appendUint(dst, uint64(m.AckSeq))
+	dst = appendUint(dst, uint64(m.AckSeq))
+	return appendModeInfo(dst, &m.Info)
 }
 
-// A snapshot frame (protocol version 2) is
+// appendModeInfo appends the info element of a matched frame.
+func appendModeInfo(dst []byte, mi *ModeInfo) []byte {
+	dst = appendArray(dst, 7)
+	dst = appendFloat(dst, float64(mi.Speed))
+	dst = appendFloat(dst, float64(mi.AvatarRadius))
+	dst = appendFloat(dst, float64(mi.InterestRadius))
+	dst = appendArray(dst, len(mi.Actions))
+	for _, a := range mi.Actions {
+		dst = appendArray(dst, 4)
+		dst = appendUint(dst, uint64(a.Bit))
+		dst = appendString(dst, a.Name)
+		dst = appendUint(dst, uint64(a.CooldownTicks))
+		dst = appendBool(dst, a.Aimed)
+	}
+	dst = appendArray(dst, len(mi.Events))
+	for _, e := range mi.Events {
+		dst = appendArray(dst, 4)
+		dst = appendUint(dst, uint64(e.Type))
+		dst = appendString(dst, e.Name)
+		dst = appendString(dst, e.A)
+		dst = appendString(dst, e.B)
+	}
+	dst = appendArray(dst, len(mi.Teams))
+	for _, t := range mi.Teams {
+		dst = appendArray(dst, 2)
+		dst = appendString(dst, t.Name)
+		dst = appendString(dst, t.Color)
+	}
+	if im := mi.Immobile; im != nil {
+		dst = appendArray(dst, 3)
+		dst = appendUint(dst, uint64(im.Field))
+		dst = appendFloat(dst, float64(im.Min))
+		return appendFloat(dst, float64(im.Max))
+	}
+	return appendArray(dst, 0)
+}
+
+// A snapshot frame (protocol versions 2 and 3) is
 //
 //	[3, tick, ackSeq, flags, updates, lead?, rejects?, events?, scores?, creates?, removes?]
 //
@@ -200,10 +259,17 @@ func appendSnapshotLists(dst []byte, h *SnapshotHeader) []byte {
 	if len(h.Scores) > 0 {
 		dst = appendArray(dst, len(h.Scores))
 		for _, s := range h.Scores {
-			dst = appendArray(dst, 3)
+			if s.Name == "" {
+				dst = appendArray(dst, 3)
+			} else {
+				dst = appendArray(dst, 4)
+			}
 			dst = appendUint(dst, uint64(s.Entity))
 			dst = appendInt(dst, int64(s.Score))
 			dst = appendBool(dst, s.Away)
+			if s.Name != "" {
+				dst = appendString(dst, s.Name)
+			}
 		}
 	}
 	return dst
@@ -343,7 +409,7 @@ func (r *Reader) DecodeServer(frame []byte, m *ServerMsg, schema *Schema) error 
 			return err
 		}
 	case MsgMatched:
-		need = 11
+		need = 12
 		if n < need {
 			return errTruncated
 		}
@@ -427,70 +493,13 @@ func (r *Reader) decodeMatched(m *Matched) error {
 		return err
 	}
 	m.TickRate = uint32(v)
-	w, err := r.Float()
-	if err != nil {
+	if m.WorldW, err = r.float32(); err != nil {
 		return err
 	}
-	h, err := r.Float()
-	if err != nil {
+	if m.WorldH, err = r.float32(); err != nil {
 		return err
 	}
-	m.WorldW, m.WorldH = float32(w), float32(h)
-	n, err := r.ArrayLen(16)
-	if err != nil {
-		return err
-	}
-	if n < 3 {
-		return errTruncated
-	}
-	s := &m.Schema
-	ps, err := r.Uint(1 << 20)
-	if err != nil {
-		return err
-	}
-	s.PosScale = float32(ps)
-	k, err := r.ArrayLen(255)
-	if err != nil {
-		return err
-	}
-	s.Kinds = s.Kinds[:0]
-	for range k {
-		name, err := r.String(maxStrServer)
-		if err != nil {
-			return err
-		}
-		s.Kinds = append(s.Kinds, name)
-	}
-	f, err := r.ArrayLen(MaxFields)
-	if err != nil {
-		return err
-	}
-	s.Fields = s.Fields[:0]
-	for range f {
-		fl, err := r.ArrayLen(8)
-		if err != nil {
-			return err
-		}
-		if fl < 2 {
-			return errTruncated
-		}
-		name, err := r.String(maxStrServer)
-		if err != nil {
-			return err
-		}
-		sc, err := r.Uint(1 << 20)
-		if err != nil {
-			return err
-		}
-		if err := r.SkipRest(fl - 2); err != nil {
-			return err
-		}
-		s.Fields = append(s.Fields, Field{Name: name, Scale: float32(sc)})
-	}
-	if err := r.SkipRest(n - 3); err != nil {
-		return err
-	}
-	if err := s.Validate(); err != nil {
+	if err := r.decodeSchema(&m.Schema); err != nil {
 		return err
 	}
 	if v, err = r.Uint(math.MaxUint32); err != nil {
@@ -505,7 +514,245 @@ func (r *Reader) decodeMatched(m *Matched) error {
 		return err
 	}
 	m.AckSeq = uint32(v)
-	return nil
+	return r.decodeModeInfo(&m.Info, &m.Schema)
+}
+
+// float32 reads a finite float that fits a float32.
+func (r *Reader) float32() (float32, error) {
+	f, err := r.Float()
+	if err != nil {
+		return 0, err
+	}
+	if f > math.MaxFloat32 || f < -math.MaxFloat32 {
+		return 0, errRange
+	}
+	return float32(f), nil
+}
+
+// fields reads the header of an array of at least min elements (at most
+// max) and returns its length; the caller skips what it does not read.
+func (r *Reader) fields(min, max int) (int, error) {
+	n, err := r.ArrayLen(max)
+	if err != nil {
+		return 0, err
+	}
+	if n < min {
+		return 0, errTruncated
+	}
+	return n, nil
+}
+
+// decodeSchema reads matched's schema and validates it.
+func (r *Reader) decodeSchema(s *Schema) error {
+	n, err := r.fields(3, 16)
+	if err != nil {
+		return err
+	}
+	if s.PosScale, err = r.float32(); err != nil {
+		return err
+	}
+	k, err := r.ArrayLen(MaxKinds)
+	if err != nil {
+		return err
+	}
+	s.Kinds = s.Kinds[:0]
+	for range k {
+		kl, err := r.fields(6, 16)
+		if err != nil {
+			return err
+		}
+		var kd Kind
+		if kd.Name, err = r.String(maxStrServer); err != nil {
+			return err
+		}
+		if kd.Shape, err = r.String(maxStrServer); err != nil {
+			return err
+		}
+		if kd.Color, err = r.String(maxStrServer); err != nil {
+			return err
+		}
+		if kd.Size, err = r.float32(); err != nil {
+			return err
+		}
+		l, err := r.Int(LabelOwner, MaxFields-1)
+		if err != nil {
+			return err
+		}
+		t, err := r.Int(-1, MaxFields-1)
+		if err != nil {
+			return err
+		}
+		kd.Label, kd.Team = int8(l), int8(t)
+		if err := r.SkipRest(kl - 6); err != nil {
+			return err
+		}
+		s.Kinds = append(s.Kinds, kd)
+	}
+	f, err := r.ArrayLen(MaxFields)
+	if err != nil {
+		return err
+	}
+	s.Fields = s.Fields[:0]
+	for range f {
+		fl, err := r.fields(2, 8)
+		if err != nil {
+			return err
+		}
+		var fd Field
+		if fd.Name, err = r.String(maxStrServer); err != nil {
+			return err
+		}
+		if fd.Scale, err = r.float32(); err != nil {
+			return err
+		}
+		if err := r.SkipRest(fl - 2); err != nil {
+			return err
+		}
+		s.Fields = append(s.Fields, fd)
+	}
+	if err := r.SkipRest(n - 3); err != nil {
+		return err
+	}
+	return s.Validate()
+}
+
+// decodeModeInfo reads matched's info element. Event argument meanings
+// are taken as sent (a later revision may add some); a kind's team field
+// needs teams, and the immobility rule a field of schema s.
+func (r *Reader) decodeModeInfo(mi *ModeInfo, s *Schema) error {
+	n, err := r.fields(7, 16)
+	if err != nil {
+		return err
+	}
+	if mi.Speed, err = r.float32(); err != nil {
+		return err
+	}
+	if mi.AvatarRadius, err = r.float32(); err != nil {
+		return err
+	}
+	if mi.InterestRadius, err = r.float32(); err != nil {
+		return err
+	}
+	na, err := r.ArrayLen(MaxActions)
+	if err != nil {
+		return err
+	}
+	mi.Actions = mi.Actions[:0]
+	var used uint16
+	for range na {
+		al, err := r.fields(4, 8)
+		if err != nil {
+			return err
+		}
+		var a Action
+		v, err := r.Uint(7)
+		if err != nil {
+			return err
+		}
+		if used&(1<<v) != 0 {
+			return errRange
+		}
+		used |= 1 << v
+		a.Bit = uint8(v)
+		if a.Name, err = r.String(maxStrServer); err != nil {
+			return err
+		}
+		if v, err = r.Uint(math.MaxUint32); err != nil {
+			return err
+		}
+		a.CooldownTicks = uint32(v)
+		if a.Aimed, err = r.Bool(); err != nil {
+			return err
+		}
+		if err := r.SkipRest(al - 4); err != nil {
+			return err
+		}
+		mi.Actions = append(mi.Actions, a)
+	}
+	ne, err := r.ArrayLen(MaxEvents)
+	if err != nil {
+		return err
+	}
+	mi.Events = mi.Events[:0]
+	for range ne {
+		el, err := r.fields(4, 8)
+		if err != nil {
+			return err
+		}
+		var e EventDecl
+		v, err := r.Uint(math.MaxUint8)
+		if err != nil {
+			return err
+		}
+		e.Type = uint8(v)
+		if e.Name, err = r.String(maxStrServer); err != nil {
+			return err
+		}
+		if e.A, err = r.String(maxStrServer); err != nil {
+			return err
+		}
+		if e.B, err = r.String(maxStrServer); err != nil {
+			return err
+		}
+		if err := r.SkipRest(el - 4); err != nil {
+			return err
+		}
+		mi.Events = append(mi.Events, e)
+	}
+	nt, err := r.ArrayLen(MaxTeams)
+	if err != nil {
+		return err
+	}
+	mi.Teams = mi.Teams[:0]
+	for range nt {
+		tl, err := r.fields(2, 8)
+		if err != nil {
+			return err
+		}
+		var t Team
+		if t.Name, err = r.String(maxStrServer); err != nil {
+			return err
+		}
+		if t.Color, err = r.String(maxStrServer); err != nil {
+			return err
+		}
+		if err := r.SkipRest(tl - 2); err != nil {
+			return err
+		}
+		mi.Teams = append(mi.Teams, t)
+	}
+	il, err := r.ArrayLen(8)
+	if err != nil {
+		return err
+	}
+	mi.Immobile = nil
+	if il > 0 {
+		if il < 3 {
+			return errTruncated
+		}
+		var im Immobile
+		v, err := r.Uint(uint64(max(len(s.Fields)-1, 0)))
+		if err != nil || len(s.Fields) == 0 {
+			return errRange
+		}
+		im.Field = uint8(v)
+		if im.Min, err = r.float32(); err != nil {
+			return err
+		}
+		if im.Max, err = r.float32(); err != nil {
+			return err
+		}
+		if err := r.SkipRest(il - 3); err != nil {
+			return err
+		}
+		mi.Immobile = &im
+	}
+	for _, k := range s.Kinds {
+		if k.Team >= 0 && len(mi.Teams) == 0 {
+			return errRange
+		}
+	}
+	return r.SkipRest(n - 7)
 }
 
 // decodeSnapshot decodes a snapshot of n elements after its type and
@@ -676,7 +923,8 @@ func (r *Reader) decodeScores(s *Snapshot) error {
 	}
 	for range n {
 		var sc Score
-		if err := r.tuple(3); err != nil {
+		l, err := r.fields(3, 8)
+		if err != nil {
 			return err
 		}
 		v, err := r.Uint(math.MaxUint32)
@@ -691,6 +939,14 @@ func (r *Reader) decodeScores(s *Snapshot) error {
 		sc.Score = int32(iv)
 		if sc.Away, err = r.Bool(); err != nil {
 			return err
+		}
+		if l >= 4 {
+			if sc.Name, err = r.String(maxStrServer); err != nil {
+				return err
+			}
+			if err := r.SkipRest(l - 4); err != nil {
+				return err
+			}
 		}
 		s.Scores = append(s.Scores, sc)
 	}

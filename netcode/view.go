@@ -193,7 +193,9 @@ func (v *View) Finish() {
 func (v *View) Len() int { return len(v.known) }
 
 // DiffScores returns the entries of all that changed since they were last
-// sent to this player (every entry after a reset). all is indexed by seat:
+// sent to this player (every entry after a reset). An entry carries its
+// Name only the first time this view sends the seat's player (a new
+// Entity in the seat, or after a reset). all is indexed by seat:
 // the same index must mean the same seat every tick (an empty seat has
 // Entity 0). The result is valid until the next call.
 func (v *View) DiffScores(all []Score) []Score {
@@ -203,8 +205,12 @@ func (v *View) DiffScores(all []Score) []Score {
 	}
 	for i, s := range all {
 		if s != v.scores[i] {
+			first := s.Entity != v.scores[i].Entity // the player's first entry here
 			v.scores[i] = s
 			if s.Entity != 0 {
+				if !first {
+					s.Name = "" // sent once per view
+				}
 				v.scoreOut = append(v.scoreOut, s)
 			}
 		}
@@ -213,7 +219,7 @@ func (v *View) DiffScores(all []Score) []Score {
 }
 
 // AppendSnapshot appends the snapshot frame of this tick: h and the view's
-// creates, updates and removes, in the layout of protocol version 2:
+// creates, updates and removes, in the layout of protocol versions 2 and 3:
 //
 //	[3, tick, ackSeq, flags, updates, lead?, rejects?, events?, scores?, creates?, removes?]
 //

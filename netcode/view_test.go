@@ -218,7 +218,7 @@ func TestViewRateTiers(t *testing.T) {
 // benchView sets up one viewer among entities of a 100-player,
 // 1,000-entity arena at the classic density.
 func benchView() (*testWorld, *View, *Grid, *Interest) {
-	s := &Schema{PosScale: 8, Kinds: []string{"player", "npc", "projectile"}, Fields: []Field{{Name: "hp", Scale: 1}}}
+	s := &Schema{PosScale: 8, Kinds: testKinds("player", "npc", "projectile"), Fields: []Field{{Name: "hp", Scale: 1}}}
 	side := float32(2000 * 3.9) // 2000·√(1100/72)
 	tw := newTestWorld(1, 1100, side, side)
 	in := Interest{Radius: 500}.WithDefaults()
@@ -250,7 +250,7 @@ func TestViewAllocatesNothing(t *testing.T) {
 // players the interest query, the diff and the encode. It reports ns and
 // allocations per player-tick.
 func BenchmarkViewDiff(b *testing.B) {
-	s := &Schema{PosScale: 8, Kinds: []string{"player", "npc", "projectile"}, Fields: []Field{{Name: "hp", Scale: 1}}}
+	s := &Schema{PosScale: 8, Kinds: testKinds("player", "npc", "projectile"), Fields: []Field{{Name: "hp", Scale: 1}}}
 	side := float32(2000 * 3.9) // 2000·√(1100/72)
 	tw := newTestWorld(1, 1100, side, side)
 	in := Interest{Radius: 500}.WithDefaults()

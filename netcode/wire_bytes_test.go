@@ -3,10 +3,12 @@ package netcode
 import (
 	"bytes"
 	"errors"
+	"flag"
 	"fmt"
 	"math"
 	"math/bits"
 	"math/rand/v2"
+	"os"
 	"reflect"
 	"sort"
 	"strings"
@@ -82,7 +84,7 @@ func (a *wanderArena) step() {
 // snapshot of every tick from tick warm on, after checking that a mirror
 // fed the snapshots holds every entity in view as the server last sent it.
 func wanderSnapshots(t testing.TB, seed uint64, warm, ticks uint32, f func(frame []byte)) {
-	s := &Schema{PosScale: 8, Kinds: []string{"player", "npc", "projectile"}, Fields: []Field{{Name: "hp", Scale: 1}}}
+	s := &Schema{PosScale: 8, Kinds: testKinds("player", "npc", "projectile"), Fields: []Field{{Name: "hp", Scale: 1}}}
 	in := Interest{Radius: 500}.WithDefaults()
 	a := newWanderArena(seed)
 	views := make([]*View, waPlayers)
@@ -320,7 +322,7 @@ func TestSnapshotLeavesOutEmptyParts(t *testing.T) {
 	v.Consider(&Entity{ID: 6}, 1, 0, false)
 	v.Finish()
 	h := SnapshotHeader{Tick: 3, AckSeq: 8, LeadUs: -40, HasLead: true,
-		Rejects: []Reject{{Seq: 8, Code: RejectCooldown}}, Events: []Event{{Type: EventHit, A: 5, B: 6}}, Scores: []Score{{Entity: 5, Score: 1, Away: true}}}
+		Rejects: []Reject{{Seq: 8, Code: RejectCooldown}}, Events: []Event{{Type: 1, A: 5, B: 6}}, Scores: []Score{{Entity: 5, Score: 1, Away: true}}}
 	frame := v.AppendSnapshot(nil, &h)
 	var m ServerMsg
 	if err := NewReader().DecodeServer(frame, &m, s); err != nil {
@@ -408,5 +410,67 @@ func TestUpdatesOfManyHandles(t *testing.T) {
 				t.Fatalf("tick %d: entity %d %+v, want %+v", tick, e.ID, got, s.Quantized(e))
 			}
 		}
+	}
+}
+
+var update = flag.Bool("update", false, "rewrite the golden files of testdata")
+
+// matchedExample is the matched message of PROTOCOL.md §9: a tag match.
+func matchedExample() []byte {
+	return AppendMatched(nil, &Matched{
+		MatchID: "m1", Mode: "tag", Entity: 5, TickRate: 30, WorldW: 1000, WorldH: 1000,
+		Schema: Schema{PosScale: 8,
+			Kinds:  []Kind{{Name: "player", Shape: ShapeCircle, Color: "#4fc3f7", Size: 16, Label: LabelOwner, Team: -1}},
+			Fields: []Field{{Name: "it", Scale: 1}}},
+		EndTick: 3600,
+		Info: ModeInfo{Speed: 220, AvatarRadius: 16, InterestRadius: 600,
+			Events: []EventDecl{{Type: 4, Name: "tagged", A: EventArgPlayer, B: EventArgPlayer}}},
+	})
+}
+
+// The matched example of PROTOCOL.md §9, byte for byte, against the golden
+// file testdata/matched_tag.hex (go test -run MatchedExample -update
+// rewrites it: do so only for a deliberate change of the layout, and
+// update the document with it).
+func TestMatchedExampleBytes(t *testing.T) {
+	got := matchedExample()
+	var sb strings.Builder
+	for i, b := range got {
+		if i > 0 {
+			if i%16 == 0 {
+				sb.WriteByte('\n')
+			} else {
+				sb.WriteByte(' ')
+			}
+		}
+		fmt.Fprintf(&sb, "%02x", b)
+	}
+	sb.WriteByte('\n')
+	const golden = "testdata/matched_tag.hex"
+	if *update {
+		if err := os.WriteFile(golden, []byte(sb.String()), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sb.String() != string(want) {
+		t.Fatalf("matched bytes changed:\n%s\nwant (%s):\n%s", sb.String(), golden, want)
+	}
+	var m ServerMsg
+	if err := NewReader().DecodeServer(got, &m, nil); err != nil || m.Matched.Info.Speed != 220 || m.Matched.Schema.Kinds[0].Label != LabelOwner {
+		t.Fatalf("decode: %v %+v", err, m.Matched)
+	}
+}
+
+// A score entry that names its player, byte for byte (PROTOCOL.md §9):
+// [[5, 3, false, "ann"]].
+func TestNamedScoreBytes(t *testing.T) {
+	got := appendSnapshotLists(nil, &SnapshotHeader{Scores: []Score{{Entity: 5, Score: 3, Name: "ann"}, {Entity: 6, Score: -1, Away: true}}})
+	want := []byte{0x92, 0x94, 0x05, 0x03, 0xc2, 0xa3, 'a', 'n', 'n', 0x93, 0x06, 0xff, 0xc3}
+	if !bytes.Equal(got, want) {
+		t.Fatalf("got  % x\nwant % x", got, want)
 	}
 }

@@ -402,6 +402,9 @@ func (c *conn) hello() {
 		return
 	}
 	if c.msg.MinVersion > netcode.Version || c.msg.MaxVersion < netcode.Version {
+		// Versions 1 and 2 lack the mode's declaration in matched: such a
+		// client cannot play any mode correctly.
+		s.log.Debug("no common protocol version", "min", c.msg.MinVersion, "max", c.msg.MaxVersion, "speaks", netcode.Version)
 		c.closeWith(netcode.CloseVersion)
 		return
 	}

@@ -52,7 +52,7 @@ func ctfControl(v *client.View) client.Control {
 // (a carrier is not slowed).
 func TestCTFMatchToTheEnd(t *testing.T) {
 	_, base := startServer(t, Options{FillTimeout: 5 * time.Second,
-		Modes: []game.Mode{game.NewCTF(game.CTFConfig{Width: 700, Height: 400, Duration: 20 * time.Second, CaptureLimit: 1})}})
+		ModeOpts: []string{"ctf.width=700", "ctf.height=400", "ctf.duration=20s", "ctf.capture-limit=1"}})
 	ctx, cancel := context.WithTimeout(context.Background(), 40*time.Second)
 	defer cancel()
 	const n = 8
@@ -108,7 +108,7 @@ func TestCTFMatchToTheEnd(t *testing.T) {
 	mu.Lock()
 	defer mu.Unlock()
 	t.Logf("events: %v", events)
-	if events[netcode.EventHit] == 0 || events[game.CTFEventPickup] == 0 {
+	if events[game.EventHit] == 0 || events[game.CTFEventPickup] == 0 {
 		t.Errorf("a match without hits or pickups: %v", events)
 	}
 	first := results[0]

@@ -125,7 +125,7 @@ func TestReplacedConnectionLateFrames(t *testing.T) {
 		r := netcode.NewReader()
 		for _, f := range repl.frames {
 			var m netcode.ServerMsg
-			if r.DecodeServer(f, &m, &game.BuiltinSpec("arena").Schema) == nil && m.Type == netcode.MsgSnapshot && m.Snapshot.AckSeq == 1 {
+			if r.DecodeServer(f, &m, &game.NewArena(game.ArenaConfig{}).Spec().Schema) == nil && m.Type == netcode.MsgSnapshot && m.Snapshot.AckSeq == 1 {
 				return true
 			}
 		}
@@ -367,7 +367,7 @@ func TestResultQueueFullCounted(t *testing.T) {
 // A match must be finished by RankedMinPlayers distinct players to count:
 // a solo match after the fill timeout farms no win.
 func TestRankedMinPlayers(t *testing.T) {
-	srv, base := startServer(t, Options{FillTimeout: 50 * time.Millisecond, ArenaDuration: 300 * time.Millisecond})
+	srv, base := startServer(t, Options{FillTimeout: 50 * time.Millisecond, ModeOpts: []string{"arena.duration=300ms"}})
 	solo := playing(t, base, client.Options{})
 	waitUntil(t, 5*time.Second, func() bool { return solo.Stats().Matches == 1 && solo.Phase() == client.PhaseLobby })
 	waitUntil(t, 2*time.Second, func() bool {

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/netip"
 	"os"
@@ -44,23 +45,13 @@ type Options struct {
 	TickPhaseGroup int
 	// ShutdownTimeout bounds a graceful shutdown; default 5 s.
 	ShutdownTimeout time.Duration
-	// ArenaPlayers, ArenaNPCs and ArenaSize size the arena mode; defaults
-	// 8, 64 and a world that keeps the classic density (2000 for 72
-	// entities).
-	ArenaPlayers int
-	ArenaNPCs    int
-	ArenaSize    float64
-	// InterestRadius overrides each mode's view radius R (arena: 500).
-	InterestRadius float64
-	// Modes are modes besides the built-in ones, each replacing a
-	// built-in of the same name: for a program that embeds the server,
-	// and tests (a ctf of short matches). Not a flag.
-	Modes []game.Mode
+	// ModeOpts set the modes' options, each "mode.option=value" (a later
+	// one wins): game.Build applies them over every registered mode's
+	// defaults. The -mode-opt flag appends to it.
+	ModeOpts []string
 	// FullSnapshots sends every player the whole match every tick instead
 	// of diffs of their view (the foundation's snapshots, for comparison).
 	FullSnapshots bool
-	// ArenaDuration is the length of an arena match; default 3 min.
-	ArenaDuration time.Duration
 	// SessionTTL is how long an unused session lives; default 24 h.
 	SessionTTL time.Duration
 	// SeatGrace is how long a disconnected player's seat is held; default
@@ -140,8 +131,6 @@ func (o *Options) Validate() error {
 		return fmt.Errorf("tick rate %d: must be 1 to 128", o.TickRate)
 	case o.RateLimit <= 0 || o.RateBurst < 1:
 		return errors.New("rate limit and burst must be positive")
-	case o.ArenaPlayers < 1 || o.ArenaNPCs < -1 || o.ArenaSize < 0 || o.InterestRadius < 0:
-		return errors.New("arena size must be positive")
 	case o.PingInterval <= 0 || o.IdleTimeout <= o.PingInterval:
 		return errors.New("idle timeout must exceed the ping interval")
 	case o.SessionRate <= 0 || o.SessionBurst < 1 || o.MaxSessions < 1:
@@ -170,9 +159,6 @@ func (o Options) withDefaults() Options {
 	setDefault(&o.ShutdownTimeout, 5*time.Second)
 	setDefault(&o.CongestedTimeout, 5*time.Second)
 	setDefault(&o.TickPhaseGroup, 8)
-	setDefault(&o.ArenaPlayers, 8)
-	setDefault(&o.ArenaNPCs, 64)
-	setDefault(&o.ArenaDuration, 3*time.Minute)
 	setDefault(&o.SessionTTL, 24*time.Hour)
 	setDefault(&o.SeatGrace, 30*time.Second)
 	setDefault(&o.LogLevel, "info")
@@ -224,12 +210,31 @@ func (o *Options) RegisterFlags(fs *flag.FlagSet) {
 	fs.DurationVar(&o.CongestedTimeout, "congested-timeout", d.CongestedTimeout, "disconnect a client whose snapshots could not be sent for this long")
 	fs.IntVar(&o.TickPhaseGroup, "tick-phase-group", d.TickPhaseGroup, "matches that tick at the same instant (fewer wakeups, burstier sends); -1: each on its own")
 	fs.DurationVar(&o.ShutdownTimeout, "shutdown-timeout", d.ShutdownTimeout, "time limit of a graceful shutdown")
-	fs.IntVar(&o.ArenaPlayers, "arena-players", d.ArenaPlayers, "seats of an arena match")
-	fs.IntVar(&o.ArenaNPCs, "arena-npcs", d.ArenaNPCs, "NPCs of an arena match (-1 for none)")
-	fs.Float64Var(&o.ArenaSize, "arena-size", 0, "width and height of the arena world in units (default: 2000 for 72 entities, scaled to keep that density)")
-	fs.Float64Var(&o.InterestRadius, "interest-radius", 0, "radius R of each player's view, overriding the mode's (arena: 500)")
+	fs.Func("mode-opt", "set a mode's option, mode.option=value (repeatable; e.g. arena.players=100): see \"Mode options\" below", func(s string) error {
+		if _, _, _, err := game.ParseSetting(s); err != nil {
+			return err
+		}
+		o.ModeOpts = append(o.ModeOpts, s)
+		return nil
+	})
+	// Deprecated aliases of -mode-opt, kept for one release.
+	alias := func(name, opt, doc string) {
+		fs.Func(name, "deprecated: use -mode-opt "+opt+"=… ("+doc+")", func(s string) error {
+			for _, set := range aliasSettings(opt, s) {
+				if _, _, _, err := game.ParseSetting(set); err != nil {
+					return err
+				}
+				o.ModeOpts = append(o.ModeOpts, set)
+			}
+			return nil
+		})
+	}
+	alias("arena-players", "arena.players", "seats of an arena match")
+	alias("arena-npcs", "arena.npcs", "NPCs of an arena match")
+	alias("arena-size", "arena.size", "width and height of the arena world")
+	alias("arena-duration", "arena.duration", "length of an arena match")
+	alias("interest-radius", "<mode>.interest-radius", "every mode's view radius R")
 	fs.BoolVar(&o.FullSnapshots, "full-snapshots", false, "send every player the whole match every tick instead of view diffs (for comparison)")
-	fs.DurationVar(&o.ArenaDuration, "arena-duration", d.ArenaDuration, "length of an arena match")
 	fs.DurationVar(&o.SessionTTL, "session-ttl", d.SessionTTL, "lifetime of an unused session (it slides with use)")
 	fs.DurationVar(&o.SeatGrace, "seat-grace", d.SeatGrace, "how long a disconnected player's seat and avatar are held for them to reconnect")
 	fs.StringVar(&o.Redis, "redis", os.Getenv("REDIS_ADDR"), "Redis address(es): sessions, leaderboards and the fleet of nodes sharing it (env REDIS_ADDR); empty: one node, in-process")
@@ -257,6 +262,39 @@ func (o *Options) RegisterFlags(fs *flag.FlagSet) {
 	fs.DurationVar(&o.HTTPIdleTimeout, "http-idle-timeout", d.HTTPIdleTimeout, "close an idle HTTP keep-alive connection after this")
 	fs.IntVar(&o.MaxHeaderBytes, "max-header-bytes", d.MaxHeaderBytes, "largest HTTP request header, in bytes")
 	fs.IntVar(&o.RankedMinPlayers, "ranked-min-players", d.RankedMinPlayers, "distinct players who must finish a match for it to count on the leaderboard")
+}
+
+// aliasSettings maps the value of a deprecated flag that sets option opt
+// ("arena.players") to -mode-opt settings; "<mode>.x" sets option x of
+// every registered mode that has one.
+func aliasSettings(opt, value string) []string {
+	x, ok := strings.CutPrefix(opt, "<mode>.")
+	if !ok {
+		return []string{opt + "=" + value}
+	}
+	var out []string
+	for _, d := range game.Modes() {
+		if _, has := d.Option(x); has {
+			out = append(out, d.Name+"."+x+"="+value)
+		}
+	}
+	return out
+}
+
+// PrintModeOptions writes every registered mode's options, with their
+// defaults and docs, for -h.
+func PrintModeOptions(w io.Writer) {
+	fmt.Fprintf(w, "\nMode options (-mode-opt mode.option=value):\n")
+	for _, d := range game.Modes() {
+		fmt.Fprintf(w, "\n  %s: %s\n", d.Name, d.Doc)
+		for _, o := range d.Options {
+			fmt.Fprintf(w, "    %s.%s=%s\n    \t%s (%s", d.Name, o.Name, game.FormatValue(o.Default), o.Doc, o.Type())
+			if r := o.Range(); r != "" {
+				fmt.Fprintf(w, ", %s", r)
+			}
+			fmt.Fprintf(w, ")\n")
+		}
+	}
 }
 
 func (o *Options) logger() *slog.Logger {

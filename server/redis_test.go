@@ -247,7 +247,7 @@ func TestSessionWorksOnAnotherNode(t *testing.T) {
 
 // Match results reach the leaderboard.
 func TestLeaderboard(t *testing.T) {
-	_, base := startServer(t, Options{Redis: testRedis(t), FillTimeout: 200 * time.Millisecond, ArenaDuration: 500 * time.Millisecond})
+	_, base := startServer(t, Options{Redis: testRedis(t), FillTimeout: 200 * time.Millisecond, ModeOpts: []string{"arena.duration=500ms"}})
 	a := playing(t, base, client.Options{Name: "ann"})
 	playing(t, base, client.Options{Name: "bob"}) // a ranked match needs 2
 	var board struct {
@@ -334,7 +334,7 @@ func TestFleetReplacementAndOrigins(t *testing.T) {
 // deleted when it ends.
 func TestCheckpointDeletedWhenMatchEnds(t *testing.T) {
 	addr := testRedis(t)
-	_, base := startServer(t, Options{Redis: addr, NodeID: "solo", FillTimeout: 50 * time.Millisecond, ArenaDuration: 1500 * time.Millisecond})
+	_, base := startServer(t, Options{Redis: addr, NodeID: "solo", FillTimeout: 50 * time.Millisecond, ModeOpts: []string{"arena.duration=1500ms"}})
 	rdb := redis.NewClient(&redis.Options{Addr: addr})
 	defer rdb.Close()
 	c := playing(t, base, client.Options{})

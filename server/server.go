@@ -41,6 +41,7 @@ type Server struct {
 	nodeID    string
 	lobby     *match.Lobby
 	modes     map[string]game.Mode
+	modesJSON []byte // GET /v1/modes
 	fleet     *fleet // nil without Redis
 	metrics   *metrics
 	upgrader  *gws.Upgrader
@@ -112,29 +113,24 @@ func New(opts Options) (*Server, error) {
 		s.store = NewMemoryStore(opts.MaxSessions)
 	}
 	s.writer = newStoreWriter(s)
-	modes := map[string]game.Mode{}
-	for _, m := range []game.Mode{
-		game.NewArena(game.ArenaConfig{
-			Players:  opts.ArenaPlayers,
-			NPCs:     opts.ArenaNPCs,
-			Width:    float32(opts.ArenaSize),
-			Duration: opts.ArenaDuration,
-		}),
-		game.NewTag(),
-		game.NewCTF(game.CTFConfig{}),
-	} {
-		modes[m.Spec().Name] = m
+	built, err := game.Build(opts.ModeOpts)
+	if err != nil {
+		return nil, err
 	}
-	for _, m := range opts.Modes {
-		modes[m.Spec().Name] = m
+	modes := map[string]game.Mode{}
+	for _, b := range built {
+		modes[b.Def.Name] = b.Mode
 	}
 	s.modes = modes
+	if s.modesJSON, err = modesJSON(built); err != nil {
+		return nil, err
+	}
 	lcfg := match.LobbyConfig{
 		Modes:       modes,
 		FillTimeout: opts.FillTimeout,
 		Admit:       s.admitPlayers,
 		Match: match.Config{TickRate: opts.TickRate, Observer: s.metrics, Logger: s.log,
-			InterestRadius: float32(opts.InterestRadius), FullViews: opts.FullSnapshots,
+			FullViews:     opts.FullSnapshots,
 			CongestedKick: opts.CongestedTimeout, SeatGrace: opts.SeatGrace, Hooks: hooks{s},
 			PhaseGroup: opts.TickPhaseGroup},
 	}
@@ -168,6 +164,7 @@ func New(opts Options) (*Server, error) {
 	mux.HandleFunc("GET /ws", s.handleWS)
 	mux.HandleFunc("GET /healthz", s.handleHealth)
 	mux.HandleFunc("GET /v1/leaderboard", s.handleLeaderboard)
+	mux.HandleFunc("GET /v1/modes", s.handleModes)
 	mux.HandleFunc("GET /v1/fleet", s.handleFleet)
 	metricsHandler := promhttp.HandlerFor(s.metrics.reg, promhttp.HandlerOpts{})
 	if opts.MetricsAddr == "" {

@@ -238,6 +238,8 @@ func TestHostileFramesCloseWithCode(t *testing.T) {
 		{"input before hello", [][]byte{netcode.AppendInput(nil, &netcode.Input{Seq: 1})}, false, 4000, "protocol"},
 		{"second hello", [][]byte{netcode.AppendHello(nil, netcode.Version, netcode.Version), netcode.AppendHello(nil, netcode.Version, netcode.Version)}, false, 4000, "protocol"},
 		{"no common version", [][]byte{netcode.AppendHello(nil, netcode.Version+1, netcode.Version+4)}, false, 4001, "version"},
+		// Versions 1 and 2 have no mode declaration in matched.
+		{"a version 2 client", [][]byte{netcode.AppendHello(nil, 1, 2)}, false, 4001, "version"},
 		{"too large", [][]byte{make([]byte, netcode.MaxClientFrame+1)}, false, 1009, "too_large"},
 		{"text frame", [][]byte{[]byte("hello")}, true, 4000, "protocol"},
 	}
@@ -471,7 +473,7 @@ func counterValue(t *testing.T, srv *Server, name string) float64 {
 // snapshots go on as before.
 func TestStalledReaderDoesNotSlowOthers(t *testing.T) {
 	// Big frames (full snapshots of 1,000 NPCs) fill the socket buffers fast.
-	srv, base := startServer(t, Options{FillTimeout: 200 * time.Millisecond, ArenaNPCs: 1000, FullSnapshots: true, CongestedTimeout: 2 * time.Second})
+	srv, base := startServer(t, Options{FillTimeout: 200 * time.Millisecond, ModeOpts: []string{"arena.npcs=1000"}, FullSnapshots: true, CongestedTimeout: 2 * time.Second})
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	player, err := client.Dial(ctx, base, client.Options{})

@@ -1,9 +1,9 @@
 /*
- * Skirmish browser client (protocol version 2, see docs/PROTOCOL.md).
+ * Skirmish browser client (protocol version 3, see docs/PROTOCOL.md).
  *
  * What it does:
  *   1. Lobby: POST /v1/sessions with the chosen name, open /ws?token=… as a
- *      binary WebSocket, send hello [0,2,2], wait for welcome, send queue
+ *      binary WebSocket, send hello [0,3,3], wait for welcome, send queue
  *      [1,mode], wait for matched. `?autoplay=1` starts at once, `?mode=tag`
  *      picks the mode, `?name=…` presets the name.
  *   2. Match: a mirror of the player's view kept from the delta snapshots
@@ -97,10 +97,10 @@
   // Protocol constants
   // ---------------------------------------------------------------------------
 
-  // Version 2: the snapshot layout of PROTOCOL.md §5 (flags, optional parts,
-  // updates without their mask when only x and y change).
-  const PROTO_MIN = 2;
-  const PROTO_MAX = 2;
+  // Version 3: matched declares the mode (PROTOCOL.md §5: kinds with render
+  // hints, speed, actions with cooldowns); snapshots as in version 2.
+  const PROTO_MIN = 3;
+  const PROTO_MAX = 3;
 
   // client → server
   const C_HELLO = 0, C_QUEUE = 1, C_INPUT = 2, C_PING = 3, C_LEAVE = 4, C_INPUTS = 5;
@@ -157,8 +157,6 @@
   // y += my*speed*dt, then clamp to the world).
   const SPEEDS = { arena: 200, tag: 220 };
   const DEFAULT_SPEED = 200;
-  // Modes where the fire button does something (tag has no shots).
-  const FIRES = { arena: true, tag: false };
 
   // Aim vectors shorter than this (world units) are sent as (0, 0).
   const MIN_AIM = 1e-3;
@@ -1183,6 +1181,10 @@
       name: String(Array.isArray(f) ? f[0] : f),
       scale: (Array.isArray(f) && num(f[1])) || 1,
     }));
+    // Version 3: the mode's declaration (speed, actions...) and kinds as
+    // [name, shape, color, size, label, team].
+    const info = Array.isArray(msg[11]) ? msg[11] : [];
+    const fire = (Array.isArray(info[3]) ? info[3] : []).find((a) => Array.isArray(a) && a[1] === "fire");
     const matchTick = num(msg[8]);
     const endTick = msg.length > 9 ? num(msg[9]) : 0;
     const ackSeq = msg.length > 10 ? num(msg[10]) : 0;
@@ -1209,15 +1211,15 @@
       worldW: num(msg[5]),
       worldH: num(msg[6]),
       posScale: num(schema[0]) || 1,
-      kinds: (Array.isArray(schema[1]) ? schema[1] : []).map(String),
+      kinds: (Array.isArray(schema[1]) ? schema[1] : []).map((k) => String(Array.isArray(k) ? k[0] : k)),
       fields,
       hpIndex: fields.findIndex((f) => f.name === "hp"),
       itIndex: fields.findIndex((f) => f.name === "it"),
-      speed: SPEEDS[mode] !== undefined ? SPEEDS[mode] : DEFAULT_SPEED,
+      speed: num(info[0]) || (SPEEDS[mode] !== undefined ? SPEEDS[mode] : DEFAULT_SPEED),
       dt: Math.fround(1 / tickRate),
-      canFire: FIRES[mode] !== undefined ? FIRES[mode] : true,
-      // Same rounding as the server (ceil, ignoring float noise).
-      cooldownTicks: Math.ceil(FIRE_COOLDOWN_S * tickRate - 1e-9),
+      canFire: fire !== undefined,
+      fireBit: fire !== undefined ? num(fire[0]) : 0,
+      cooldownTicks: fire !== undefined ? num(fire[2]) : Math.ceil(FIRE_COOLDOWN_S * tickRate - 1e-9),
       startTick: matchTick,
       endTick,
     };
@@ -1959,7 +1961,7 @@
     // since the last shot.
     const wantsFire = match.canFire && (fireQueued || mouseDown);
     if (wantsFire && !ownDead && seq + 1 - lastFireSeq >= match.cooldownTicks) {
-      buttons = 1;
+      buttons = 1 << match.fireBit;
       const from = pred || hook.server;
       const aim = mouseWorld();
       if (aim) {

@@ -15,7 +15,7 @@ test("the page joins an arena match with 7 bots", async () => {
     await h.waitForHook(page, "the page to queue", (s) => s.state === "queued" || s.state === "playing");
     const before = await h.hook(page);
     assert.ok(before.playerId, "a session was created (playerId)");
-    assert.equal(before.version, 2, "protocol version 2 negotiated");
+    assert.equal(before.version, 3, "protocol version 3 negotiated");
 
     h.startBots(server.url, { name: NAME, n: 7, duration: "60s", behavior: "wander", extra: ["-ramp", "300ms"] });
     await h.waitForHook(page, "8 players in the score table",

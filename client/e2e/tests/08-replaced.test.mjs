@@ -28,7 +28,7 @@ test("a page replaced by another connection of its session does not reconnect", 
     const welcome = await other.evaluate((token) => new Promise((res, rej) => {
       const ws = new WebSocket(`ws://${location.host}/ws?token=${encodeURIComponent(token)}`);
       ws.binaryType = "arraybuffer";
-      ws.onopen = () => ws.send(new Uint8Array([0x93, 0x00, 0x02, 0x02])); // hello [0,2,2]
+      ws.onopen = () => ws.send(new Uint8Array([0x93, 0x00, 0x03, 0x03])); // hello [0,3,3]
       ws.onmessage = (ev) => { window.__takeover = ws; res(Array.from(new Uint8Array(ev.data).slice(0, 2))); };
       ws.onclose = (ev) => rej(new Error(`takeover socket closed: ${ev.code}`));
       setTimeout(() => rej(new Error("no welcome")), 5000);

@@ -22,8 +22,12 @@ const SEAT_EXPIRED = "Your seat expired — back in the lobby";
 const MATCH_GONE = "The match is gone (server restarted)";
 after(h.cleanup);
 
-const SCHEMA = [1, ["player", "npc", "projectile"], [["hp", 1]]];
-const matched = (id, entity, tick, ackSeq) => [2, id, "arena", entity, 30, 2000, 2000, SCHEMA, tick, tick + 9000, ackSeq];
+const SCHEMA = [1, [["player", "circle", "#4fc3f7", 16, -2, -1], ["npc", "diamond", "#ffb74d", 14, -1, -1],
+  ["projectile", "circle", "#ffffff", 4, -1, -1]], [["hp", 1]]];
+// The arena's declaration (protocol version 3): speed, radii, the fire action, events, no teams, dead at hp 0.
+const INFO = [200, 16, 500, [[0, "fire", 8, true]], [[1, "hit", "player", "entity"], [2, "kill", "player", "player"],
+  [3, "respawn", "player", ""]], [], [0, -3.4e38, 0]];
+const matched = (id, entity, tick, ackSeq) => [2, id, "arena", entity, 30, 2000, 2000, SCHEMA, tick, tick + 9000, ackSeq, INFO];
 // A full view holding only the own avatar at (1000, 1000).
 const fullView = (tick, ackSeq, entity) =>
   [3, tick, ackSeq, 49, [], [[entity, 0, false]], [[0, entity, 0, 1000, 1000, 100]]];

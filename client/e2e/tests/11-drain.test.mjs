@@ -155,8 +155,12 @@ test("moved with a scripted server: path prefix, resends after a restore, altern
   const { encode, decode } = createRequire(import.meta.url)("../../web/vendor/msgpack.min.js");
   const name = `${NAME}-scripted`;
   const NODE_B = "http://127.0.0.1:9/n/nB"; // never reached: the route answers
-  const SCHEMA = [1, ["player", "npc", "projectile"], [["hp", 1]]];
-  const matched = (entity, tick, ackSeq) => [2, "m-1", "arena", entity, 30, 2000, 2000, SCHEMA, tick, tick + 9000, ackSeq];
+  const SCHEMA = [1, [["player", "circle", "#4fc3f7", 16, -2, -1], ["npc", "diamond", "#ffb74d", 14, -1, -1],
+    ["projectile", "circle", "#ffffff", 4, -1, -1]], [["hp", 1]]];
+  // The arena's declaration (protocol version 3): speed, radii, the fire action, events, no teams, dead at hp 0.
+  const INFO = [200, 16, 500, [[0, "fire", 8, true]], [[1, "hit", "player", "entity"], [2, "kill", "player", "player"],
+    [3, "respawn", "player", ""]], [], [0, -3.4e38, 0]];
+  const matched = (entity, tick, ackSeq) => [2, "m-1", "arena", entity, 30, 2000, 2000, SCHEMA, tick, tick + 9000, ackSeq, INFO];
   const fullView = (tick, ackSeq) => [3, tick, ackSeq, 49, [], [[5, 0, false]], [[0, 5, 0, 1000, 1000, 100]]];
   const ack = (tick, ackSeq) => [3, tick, ackSeq, 0, []];
   const until = async (what, fn, timeout = 5000) => {

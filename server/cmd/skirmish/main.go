@@ -43,6 +43,7 @@ func main() {
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "Usage: skirmish [flags]\n\nRuns the Skirmish game server. Flags:\n\n")
 		fs.PrintDefaults()
+		server.PrintModeOptions(fs.Output())
 	}
 	opts.RegisterFlags(fs)
 	_ = fs.Parse(os.Args[1:])
