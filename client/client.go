@@ -184,7 +184,7 @@ type Client struct {
 	pending    []netcode.Input
 	seq        uint32
 	lastFire   uint32  // seq of the last input that fired
-	hist       history // the inputs sent in the last histWindow at least
+	hist       history // the inputs sent in the last netcode.HistoryWindow at least
 	ack        uint32
 	predX      float32
 	predY      float32
@@ -771,10 +771,6 @@ func (c *Client) ViewInto(v *View) {
 	}
 }
 
-// firstMargin is how long before the next tick a match's first input aims
-// to arrive, before the server has reported any lead.
-const firstMargin = 8 * time.Millisecond
-
 // InterpolationDelay is how far in the past other entities are drawn.
 const InterpolationDelay = 100 * time.Millisecond
 
@@ -928,7 +924,7 @@ func (c *Client) onMatched(m *netcode.Matched) {
 	// Seqs never go back within a session: the server voids every seq up
 	// to matched's ackSeq, so the next input is above both it and the last
 	// one sent.
-	c.seq = max(c.seq, m.AckSeq)
+	c.seq = netcode.SeatSeq(c.seq, m.AckSeq)
 	c.ack, c.unmeasured = m.AckSeq, c.seq
 	c.lastFire, c.predOK = 0, false
 	c.hist.reset(m.TickRate) // no input of another match is ever sent again
@@ -959,13 +955,10 @@ func (c *Client) resume(m *netcode.Matched) {
 	c.ack = m.AckSeq
 	// Pending inputs that left the history (far behind: none in practice)
 	// come first, then the history's.
-	lo := uint32(0)
-	if n := uint32(len(c.hist.ring)); c.seq >= n {
-		lo = c.seq - n + 1
-	}
+	lo := netcode.RingFirst(0, c.seq, uint32(len(c.hist.ring))) // the history's first
 	k := 0
-	for _, in := range c.pending {
-		if in.Seq > m.AckSeq && in.Seq < lo {
+	for _, in := range netcode.Unacked(c.pending, m.AckSeq) {
+		if in.Seq < lo {
 			c.pending[k] = in
 			k++
 		}
@@ -997,11 +990,7 @@ func (c *Client) onSnapshot(s *netcode.Snapshot) {
 		c.stats.AckNonMonotonic++
 	}
 	if s.AckSeq > c.ack && c.opts.OnAck != nil {
-		lo := c.ack + 1
-		if ring := uint32(len(c.hist.ring)); s.AckSeq >= ring {
-			lo = max(lo, s.AckSeq-ring+1) // older ones left the ring
-		}
-		for q := lo; q <= s.AckSeq && q != 0; q++ {
+		for q := netcode.RingFirst(c.ack, s.AckSeq, uint32(len(c.hist.ring))); q <= s.AckSeq && q != 0; q++ {
 			if si := c.hist.get(q); si != nil {
 				c.opts.OnAck(now.Sub(si.at))
 			}
@@ -1042,14 +1031,7 @@ func (c *Client) onSnapshot(s *netcode.Snapshot) {
 	}
 	// Reconcile: drop acknowledged inputs, replay the rest on the server's
 	// position.
-	n := 0
-	for _, in := range c.pending {
-		if in.Seq > s.AckSeq {
-			c.pending[n] = in
-			n++
-		}
-	}
-	c.pending = c.pending[:n]
+	c.pending = netcode.Unacked(c.pending, s.AckSeq)
 	x, y := self.X, self.Y
 	for i := range c.pending {
 		x, y = c.predict(self, x, y, &c.pending[i])
@@ -1059,11 +1041,11 @@ func (c *Client) onSnapshot(s *netcode.Snapshot) {
 	}
 	if !c.predOK {
 		// The first snapshot of a match marks the server's tick phase: it
-		// left just after a tick began. The first input goes firstMargin
+		// left just after a tick began. The first input goes FirstMargin
 		// before the next tick (half a tick at high rates), clear of the
 		// delays between that tick and this snapshot; jit refines it.
 		dt := time.Second / time.Duration(max(c.matched.TickRate, 1))
-		c.schedule(c.matchGen, dt, now.Add(max(dt-firstMargin, dt/2)))
+		c.schedule(c.matchGen, dt, now.Add(max(dt-netcode.FirstMargin, dt/2)))
 	}
 	c.predX, c.predY, c.predOK = x, y, true
 }

@@ -106,8 +106,8 @@ func (m *Match) join(p *Player) {
 	rejects, view, events, queue := s.rejects[:0], s.view, s.events, s.queue
 	view.Reset() // a full view first
 	view.Reserve(m.world.Slots() + viewSlack)
-	base := p.maxSeq.Load()
-	*s = seat{p: p, out: p.Out(), seen: base, ack: base, rejects: rejects, view: view, events: events, queue: queue, gp: game.Player{Seat: i, ID: p.ID, Name: p.Name}}
+	*s = seat{p: p, out: p.Out(), rejects: rejects, view: view, events: events, queue: queue, gp: game.Player{Seat: i, ID: p.ID, Name: p.Name}}
+	s.seqs.Void(p.maxSeq.Load())
 	m.world.Players[i] = &s.gp
 	m.rules.Join(m.world, &s.gp)
 	p.match.Store(m)
@@ -139,8 +139,8 @@ func (m *Match) away(p *Player) {
 		return
 	}
 	s.away, s.gp.Away, s.awayTicks = true, true, 0
-	m.hooks.Away(p, m.ID, s.gp.Seat, s.ack, m.cfg.Clock.Now().Add(m.cfg.SeatGrace))
-	m.log.Debug("player away", "player", p.ID, "ack", s.ack)
+	m.hooks.Away(p, m.ID, s.gp.Seat, s.seqs.Ack, m.cfg.Clock.Now().Add(m.cfg.SeatGrace))
+	m.log.Debug("player away", "player", p.ID, "ack", s.seqs.Ack)
 }
 
 // resume rebinds p, back on a new connection, to their seat: matched
@@ -159,7 +159,7 @@ func (m *Match) resume(p *Player) {
 	s.view.Reset()
 	m.sendMatched(s)
 	m.hooks.Seated(p, m.ID, s.gp.Seat)
-	m.log.Debug("player resumed", "player", p.ID, "ack", s.ack)
+	m.log.Debug("player resumed", "player", p.ID, "ack", s.seqs.Ack)
 }
 
 // leave frees p's seat, if p is seated here.

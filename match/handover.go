@@ -25,7 +25,7 @@ func restoreMatch(cp *Checkpoint, mode game.Mode, cfg Config, events chan<- lobb
 	}
 	m := newMatch(cp.MatchID, cp.Serial, mode, cfg, 0, events)
 	// Each client resends a backlog at once: room for a whole batch each.
-	m.inbox, m.share = make(chan inputMsg, spec.MaxPlayers*ReplayQueue), ReplayQueue
+	m.inbox, m.share = make(chan inputMsg, spec.MaxPlayers*netcode.ReplayQueue), netcode.ReplayQueue
 	w, err := game.RestoreWorld(spec, cfg.TickRate, &cp.World)
 	if err != nil {
 		return nil, nil, err
@@ -52,8 +52,9 @@ func restoreMatch(cp *Checkpoint, mode game.Mode, cfg Config, events chan<- lobb
 		p.maxSeq.Store(st.Ack)
 		p.match.Store(m)
 		s := &m.seats[i]
-		s.p, s.seen, s.ack, s.catchUp = p, st.Ack, st.Ack, catchUp
-		s.queue = make([]inputMsg, ReplayQueue)
+		s.p, s.catchUp = p, catchUp
+		s.seqs.Void(st.Ack)
+		s.queue = make([]inputMsg, netcode.ReplayQueue)
 		s.away, s.gp = true, game.Player{Seat: i, ID: st.PlayerID, Name: st.Name, Entity: st.Entity, Score: st.Score, Away: true}
 		w.Players[i] = &s.gp
 		s.view.Reserve(w.Slots() + viewSlack)
@@ -171,7 +172,7 @@ func (m *Match) encode() ([]byte, bool) {
 		var st SeatState
 		if s.p != nil {
 			st = SeatState{PlayerID: s.p.ID, Name: s.p.Name, Key: s.p.Key, Entity: s.gp.Entity,
-				Score: s.gp.Score, Ack: s.ack, Away: s.away}
+				Score: s.gp.Score, Ack: s.seqs.Ack, Away: s.away}
 		}
 		cp.Seats = append(cp.Seats, st)
 	}

@@ -71,8 +71,8 @@ func newMatch(id string, serial uint64, mode game.Mode, cfg Config, seed uint64,
 		cfg:     cfg,
 		obs:     cfg.Observer,
 		log:     cfg.Logger.With("match", id, "mode", spec.Name),
-		inbox:   make(chan inputMsg, spec.MaxPlayers*inboxShare),
-		share:   inboxShare,
+		inbox:   make(chan inputMsg, spec.MaxPlayers*netcode.InboxShare),
+		share:   netcode.InboxShare,
 		ctl:     make(chan ctlMsg, spec.MaxPlayers*2+8),
 		events:  events,
 		done:    make(chan struct{}),
@@ -99,8 +99,8 @@ func newMatch(id string, serial uint64, mode game.Mode, cfg Config, seed uint64,
 		m.cpEvery = max(1, int(cfg.CheckpointEvery.Seconds()*float64(cfg.TickRate)))
 	}
 	for i := range m.seats {
-		m.seats[i].rejects = make([]netcode.Reject, 0, maxRejects)
-		m.seats[i].queue = make([]inputMsg, InputQueue)
+		m.seats[i].rejects = make([]netcode.Reject, 0, netcode.MaxRejects)
+		m.seats[i].queue = make([]inputMsg, netcode.InputQueue)
 		m.seats[i].view = netcode.NewView(&spec.Schema, m.interest)
 		m.seats[i].events = make([]netcode.Event, 0, 16)
 	}

@@ -157,14 +157,14 @@ func TestQueueOverflowRejectsAsDropped(t *testing.T) {
 	mode := quietArena()
 	m, _ := testMatch(t, mode, p)
 	frames(t, p, &mode.Spec().Schema)
-	for seq := uint32(1); seq <= InputQueue+2; seq++ {
+	for seq := uint32(1); seq <= netcode.InputQueue+2; seq++ {
 		p.SendInput(&netcode.Input{Seq: seq}, p.Out())
 	}
 	m.tick()
 	fs := frames(t, p, &mode.Spec().Schema)
 	rj := fs[len(fs)-1].Snapshot.Rejects
-	if len(rj) != 2 || rj[0].Code != netcode.RejectDropped || rj[0].Seq != InputQueue+1 {
-		t.Errorf("rejects %+v, want seqs %d,%d dropped", rj, InputQueue+1, InputQueue+2)
+	if len(rj) != 2 || rj[0].Code != netcode.RejectDropped || rj[0].Seq != netcode.InputQueue+1 {
+		t.Errorf("rejects %+v, want seqs %d,%d dropped", rj, netcode.InputQueue+1, netcode.InputQueue+2)
 	}
 }
 

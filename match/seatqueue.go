@@ -7,21 +7,12 @@ import (
 	"skirmish/netcode"
 )
 
-// Per-player input limits.
+// The per-player input limits are netcode's: netcode.InputQueue inputs
+// wait per seat (netcode.ReplayQueue in a seat restored from a
+// checkpoint), a player holds at most netcode.InboxShare places of the
+// match's inbox (netcode.ReplayQueue in a restored match), and a snapshot
+// carries at most netcode.MaxRejects rejects.
 const (
-	// InputQueue is the most inputs that wait per player; more are
-	// rejected with netcode.RejectDropped.
-	InputQueue = 8
-	// ReplayQueue is the most inputs that wait for a seat restored from a
-	// checkpoint while it has catch-up applies left: the client resends
-	// every input after the checkpoint's ack at once.
-	ReplayQueue = netcode.MaxBatch
-	maxRejects  = 32
-	// inboxShare is the most inputs of one player in a match's inbox at
-	// once (ReplayQueue in a match restored from a checkpoint): two ticks'
-	// worth of a full queue; more than InputQueue are dropped at the tick
-	// anyway.
-	inboxShare = 2 * InputQueue
 	// viewSlack is the room each view keeps for world slots beyond the
 	// world's size when the player joins (a view grows, once, if the
 	// world outgrows it).
@@ -45,19 +36,16 @@ func monoNow() int64 { return int64(time.Since(monoEpoch)) }
 type seat struct {
 	p  *Player
 	gp game.Player
-	// queue is a ring of InputQueue inputs, or of ReplayQueue for a seat
-	// restored from a checkpoint (its client resends a backlog at once).
+	// queue is a ring of netcode.InputQueue inputs, or of ReplayQueue for
+	// a seat restored from a checkpoint (its client resends a backlog at
+	// once).
 	queue   []inputMsg
 	head, n int
 	// catchUp is how many extra inputs the seat may still have applied in
 	// a tick (a second one while more than one waits): a seat restored
 	// from a checkpoint replays the inputs the client resends.
 	catchUp int
-	seen    uint32 // highest seq queued or rejected (voided at seating)
-	ack     uint32 // every seq up to ack is applied, rejected or void
-	// got: an input arrived since the seating; seqs skipped before the
-	// first one are not reported missing.
-	got     bool
+	seqs    netcode.Seqs // the seqs seen and settled (voided at seating)
 	rejects []netcode.Reject
 	view    *netcode.View
 	// lead of the input applied this tick, in µs; hasLead if one was
@@ -88,29 +76,24 @@ func (m *Match) gather() {
 			return
 		}
 		s := m.seatOf(msg.p)
-		if s == nil || msg.from != s.out || msg.from != msg.p.Out() || msg.in.Seq <= s.seen {
+		if s == nil || msg.from != s.out || msg.from != msg.p.Out() || s.seqs.Spent(msg.in.Seq) {
 			// Not seated here; from a connection that is not the player's
 			// current one (replaced) or that the seat is not bound to yet
 			// (not resumed); or a duplicate or void seq.
 			continue
 		}
-		if s.got {
-			// Seqs between the last seen and this one never arrived: lost
-			// on the way, or dropped at a full inbox (below the player's
-			// highest dropped seq).
+		// Seqs between the last seen and this one never arrived: lost on
+		// the way, or dropped at a full inbox (below the player's highest
+		// dropped seq).
+		if lo, hi := s.seqs.Arrive(msg.in.Seq); lo < hi {
 			dropped := msg.p.dropped.Load()
-			for q := s.seen + 1; q < msg.in.Seq && q < s.seen+maxRejects; q++ {
-				code := netcode.RejectMissing
-				if q <= dropped {
-					code = netcode.RejectDropped
-				}
-				s.reject(q, code)
+			for q := lo; q < hi; q++ {
+				s.reject(q, netcode.SkippedCode(q, dropped))
 			}
 		}
-		s.seen, s.got = msg.in.Seq, true
-		limit := InputQueue
+		limit := netcode.InputQueue
 		if s.catchUp > 0 {
-			limit = ReplayQueue
+			limit = netcode.ReplayQueue
 		}
 		if s.n >= limit {
 			s.reject(msg.in.Seq, netcode.RejectDropped)

@@ -15,7 +15,7 @@ func (m *Match) sendMatched(s *seat) {
 		Schema:   m.spec.Schema,
 		Tick:     uint32(m.world.Tick),
 		EndTick:  m.endTick,
-		AckSeq:   s.ack,
+		AckSeq:   s.seqs.Ack,
 	}
 	if out := s.p.Out(); !out.PostControl(netcode.AppendMatched(nil, &msg)) {
 		out.Kick(netcode.CloseCongested)
@@ -114,7 +114,7 @@ func (m *Match) view(s *seat, buf []byte) []byte {
 	}
 	h := netcode.SnapshotHeader{
 		Tick:    uint32(w.Tick),
-		AckSeq:  s.ack,
+		AckSeq:  s.seqs.Ack,
 		Rejects: s.rejects,
 		Events:  s.events,
 		Scores:  v.DiffScores(m.scores),

@@ -31,7 +31,7 @@ func (m *Match) run(players []*Player) {
 		holdUntil := m.cfg.Clock.Now().Add(m.cfg.SeatGrace)
 		for i := range m.seats {
 			if s := &m.seats[i]; s.p != nil {
-				m.hooks.Away(s.p, m.ID, i, s.ack, holdUntil)
+				m.hooks.Away(s.p, m.ID, i, s.seqs.Ack, holdUntil)
 			}
 		}
 	}
@@ -152,7 +152,7 @@ func (m *Match) tick() {
 		}
 		if s.n == 0 {
 			// Seqs rejected on arrival (dropped, missing) are settled too.
-			s.ack = max(s.ack, s.seen)
+			s.seqs.Settle()
 			continue
 		}
 		// One input a tick; a seat catching up on a resent backlog takes a
@@ -168,8 +168,8 @@ func (m *Match) tick() {
 			// The snapshot's ackSeq is this input's, so that its lead is
 			// the lead of input ackSeq; seqs rejected on arrival above it
 			// are settled by a later tick.
-			s.ack = in.Seq
-			s.lead = int32(min(max(now-msg.at, 0)/int64(time.Microsecond), 1<<30))
+			s.seqs.Applied(in.Seq)
+			s.lead = netcode.LeadUs(time.Duration(now - msg.at))
 			s.hasLead = true
 			if code := m.rules.Apply(w, &s.gp, in); code != netcode.RejectNone {
 				s.reject(in.Seq, code)
