@@ -33,7 +33,7 @@ type Match struct {
 	seats    []seat
 	scores   []netcode.Score
 	interest netcode.Interest
-	grid     *netcode.Grid
+	grid     *game.Grid
 	cells    []int32
 	evSlots  [][2]int32 // world slots of each event's entities (-1: none)
 	sendBuf  []byte     // the snapshot being sent, after netcode.WSHeadroom
@@ -89,7 +89,7 @@ func newMatch(id string, serial uint64, mode game.Mode, cfg Config, seed uint64,
 		m.interest.Radius = spec.Width + spec.Height
 	}
 	m.interest.Full = cfg.FullViews
-	m.grid = netcode.NewGrid(spec.Width, spec.Height, max(m.interest.Radius/2, 1))
+	m.grid = game.NewGrid(spec.Width, spec.Height, max(m.interest.Radius/2, 1))
 	m.endTick = uint32(spec.Duration.Seconds() * float64(cfg.TickRate))
 	m.kickAt = int(cfg.CongestedKick.Seconds() * float64(cfg.TickRate))
 	m.graceAt = int(cfg.SeatGrace.Seconds() * float64(cfg.TickRate))
