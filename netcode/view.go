@@ -192,49 +192,15 @@ func (v *View) DiffScores(all []Score) []Score {
 }
 
 // AppendSnapshot appends the snapshot frame of this tick: h and the view's
-// creates, updates and removes, in the layout of protocol version 2:
-//
-//	[3, tick, ackSeq, flags, updates, lead?, rejects?, events?, scores?, creates?, removes?]
-//
-// where flags says which of the optional parts follow (snapReset…). It
-// clears the reset flag.
+// creates, updates and removes (layout: snapshot.go). It clears the reset
+// flag.
 func (v *View) AppendSnapshot(dst []byte, h *SnapshotHeader) []byte {
-	var flags uint64
-	n := snapFixed
-	if v.reset {
-		flags |= snapReset
-	}
-	part := func(f uint64, present bool) {
-		if present {
-			flags |= f
-			n++
-		}
-	}
-	part(snapLead, h.HasLead)
-	part(snapRejects, len(h.Rejects) > 0)
-	part(snapEvents, len(h.Events) > 0)
-	part(snapScores, len(h.Scores) > 0)
-	part(snapCreates, v.nc > 0)
-	part(snapRemoves, v.nr > 0)
-	dst = appendArray(dst, n)
-	dst = appendUint(dst, MsgSnapshot)
-	dst = appendUint(dst, uint64(h.Tick))
-	dst = appendUint(dst, uint64(h.AckSeq))
-	dst = appendUint(dst, flags)
-	dst = appendArray(dst, v.nu)
-	dst = append(dst, v.updates...)
-	if h.HasLead {
-		dst = appendInt(dst, int64(h.LeadUs))
-	}
-	dst = appendSnapshotLists(dst, h)
-	if v.nc > 0 {
-		dst = appendArray(dst, v.nc)
-		dst = append(dst, v.creates...)
-	}
-	if v.nr > 0 {
-		dst = appendArray(dst, v.nr)
-		dst = append(dst, v.removes...)
-	}
+	dst = appendSnapshot(dst, h, &snapshotBody{
+		reset:   v.reset,
+		updates: v.updates, nu: v.nu,
+		creates: v.creates, nc: v.nc,
+		removes: v.removes, nr: v.nr,
+	})
 	v.reset = false
 	return dst
 }

@@ -1,0 +1,440 @@
+package netcode
+
+import (
+	"math"
+	"math/bits"
+)
+
+// Reject reports an input that was not applied, and why.
+type Reject struct {
+	Seq  uint32
+	Code uint8
+}
+
+// Event is something that happened during a tick (EventHit, …).
+type Event struct {
+	Type uint8
+	A, B uint32
+}
+
+// Score is one seated player's score, keyed by their avatar, and whether
+// they are away (disconnected, their seat held).
+type Score struct {
+	Entity uint32
+	Score  int32
+	Away   bool
+}
+
+// SnapshotHeader is the part of a snapshot that is not the view: the
+// tick, the player's acks and rejects, the events they can see, changed
+// scores and the input lead.
+type SnapshotHeader struct {
+	Tick    uint32
+	AckSeq  uint32
+	Rejects []Reject
+	Events  []Event
+	// Scores are the scores that changed since the last snapshot (all of
+	// them in a full view).
+	Scores []Score
+	// LeadUs is how long before the tick that applied it the player's
+	// input applied this tick arrived, in microseconds; HasLead is false
+	// when no input was applied this tick.
+	LeadUs  int32
+	HasLead bool
+}
+
+// Create is a decoded create: an entity entering the view under Handle,
+// with quantized values Q (x, y, then the schema's fields).
+type Create struct {
+	Handle uint16
+	ID     uint32
+	Kind   uint8
+	Q      [2 + MaxFields]int64
+}
+
+// Update is a decoded update: the values whose bit is set in Mask changed
+// by D[i] (quantized steps).
+type Update struct {
+	Handle uint16
+	Mask   uint16
+	D      [2 + MaxFields]int64
+}
+
+// Snapshot is a decoded snapshot.
+type Snapshot struct {
+	SnapshotHeader
+	// Reset: clear the mirror before applying the creates (a full view).
+	Reset   bool
+	Creates []Create
+	Updates []Update
+	Removes []uint16
+}
+
+// The snapshot frame: its layout, its encoder (appendSnapshot, which
+// View.AppendSnapshot calls with the view's encoded entities) and its
+// decoder (Reader.decodeSnapshot), in one place.
+//
+// A snapshot frame (protocol version 2) is
+//
+//	[3, tick, ackSeq, flags, updates, lead?, rejects?, events?, scores?, creates?, removes?]
+//
+// Its first snapFixed elements are always there; each optional part
+// follows only when its bit of flags is set, in this order. A snapshot of
+// a player who just moved on, with nothing else to say, is tick, ackSeq,
+// flags, the updates and the lead.
+//
+// updates is one flat array: per entity, handle·2 dx dy (x and y changed,
+// nothing else), or handle·2+1 mask d… (one d per set bit of mask, in bit
+// order: x, y, then the schema's fields). A create is [handle, id, kind,
+// x, y, field…], all quantized; a remove is a handle. View encodes them
+// (appendCreate, appendUpdate, remove).
+const (
+	snapFixed = 5
+
+	// snapReset: a full view; clear the mirror first (no element).
+	snapReset = 1 << 0
+	// snapLead: lead, the int microseconds input ackSeq waited.
+	snapLead = 1 << 1
+	// snapRejects: rejects, [[seq, code]…] (never empty).
+	snapRejects = 1 << 2
+	// snapEvents: events, [[type, a, b]…] (never empty).
+	snapEvents = 1 << 3
+	// snapScores: scores, [[entity, score, away]…] (never empty).
+	snapScores = 1 << 4
+	// snapCreates: creates, [[handle, id, kind, v…]…] (never empty).
+	snapCreates = 1 << 5
+	// snapRemoves: removes, [handle…] (never empty).
+	snapRemoves = 1 << 6
+	// snapParts are the flags of optional elements.
+	snapParts = snapLead | snapRejects | snapEvents | snapScores | snapCreates | snapRemoves
+)
+
+// updateXY is the mask of an update of x and y only, which travels without
+// its mask (handle·2, dx, dy); every other update is handle·2+1, mask, d….
+const updateXY = 3
+
+// snapshotBody is a view's part of a snapshot, encoded: its updates,
+// creates and removes, each with its count of elements, and whether it is
+// a full view (reset).
+type snapshotBody struct {
+	reset                     bool
+	updates, creates, removes []byte
+	nu, nc, nr                int
+}
+
+// appendSnapshot appends the snapshot frame of h and b.
+func appendSnapshot(dst []byte, h *SnapshotHeader, b *snapshotBody) []byte {
+	var flags uint64
+	n := snapFixed
+	if b.reset {
+		flags |= snapReset
+	}
+	part := func(f uint64, present bool) {
+		if present {
+			flags |= f
+			n++
+		}
+	}
+	part(snapLead, h.HasLead)
+	part(snapRejects, len(h.Rejects) > 0)
+	part(snapEvents, len(h.Events) > 0)
+	part(snapScores, len(h.Scores) > 0)
+	part(snapCreates, b.nc > 0)
+	part(snapRemoves, b.nr > 0)
+	dst = appendArray(dst, n)
+	dst = appendUint(dst, MsgSnapshot)
+	dst = appendUint(dst, uint64(h.Tick))
+	dst = appendUint(dst, uint64(h.AckSeq))
+	dst = appendUint(dst, flags)
+	dst = appendArray(dst, b.nu)
+	dst = append(dst, b.updates...)
+	if h.HasLead {
+		dst = appendInt(dst, int64(h.LeadUs))
+	}
+	dst = appendSnapshotLists(dst, h)
+	if b.nc > 0 {
+		dst = appendArray(dst, b.nc)
+		dst = append(dst, b.creates...)
+	}
+	if b.nr > 0 {
+		dst = appendArray(dst, b.nr)
+		dst = append(dst, b.removes...)
+	}
+	return dst
+}
+
+// appendSnapshotLists appends h's rejects, events and scores, each only if
+// it is not empty.
+func appendSnapshotLists(dst []byte, h *SnapshotHeader) []byte {
+	if len(h.Rejects) > 0 {
+		dst = appendArray(dst, len(h.Rejects))
+		for _, r := range h.Rejects {
+			dst = appendArray(dst, 2)
+			dst = appendUint(dst, uint64(r.Seq))
+			dst = appendUint(dst, uint64(r.Code))
+		}
+	}
+	if len(h.Events) > 0 {
+		dst = appendArray(dst, len(h.Events))
+		for _, e := range h.Events {
+			dst = appendArray(dst, 3)
+			dst = appendUint(dst, uint64(e.Type))
+			dst = appendUint(dst, uint64(e.A))
+			dst = appendUint(dst, uint64(e.B))
+		}
+	}
+	if len(h.Scores) > 0 {
+		dst = appendArray(dst, len(h.Scores))
+		for _, s := range h.Scores {
+			dst = appendArray(dst, 3)
+			dst = appendUint(dst, uint64(s.Entity))
+			dst = appendInt(dst, int64(s.Score))
+			dst = appendBool(dst, s.Away)
+		}
+	}
+	return dst
+}
+
+// decodeSnapshot decodes a snapshot of n elements after its type and
+// returns how many of them it read.
+func (r *Reader) decodeSnapshot(s *Snapshot, schema *Schema, n int) (int, error) {
+	v, err := r.Uint(math.MaxUint32)
+	if err != nil {
+		return 0, err
+	}
+	s.Tick = uint32(v)
+	if v, err = r.Uint(math.MaxUint32); err != nil {
+		return 0, err
+	}
+	s.AckSeq = uint32(v)
+	// Flags of later minor revisions are ignored: their parts follow ours.
+	flags, err := r.Uint(math.MaxUint32)
+	if err != nil {
+		return 0, err
+	}
+	need := snapFixed + bits.OnesCount64(flags&snapParts)
+	if n < need {
+		return 0, errTruncated
+	}
+	s.Reset = flags&snapReset != 0
+	s.Rejects, s.Events, s.Scores = s.Rejects[:0], s.Events[:0], s.Scores[:0]
+	s.Creates, s.Updates, s.Removes = s.Creates[:0], s.Updates[:0], s.Removes[:0]
+	nv := 2 + len(schema.Fields)
+	if err := r.decodeUpdates(s, nv); err != nil {
+		return 0, err
+	}
+	s.LeadUs, s.HasLead = 0, false
+	if flags&snapLead != 0 {
+		iv, err := r.Int(math.MinInt32, math.MaxInt32)
+		if err != nil {
+			return 0, err
+		}
+		s.LeadUs, s.HasLead = int32(iv), true
+	}
+	if flags&snapRejects != 0 {
+		if err := r.decodeRejects(s); err != nil {
+			return 0, err
+		}
+	}
+	if flags&snapEvents != 0 {
+		if err := r.decodeEvents(s); err != nil {
+			return 0, err
+		}
+	}
+	if flags&snapScores != 0 {
+		if err := r.decodeScores(s); err != nil {
+			return 0, err
+		}
+	}
+	if flags&snapCreates != 0 {
+		if err := r.decodeCreates(s, nv); err != nil {
+			return 0, err
+		}
+	}
+	if flags&snapRemoves != 0 {
+		if err := r.decodeRemoves(s); err != nil {
+			return 0, err
+		}
+	}
+	return need, nil
+}
+
+// decodeUpdates reads the flat updates array: groups of handle·2 dx dy, or
+// handle·2+1 mask d… (one d per set bit of mask, in bit order).
+func (r *Reader) decodeUpdates(s *Snapshot, nv int) error {
+	n, err := r.ArrayLen(maxEntities * (2 + nv))
+	if err != nil {
+		return err
+	}
+	for n > 0 {
+		var u Update
+		key, err := r.Uint(math.MaxUint16<<1 | 1)
+		if err != nil {
+			return err
+		}
+		u.Handle = uint16(key >> 1)
+		n--
+		if key&1 == 0 {
+			u.Mask = updateXY
+		} else {
+			if n == 0 {
+				return errTruncated
+			}
+			m, err := r.Uint(1<<nv - 1)
+			if err != nil {
+				return err
+			}
+			u.Mask = uint16(m)
+			n--
+		}
+		for i := range nv {
+			if u.Mask&(1<<i) == 0 {
+				continue
+			}
+			if n == 0 {
+				return errTruncated
+			}
+			if u.D[i], err = r.Int(math.MinInt32, math.MaxInt32); err != nil {
+				return err
+			}
+			n--
+		}
+		s.Updates = append(s.Updates, u)
+	}
+	return nil
+}
+
+func (r *Reader) decodeRejects(s *Snapshot) error {
+	n, err := r.ArrayLen(maxList)
+	if err != nil {
+		return err
+	}
+	for range n {
+		var rj Reject
+		if err := r.tuple(2); err != nil {
+			return err
+		}
+		v, err := r.Uint(math.MaxUint32)
+		if err != nil {
+			return err
+		}
+		rj.Seq = uint32(v)
+		if v, err = r.Uint(math.MaxUint8); err != nil {
+			return err
+		}
+		rj.Code = uint8(v)
+		s.Rejects = append(s.Rejects, rj)
+	}
+	return nil
+}
+
+func (r *Reader) decodeEvents(s *Snapshot) error {
+	n, err := r.ArrayLen(maxList)
+	if err != nil {
+		return err
+	}
+	for range n {
+		var ev Event
+		if err := r.tuple(3); err != nil {
+			return err
+		}
+		v, err := r.Uint(math.MaxUint8)
+		if err != nil {
+			return err
+		}
+		ev.Type = uint8(v)
+		if v, err = r.Uint(math.MaxUint32); err != nil {
+			return err
+		}
+		ev.A = uint32(v)
+		if v, err = r.Uint(math.MaxUint32); err != nil {
+			return err
+		}
+		ev.B = uint32(v)
+		s.Events = append(s.Events, ev)
+	}
+	return nil
+}
+
+func (r *Reader) decodeScores(s *Snapshot) error {
+	n, err := r.ArrayLen(maxList)
+	if err != nil {
+		return err
+	}
+	for range n {
+		var sc Score
+		if err := r.tuple(3); err != nil {
+			return err
+		}
+		v, err := r.Uint(math.MaxUint32)
+		if err != nil {
+			return err
+		}
+		sc.Entity = uint32(v)
+		iv, err := r.Int(math.MinInt32, math.MaxInt32)
+		if err != nil {
+			return err
+		}
+		sc.Score = int32(iv)
+		if sc.Away, err = r.Bool(); err != nil {
+			return err
+		}
+		s.Scores = append(s.Scores, sc)
+	}
+	return nil
+}
+
+func (r *Reader) decodeCreates(s *Snapshot, nv int) error {
+	n, err := r.ArrayLen(maxEntities)
+	if err != nil {
+		return err
+	}
+	for range n {
+		var c Create
+		l, err := r.ArrayLen(3 + MaxFields + 2 + 8)
+		if err != nil {
+			return err
+		}
+		if l < 3+nv {
+			return errTruncated
+		}
+		v, err := r.Uint(math.MaxUint16)
+		if err != nil {
+			return err
+		}
+		c.Handle = uint16(v)
+		if v, err = r.Uint(math.MaxUint32); err != nil {
+			return err
+		}
+		c.ID = uint32(v)
+		if v, err = r.Uint(math.MaxUint8); err != nil {
+			return err
+		}
+		c.Kind = uint8(v)
+		for i := range nv {
+			if c.Q[i], err = r.Int(math.MinInt32, math.MaxInt32); err != nil {
+				return err
+			}
+		}
+		if err := r.SkipRest(l - 3 - nv); err != nil {
+			return err
+		}
+		s.Creates = append(s.Creates, c)
+	}
+	return nil
+}
+
+func (r *Reader) decodeRemoves(s *Snapshot) error {
+	n, err := r.ArrayLen(maxEntities)
+	if err != nil {
+		return err
+	}
+	for range n {
+		v, err := r.Uint(math.MaxUint16)
+		if err != nil {
+			return err
+		}
+		s.Removes = append(s.Removes, uint16(v))
+	}
+	return nil
+}
