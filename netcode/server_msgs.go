@@ -164,6 +164,7 @@ func (r *Reader) DecodeServer(frame []byte, m *ServerMsg, schema *Schema) error 
 		return err
 	}
 	m.Type = typ
+	d := dec{r: r}
 	need := 1
 	switch m.Type {
 	case MsgWelcome:
@@ -171,42 +172,26 @@ func (r *Reader) DecodeServer(frame []byte, m *ServerMsg, schema *Schema) error 
 		if n < need {
 			return errTruncated
 		}
-		v, err := r.Uint(math.MaxUint32)
-		if err != nil {
-			return err
-		}
-		m.Version = uint32(v)
-		if m.PlayerID, err = r.String(maxStrServer); err != nil {
-			return err
-		}
-		if m.Name, err = r.String(maxStrServer); err != nil {
-			return err
-		}
+		m.Version = d.u32()
+		m.PlayerID = d.string(maxStrServer)
+		m.Name = d.string(maxStrServer)
 		m.Where = WhereLobby
 		if n >= 5 {
 			need = 5
-			w, err := r.Uint(math.MaxUint8)
-			if err != nil {
-				return err
-			}
-			m.Where = uint8(w)
+			m.Where = d.u8()
 		}
 	case MsgQueued:
 		need = 2
 		if n < need {
 			return errTruncated
 		}
-		if m.Mode, err = r.String(maxStrServer); err != nil {
-			return err
-		}
+		m.Mode = d.string(maxStrServer)
 	case MsgMatched:
 		need = 11
 		if n < need {
 			return errTruncated
 		}
-		if err := r.decodeMatched(&m.Matched); err != nil {
-			return err
-		}
+		d.fail(r.decodeMatched(&m.Matched))
 	case MsgSnapshot:
 		need = snapFixed
 		if n < need {
@@ -215,54 +200,39 @@ func (r *Reader) DecodeServer(frame []byte, m *ServerMsg, schema *Schema) error 
 		if schema == nil {
 			return errType
 		}
-		if need, err = r.decodeSnapshot(&m.Snapshot, schema, n); err != nil {
-			return err
-		}
+		need = d.snapshot(&m.Snapshot, schema, n)
 	case MsgResult:
 		need = 3
 		if n < need {
 			return errTruncated
 		}
-		if err := r.decodeResult(m); err != nil {
-			return err
-		}
+		d.result(m)
 	case MsgPong:
 		need = 3
 		if n < need {
 			return errTruncated
 		}
-		if m.ClientTime, err = r.Float(); err != nil {
-			return err
-		}
-		if m.ServerTimeMs, err = r.Uint(math.MaxInt64); err != nil {
-			return err
-		}
+		m.ClientTime = d.float()
+		m.ServerTimeMs = d.uint(math.MaxInt64)
 	case MsgError:
 		need = 3
 		if n < need {
 			return errTruncated
 		}
-		c, err := r.Uint(math.MaxUint16)
-		if err != nil {
-			return err
-		}
-		m.ErrCode = ErrorCode(c)
-		if m.ErrText, err = r.String(maxStrServer); err != nil {
-			return err
-		}
+		m.ErrCode = ErrorCode(d.u16())
+		m.ErrText = d.string(maxStrServer)
 	case MsgMoved:
 		need = 2
 		if n < need {
 			return errTruncated
 		}
-		if m.URL, err = r.String(MaxURL); err != nil {
-			return err
-		}
+		m.URL = d.string(MaxURL)
 	default:
 		return errUnknown
 	}
-	if err := r.SkipRest(n - need); err != nil {
-		return err
+	d.skipRest(n - need)
+	if d.err != nil {
+		return d.err
 	}
 	return r.End()
 }
@@ -365,54 +335,21 @@ func (r *Reader) decodeMatched(m *Matched) error {
 	return nil
 }
 
-func (r *Reader) decodeResult(m *ServerMsg) error {
-	v, err := r.Uint(math.MaxUint8)
-	if err != nil {
-		return err
-	}
-	m.Outcome = uint8(v)
-	n, err := r.ArrayLen(maxList)
-	if err != nil {
-		return err
-	}
+func (d *dec) result(m *ServerMsg) {
+	m.Outcome = d.u8()
+	n := d.arrayLen(maxList)
 	m.Standings = m.Standings[:0]
-	for range n {
-		var s Standing
-		if err := r.tuple(5); err != nil {
-			return err
+	for i := 0; i < n && d.ok(); i++ {
+		d.tuple(5)
+		s := Standing{
+			PlayerID: d.string(maxStrServer),
+			Name:     d.string(maxStrServer),
+			Entity:   d.u32(),
+			Score:    d.i32(),
+			Place:    d.u16(),
 		}
-		if s.PlayerID, err = r.String(maxStrServer); err != nil {
-			return err
+		if d.ok() {
+			m.Standings = append(m.Standings, s)
 		}
-		if s.Name, err = r.String(maxStrServer); err != nil {
-			return err
-		}
-		if v, err = r.Uint(math.MaxUint32); err != nil {
-			return err
-		}
-		s.Entity = uint32(v)
-		iv, err := r.Int(math.MinInt32, math.MaxInt32)
-		if err != nil {
-			return err
-		}
-		s.Score = int32(iv)
-		if v, err = r.Uint(math.MaxUint16); err != nil {
-			return err
-		}
-		s.Place = uint16(v)
-		m.Standings = append(m.Standings, s)
 	}
-	return nil
-}
-
-// tuple reads the header of a fixed-size array of exactly n elements.
-func (r *Reader) tuple(n int) error {
-	l, err := r.ArrayLen(n)
-	if err != nil {
-		return err
-	}
-	if l != n {
-		return errTruncated
-	}
-	return nil
 }

@@ -195,96 +195,65 @@ func appendSnapshotLists(dst []byte, h *SnapshotHeader) []byte {
 	return dst
 }
 
-// decodeSnapshot decodes a snapshot of n elements after its type and
-// returns how many of them it read.
-func (r *Reader) decodeSnapshot(s *Snapshot, schema *Schema, n int) (int, error) {
-	v, err := r.Uint(math.MaxUint32)
-	if err != nil {
-		return 0, err
-	}
-	s.Tick = uint32(v)
-	if v, err = r.Uint(math.MaxUint32); err != nil {
-		return 0, err
-	}
-	s.AckSeq = uint32(v)
+// snapshot decodes a snapshot of n elements after its type and returns
+// how many of them it read.
+func (d *dec) snapshot(s *Snapshot, schema *Schema, n int) int {
+	s.Tick = d.u32()
+	s.AckSeq = d.u32()
 	// Flags of later minor revisions are ignored: their parts follow ours.
-	flags, err := r.Uint(math.MaxUint32)
-	if err != nil {
-		return 0, err
+	flags := d.uint(math.MaxUint32)
+	if !d.ok() {
+		return 0
 	}
 	need := snapFixed + bits.OnesCount64(flags&snapParts)
 	if n < need {
-		return 0, errTruncated
+		d.fail(errTruncated)
+		return 0
 	}
 	s.Reset = flags&snapReset != 0
 	s.Rejects, s.Events, s.Scores = s.Rejects[:0], s.Events[:0], s.Scores[:0]
 	s.Creates, s.Updates, s.Removes = s.Creates[:0], s.Updates[:0], s.Removes[:0]
 	nv := 2 + len(schema.Fields)
-	if err := r.decodeUpdates(s, nv); err != nil {
-		return 0, err
-	}
+	d.updates(s, nv)
 	s.LeadUs, s.HasLead = 0, false
 	if flags&snapLead != 0 {
-		iv, err := r.Int(math.MinInt32, math.MaxInt32)
-		if err != nil {
-			return 0, err
-		}
-		s.LeadUs, s.HasLead = int32(iv), true
+		s.LeadUs, s.HasLead = d.i32(), true
 	}
 	if flags&snapRejects != 0 {
-		if err := r.decodeRejects(s); err != nil {
-			return 0, err
-		}
+		d.rejects(s)
 	}
 	if flags&snapEvents != 0 {
-		if err := r.decodeEvents(s); err != nil {
-			return 0, err
-		}
+		d.events(s)
 	}
 	if flags&snapScores != 0 {
-		if err := r.decodeScores(s); err != nil {
-			return 0, err
-		}
+		d.scores(s)
 	}
 	if flags&snapCreates != 0 {
-		if err := r.decodeCreates(s, nv); err != nil {
-			return 0, err
-		}
+		d.creates(s, nv)
 	}
 	if flags&snapRemoves != 0 {
-		if err := r.decodeRemoves(s); err != nil {
-			return 0, err
-		}
+		d.removes(s)
 	}
-	return need, nil
+	return need
 }
 
-// decodeUpdates reads the flat updates array: groups of handle·2 dx dy, or
+// updates reads the flat updates array: groups of handle·2 dx dy, or
 // handle·2+1 mask d… (one d per set bit of mask, in bit order).
-func (r *Reader) decodeUpdates(s *Snapshot, nv int) error {
-	n, err := r.ArrayLen(maxEntities * (2 + nv))
-	if err != nil {
-		return err
-	}
-	for n > 0 {
+func (d *dec) updates(s *Snapshot, nv int) {
+	n := d.arrayLen(maxEntities * (2 + nv))
+	for n > 0 && d.ok() {
 		var u Update
-		key, err := r.Uint(math.MaxUint16<<1 | 1)
-		if err != nil {
-			return err
-		}
+		key := d.uint(math.MaxUint16<<1 | 1)
 		u.Handle = uint16(key >> 1)
 		n--
 		if key&1 == 0 {
 			u.Mask = updateXY
 		} else {
 			if n == 0 {
-				return errTruncated
+				d.fail(errTruncated)
+				return
 			}
-			m, err := r.Uint(1<<nv - 1)
-			if err != nil {
-				return err
-			}
-			u.Mask = uint16(m)
+			u.Mask = uint16(d.uint(1<<nv - 1))
 			n--
 		}
 		for i := range nv {
@@ -292,149 +261,75 @@ func (r *Reader) decodeUpdates(s *Snapshot, nv int) error {
 				continue
 			}
 			if n == 0 {
-				return errTruncated
+				d.fail(errTruncated)
+				return
 			}
-			if u.D[i], err = r.Int(math.MinInt32, math.MaxInt32); err != nil {
-				return err
-			}
+			u.D[i] = d.int(math.MinInt32, math.MaxInt32)
 			n--
 		}
-		s.Updates = append(s.Updates, u)
+		if d.ok() {
+			s.Updates = append(s.Updates, u)
+		}
 	}
-	return nil
 }
 
-func (r *Reader) decodeRejects(s *Snapshot) error {
-	n, err := r.ArrayLen(maxList)
-	if err != nil {
-		return err
+func (d *dec) rejects(s *Snapshot) {
+	n := d.arrayLen(maxList)
+	for i := 0; i < n && d.ok(); i++ {
+		d.tuple(2)
+		rj := Reject{Seq: d.u32(), Code: d.u8()}
+		if d.ok() {
+			s.Rejects = append(s.Rejects, rj)
+		}
 	}
-	for range n {
-		var rj Reject
-		if err := r.tuple(2); err != nil {
-			return err
-		}
-		v, err := r.Uint(math.MaxUint32)
-		if err != nil {
-			return err
-		}
-		rj.Seq = uint32(v)
-		if v, err = r.Uint(math.MaxUint8); err != nil {
-			return err
-		}
-		rj.Code = uint8(v)
-		s.Rejects = append(s.Rejects, rj)
-	}
-	return nil
 }
 
-func (r *Reader) decodeEvents(s *Snapshot) error {
-	n, err := r.ArrayLen(maxList)
-	if err != nil {
-		return err
+func (d *dec) events(s *Snapshot) {
+	n := d.arrayLen(maxList)
+	for i := 0; i < n && d.ok(); i++ {
+		d.tuple(3)
+		ev := Event{Type: d.u8(), A: d.u32(), B: d.u32()}
+		if d.ok() {
+			s.Events = append(s.Events, ev)
+		}
 	}
-	for range n {
-		var ev Event
-		if err := r.tuple(3); err != nil {
-			return err
-		}
-		v, err := r.Uint(math.MaxUint8)
-		if err != nil {
-			return err
-		}
-		ev.Type = uint8(v)
-		if v, err = r.Uint(math.MaxUint32); err != nil {
-			return err
-		}
-		ev.A = uint32(v)
-		if v, err = r.Uint(math.MaxUint32); err != nil {
-			return err
-		}
-		ev.B = uint32(v)
-		s.Events = append(s.Events, ev)
-	}
-	return nil
 }
 
-func (r *Reader) decodeScores(s *Snapshot) error {
-	n, err := r.ArrayLen(maxList)
-	if err != nil {
-		return err
+func (d *dec) scores(s *Snapshot) {
+	n := d.arrayLen(maxList)
+	for i := 0; i < n && d.ok(); i++ {
+		d.tuple(3)
+		sc := Score{Entity: d.u32(), Score: d.i32(), Away: d.bool()}
+		if d.ok() {
+			s.Scores = append(s.Scores, sc)
+		}
 	}
-	for range n {
-		var sc Score
-		if err := r.tuple(3); err != nil {
-			return err
-		}
-		v, err := r.Uint(math.MaxUint32)
-		if err != nil {
-			return err
-		}
-		sc.Entity = uint32(v)
-		iv, err := r.Int(math.MinInt32, math.MaxInt32)
-		if err != nil {
-			return err
-		}
-		sc.Score = int32(iv)
-		if sc.Away, err = r.Bool(); err != nil {
-			return err
-		}
-		s.Scores = append(s.Scores, sc)
-	}
-	return nil
 }
 
-func (r *Reader) decodeCreates(s *Snapshot, nv int) error {
-	n, err := r.ArrayLen(maxEntities)
-	if err != nil {
-		return err
-	}
-	for range n {
-		var c Create
-		l, err := r.ArrayLen(3 + MaxFields + 2 + 8)
-		if err != nil {
-			return err
+func (d *dec) creates(s *Snapshot, nv int) {
+	n := d.arrayLen(maxEntities)
+	for i := 0; i < n && d.ok(); i++ {
+		l := d.arrayLen(3 + MaxFields + 2 + 8)
+		if d.ok() && l < 3+nv {
+			d.fail(errTruncated)
 		}
-		if l < 3+nv {
-			return errTruncated
-		}
-		v, err := r.Uint(math.MaxUint16)
-		if err != nil {
-			return err
-		}
-		c.Handle = uint16(v)
-		if v, err = r.Uint(math.MaxUint32); err != nil {
-			return err
-		}
-		c.ID = uint32(v)
-		if v, err = r.Uint(math.MaxUint8); err != nil {
-			return err
-		}
-		c.Kind = uint8(v)
+		c := Create{Handle: d.u16(), ID: d.u32(), Kind: d.u8()}
 		for i := range nv {
-			if c.Q[i], err = r.Int(math.MinInt32, math.MaxInt32); err != nil {
-				return err
-			}
+			c.Q[i] = d.int(math.MinInt32, math.MaxInt32)
 		}
-		if err := r.SkipRest(l - 3 - nv); err != nil {
-			return err
+		d.skipRest(l - 3 - nv)
+		if d.ok() {
+			s.Creates = append(s.Creates, c)
 		}
-		s.Creates = append(s.Creates, c)
 	}
-	return nil
 }
 
-func (r *Reader) decodeRemoves(s *Snapshot) error {
-	n, err := r.ArrayLen(maxEntities)
-	if err != nil {
-		return err
-	}
-	for range n {
-		v, err := r.Uint(math.MaxUint16)
-		if err != nil {
-			return err
+func (d *dec) removes(s *Snapshot) {
+	n := d.arrayLen(maxEntities)
+	for i := 0; i < n && d.ok(); i++ {
+		h := d.u16()
+		if d.ok() {
+			s.Removes = append(s.Removes, h)
 		}
-		s.Removes = append(s.Removes, uint16(v))
 	}
-	return nil
 }
