@@ -191,7 +191,7 @@ func (r *Reader) DecodeServer(frame []byte, m *ServerMsg, schema *Schema) error 
 		if n < need {
 			return errTruncated
 		}
-		d.fail(r.decodeMatched(&m.Matched))
+		d.matched(&m.Matched)
 	case MsgSnapshot:
 		need = snapFixed
 		if n < need {
@@ -237,102 +237,46 @@ func (r *Reader) DecodeServer(frame []byte, m *ServerMsg, schema *Schema) error 
 	return r.End()
 }
 
-func (r *Reader) decodeMatched(m *Matched) error {
-	var err error
-	if m.MatchID, err = r.String(maxStrServer); err != nil {
-		return err
-	}
-	if m.Mode, err = r.String(maxStrServer); err != nil {
-		return err
-	}
-	v, err := r.Uint(math.MaxUint32)
-	if err != nil {
-		return err
-	}
-	m.Entity = uint32(v)
-	if v, err = r.Uint(1000); err != nil {
-		return err
-	}
-	m.TickRate = uint32(v)
-	w, err := r.Float()
-	if err != nil {
-		return err
-	}
-	h, err := r.Float()
-	if err != nil {
-		return err
-	}
-	m.WorldW, m.WorldH = float32(w), float32(h)
-	n, err := r.ArrayLen(16)
-	if err != nil {
-		return err
-	}
-	if n < 3 {
-		return errTruncated
+func (d *dec) matched(m *Matched) {
+	m.MatchID = d.string(maxStrServer)
+	m.Mode = d.string(maxStrServer)
+	m.Entity = d.u32()
+	m.TickRate = uint32(d.uint(1000))
+	m.WorldW, m.WorldH = float32(d.float()), float32(d.float())
+	n := d.arrayLen(16)
+	if d.ok() && n < 3 {
+		d.fail(errTruncated)
 	}
 	s := &m.Schema
-	ps, err := r.Uint(1 << 20)
-	if err != nil {
-		return err
-	}
-	s.PosScale = float32(ps)
-	k, err := r.ArrayLen(255)
-	if err != nil {
-		return err
-	}
+	s.PosScale = float32(d.uint(1 << 20))
+	k := d.arrayLen(255)
 	s.Kinds = s.Kinds[:0]
-	for range k {
-		name, err := r.String(maxStrServer)
-		if err != nil {
-			return err
+	for i := 0; i < k && d.ok(); i++ {
+		if name := d.string(maxStrServer); d.ok() {
+			s.Kinds = append(s.Kinds, name)
 		}
-		s.Kinds = append(s.Kinds, name)
 	}
-	f, err := r.ArrayLen(MaxFields)
-	if err != nil {
-		return err
-	}
+	f := d.arrayLen(MaxFields)
 	s.Fields = s.Fields[:0]
-	for range f {
-		fl, err := r.ArrayLen(8)
-		if err != nil {
-			return err
+	for i := 0; i < f && d.ok(); i++ {
+		fl := d.arrayLen(8)
+		if d.ok() && fl < 2 {
+			d.fail(errTruncated)
 		}
-		if fl < 2 {
-			return errTruncated
+		name := d.string(maxStrServer)
+		sc := d.uint(1 << 20)
+		d.skipRest(fl - 2)
+		if d.ok() {
+			s.Fields = append(s.Fields, Field{Name: name, Scale: float32(sc)})
 		}
-		name, err := r.String(maxStrServer)
-		if err != nil {
-			return err
-		}
-		sc, err := r.Uint(1 << 20)
-		if err != nil {
-			return err
-		}
-		if err := r.SkipRest(fl - 2); err != nil {
-			return err
-		}
-		s.Fields = append(s.Fields, Field{Name: name, Scale: float32(sc)})
 	}
-	if err := r.SkipRest(n - 3); err != nil {
-		return err
+	d.skipRest(n - 3)
+	if d.ok() {
+		d.fail(s.Validate())
 	}
-	if err := s.Validate(); err != nil {
-		return err
-	}
-	if v, err = r.Uint(math.MaxUint32); err != nil {
-		return err
-	}
-	m.Tick = uint32(v)
-	if v, err = r.Uint(math.MaxUint32); err != nil {
-		return err
-	}
-	m.EndTick = uint32(v)
-	if v, err = r.Uint(math.MaxUint32); err != nil {
-		return err
-	}
-	m.AckSeq = uint32(v)
-	return nil
+	m.Tick = d.u32()
+	m.EndTick = d.u32()
+	m.AckSeq = d.u32()
 }
 
 func (d *dec) result(m *ServerMsg) {
