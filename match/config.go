@@ -8,12 +8,15 @@ import (
 	"skirmish/netcode"
 )
 
-// Config tunes matches. The zero value of a field means its default.
+// Config tunes matches. The zero value of a field means its default:
+// EnsureDefaults sets them, once, and Validate checks the result. The
+// server's options of the same names take these defaults.
 type Config struct {
-	// TickRate is the number of ticks per second, 1 to 128; default 30.
+	// TickRate is the number of ticks per second, 1 to 128; default
+	// DefaultTickRate.
 	TickRate int
 	// MaxCatchUp is the most late ticks run back to back before the loop
-	// skips ahead; default 4.
+	// skips ahead; default DefaultMaxCatchUp.
 	MaxCatchUp int
 	// Clock is the time source; default SystemClock.
 	Clock Clock
@@ -21,39 +24,53 @@ type Config struct {
 	Observer Observer
 	// Logger is the structured logger; default slog.Default().
 	Logger *slog.Logger
-	// InterestRadius overrides every mode's view radius R when > 0.
+	// InterestRadius overrides every mode's view radius R when > 0; 0:
+	// the mode's.
 	InterestRadius float32
-	// FullViews sends every player the whole match in full every tick
-	// instead of diffs of their view: the foundation's behaviour, kept for
-	// comparisons.
-	FullViews bool
-	// CongestedKick disconnects a player whose views were skipped this long
-	// without a break; default 5 s.
-	CongestedKick time.Duration
+	// FullSnapshots sends every player the whole match in full every tick
+	// instead of diffs of their view (netcode.Interest.FullSnapshots): the
+	// foundation's behaviour, kept for comparisons.
+	FullSnapshots bool
+	// CongestedTimeout disconnects a player whose views were skipped this
+	// long without a break; default DefaultCongestedTimeout.
+	CongestedTimeout time.Duration
 	// SeatGrace is how long a disconnected player's seat and avatar are
-	// held for them to reconnect; default 30 s.
+	// held for them to reconnect; default DefaultSeatGrace.
 	SeatGrace time.Duration
 	// Hooks hear about seats and results, to record them; default none.
 	Hooks Hooks
-	// CheckpointEvery is how often a match hands Checkpoints its state
+	// CheckpointInterval is how often a match hands Checkpoints its state
 	// (0: never). The first checkpoint is taken when the match starts.
-	CheckpointEvery time.Duration
-	// Checkpoints receives the checkpoints; required with CheckpointEvery.
+	CheckpointInterval time.Duration
+	// Checkpoints receives the checkpoints; required with
+	// CheckpointInterval.
 	Checkpoints Checkpointer
-	// PhaseGroup is how many matches of a node tick at the same instant;
-	// default 8, -1: each match at its own start time. A node's matches
-	// tick on PhaseSlots phases evenly spaced over the tick, filled in
-	// order, up to PhaseGroup matches each (then evenly). Matches that
+	// TickPhaseGroup is how many matches of a node tick at the same
+	// instant; default DefaultTickPhaseGroup, -1: each match at its own
+	// start time. A node's matches tick on PhaseSlots phases evenly spaced
+	// over the tick, filled in order, up to TickPhaseGroup matches each
+	// (then evenly). Matches that
 	// tick together wake together: the runtime runs their goroutines in
 	// one pass (and their players' inputs, which arrive just before the
 	// tick, in one netpoll), which costs far less CPU than a wakeup each;
 	// but the players of a group get their snapshots in one burst, so a
 	// large group adds latency. See README, Capacity.
-	PhaseGroup int
+	TickPhaseGroup int
 }
 
+// The defaults of Config and LobbyConfig: the server's options of the same
+// names take them too.
+const (
+	DefaultTickRate         = 30
+	DefaultMaxCatchUp       = 4
+	DefaultCongestedTimeout = 5 * time.Second
+	DefaultSeatGrace        = 30 * time.Second
+	DefaultTickPhaseGroup   = 8
+	DefaultFillTimeout      = 3 * time.Second
+)
+
 // PhaseSlots is the number of tick phases a node's matches are spread
-// over (Config.PhaseGroup).
+// over (Config.TickPhaseGroup).
 const PhaseSlots = 8
 
 // PhaseStep is the time between the ticks of two matches of one phase:
@@ -110,42 +127,56 @@ func (NopHooks) Away(*Player, string, int, uint32, time.Time)    {}
 func (NopHooks) Unseated(*Player, string, Unseat)                {}
 func (NopHooks) Ended(string, string, uint8, []netcode.Standing) {}
 
-func (c *Config) withDefaults() Config {
-	out := *c
-	if out.TickRate == 0 {
-		out.TickRate = 30
+// EnsureDefaults sets every field of c left at its zero value (or, for
+// MaxCatchUp, CongestedTimeout and SeatGrace, not positive) to its
+// default, and returns c; a nil c is a new Config. It is the one place
+// Config's defaults are applied: NewLobby calls it, then Validate.
+func (c *Config) EnsureDefaults() *Config {
+	if c == nil {
+		c = &Config{}
 	}
-	if out.PhaseGroup == 0 {
-		out.PhaseGroup = 8
+	if c.TickRate == 0 {
+		c.TickRate = DefaultTickRate
 	}
-	if out.MaxCatchUp <= 0 {
-		out.MaxCatchUp = 4
+	if c.TickPhaseGroup == 0 {
+		c.TickPhaseGroup = DefaultTickPhaseGroup
 	}
-	if out.Clock == nil {
-		out.Clock = SystemClock{}
+	if c.MaxCatchUp <= 0 {
+		c.MaxCatchUp = DefaultMaxCatchUp
 	}
-	if out.Observer == nil {
-		out.Observer = NopObserver{}
+	if c.Clock == nil {
+		c.Clock = SystemClock{}
 	}
-	if out.Logger == nil {
-		out.Logger = slog.Default()
+	if c.Observer == nil {
+		c.Observer = NopObserver{}
 	}
-	if out.CongestedKick <= 0 {
-		out.CongestedKick = 5 * time.Second
+	if c.Logger == nil {
+		c.Logger = slog.Default()
 	}
-	if out.SeatGrace <= 0 {
-		out.SeatGrace = 30 * time.Second
+	if c.CongestedTimeout <= 0 {
+		c.CongestedTimeout = DefaultCongestedTimeout
 	}
-	if out.Hooks == nil {
-		out.Hooks = NopHooks{}
+	if c.SeatGrace <= 0 {
+		c.SeatGrace = DefaultSeatGrace
 	}
-	return out
+	if c.Hooks == nil {
+		c.Hooks = NopHooks{}
+	}
+	return c
 }
 
-// Validate reports a configuration the match cannot run with.
+// Validate reports a configuration the match cannot run with. A zero field
+// is valid (it takes its default).
 func (c *Config) Validate() error {
-	if c.TickRate != 0 && (c.TickRate < 1 || c.TickRate > 128) {
+	switch {
+	case c.TickRate != 0 && (c.TickRate < 1 || c.TickRate > 128):
 		return fmt.Errorf("tick rate %d outside 1..128", c.TickRate)
+	case c.InterestRadius < 0:
+		return fmt.Errorf("interest radius %v is negative", c.InterestRadius)
+	case c.CheckpointInterval < 0:
+		return fmt.Errorf("checkpoint interval %v is negative", c.CheckpointInterval)
+	case c.CheckpointInterval > 0 && c.Checkpoints == nil:
+		return fmt.Errorf("a checkpoint interval without Checkpoints")
 	}
 	return nil
 }

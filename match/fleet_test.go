@@ -58,7 +58,7 @@ func fleetLobby(t *testing.T, f *fakeFleet, clock Clock) *Lobby {
 	t.Helper()
 	mode := game.NewArena(game.ArenaConfig{Players: 4, NPCs: 8})
 	l, err := NewLobby(LobbyConfig{Modes: map[string]game.Mode{"arena": mode}, Fleet: f,
-		Match: Config{Clock: clock, Logger: quiet, CheckpointEvery: time.Second, Checkpoints: f}})
+		Match: Config{Clock: clock, Logger: quiet, CheckpointInterval: time.Second, Checkpoints: f}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -38,7 +38,7 @@ func restoreMatch(cp *Checkpoint, mode game.Mode, cfg Config, events chan<- lobb
 	m.restored = true
 	// The client resends what the checkpoint missed: up to two checkpoint
 	// intervals of inputs, applied two per tick.
-	catchUp := 2 * max(1, int(cfg.CheckpointEvery.Seconds()*float64(cfg.TickRate)))
+	catchUp := 2 * max(1, int(cfg.CheckpointInterval.Seconds()*float64(cfg.TickRate)))
 	var players []*Player
 	for i, st := range cp.Seats {
 		if st.PlayerID == "" {

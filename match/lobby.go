@@ -15,14 +15,14 @@ import (
 )
 
 // LobbyConfig configures the matchmaker. The zero value of a field means its
-// default.
+// default: EnsureDefaults sets them, Validate checks the result.
 type LobbyConfig struct {
 	// Modes are the playable modes by name.
 	Modes map[string]game.Mode
 	// Match configures every match.
 	Match Config
 	// FillTimeout is how long a new match waits for more players before it
-	// starts with whoever is there; default 3 s.
+	// starts with whoever is there; default DefaultFillTimeout.
 	FillTimeout time.Duration
 	// Fleet, if set, is the fleet-wide queue: players queue there, and the
 	// fleet seats them with Host and Fill (on this node or another).
@@ -149,26 +149,45 @@ type attachResp struct {
 	fresh    bool
 }
 
-// NewLobby starts a lobby.
-func NewLobby(cfg LobbyConfig) (*Lobby, error) {
-	if err := cfg.Match.Validate(); err != nil {
-		return nil, err
+// EnsureDefaults sets every field of c left at its zero value to its
+// default (FillTimeout: not positive), the Match config's included, and
+// returns c; a nil c is a new LobbyConfig.
+func (c *LobbyConfig) EnsureDefaults() *LobbyConfig {
+	if c == nil {
+		c = &LobbyConfig{}
 	}
-	if len(cfg.Modes) == 0 {
-		return nil, fmt.Errorf("no game modes")
+	c.Match.EnsureDefaults()
+	if c.FillTimeout <= 0 {
+		c.FillTimeout = DefaultFillTimeout
 	}
-	for name, m := range cfg.Modes {
+	return c
+}
+
+// Validate reports a configuration the lobby cannot run with: no modes, a
+// mode whose spec or schema is invalid, or an invalid Match config.
+func (c *LobbyConfig) Validate() error {
+	if err := c.Match.Validate(); err != nil {
+		return err
+	}
+	if len(c.Modes) == 0 {
+		return fmt.Errorf("no game modes")
+	}
+	for name, m := range c.Modes {
 		s := m.Spec()
 		if s.Name != name || s.MaxPlayers < 1 || s.Width <= 0 || s.Height <= 0 {
-			return nil, fmt.Errorf("mode %q: invalid spec", name)
+			return fmt.Errorf("mode %q: invalid spec", name)
 		}
 		if err := s.Schema.Validate(); err != nil {
-			return nil, fmt.Errorf("mode %q: invalid schema", name)
+			return fmt.Errorf("mode %q: invalid schema", name)
 		}
 	}
-	cfg.Match = cfg.Match.withDefaults()
-	if cfg.FillTimeout <= 0 {
-		cfg.FillTimeout = 3 * time.Second
+	return nil
+}
+
+// NewLobby starts a lobby for cfg, with its defaults (EnsureDefaults).
+func NewLobby(cfg LobbyConfig) (*Lobby, error) {
+	if err := cfg.EnsureDefaults().Validate(); err != nil {
+		return nil, err
 	}
 	// Match ids must not repeat across processes (the store applies each
 	// match's result once): a 64-bit random prefix per lobby.

@@ -38,7 +38,7 @@ type Match struct {
 	evSlots  [][2]int32 // world slots of each event's entities (-1: none)
 	sendBuf  []byte     // the snapshot being sent, after netcode.WSHeadroom
 	// phaseSlot is the tick phase the lobby gave the match (see
-	// Config.PhaseGroup; -1: none) and phaseIdx its place in the phase,
+	// Config.TickPhaseGroup; -1: none) and phaseIdx its place in the phase,
 	// before it runs.
 	phaseSlot, phaseIdx int
 	dt                  time.Duration
@@ -88,15 +88,15 @@ func newMatch(id string, serial uint64, mode game.Mode, cfg Config, seed uint64,
 	if m.interest.Radius <= 0 { // a mode without interest sees everything
 		m.interest.Radius = spec.Width + spec.Height
 	}
-	m.interest.Full = cfg.FullViews
+	m.interest.FullSnapshots = cfg.FullSnapshots
 	m.grid = game.NewGrid(spec.Width, spec.Height, max(m.interest.Radius/2, 1))
 	m.endTick = uint32(spec.Duration.Seconds() * float64(cfg.TickRate))
-	m.kickAt = int(cfg.CongestedKick.Seconds() * float64(cfg.TickRate))
+	m.kickAt = int(cfg.CongestedTimeout.Seconds() * float64(cfg.TickRate))
 	m.graceAt = int(cfg.SeatGrace.Seconds() * float64(cfg.TickRate))
 	m.hooks = cfg.Hooks
 	m.serial = serial
-	if cfg.CheckpointEvery > 0 && cfg.Checkpoints != nil {
-		m.cpEvery = max(1, int(cfg.CheckpointEvery.Seconds()*float64(cfg.TickRate)))
+	if cfg.CheckpointInterval > 0 && cfg.Checkpoints != nil {
+		m.cpEvery = max(1, int(cfg.CheckpointInterval.Seconds()*float64(cfg.TickRate)))
 	}
 	for i := range m.seats {
 		m.seats[i].rejects = make([]netcode.Reject, 0, netcode.MaxRejects)

@@ -162,11 +162,11 @@ func (l *Lobby) addRunning(m *Match, r *running) {
 	l.seats(m, r)
 }
 
-// takePhase gives a new match its tick phase (Config.PhaseGroup), the
+// takePhase gives a new match its tick phase (Config.TickPhaseGroup), the
 // first slot with room in its group, or else the emptiest, and its place
 // in the slot: the first free one (past 62, all share place 63).
 func (l *Lobby) takePhase() (slot, idx int) {
-	group := l.cfg.Match.PhaseGroup
+	group := l.cfg.Match.TickPhaseGroup
 	if group < 0 {
 		return -1, 0
 	}

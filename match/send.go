@@ -27,7 +27,7 @@ func (m *Match) sendMatched(s *seat) {
 // they were last sent. A congested player's view is skipped before it is
 // computed, so their next diff is still against what they really got;
 // their rejects wait for the next snapshot. A player congested for
-// Config.CongestedKick is disconnected.
+// Config.CongestedTimeout is disconnected.
 func (m *Match) send() {
 	w := m.world
 	m.grid.Reset()
@@ -84,7 +84,7 @@ func (m *Match) view(s *seat, buf []byte) []byte {
 	v.Begin(uint32(w.Tick))
 	self := w.Get(s.gp.Entity)
 	switch {
-	case m.interest.Full:
+	case m.interest.FullSnapshots:
 		for i := range w.Entities {
 			e := &w.Entities[i]
 			if !e.Removed() {

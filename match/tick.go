@@ -109,7 +109,7 @@ func (m *Match) empty() bool {
 func (m *Match) tickTime(n int64) time.Time { return m.startAt.Add(time.Duration(n) * m.dt) }
 
 // phase returns the time of the first tick of a match starting at now: the
-// last instant of its place in its phase (see Config.PhaseGroup), counted
+// last instant of its place in its phase (see Config.TickPhaseGroup), counted
 // in ticks since the zero time, so that the matches of a phase tick
 // PhaseStep apart, in the same order, every tick. A slot of -1 ticks from
 // now.

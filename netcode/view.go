@@ -15,10 +15,10 @@ type Interest struct {
 	// FarEvery: farther entities are updated every FarEvery-th tick;
 	// default 3. Creates and removes are never delayed.
 	FarEvery int
-	// Full sends every entity of the match in full every tick (a reset
-	// and creates only), as protocol version 1 of the foundation did; for
-	// comparisons.
-	Full bool
+	// FullSnapshots sends every entity of the match in full every tick (a
+	// reset and creates only), as protocol version 1 of the foundation
+	// did; for comparisons.
+	FullSnapshots bool
 }
 
 // WithDefaults returns i with its zero fields defaulted.
@@ -104,7 +104,7 @@ func (v *View) Reset() {
 
 // Begin starts the view of tick.
 func (v *View) Begin(tick uint32) {
-	if v.in.Full {
+	if v.in.FullSnapshots {
 		v.Reset()
 	}
 	v.epoch++
@@ -127,7 +127,7 @@ func (v *View) Consider(e *Entity, slot int32, d2 float32, self bool) {
 	}
 	ent := &v.entries[slot]
 	known := ent.id == e.ID
-	if !self && !v.in.Full {
+	if !self && !v.in.FullSnapshots {
 		if known && d2 > v.leave2 || !known && d2 > v.enter2 {
 			return // out: Finish removes it if it was known
 		}
