@@ -1,5 +1,6 @@
 // Package game owns the rules API that game developers implement, the entity
-// model, and the built-in modes (arena and tag).
+// model and the world's spatial grid (Grid), and the built-in modes (arena
+// and tag).
 //
 // A mode is a Mode: a Spec that declares its world, its seats and its entity
 // schema once, and Rules that join and leave players, validate and apply
