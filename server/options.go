@@ -40,7 +40,7 @@ type Options struct {
 	// sent for this long (it stopped reading); default 5 s.
 	CongestedTimeout time.Duration
 	// TickPhaseGroup is how many matches tick at the same instant
-	// (match.Config.PhaseGroup): larger groups cost less CPU, smaller ones
+	// (match.Config.TickPhaseGroup): larger groups cost less CPU, smaller ones
 	// spread the snapshots' bursts; default 8, -1: every match on its
 	// own.
 	TickPhaseGroup int
