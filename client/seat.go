@@ -7,6 +7,8 @@ import (
 	"skirmish/netcode"
 )
 
+// onMatched handles a matched message: a new seat (the mode's spec, a new
+// mirror, the inputs of the seat), or the seat taken back (resume).
 func (c *Client) onMatched(m *netcode.Matched) {
 	c.mu.Lock()
 	defer c.mu.Unlock()

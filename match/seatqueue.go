@@ -7,17 +7,11 @@ import (
 	"skirmish/netcode"
 )
 
-// The per-player input limits are netcode's: netcode.InputQueue inputs
-// wait per seat (netcode.ReplayQueue in a seat restored from a
-// checkpoint), a player holds at most netcode.InboxShare places of the
-// match's inbox (netcode.ReplayQueue in a restored match), and a snapshot
-// carries at most netcode.MaxRejects rejects.
-const (
-	// viewSlack is the room each view keeps for world slots beyond the
-	// world's size when the player joins (a view grows, once, if the
-	// world outgrows it).
-	viewSlack = 16
-)
+// The seat input queue. Its limits are netcode's (netcode/seq.go):
+// netcode.InputQueue inputs wait per seat (netcode.ReplayQueue in a seat
+// restored from a checkpoint), a player holds at most netcode.InboxShare
+// places of the match's inbox (netcode.ReplayQueue in a restored match),
+// and a snapshot carries at most netcode.MaxRejects rejects.
 
 type inputMsg struct {
 	p    *Player

@@ -2,6 +2,11 @@ package match
 
 import "skirmish/netcode"
 
+// viewSlack is the room each view keeps for world slots beyond the world's
+// size when the player joins (a view grows, once, if the world outgrows
+// it).
+const viewSlack = 16
+
 // sendMatched tells s's player where they are: the match, their avatar and
 // the last input applied. Their next snapshot is a full view.
 func (m *Match) sendMatched(s *seat) {
