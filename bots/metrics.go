@@ -1,152 +1,71 @@
 package main
 
 import (
-	"bufio"
+	"cmp"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"math"
 	"net/http"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
+
+	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
 )
 
-// promSample is one line of the Prometheus text exposition format.
-type promSample struct {
-	name   string
-	labels map[string]string
-	value  float64
-}
+// promMetrics are the metric families of one scrape, by name, as
+// expfmt's parser of the Prometheus text format returns them.
+type promMetrics map[string]*dto.MetricFamily
 
-// promMetrics are the samples of one scrape.
-type promMetrics []promSample
-
-// parseMetrics reads the Prometheus text format (version 0.0.4): comment
-// and blank lines are skipped; every other line is
-// name[{label="value",…}] value [timestamp].
+// parseMetrics reads the Prometheus text exposition format (version 0.0.4).
 func parseMetrics(r io.Reader) (promMetrics, error) {
-	var out promMetrics
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 0, 64*1024), 1<<20)
-	for n := 1; sc.Scan(); n++ {
-		line := strings.TrimSpace(sc.Text())
-		if line == "" || line[0] == '#' {
-			continue
-		}
-		s, err := parseSample(line)
-		if err != nil {
-			return nil, fmt.Errorf("metrics line %d: %w", n, err)
-		}
-		out = append(out, s)
-	}
-	return out, sc.Err()
-}
-
-func parseSample(line string) (promSample, error) {
-	var s promSample
-	i := strings.IndexAny(line, "{ \t")
-	if i <= 0 {
-		return s, fmt.Errorf("no value: %q", line)
-	}
-	s.name, line = line[:i], line[i:]
-	if line[0] == '{' {
-		s.labels = map[string]string{}
-		line = line[1:]
-		for {
-			line = strings.TrimLeft(line, " \t,")
-			if line == "" {
-				return s, errors.New("unterminated labels")
-			}
-			if line[0] == '}' {
-				line = line[1:]
-				break
-			}
-			eq := strings.IndexByte(line, '=')
-			if eq <= 0 || len(line) < eq+2 || line[eq+1] != '"' {
-				return s, fmt.Errorf("bad label in %q", line)
-			}
-			key := strings.TrimSpace(line[:eq])
-			val, rest, err := unquoteLabel(line[eq+2:])
-			if err != nil {
-				return s, err
-			}
-			s.labels[key] = val
-			line = rest
-		}
-	}
-	fields := strings.Fields(line)
-	if len(fields) < 1 || len(fields) > 2 {
-		return s, fmt.Errorf("bad value %q", line)
-	}
-	v, err := parseFloat(fields[0])
+	p := expfmt.NewTextParser(model.UTF8Validation)
+	fams, err := p.TextToMetricFamilies(r)
 	if err != nil {
-		return s, err
+		return nil, fmt.Errorf("metrics: %w", err)
 	}
-	s.value = v
-	return s, nil
+	return fams, nil
 }
 
-// unquoteLabel reads a label value up to its closing quote (the opening
-// one is consumed), with the format's escapes \\, \" and \n.
-func unquoteLabel(s string) (val, rest string, err error) {
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		switch c := s[i]; c {
-		case '"':
-			return b.String(), s[i+1:], nil
-		case '\\':
-			if i+1 == len(s) {
-				return "", "", errors.New("unterminated label value")
-			}
-			i++
-			switch s[i] {
-			case 'n':
-				b.WriteByte('\n')
-			default:
-				b.WriteByte(s[i])
-			}
-		default:
-			b.WriteByte(c)
-		}
+// sampleValue is the value of a counter, gauge or untyped series (false:
+// another type).
+func sampleValue(t dto.MetricType, m *dto.Metric) (float64, bool) {
+	switch t {
+	case dto.MetricType_COUNTER:
+		return m.GetCounter().GetValue(), true
+	case dto.MetricType_GAUGE:
+		return m.GetGauge().GetValue(), true
+	case dto.MetricType_UNTYPED:
+		return m.GetUntyped().GetValue(), true
 	}
-	return "", "", errors.New("unterminated label value")
+	return 0, false
 }
 
-// parseFloat reads a sample value: a Go float, or +Inf, -Inf, NaN.
-func parseFloat(s string) (float64, error) {
-	switch s {
-	case "+Inf", "Inf":
-		return math.Inf(1), nil
-	case "-Inf":
-		return math.Inf(-1), nil
-	case "NaN":
-		return math.NaN(), nil
-	}
-	return strconv.ParseFloat(s, 64)
-}
-
-// sum returns the sum of every series of the metric name (all label
-// values) and whether there is any.
+// sum returns the sum of every series of the counter, gauge or untyped
+// metric name (all label values) and whether there is any.
 func (m promMetrics) sum(name string) (float64, bool) {
+	mf := m[name]
 	var total float64
 	found := false
-	for _, s := range m {
-		if s.name == name {
-			total += s.value
+	for _, s := range mf.GetMetric() {
+		if v, ok := sampleValue(mf.GetType(), s); ok {
+			total += v
 			found = true
 		}
 	}
 	return total, found
 }
 
-// value returns the first series of the metric name, ignoring labels.
+// value returns the first series of the counter, gauge or untyped metric
+// name, ignoring labels.
 func (m promMetrics) value(name string) (float64, bool) {
-	for _, s := range m {
-		if s.name == name {
-			return s.value, true
+	mf := m[name]
+	for _, s := range mf.GetMetric() {
+		if v, ok := sampleValue(mf.GetType(), s); ok {
+			return v, true
 		}
 	}
 	return 0, false
@@ -159,29 +78,29 @@ type bucket struct {
 	Count float64
 }
 
-// buckets returns the buckets of histogram name (its name_bucket series),
-// ordered by bound; the last one's bound is +Inf.
+// buckets returns the buckets of histogram name, ordered by bound, with
+// the counts of every series (all label values) added up; the last one's
+// bound is +Inf.
 func (m promMetrics) buckets(name string) []bucket {
-	var out []bucket
-	for _, s := range m {
-		if s.name != name+"_bucket" {
-			continue
-		}
-		le, err := parseFloat(s.labels["le"])
-		if err != nil {
-			continue
-		}
-		out = append(out, bucket{LE: le, Count: s.value})
+	mf := m[name]
+	if mf.GetType() != dto.MetricType_HISTOGRAM {
+		return nil
 	}
-	slices.SortFunc(out, func(a, b bucket) int {
-		switch {
-		case a.LE < b.LE:
-			return -1
-		case a.LE > b.LE:
-			return 1
+	byLE := map[float64]float64{}
+	for _, s := range mf.GetMetric() {
+		h := s.GetHistogram()
+		for _, b := range h.GetBucket() {
+			byLE[b.GetUpperBound()] += float64(b.GetCumulativeCount())
 		}
-		return 0
-	})
+		if len(h.GetBucket()) == 0 || !math.IsInf(h.GetBucket()[len(h.GetBucket())-1].GetUpperBound(), 1) {
+			byLE[math.Inf(1)] += float64(h.GetSampleCount()) // every observation is at most +Inf
+		}
+	}
+	out := make([]bucket, 0, len(byLE))
+	for le, n := range byLE {
+		out = append(out, bucket{LE: le, Count: n})
+	}
+	slices.SortFunc(out, func(a, b bucket) int { return cmp.Compare(a.LE, b.LE) })
 	return out
 }
 

@@ -2,6 +2,7 @@ package main
 
 import (
 	"math"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -48,14 +49,17 @@ func TestParseMetrics(t *testing.T) {
 	if _, ok := m.sum("skirmish_panics_total"); ok {
 		t.Error("absent metric found")
 	}
-	var closes promSample
-	for _, s := range m {
-		if s.name == "skirmish_closes_total" {
-			closes = s
-		}
+	closes := m["skirmish_closes_total"].GetMetric()
+	labels := map[string]string{}
+	for _, lp := range closes[0].GetLabel() {
+		labels[lp.GetName()] = lp.GetValue()
 	}
-	if closes.value != 3 || closes.labels["reason"] != "a \"quoted\", \\ odd\nname" || closes.labels["other"] != "x" {
-		t.Errorf("escaped labels and timestamp: %+v", closes)
+	if v, _ := m.value("skirmish_closes_total"); len(closes) != 1 || v != 3 || closes[0].GetTimestampMs() != 1700000000000 ||
+		labels["reason"] != "a \"quoted\", \\ odd\nname" || labels["other"] != "x" {
+		t.Errorf("escaped labels and timestamp: %v", closes)
+	}
+	if _, ok := m.sum("skirmish_tick_duration_seconds"); ok {
+		t.Error("a histogram summed as a counter")
 	}
 	if v, _ := m.value("weird_nan"); !math.IsNaN(v) {
 		t.Errorf("NaN: %v", v)
@@ -79,6 +83,32 @@ func TestParseMetrics(t *testing.T) {
 	m2, _ := parseMetrics(strings.NewReader("go_memstats_heap_inuse_bytes 7\n"))
 	if v, name, ok := heapMetric(m2); !ok || v != 7 || name != "go_memstats_heap_inuse_bytes" {
 		t.Errorf("heap fallback %v %s %v", v, name, ok)
+	}
+}
+
+// A histogram's series add up by bound, and one whose text has no +Inf
+// bucket gets it from its count.
+func TestHistogramBuckets(t *testing.T) {
+	m, err := parseMetrics(strings.NewReader(`# TYPE h histogram
+h_bucket{mode="arena",le="0.1"} 3
+h_bucket{mode="arena",le="1"} 5
+h_bucket{mode="arena",le="+Inf"} 6
+h_sum{mode="arena"} 2
+h_count{mode="arena"} 6
+h_bucket{mode="tag",le="0.1"} 1
+h_bucket{mode="tag",le="1"} 2
+h_sum{mode="tag"} 1
+h_count{mode="tag"} 4
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []bucket{{0.1, 4}, {1, 7}, {math.Inf(1), 10}}
+	if got := m.buckets("h"); !slices.Equal(got, want) {
+		t.Errorf("buckets %v, want %v", got, want)
+	}
+	if got := m.buckets("absent"); got != nil {
+		t.Errorf("absent histogram: %v", got)
 	}
 }
 

@@ -13,23 +13,14 @@
 package client
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
-	"fmt"
-	"math"
-	"math/rand/v2"
-	"net/http"
 	"net/netip"
-	"net/url"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/lxzan/gws"
-
-	"skirmish/game"
 	"skirmish/netcode"
 )
 
@@ -175,60 +166,22 @@ type Client struct {
 	once    sync.Once
 	closing atomic.Bool // Close was called
 
+	events chan netcode.ServerMsg
+
+	// mu guards what follows: one lock, since a snapshot moves the
+	// prediction, the input schedule and the phase together, and a drop
+	// ends the schedule. Each job keeps its state in its own type.
 	mu         sync.Mutex
-	nodes      []*url.URL // the nodes to fall back to (Options.Nodes)
-	node       int        // index in nodes of the node last connected to
-	link       *link      // the current (or last) connection
-	gen        int        // generation of the newest connection
 	phase      Phase
-	mode       string
+	mode       string          // the mode last queued for
+	queuedAt   time.Time       // when queue was last sent (zero: not since the last matched)
 	matched    netcode.Matched // with its mode's declaration: all the client knows of the mode
 	seated     bool            // matched was received: snapshots can be read
-	fireBit    int             // bit of the action named "fire" (-1: none)
-	ctl        Control
 	world      mirror
-	pending    []netcode.Input
-	seq        uint32
-	lastUse    [8]uint32 // by action bit: seq of the last input that pressed it
-	srvX, srvY float32   // the own avatar as last received
-	srvOK      bool      // srvX, srvY hold a position of this seat
-	srvStill   bool      // the own avatar was immobile as last received
-	hist       history   // the inputs sent in the last histWindow at least
-	ack        uint32
-	predX      float32
-	predY      float32
-	predOK     bool           // predX, predY hold a prediction
-	self       netcode.Entity // scratch: the own avatar (a local would escape to the heap)
-	unmeasured uint32         // inputs up to this seq are left out of MaxPredictionError
 	stats      Stats
-	matchGen   int
-	jit        jit
-	events     chan netcode.ServerMsg
-	where      uint8     // where the welcome said the player is
-	droppedAt  time.Time // when the current outage began (zero: none)
-	movedAt    time.Time // when the moved being followed arrived
-	lastMatch  string    // match the client was seated in when it dropped
-	seatNode   string    // nodeKey of the node that last seated the player
-	requeue    bool      // queued when it dropped: queue again
-	queuedAt   time.Time // when queue was last sent (zero: not since the last matched)
-	lostAt     time.Time // when the seat's node was lost: dropped or moved (zero: not lost)
-	lostMoved  bool      // lostAt is the arrival of a moved message
-}
-
-// link is one WebSocket connection of the client, to one node.
-type link struct {
-	gen       int
-	node      *url.URL // the node's base URL
-	key       string   // nodeKey(node)
-	ws        *gws.Conn
-	welcome   chan struct{} // closed by its welcome
-	gone      chan struct{} // closed when it closes before its welcome
-	welcomed  bool
-	ended     bool      // its close was handled
-	abandoned bool      // connect gave up on it: its frames are ignored
-	code      uint16    // its close code, once ended
-	moved     *url.URL  // the node a moved message sent the player to
-	movedAt   time.Time // when that moved message arrived
+	connState  // the connections and reconnects (link.go)
+	inputs     // the input schedule (inputs.go)
+	prediction // the own avatar predicted (predict.go)
 }
 
 // Dial creates a guest session at base (http://host:port, maybe with a
@@ -248,13 +201,12 @@ func Dial(ctx context.Context, base string, opts Options) (*Client, error) {
 		return nil, err
 	}
 	c := &Client{
-		opts:   opts,
-		nodes:  nodes,
-		node:   at,
-		local:  local,
-		reader: netcode.NewReader(),
-		closed: make(chan struct{}),
-		events: make(chan netcode.ServerMsg, 16),
+		opts:      opts,
+		connState: connState{nodes: nodes, node: at},
+		local:     local,
+		reader:    netcode.NewReader(),
+		closed:    make(chan struct{}),
+		events:    make(chan netcode.ServerMsg, 16),
 	}
 	// Every frame goes out on the connection it was meant for: one sent
 	// just before a drop must not reach the next connection before its
@@ -288,327 +240,6 @@ func Dial(ctx context.Context, base string, opts Options) (*Client, error) {
 		return nil, err
 	}
 	return c, nil
-}
-
-// maxHops bounds the moved messages followed in a row at once, without a
-// welcome in between; more go on with the reconnect backoff.
-const maxHops = 4
-
-// movedCloseWait is how long the client waits, after a moved message, for
-// the server to close the connection before it closes it itself.
-const movedCloseWait = time.Second
-
-// movedError: the connection was moved (to the node at to) before its
-// welcome.
-type movedError struct{ to *url.URL }
-
-func (e *movedError) Error() string { return "connect: moved to " + e.to.String() }
-
-// createSession creates a guest session at the node at base.
-func (c *Client) createSession(ctx context.Context, base *url.URL) error {
-	body, _ := json.Marshal(map[string]string{"name": c.opts.Name})
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, sessionsURL(base), bytes.NewReader(body))
-	if err != nil {
-		return err
-	}
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := httpClient(c.local).Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusCreated {
-		return fmt.Errorf("create session: %s", resp.Status)
-	}
-	var s struct{ Token, PlayerID, Name string }
-	if err := json.NewDecoder(resp.Body).Decode(&s); err != nil {
-		return fmt.Errorf("create session: %w", err)
-	}
-	c.mu.Lock()
-	c.token, c.PlayerID, c.Name = s.Token, s.PlayerID, s.Name
-	c.mu.Unlock()
-	return nil
-}
-
-// errUnauthorized: the server does not know the token (it restarted
-// without a session store).
-var errUnauthorized = errors.New("client: token refused")
-
-// connect opens a WebSocket to the node at base with the client's token
-// and completes the hello/welcome handshake. A connection moved before its
-// welcome returns a *movedError.
-func (c *Client) connect(ctx context.Context, base *url.URL) error {
-	_, err := c.connectLink(ctx, base)
-	return err
-}
-
-// connectLink is connect, returning the new connection.
-func (c *Client) connectLink(ctx context.Context, base *url.URL) (*link, error) {
-	hdr := http.Header{}
-	if c.opts.Origin != "" {
-		hdr.Set("Origin", c.opts.Origin)
-	}
-	c.mu.Lock()
-	c.gen++
-	l := &link{gen: c.gen, node: base, key: nodeKey(base), welcome: make(chan struct{}), gone: make(chan struct{})}
-	c.link = l
-	token := c.token
-	c.mu.Unlock()
-	conn, resp, err := gws.NewClient(&events{c: c, gen: l.gen}, &gws.ClientOption{
-		Addr:               wsURL(base, token),
-		RequestHeader:      hdr,
-		ReadMaxPayloadSize: 1 << 20,
-		HandshakeTimeout:   5 * time.Second,
-		NewDialer:          newWSDialer(ctx, c.local),
-	})
-	if err != nil {
-		if resp != nil {
-			if resp.StatusCode == http.StatusUnauthorized {
-				return nil, errUnauthorized
-			}
-			return nil, fmt.Errorf("connect: %s", resp.Status)
-		}
-		return nil, fmt.Errorf("connect: %w", err)
-	}
-	c.mu.Lock()
-	l.ws = conn
-	hello := netcode.AppendHello(nil, netcode.Version, netcode.Version)
-	c.stats.BytesUp += int64(len(hello))
-	c.mu.Unlock()
-	c.out.push(frame{ws: conn, b: hello}) // first on the new connection
-	c.cur.Store(l)
-	go conn.ReadLoop()
-	t := time.NewTimer(10 * time.Second)
-	defer t.Stop()
-	var fail error
-	select {
-	case <-l.welcome:
-		return l, nil
-	case <-l.gone:
-		c.mu.Lock()
-		code, to := l.code, l.moved
-		c.mu.Unlock()
-		if to != nil {
-			return nil, &movedError{to: to}
-		}
-		return nil, fmt.Errorf("connect: closed with code %d", code)
-	case <-c.closed:
-		return nil, fmt.Errorf("connect: closed with code %d", c.Stats().CloseCode)
-	case <-t.C:
-		fail = errors.New("connect: no welcome")
-	case <-ctx.Done():
-		fail = ctx.Err()
-	}
-	c.mu.Lock()
-	if l.welcomed { // just in time
-		c.mu.Unlock()
-		return l, nil
-	}
-	l.abandoned = true
-	c.mu.Unlock()
-	_ = conn.NetConn().Close()
-	return nil, fail
-}
-
-// linkClosed handles the close of connection gen (code 0: no close frame).
-// One that closes before its welcome is connect's to report. Otherwise the
-// client follows a moved message at once, gives up, or reconnects in the
-// background.
-func (c *Client) linkClosed(gen int, code uint16) {
-	c.mu.Lock()
-	l := c.link
-	if l == nil || l.gen != gen || l.ended {
-		c.mu.Unlock()
-		return
-	}
-	l.ended, l.code = true, code
-	if !l.welcomed {
-		close(l.gone)
-		c.mu.Unlock()
-		return
-	}
-	c.stats.CloseCode = code
-	final := c.closing.Load() || code == uint16(netcode.CloseReplaced) || code == uint16(netcode.CloseVersion)
-	// A moved message, or a close 4007 that lost its message, is no drop:
-	// the client follows it whether or not it reconnects after drops.
-	moved := l.moved != nil || code == uint16(netcode.CloseMoved)
-	final = final || (!moved && !c.opts.Reconnect)
-	if !final {
-		now := time.Now()
-		if c.phase != PhaseReconnecting { // else it is still getting back the seat it had
-			c.lastMatch = ""
-			if c.phase == PhasePlaying {
-				c.lastMatch = c.matched.MatchID
-				c.lostAt, c.lostMoved = now, moved
-				if !l.movedAt.IsZero() {
-					c.lostAt = l.movedAt
-				}
-			}
-			c.requeue = c.phase == PhaseQueued
-			c.phase = PhaseReconnecting
-			c.matchGen++ // end the input schedule; pending inputs are kept
-		}
-		if moved {
-			c.movedAt = now
-			if l.moved != nil {
-				c.stats.Moved++
-			}
-		} else {
-			c.stats.Disconnects++
-			if c.droppedAt.IsZero() {
-				c.droppedAt = now
-			}
-		}
-	}
-	to := l.moved
-	c.mu.Unlock()
-	if final {
-		c.markClosed()
-		return
-	}
-	go c.reconnect(to, moved)
-}
-
-// nextNode returns the node after the one last connected to (round robin).
-func (c *Client) nextNode() *url.URL {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.node = (c.node + 1) % len(c.nodes)
-	return c.nodes[c.node]
-}
-
-// reconnect gets a connection back until connected or closed. After a
-// moved message (moved) it goes to that node (to; the next node if nil) at
-// once; after a drop, or if that fails, it tries the nodes round robin,
-// starting with the one after the node that dropped, with exponential
-// backoff and jitter. It follows the moved messages of the nodes it
-// reaches.
-func (c *Client) reconnect(to *url.URL, moved bool) {
-	backoff := 250 * time.Millisecond
-	wait := !moved
-	outage := !moved // counted as a disconnect
-	hops := 0
-	var l *link
-	for {
-		if wait {
-			d := time.Duration(float64(backoff) * (0.8 + 0.4*rand.Float64()))
-			select {
-			case <-c.closed:
-				return
-			case <-time.After(d):
-			}
-			backoff = min(2*backoff, 5*time.Second)
-		}
-		target := to
-		if target == nil {
-			target = c.nextNode()
-		}
-		to = nil
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		var err error
-		l, err = c.connectLink(ctx, target)
-		if errors.Is(err, errUnauthorized) {
-			// The server forgot the session (restarted without a store):
-			// start over as a new guest, in the lobby.
-			if err = c.createSession(ctx, target); err == nil {
-				l, err = c.connectLink(ctx, target)
-			}
-			c.mu.Lock()
-			c.lastMatch = ""
-			c.phase = PhaseLobby
-			c.mu.Unlock()
-		}
-		cancel()
-		if err == nil {
-			break
-		}
-		if c.closing.Load() {
-			return
-		}
-		var mv *movedError
-		if errors.As(err, &mv) {
-			// The node reached routes the player elsewhere: go there at
-			// once, unless the nodes keep bouncing the player.
-			hops++
-			c.mu.Lock()
-			c.stats.Moved++
-			c.mu.Unlock()
-			to, wait = mv.to, hops > maxHops
-			continue
-		}
-		if !outage {
-			// The node a moved message named cannot be reached: now the
-			// player is cut off, as by a drop.
-			if !c.opts.Reconnect {
-				c.markClosed()
-				return
-			}
-			outage = true
-			c.mu.Lock()
-			c.stats.Disconnects++
-			if c.droppedAt.IsZero() {
-				c.droppedAt = c.movedAt
-			}
-			c.mu.Unlock()
-		}
-		wait = true
-	}
-	c.mu.Lock()
-	if i := c.nodeIndex(l.key); i >= 0 {
-		c.node = i
-	}
-	if outage {
-		c.stats.Reconnects++
-	}
-	// The welcome said where the player is. Seated: matched (resumed, or a
-	// new match the fleet's queue seated the player in there) or
-	// seat_expired follows, and may already have been handled. Queued: the
-	// server kept the place. In the lobby: the seat or place is gone. A
-	// connection that already closed again is the next reconnect's.
-	toLobby := false
-	if c.phase == PhaseReconnecting && c.link == l && !l.ended {
-		switch c.where {
-		case netcode.WhereQueued:
-			c.reconnected(false)
-			c.phase = PhaseQueued
-		case netcode.WhereLobby:
-			toLobby = true
-			c.lastMatch = ""
-			c.reconnected(false)
-			c.phase = PhaseLobby
-		}
-	}
-	requeue, mode := c.requeue || c.opts.Requeue, c.mode
-	c.mu.Unlock()
-	if toLobby && requeue && mode != "" {
-		c.Queue(mode)
-	}
-}
-
-// nodeIndex returns the index in c.nodes of the node named key, or -1;
-// c.mu is held.
-func (c *Client) nodeIndex(key string) int {
-	for i, u := range c.nodes {
-		if nodeKey(u) == key {
-			return i
-		}
-	}
-	return -1
-}
-
-// reconnected reports the end of an outage; c.mu is held.
-func (c *Client) reconnected(resumed bool) {
-	if c.droppedAt.IsZero() {
-		return
-	}
-	d := time.Since(c.droppedAt)
-	c.droppedAt = time.Time{}
-	if resumed {
-		c.stats.Resumed++
-	}
-	if c.opts.OnReconnect != nil {
-		c.opts.OnReconnect(d, resumed)
-	}
 }
 
 // Drop cuts the connection abruptly, without a close frame, as a network
@@ -688,28 +319,6 @@ func (c *Client) Stats() Stats {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.stats
-}
-
-// send sends b on the current connection.
-func (c *Client) send(b []byte) {
-	l := c.cur.Load()
-	if l == nil {
-		return
-	}
-	c.mu.Lock()
-	c.stats.BytesUp += int64(len(b))
-	c.mu.Unlock()
-	c.out.push(frame{ws: l.ws, b: b})
-}
-
-// sendLocked is send with c.mu held.
-func (c *Client) sendLocked(b []byte) {
-	l := c.cur.Load()
-	if l == nil {
-		return
-	}
-	c.stats.BytesUp += int64(len(b))
-	c.out.push(frame{ws: l.ws, b: b})
 }
 
 // View is a consistent copy of what the client knows.
@@ -799,10 +408,6 @@ func (c *Client) Score(entity uint32) netcode.Score {
 	return c.world.m.Score(entity)
 }
 
-// firstMargin is how long before the next tick a match's first input aims
-// to arrive, before the server has reported any lead.
-const firstMargin = 8 * time.Millisecond
-
 // InterpolationDelay is how far in the past other entities are drawn.
 const InterpolationDelay = 100 * time.Millisecond
 
@@ -848,17 +453,12 @@ func (c *Client) handle(gen int, frame []byte) {
 		// already back in the lobby (and maybe queued again) ignores it.
 		lost := (m.ErrCode == netcode.ErrSeatExpired || m.ErrCode == netcode.ErrMatchGone) &&
 			(c.phase == PhasePlaying || c.phase == PhaseReconnecting)
+		var again string
 		if lost {
-			c.phase = PhaseLobby
-			c.pending = c.pending[:0]
-			c.matchGen++
-			c.reconnected(false)
+			again = c.toLobby(false)
 		}
-		mode, requeue := c.mode, lost && c.opts.Requeue
 		c.mu.Unlock()
-		if requeue && mode != "" {
-			c.Queue(mode)
-		}
+		c.queueAgain(again)
 	case netcode.MsgMatched:
 		c.onMatched(&m.Matched)
 	case netcode.MsgSnapshot:
@@ -866,43 +466,38 @@ func (c *Client) handle(gen int, frame []byte) {
 		return
 	case netcode.MsgResult:
 		c.mu.Lock()
-		c.phase = PhaseLobby
-		c.matchGen++
-		c.pending = c.pending[:0]
-		mode, requeue := c.mode, c.opts.Requeue
+		again := c.toLobby(false)
 		c.mu.Unlock()
-		if requeue {
-			c.Queue(mode)
-		}
+		c.queueAgain(again)
 	case netcode.MsgPong:
 		return
 	}
 	c.emit(m)
 }
 
-// moved records that connection l's player is to go to the node at raw;
-// the server closes l next, or the client does after movedCloseWait.
-func (c *Client) moved(l *link, raw string) {
-	u, err := parseNode(raw)
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if err != nil {
-		c.stats.ProtocolErrors++
-		return
+// toLobby puts the client back in the lobby: its match ended, or its seat
+// or place in a queue is gone. The match's input schedule ends and its
+// pending inputs are dropped; an outage, if one was on, is over. It
+// returns the mode to queue for again (Options.Requeue, or again: the
+// client was queued when its connection dropped), or "": the caller
+// passes it to queueAgain once c.mu is released. c.mu is held.
+func (c *Client) toLobby(again bool) string {
+	c.phase = PhaseLobby
+	c.lastMatch = ""
+	c.pending = c.pending[:0]
+	c.matchGen++
+	c.reconnected(false)
+	if again || c.opts.Requeue {
+		return c.mode
 	}
-	if l.moved != nil {
-		return
+	return ""
+}
+
+// queueAgain queues for mode, if any (see toLobby); c.mu is not held.
+func (c *Client) queueAgain(mode string) {
+	if mode != "" {
+		c.Queue(mode)
 	}
-	l.moved, l.movedAt = u, time.Now()
-	ws := l.ws
-	time.AfterFunc(movedCloseWait, func() {
-		c.mu.Lock()
-		open := !l.ended
-		c.mu.Unlock()
-		if open {
-			_ = ws.NetConn().Close()
-		}
-	})
 }
 
 func (c *Client) emit(m *netcode.ServerMsg) {
@@ -922,305 +517,5 @@ func (c *Client) emit(m *netcode.ServerMsg) {
 	}
 }
 
-func (c *Client) onMatched(m *netcode.Matched) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.lastMatch != "" && m.MatchID == c.lastMatch && m.Entity == c.matched.Entity {
-		c.resume(m)
-		return
-	}
-	c.lastMatch = ""
-	c.lostAt = time.Time{}
-	if c.link != nil {
-		c.seatNode = c.link.key
-	}
-	if !c.queuedAt.IsZero() {
-		if c.opts.OnQueued != nil {
-			c.opts.OnQueued(time.Since(c.queuedAt))
-		}
-		c.queuedAt = time.Time{}
-	}
-	// Everything the client knows of the mode comes from matched: the
-	// decoder's slices are reused, so they are copied.
-	c.matched = *m
-	c.matched.Schema.Kinds = append([]netcode.Kind(nil), m.Schema.Kinds...)
-	c.matched.Schema.Fields = append([]netcode.Field(nil), m.Schema.Fields...)
-	c.matched.Info = m.Info.Clone()
-	c.seated = true
-	c.fireBit = -1
-	if a, ok := c.matched.Info.Action("fire"); ok {
-		c.fireBit = int(a.Bit)
-	}
-	c.phase = PhasePlaying
-	c.stats.Matches++
-	c.world = newMirror(&c.matched.Schema)
-	c.jit = jit{}
-	c.pending = c.pending[:0]
-	// Seqs never go back within a session: the server voids every seq up
-	// to matched's ackSeq, so the next input is above both it and the last
-	// one sent.
-	c.seq = max(c.seq, m.AckSeq)
-	c.ack, c.unmeasured = m.AckSeq, c.seq
-	c.lastUse, c.predOK, c.srvOK, c.srvStill = [8]uint32{}, false, false, false
-	c.hist.reset(m.TickRate) // no input of another match is ever sent again
-	c.matchGen++
-}
-
-// resume takes the seat back after a reconnect or a move: the inputs the
-// server settled are dropped; every input kept with a seq above the
-// matched's ackSeq is sent again with its seq, in inputs frames, before any
-// new input (the server applies each at most once). That may be more than
-// the pending ones: a seat restored from a checkpoint goes back to the
-// checkpoint's ackSeq. Prediction restarts from the full view that
-// follows, with them pending again. c.mu is held.
-func (c *Client) resume(m *netcode.Matched) {
-	c.lastMatch = ""
-	c.phase = PhasePlaying
-	if c.link != nil {
-		if c.seatNode != "" && c.link.key != c.seatNode {
-			c.stats.Migrated++
-			if c.opts.OnMigrated != nil && !c.lostAt.IsZero() {
-				c.opts.OnMigrated(time.Since(c.lostAt), c.lostMoved)
-			}
-		}
-		c.seatNode = c.link.key
-	}
-	c.lostAt = time.Time{}
-	c.world = newMirror(&c.matched.Schema)
-	c.ack = m.AckSeq
-	c.srvOK = false
-	// Pending inputs that left the history (far behind: none in practice)
-	// come first, then the history's.
-	lo := uint32(0)
-	if n := uint32(len(c.hist.ring)); c.seq >= n {
-		lo = c.seq - n + 1
-	}
-	k := 0
-	for _, in := range c.pending {
-		if in.Seq > m.AckSeq && in.Seq < lo {
-			c.pending[k] = in
-			k++
-		}
-	}
-	c.pending = c.hist.after(c.pending[:k], m.AckSeq, c.seq)
-	c.predOK = false
-	c.unmeasured = c.seq // predicted before the outage: not held to the measure
-	c.matchGen++
-	c.jit = jit{} // the schedule restarts from the first snapshot
-	c.reconnected(true)
-	appendBatches(make([]byte, 0, 2048), c.pending, c.sendLocked)
-}
-
-func (c *Client) onSnapshot(s *netcode.Snapshot) {
-	now := time.Now()
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.phase != PhasePlaying {
-		return
-	}
-	c.stats.Snapshots++
-	c.stats.Rejected += len(s.Rejects)
-	for _, r := range s.Rejects {
-		if r.Code == netcode.RejectMissing {
-			c.stats.InputsLost++
-		}
-	}
-	if s.AckSeq < c.ack {
-		c.stats.AckNonMonotonic++
-	}
-	if s.AckSeq > c.ack && c.opts.OnAck != nil {
-		lo := c.ack + 1
-		if ring := uint32(len(c.hist.ring)); s.AckSeq >= ring {
-			lo = max(lo, s.AckSeq-ring+1) // older ones left the ring
-		}
-		for q := lo; q <= s.AckSeq && q != 0; q++ {
-			if si := c.hist.get(q); si != nil {
-				c.opts.OnAck(now.Sub(si.at))
-			}
-		}
-	}
-	prevAck := c.ack
-	c.ack = s.AckSeq
-	if err := c.world.apply(s, now); err != nil {
-		c.stats.ProtocolErrors++
-		return
-	}
-	c.jit.report(s.HasLead, s.LeadUs, s.AckSeq, c.seq, c.matched.TickRate)
-	if s.HasLead {
-		c.stats.LeadUs, c.stats.TargetLeadUs = s.LeadUs, int32(c.jit.target)
-	}
-	var ok bool
-	c.self, ok = c.world.find(c.matched.Entity)
-	if !ok {
-		return
-	}
-	self := &c.self
-	// A rejected input, or a jump (the server moved the avatar by itself:
-	// a respawn), makes the prediction wrong on purpose: those are not
-	// measured. A jump is a move farther than the inputs settled since the
-	// last snapshot can take the avatar, whatever the mode.
-	teleported := false
-	for _, r := range s.Rejects {
-		teleported = teleported || r.Seq == s.AckSeq
-	}
-	if c.srvOK {
-		reach := float64(s.AckSeq-prevAck)*float64(c.matched.Info.Speed)/float64(max(c.matched.TickRate, 1))*1.002 +
-			2/float64(c.matched.Schema.PosScale)
-		teleported = teleported || s.AckSeq < prevAck ||
-			math.Hypot(float64(self.X-c.srvX), float64(self.Y-c.srvY)) > reach
-	}
-	c.srvX, c.srvY, c.srvOK = self.X, self.Y, true
-	// Inputs sent while the avatar was immobile were predicted so: the
-	// snapshot that frees it leaves them out of the measure too.
-	wasStill := c.srvStill
-	c.srvStill = c.matched.Info.Immobile.Holds(self)
-	if teleported || c.srvStill || wasStill {
-		// Inputs sent until now were predicted from a state the server
-		// has since changed by itself: don't hold them to the measure.
-		c.unmeasured = c.seq
-	}
-	if si := c.hist.get(s.AckSeq); si != nil && s.AckSeq > c.unmeasured {
-		d := math.Hypot(float64(si.x-self.X), float64(si.y-self.Y))
-		c.stats.MaxPredictionError = max(c.stats.MaxPredictionError, d)
-	}
-	// Reconcile: drop acknowledged inputs, replay the rest on the server's
-	// position.
-	n := 0
-	for _, in := range c.pending {
-		if in.Seq > s.AckSeq {
-			c.pending[n] = in
-			n++
-		}
-	}
-	c.pending = c.pending[:n]
-	x, y := self.X, self.Y
-	for i := range c.pending {
-		x, y = c.predict(self, x, y, &c.pending[i])
-	}
-	if c.predOK && !teleported {
-		c.stats.MaxCorrection = max(c.stats.MaxCorrection, math.Hypot(float64(x-c.predX), float64(y-c.predY)))
-	}
-	if !c.predOK {
-		// The first snapshot of a match marks the server's tick phase: it
-		// left just after a tick began. The first input goes firstMargin
-		// before the next tick (half a tick at high rates), clear of the
-		// delays between that tick and this snapshot; jit refines it.
-		dt := time.Second / time.Duration(max(c.matched.TickRate, 1))
-		c.schedule(c.matchGen, dt, now.Add(max(dt-firstMargin, dt/2)))
-	}
-	c.predX, c.predY, c.predOK = x, y, true
-}
-
-// predict applies in to the avatar at (x, y) with the server's movement
-// rule (game.Move), as matched declares it: the speed, the world's bounds,
-// the immobility rule and the aimed actions. c.mu is held.
-func (c *Client) predict(self *netcode.Entity, x, y float32, in *netcode.Input) (float32, float32) {
-	if c.matched.Info.Immobile.Holds(self) || !game.ValidDirection(in.MoveX, in.MoveY) {
-		return x, y // immobile, or the server rejects it whole
-	}
-	for _, a := range c.matched.Info.Actions {
-		if a.Aimed && in.Pressed(a.Bit) && !game.ValidAim(in.AimX, in.AimY) {
-			return x, y // the server rejects it whole
-		}
-	}
-	dt := 1 / float32(c.matched.TickRate)
-	return game.Move(x, y, in.MoveX, in.MoveY, c.matched.Info.Speed, dt, c.matched.WorldW, c.matched.WorldH)
-}
-
-// buttons returns the buttons of input seq: the declared actions that the
-// control wants and whose cooldown allows, which it records as used.
-// c.mu is held.
-func (c *Client) buttons(seq uint32) uint8 {
-	want := c.ctl.Buttons
-	if c.ctl.Fire && c.fireBit >= 0 {
-		want |= 1 << c.fireBit
-	}
-	var b uint8
-	for _, a := range c.matched.Info.Actions {
-		if want&(1<<a.Bit) == 0 {
-			continue
-		}
-		if last := c.lastUse[a.Bit]; last == 0 || seq-last >= a.CooldownTicks {
-			b |= 1 << a.Bit
-			c.lastUse[a.Bit] = seq
-		}
-	}
-	return b
-}
-
-// schedule starts the input schedule of the match of generation gen: one
-// input every dt, the first at first, on the match's scheduler (see
-// sched.go). Its schedule slides so that inputs reach the server a small
-// margin before the tick that applies them (see jit). c.mu is held.
-func (c *Client) schedule(gen int, dt time.Duration, first time.Time) {
-	schedulerFor(c.matched.MatchID).add(schedItem{at: monoNow() + int64(time.Until(first)), c: c, gen: gen, dt: dt})
-}
-
-// sendScheduled sends the input due at it.at, on the scheduler's
-// goroutine, and returns when the next one is due; ok is false when the
-// match of it.gen is over for the client (or the client is closed): its
-// schedule ends. buf is the scheduler's scratch space.
-func (c *Client) sendScheduled(it *schedItem, buf []byte) (next int64, ok bool, _ []byte) {
-	c.mu.Lock()
-	if c.matchGen != it.gen || c.phase != PhasePlaying {
-		c.mu.Unlock()
-		return 0, false, buf
-	}
-	what, next := c.jit.fire(it.at, monoNow(), it.dt, c.seq+1)
-	if what != fireSend {
-		if what == fireDrain {
-			c.stats.Drains++
-		} else {
-			c.stats.LateSends++
-		}
-		c.mu.Unlock()
-		return next, true, buf
-	}
-	l := c.cur.Load()
-	now := time.Now()
-	c.seq++
-	in := netcode.Input{Seq: c.seq, MoveX: c.ctl.MoveX, MoveY: c.ctl.MoveY, AimX: c.ctl.AimX, AimY: c.ctl.AimY,
-		Buttons: c.buttons(c.seq)}
-	c.self = c.world.get(c.matched.Entity)
-	c.predX, c.predY = c.predict(&c.self, c.predX, c.predY, &in)
-	c.pending = append(c.pending, in)
-	c.hist.put(sentInput{in: in, at: now, x: c.predX, y: c.predY})
-	c.stats.InputsSent++
-	buf = netcode.AppendInput(buf[:0], &in)
-	if l != nil {
-		c.stats.BytesUp += int64(len(buf))
-	}
-	c.mu.Unlock()
-	if l != nil {
-		c.out.push(frame{ws: l.ws, b: buf})
-	}
-	return next, true, buf
-}
-
 // Ping sends a ping; the pong is handled silently.
 func (c *Client) Ping() { c.send(netcode.AppendPing(nil, float64(time.Now().UnixMilli()))) }
-
-// events is the gws event handler of one of the client's connections.
-type events struct {
-	c   *Client
-	gen int
-}
-
-func (e *events) OnOpen(*gws.Conn) {}
-
-func (e *events) OnClose(_ *gws.Conn, err error) {
-	var code uint16
-	var ce *gws.CloseError
-	if errors.As(err, &ce) {
-		code = ce.Code
-	}
-	e.c.in.push(frame{gen: e.gen, closed: true, code: code}) // after the frames before it
-}
-
-func (e *events) OnPing(s *gws.Conn, p []byte) { _ = s.WritePong(p) }
-func (e *events) OnPong(*gws.Conn, []byte)     {}
-
-func (e *events) OnMessage(_ *gws.Conn, m *gws.Message) {
-	e.c.in.push(frame{gen: e.gen, b: m.Bytes()}) // handled or copied before it returns
-	m.Close()
-}

@@ -7,13 +7,6 @@ import (
 	"skirmish/netcode"
 )
 
-// histWindow is how long the client keeps every input it sent,
-// acknowledged or not: a seat restored from a checkpoint (at most a
-// checkpoint interval, 1 s, old) may have lost inputs the client already
-// saw acknowledged, and they are sent again. Two checkpoint intervals at
-// least, so 3 s.
-const histWindow = 3 * time.Second
-
 // sentInput is an input as it was sent: when, and where the client
 // predicted its avatar after it.
 type sentInput struct {
@@ -23,15 +16,15 @@ type sentInput struct {
 }
 
 // history is a ring of the last inputs sent, indexed by seq: it holds at
-// least histWindow of them at the match's tick rate.
+// least netcode.HistoryWindow of them at the match's tick rate.
 type history struct {
 	ring []sentInput
 }
 
-// histLen is the size of a ring that holds histWindow of inputs at
-// tickRate: a power of two (128 at 30 Hz).
+// histLen is the size of a ring that holds netcode.HistoryWindow of inputs
+// at tickRate: a power of two (128 at 30 Hz).
 func histLen(tickRate uint32) int {
-	need := int(math.Ceil(histWindow.Seconds() * float64(max(tickRate, 1))))
+	need := int(math.Ceil(netcode.HistoryWindow.Seconds() * float64(max(tickRate, 1))))
 	n := 16
 	for n < need {
 		n <<= 1
@@ -74,11 +67,7 @@ func (h *history) after(dst []netcode.Input, ack, last uint32) []netcode.Input {
 	if n == 0 || ack >= last {
 		return dst
 	}
-	lo := ack + 1
-	if last >= n {
-		lo = max(lo, last-n+1) // older ones left the ring
-	}
-	for q := lo; q <= last && q != 0; q++ {
+	for q := netcode.RingFirst(ack, last, n); q <= last && q != 0; q++ {
 		if s := h.get(q); s != nil {
 			dst = append(dst, s.in)
 		}

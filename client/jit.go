@@ -3,6 +3,8 @@ package client
 import (
 	"math"
 	"time"
+
+	"skirmish/netcode"
 )
 
 // jit keeps inputs arriving just in time. Every snapshot tells how long
@@ -48,18 +50,8 @@ type jit struct {
 	missed      uint32  // an input seen to miss its tick, already drained (0: none)
 }
 
-const (
-	jitGain      = 0.5  // share of the error corrected per fresh report
-	jitAlpha     = 0.1  // EWMA factor of the jitter estimate
-	jitMinTarget = 2000 // µs
-	jitMaxTarget = 8000 // µs
-	jitMaxSample = 3000 // µs: cap of one jitter sample
-	jitStaleMin  = 1000 // µs: smaller shifts do not make reports stale
-	jitMissBoost = 500  // µs added to the margin per missed tick
-	jitMaxBoost  = 2000 // µs
-	jitMaxDrain  = 1    // ticks: the most one drain postpones a send (a lead inflated by a late tick is no queue)
-	jitLateMin   = 1000 // µs: a send this late or less is never dropped as too late
-)
+// The controller's constants are netcode's (netcode.JITGain and the
+// others), which the browser client mirrors.
 
 // report takes a snapshot's report: the lead (µs) of the input it
 // applied, ackSeq, if it applied one (hasLead); lastSent is the seq of the
@@ -83,7 +75,7 @@ func (j *jit) report(hasLead bool, leadUs int32, ackSeq, lastSent, tickRate uint
 	if !sent || !synced || lastSent != ackSeq+1 || lastSent < j.staleBefore || j.n <= 3 || j.drain {
 		return
 	}
-	j.boost = min(j.boost+jitMissBoost, jitMaxBoost)
+	j.boost = min(j.boost+netcode.JITMissBoostUs, netcode.JITMaxBoostUs)
 	j.shift, j.drain = 1e6/float64(max(tickRate, 1)), true
 	// The skipped slot keeps the schedule's phase; the input's own report,
 	// a tick late, tells by how much it missed, to correct the phase.
@@ -109,7 +101,7 @@ func (j *jit) observe(leadUs int32, seq uint32, tickRate uint32) {
 	// one send is skipped. Postpone the next send by the excess at once;
 	// widen the margin a little, since the jitter just beat it.
 	if j.n > 3 && lead > tick/2 {
-		j.boost = min(j.boost+jitMissBoost, jitMaxBoost)
+		j.boost = min(j.boost+netcode.JITMissBoostUs, netcode.JITMaxBoostUs)
 		j.shift, j.drain = lead-j.target, true
 		return
 	}
@@ -118,19 +110,19 @@ func (j *jit) observe(leadUs int32, seq uint32, tickRate uint32) {
 	// later samples are clipped so that one outlier cannot inflate the
 	// margin for long.
 	if j.n >= 2 {
-		sample := min(math.Abs(lead-j.prev+j.applied), jitMaxSample)
-		j.dev += jitAlpha * (sample - j.dev)
+		sample := min(math.Abs(lead-j.prev+j.applied), netcode.JITMaxSampleUs)
+		j.dev += netcode.JITAlpha * (sample - j.dev)
 	}
 	j.n++
 	j.prev, j.applied = lead, 0
-	j.target = min(max(jitMinTarget, 1000+4*j.dev)+j.boost, jitMaxTarget)
+	j.target = min(max(netcode.JITMinTargetUs, 1000+4*j.dev)+j.boost, netcode.JITMaxTargetUs)
 	if tickRate > 0 {
 		j.target = min(j.target, 0.5e6/float64(tickRate))
 	}
 	// Positive: inputs arrive too early, send later. The first report
 	// moves the schedule all the way at once: a new match's tick phase has
 	// nothing to do with the last one's.
-	gain := jitGain
+	gain := netcode.JITGain
 	if j.n == 1 {
 		gain = 1
 	}
@@ -177,9 +169,9 @@ func (j *jit) postpone(dt time.Duration, seq uint32) time.Duration {
 	}
 	j.drain = false
 	tick := float64(dt / time.Microsecond)
-	s := min(max(j.shift, 0), jitMaxDrain*tick)
+	s := min(max(j.shift, 0), netcode.JITMaxDrainTicks*tick)
 	j.shift = 0
-	if s < jitStaleMin {
+	if s < netcode.JITStaleMinUs {
 		return 0
 	}
 	// Whole ticks skipped do not move the phase of the schedule.
@@ -196,9 +188,9 @@ func (j *jit) postpone(dt time.Duration, seq uint32) time.Duration {
 // the next send, on time, carries the control as it is then.
 func (j *jit) tooLate(lateUs float64) bool {
 	// A last lead not above 0 was a miss being corrected: it says nothing
-	// of the next one. A lead under jitLateMin is one sample of a
+	// of the next one. A lead under netcode.JITLateMinUs is one sample of a
 	// close call (the schedule is moving earlier): the send goes.
-	return j.n > 3 && j.prev > 0 && lateUs > max(j.prev, jitLateMin)
+	return j.n > 3 && j.prev > 0 && lateUs > max(j.prev, netcode.JITLateMinUs)
 }
 
 // take returns the shift to apply to the send of input seq: at most half a
@@ -211,7 +203,7 @@ func (j *jit) take(dt time.Duration, seq uint32) time.Duration {
 	s := min(max(j.shift, -lim), lim)
 	j.shift -= s
 	j.applied += s
-	if math.Abs(s) >= jitStaleMin {
+	if math.Abs(s) >= netcode.JITStaleMinUs {
 		j.staleBefore = max(j.staleBefore, seq)
 	}
 	return time.Duration(s) * time.Microsecond

@@ -58,9 +58,10 @@ func TestButtonsFromMatched(t *testing.T) {
 	}
 	c.ctl = Control{Fire: true, Buttons: 1<<2 | 1<<5}
 	want := map[uint32]uint8{1: 1 | 1<<2, 2: 0, 3: 0, 4: 1, 5: 0, 6: 1 << 2, 7: 1}
-	for seq := uint32(1); seq <= 7; seq++ {
-		if got := c.buttons(seq); got != want[seq] {
-			t.Errorf("seq %d: buttons %08b, want %08b", seq, got, want[seq])
+	for range 7 {
+		in := c.inputs.next()
+		if in.Buttons != want[in.Seq] {
+			t.Errorf("seq %d: buttons %08b, want %08b", in.Seq, in.Buttons, want[in.Seq])
 		}
 	}
 }

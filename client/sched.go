@@ -30,7 +30,7 @@ import (
 
 // sendSlack is how early a scheduler sends an input that is due soon, so
 // that sends due within it share one wakeup. It is small against the
-// smallest margin jit aims for (jitMinTarget): an input sent that much
+// smallest margin jit aims for (netcode.JITMinTargetUs): an input sent that much
 // early waits that much longer at the server, and the next snapshot's lead
 // tells jit so.
 const sendSlack = 200 * time.Microsecond

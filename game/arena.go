@@ -189,7 +189,7 @@ type arenaRules struct {
 	// depends on it.
 	gridCell float32
 	// collision scratch, reused every tick
-	grid    *netcode.Grid
+	grid    *Grid
 	targets []int32 // grid item → index in w.Entities
 	cells   []int32
 }
@@ -317,7 +317,7 @@ func (r *arenaRules) collide(w *World) {
 			n := float64(max(len(w.Entities), 1))
 			r.gridCell = max(4*arenaPlayerSize, float32(math.Sqrt(float64(w.Width)*float64(w.Height)/n)))
 		}
-		r.grid = netcode.NewGrid(w.Width, w.Height, r.gridCell)
+		r.grid = NewGrid(w.Width, w.Height, r.gridCell)
 	}
 	g := r.grid
 	g.Reset()

@@ -1,6 +1,6 @@
 // Package game owns the rules API that game developers implement, the entity
-// model, the mode registry with each mode's options, and the built-in modes
-// (arena, tag and the team mode ctf).
+// model, the world's spatial grid (Grid), the mode registry with each mode's
+// options, and the built-in modes (arena, tag and the team mode ctf).
 //
 // A mode is a Mode: a Spec that declares its world, its seats, its entity
 // schema (with how clients draw each kind), its actions, events and teams

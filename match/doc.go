@@ -1,6 +1,7 @@
 // Package match owns the match goroutine and its fixed-tick loop, the
-// per-player input queues with their validation and acks, the match
-// lifecycle and the matchmaker (Lobby).
+// per-player input queues with their validation and acks, each player's
+// non-blocking send path (Outbox), the match lifecycle, the checkpoints
+// that move a match between nodes, and the matchmaker (Lobby).
 //
 // A Match is one goroutine that owns its world. Everything enters it through
 // channels (inputs through its inbox, joins and leaves through its control

@@ -58,7 +58,7 @@ func fleetLobby(t *testing.T, f *fakeFleet, clock Clock) *Lobby {
 	t.Helper()
 	mode := game.NewArena(game.ArenaConfig{Players: 4, NPCs: 8})
 	l, err := NewLobby(LobbyConfig{Modes: map[string]game.Mode{"arena": mode}, Fleet: f,
-		Match: Config{Clock: clock, Logger: quiet, CheckpointEvery: time.Second, Checkpoints: f}})
+		Match: Config{Clock: clock, Logger: quiet, CheckpointInterval: time.Second, Checkpoints: f}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -203,7 +203,7 @@ func TestCheckpointAdoptResume(t *testing.T) {
 	if m.Matched.MatchID != "m-cp" || m.Matched.Entity != cp.Seats[0].Entity || m.Matched.AckSeq != 5 {
 		t.Fatalf("resumed matched %+v", m.Matched)
 	}
-	// The client resends 6..20 at once: 15 inputs, more than InputQueue.
+	// The client resends 6..20 at once: 15 inputs, more than netcode.InputQueue.
 	for seq := uint32(6); seq <= 20; seq++ {
 		if r := p.SendInput(&netcode.Input{Seq: seq, MoveX: 1}, out); r != InputQueued {
 			t.Fatalf("seq %d: %v", seq, r)
@@ -261,14 +261,14 @@ func TestFreezeMoveAwayAndThaw(t *testing.T) {
 func TestInboxPlacesPerPlayer(t *testing.T) {
 	a, b := newTestPlayer("a"), newTestPlayer("b")
 	m, _ := testMatch(t, quietArena(), a, b)
-	for seq := uint32(1); seq <= 10*ReplayQueue; seq++ {
+	for seq := uint32(1); seq <= 10*netcode.ReplayQueue; seq++ {
 		a.SendInput(&netcode.Input{Seq: seq}, a.Out())
 	}
 	if r := b.SendInput(&netcode.Input{Seq: 1}, b.Out()); r != InputQueued {
 		t.Fatalf("b's input: %v", r)
 	}
-	if got := len(m.inbox); got != inboxShare+1 {
-		t.Errorf("inbox holds %d, want %d (a's share) + 1", got, inboxShare+1)
+	if got := len(m.inbox); got != netcode.InboxShare+1 {
+		t.Errorf("inbox holds %d, want %d (a's share) + 1", got, netcode.InboxShare+1)
 	}
 	m.tick()
 	if a.inflight.Load() != 0 || b.inflight.Load() != 0 {

@@ -3,12 +3,9 @@ package match
 import (
 	"context"
 	"crypto/rand"
-	"encoding/binary"
 	"encoding/hex"
 	"fmt"
 	"log/slog"
-	"math/bits"
-	"sort"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -18,14 +15,14 @@ import (
 )
 
 // LobbyConfig configures the matchmaker. The zero value of a field means its
-// default.
+// default: EnsureDefaults sets them, Validate checks the result.
 type LobbyConfig struct {
 	// Modes are the playable modes by name.
 	Modes map[string]game.Mode
 	// Match configures every match.
 	Match Config
 	// FillTimeout is how long a new match waits for more players before it
-	// starts with whoever is there; default 3 s.
+	// starts with whoever is there; default DefaultFillTimeout.
 	FillTimeout time.Duration
 	// Fleet, if set, is the fleet-wide queue: players queue there, and the
 	// fleet seats them with Host and Fill (on this node or another).
@@ -39,28 +36,6 @@ type LobbyConfig struct {
 	// its queue. Matches already running are never refused (resumes,
 	// adoptions). Called on the lobby goroutine: it must not block.
 	Admit func(n int) bool
-}
-
-// Fleet is the matchmaking of a fleet of nodes, for the lobby. Its methods
-// are called on the lobby goroutine and must not block.
-type Fleet interface {
-	// Enqueue puts p in mode's fleet-wide queue. If the fleet cannot, it
-	// calls Lobby.QueueLocal, and p is matched on this node.
-	Enqueue(p *Player, mode string)
-	// Dequeue takes player id out of mode's fleet-wide queue.
-	Dequeue(id, mode string)
-	// Seats reports the free seats of a match running on this node, for
-	// backfill; free < 0: the match is no longer here.
-	Seats(matchID, mode string, free int)
-}
-
-// Ticket is a player the fleet seats in a match.
-type Ticket struct {
-	ID, Name string
-	// Key is the player's session key (the token's hash).
-	Key string
-	// Node is the node the player queued on.
-	Node string
 }
 
 // Lobby is the matchmaker and the registry of the players on this node. It
@@ -146,19 +121,6 @@ func (e *entry) idle() bool {
 // busy reports a player queued or seated.
 func (e *entry) busy() bool { return e.forming != nil || e.match != nil || e.fleetQ != "" }
 
-type forming struct {
-	mode    string
-	players []*entry
-	timer   Timer
-	cancel  chan struct{}
-}
-
-type running struct {
-	mode    game.Mode
-	free    int
-	players map[*entry]bool // sent to the match: joining or seated
-}
-
 type reqKind uint8
 
 const (
@@ -192,53 +154,45 @@ type attachResp struct {
 	fresh    bool
 }
 
-type evKind uint8
-
-const (
-	evSeatFreed evKind = iota
-	evSeatRefused
-	evEnded
-	evFill
-	evMovedAway
-)
-
-type lobbyEvent struct {
-	kind   evKind
-	m      *Match
-	p      *Player
-	ended  []endedSeat // evEnded: every seat held at the end
-	result []byte      // evEnded: the result frame
-	f      *forming
-	moved  []*Player // evMovedAway: the players seated at the move
+// EnsureDefaults sets every field of c left at its zero value to its
+// default (FillTimeout: not positive), the Match config's included, and
+// returns c; a nil c is a new LobbyConfig.
+func (c *LobbyConfig) EnsureDefaults() *LobbyConfig {
+	if c == nil {
+		c = &LobbyConfig{}
+	}
+	c.Match.EnsureDefaults()
+	if c.FillTimeout <= 0 {
+		c.FillTimeout = DefaultFillTimeout
+	}
+	return c
 }
 
-// endedSeat is a player seated at a match's end, and the connection their
-// result was posted to (nil: they were away).
-type endedSeat struct {
-	p    *Player
-	sent *Outbox
-}
-
-// NewLobby starts a lobby.
-func NewLobby(cfg LobbyConfig) (*Lobby, error) {
-	if err := cfg.Match.Validate(); err != nil {
-		return nil, err
+// Validate reports a configuration the lobby cannot run with: no modes, a
+// mode whose spec or schema is invalid, or an invalid Match config.
+func (c *LobbyConfig) Validate() error {
+	if err := c.Match.Validate(); err != nil {
+		return err
 	}
-	if len(cfg.Modes) == 0 {
-		return nil, fmt.Errorf("no game modes")
+	if len(c.Modes) == 0 {
+		return fmt.Errorf("no game modes")
 	}
-	for name, m := range cfg.Modes {
+	for name, m := range c.Modes {
 		s := m.Spec()
 		if s.Name != name {
-			return nil, fmt.Errorf("mode %q: its spec is named %q", name, s.Name)
+			return fmt.Errorf("mode %q: its spec is named %q", name, s.Name)
 		}
 		if err := s.Validate(); err != nil {
-			return nil, err
+			return err
 		}
 	}
-	cfg.Match = cfg.Match.withDefaults()
-	if cfg.FillTimeout <= 0 {
-		cfg.FillTimeout = 3 * time.Second
+	return nil
+}
+
+// NewLobby starts a lobby for cfg, with its defaults (EnsureDefaults).
+func NewLobby(cfg LobbyConfig) (*Lobby, error) {
+	if err := cfg.EnsureDefaults().Validate(); err != nil {
+		return nil, err
 	}
 	// Match ids must not repeat across processes (the store applies each
 	// match's result once): a 64-bit random prefix per lobby.
@@ -596,247 +550,6 @@ func (l *Lobby) refuse(e *entry) {
 	}
 }
 
-// seat puts e in the fullest running match of mode with a free seat, else
-// in the forming match of the mode.
-func (l *Lobby) seat(e *entry, mode game.Mode) {
-	name := mode.Spec().Name
-	var best *Match
-	for m, r := range l.running {
-		if r.mode != mode || r.free == 0 {
-			continue
-		}
-		if best == nil || r.free < l.running[best].free || (r.free == l.running[best].free && m.ID < best.ID) {
-			best = m
-		}
-	}
-	if best != nil && best.post(ctlMsg{kind: ctlJoin, p: e.p}) {
-		r := l.running[best]
-		r.free--
-		r.players[e] = true
-		e.match = best
-		l.seats(best, r)
-		l.stepped(StepAssigned, e.p)
-		return
-	}
-	f := l.forming[name]
-	if f == nil {
-		f = &forming{mode: name, cancel: make(chan struct{})}
-		f.timer = l.cfg.Match.Clock.NewTimer(l.cfg.FillTimeout)
-		l.forming[name] = f
-		go func() {
-			select {
-			case <-f.timer.C():
-				select {
-				case l.events <- lobbyEvent{kind: evFill, f: f}:
-				case <-l.done:
-				}
-			case <-f.cancel:
-			}
-		}()
-	}
-	f.players = append(f.players, e)
-	e.forming = f
-	l.stepped(StepQueued, e.p)
-	if len(f.players) >= mode.Spec().MaxPlayers {
-		l.start(f)
-	}
-}
-
-func (l *Lobby) dropForming(f *forming) {
-	if l.forming[f.mode] == f {
-		delete(l.forming, f.mode)
-	}
-	f.timer.Stop()
-	close(f.cancel)
-}
-
-// start turns a forming match into a running one, unless the node refuses
-// new matches now: then its players are told (server_full) and are back
-// in the lobby.
-func (l *Lobby) start(f *forming) {
-	l.dropForming(f)
-	if len(f.players) == 0 {
-		return
-	}
-	for _, e := range f.players {
-		e.forming = nil
-	}
-	if !l.admit(len(f.players)) {
-		for _, e := range f.players {
-			l.refuse(e)
-			l.release(e)
-		}
-		return
-	}
-	l.startMatch("", f.mode, f.players)
-}
-
-// startMatch starts a match of mode for es (id "": a new one of this
-// lobby's) and returns it.
-func (l *Lobby) startMatch(id, modeName string, es []*entry) *Match {
-	mode := l.cfg.Modes[modeName]
-	l.nextID++
-	var seed [8]byte
-	_, _ = rand.Read(seed[:])
-	if id == "" {
-		id = fmt.Sprintf("m-%s-%d", l.prefix, l.nextID)
-	}
-	m := newMatch(id, l.nextID, mode, l.cfg.Match, binary.LittleEndian.Uint64(seed[:]), l.events)
-	m.step = l.step
-	r := &running{mode: mode, free: mode.Spec().MaxPlayers - len(es), players: make(map[*entry]bool)}
-	players := make([]*Player, len(es))
-	for i, e := range es {
-		e.match = m
-		r.players[e] = true
-		players[i] = e.p
-	}
-	l.addRunning(m, r)
-	l.log.Info("match started", "match", id, "mode", modeName, "players", len(es))
-	go m.run(players)
-	for _, p := range players {
-		l.stepped(StepAssigned, p)
-	}
-	return m
-}
-
-func (l *Lobby) addRunning(m *Match, r *running) {
-	m.phaseSlot, m.phaseIdx = l.takePhase()
-	l.running[m] = r
-	l.byID[m.ID] = m
-	l.nMatches.Store(int64(len(l.running)))
-	l.seats(m, r)
-}
-
-// takePhase gives a new match its tick phase (Config.PhaseGroup), the
-// first slot with room in its group, or else the emptiest, and its place
-// in the slot: the first free one (past 62, all share place 63).
-func (l *Lobby) takePhase() (slot, idx int) {
-	group := l.cfg.Match.PhaseGroup
-	if group < 0 {
-		return -1, 0
-	}
-	for i, n := range l.phases {
-		if n < group {
-			slot = i
-			break
-		}
-		if n < l.phases[slot] {
-			slot = i
-		}
-	}
-	l.phases[slot]++
-	idx = bits.TrailingZeros64(^l.places[slot])
-	if idx < 63 {
-		l.places[slot] |= 1 << idx
-	} else {
-		idx = 63
-	}
-	return slot, idx
-}
-
-func (l *Lobby) dropRunning(m *Match) {
-	if m.phaseSlot >= 0 {
-		l.phases[m.phaseSlot]--
-		if m.phaseIdx < 63 {
-			l.places[m.phaseSlot] &^= 1 << m.phaseIdx
-		}
-	}
-	delete(l.running, m)
-	delete(l.byID, m.ID)
-	l.nMatches.Store(int64(len(l.running)))
-	if l.cfg.Fleet != nil {
-		l.cfg.Fleet.Seats(m.ID, m.Mode(), -1)
-	}
-}
-
-// seats tells the fleet a match's free seats.
-func (l *Lobby) seats(m *Match, r *running) {
-	if l.cfg.Fleet != nil {
-		l.cfg.Fleet.Seats(m.ID, m.Mode(), r.free)
-	}
-}
-
-// sentTo returns the entry of p if the lobby sent it to m.
-func (l *Lobby) sentTo(m *Match, p *Player) (*running, *entry) {
-	r := l.running[m]
-	e := l.players[p.ID]
-	if r == nil || e == nil || e.p != p || !r.players[e] {
-		return nil, nil
-	}
-	return r, e
-}
-
-func (l *Lobby) event(ev lobbyEvent) {
-	switch ev.kind {
-	case evFill:
-		if l.forming[ev.f.mode] == ev.f {
-			l.start(ev.f)
-		}
-	case evSeatFreed, evSeatRefused:
-		r, e := l.sentTo(ev.m, ev.p)
-		if e == nil {
-			return
-		}
-		delete(r.players, e)
-		r.free++
-		e.match = nil
-		l.seats(ev.m, r)
-		if ev.kind == evSeatRefused && e.connected && !e.leaving {
-			l.queue(e, r.mode)
-			return
-		}
-		l.release(e)
-		l.left(e)
-	case evEnded:
-		r := l.running[ev.m]
-		if r == nil {
-			return
-		}
-		l.dropRunning(ev.m)
-		seated := make(map[*Player]*Outbox, len(ev.ended))
-		for _, s := range ev.ended {
-			seated[s.p] = s.sent
-		}
-		// Players sent to the match that it never seated queue again, if
-		// they are still connected.
-		var requeue []*entry
-		for e := range r.players {
-			e.match = nil
-			sent, wasSeated := seated[e.p]
-			switch {
-			case !wasSeated && e.connected && !e.leaving:
-				requeue = append(requeue, e)
-			case wasSeated && e.connected && sent != e.p.Out():
-				// The player came back on a new connection after the
-				// result was sent to the old one (or while away).
-				post(e.p.Out(), ev.result)
-			}
-			l.release(e)
-		}
-		sort.Slice(requeue, func(i, j int) bool { return requeue[i].p.ID < requeue[j].p.ID })
-		for _, e := range requeue {
-			l.queue(e, r.mode)
-		}
-		for e := range r.players {
-			l.left(e)
-		}
-		for _, s := range ev.ended {
-			l.stepped(StepEndHandled, s.p)
-		}
-	case evMovedAway:
-		r := l.running[ev.m]
-		if r == nil {
-			return
-		}
-		l.dropRunning(ev.m)
-		for e := range r.players {
-			e.match = nil
-			l.release(e)
-			l.left(e)
-		}
-	}
-}
-
 // shutdown stops every match and waits for them.
 func (l *Lobby) shutdown() {
 	for _, f := range l.forming {
@@ -850,39 +563,6 @@ func (l *Lobby) shutdown() {
 	}
 	for m := range l.running {
 		<-m.Done()
-	}
-}
-
-// queue puts e in the queue of mode: the fleet's, or this node's; or, if
-// the node refuses new players now, tells them (server_full).
-func (l *Lobby) queue(e *entry, mode game.Mode) {
-	if !l.admit(1) {
-		l.refuse(e)
-		l.release(e)
-		return
-	}
-	if l.cfg.Fleet != nil && !l.draining {
-		e.fleetQ, e.fleetAt = mode.Spec().Name, time.Now()
-		l.cfg.Fleet.Enqueue(e.p, e.fleetQ)
-		return
-	}
-	l.seat(e, mode)
-}
-
-// moveOut sends e's connection to the node at url: moved, then closed
-// with CloseMoved. e leaves its queue first.
-func (l *Lobby) moveOut(e *entry, url string) {
-	if e.fleetQ != "" || e.forming != nil {
-		l.unqueue(e)
-	}
-	out := e.p.Out()
-	if out == nil || !e.connected {
-		return
-	}
-	if out.PostControl(netcode.AppendMoved(nil, url)) {
-		out.Kick(netcode.CloseMoved)
-	} else {
-		out.Kick(netcode.CloseCongested)
 	}
 }
 
@@ -906,267 +586,4 @@ func (l *Lobby) Seated(id string) bool {
 	var ok bool
 	l.do(func() { e := l.players[id]; ok = e != nil && e.match != nil })
 	return ok
-}
-
-// Queued is a player waiting in a fleet-wide queue on this node.
-type Queued struct {
-	Ticket
-	Mode string
-}
-
-// FleetQueued returns the players waiting in the fleet's queues on this
-// node for at least minWait, by ID.
-func (l *Lobby) FleetQueued(minWait time.Duration) map[string]Queued {
-	out := map[string]Queued{}
-	now := time.Now()
-	l.do(func() {
-		for id, e := range l.players {
-			if e.fleetQ != "" && now.Sub(e.fleetAt) >= minWait {
-				out[id] = Queued{Ticket: Ticket{ID: id, Name: e.p.Name, Key: e.p.Key}, Mode: e.fleetQ}
-			}
-		}
-	})
-	return out
-}
-
-// QueueLocal seats player id, waiting in mode's fleet queue, with this
-// node's own matchmaking (the fleet's queue is out of reach).
-func (l *Lobby) QueueLocal(id, mode string) {
-	l.do(func() {
-		e := l.players[id]
-		if e == nil || e.fleetQ != mode {
-			return
-		}
-		e.fleetQ = ""
-		if !l.admit(1) {
-			l.refuse(e)
-			l.release(e)
-			return
-		}
-		l.seat(e, l.cfg.Modes[mode])
-	})
-}
-
-// entryFor returns the entry of a ticket's player, creating one without a
-// connection if the lobby has none; nil if the player is already sent to a
-// match, waits in this node's own queue, or left the fleet's queue.
-func (l *Lobby) entryFor(t Ticket) *entry {
-	e := l.players[t.ID]
-	if e == nil {
-		p := NewPlayer(t.ID, t.Name, nil)
-		p.Key = t.Key
-		e = &entry{p: p}
-		l.addPlayer(e)
-		return e
-	}
-	if e.match != nil || e.forming != nil || (e.connected && e.fleetQ == "") {
-		// Seated or queued here already, or connected here and no longer
-		// queued (they left the queue as the fleet took their ticket).
-		return nil
-	}
-	e.fleetQ = ""
-	return e
-}
-
-// Host starts match id of mode on this node for the fleet's tickets and
-// returns the tickets seated. Players connected here play at once; the
-// others' seats wait for them as for players away, until they arrive
-// (the fleet sends them moved) or the seat's grace runs out.
-func (l *Lobby) Host(id, mode string, tickets []Ticket) (seated []Ticket) {
-	l.do(func() {
-		if _, ok := l.cfg.Modes[mode]; !ok || l.draining || l.byID[id] != nil || !l.admit(len(tickets)) {
-			return
-		}
-		var es []*entry
-		for _, t := range tickets {
-			if len(es) == l.cfg.Modes[mode].Spec().MaxPlayers {
-				break
-			}
-			if e := l.entryFor(t); e != nil {
-				es = append(es, e)
-				seated = append(seated, t)
-			}
-		}
-		if len(es) > 0 {
-			l.startMatch(id, mode, es)
-		}
-	})
-	return seated
-}
-
-// Fill seats the fleet's tickets in free seats of running match id
-// (backfill) and returns those seated.
-func (l *Lobby) Fill(id string, tickets []Ticket) (seated []Ticket) {
-	l.do(func() {
-		m := l.byID[id]
-		if m == nil || l.draining || !l.admit(len(tickets)) {
-			return
-		}
-		r := l.running[m]
-		for _, t := range tickets {
-			if r.free == 0 {
-				break
-			}
-			e := l.entryFor(t)
-			if e == nil {
-				continue
-			}
-			if !m.post(ctlMsg{kind: ctlJoin, p: e.p}) {
-				l.release(e)
-				break
-			}
-			r.free--
-			r.players[e] = true
-			e.match = m
-			seated = append(seated, t)
-			l.stepped(StepAssigned, e.p)
-		}
-		l.seats(m, r)
-	})
-	return seated
-}
-
-// MoveTo sends player id, connected here and not seated, to the node at
-// url (the fleet seated them in a match there).
-func (l *Lobby) MoveTo(id, url string) {
-	l.do(func() {
-		if e := l.players[id]; e != nil && e.connected && e.match == nil {
-			l.moveOut(e, url)
-			l.release(e)
-		}
-	})
-}
-
-// Kick closes player id's connection on this node with code, if they have
-// one (their second connection went to another node).
-func (l *Lobby) Kick(id string, code netcode.CloseCode) {
-	l.do(func() {
-		if e := l.players[id]; e != nil && e.connected {
-			e.p.Out().Kick(code)
-		}
-	})
-}
-
-// Adopt resumes a match from its checkpoint on this node: every seat waits
-// for its player to come back, as after a drop. A player connected here
-// and idle gets the seat back at once.
-func (l *Lobby) Adopt(cp *Checkpoint) error {
-	mode, ok := l.cfg.Modes[cp.Mode]
-	if !ok {
-		return fmt.Errorf("unknown mode %q", cp.Mode)
-	}
-	var err error
-	l.do(func() {
-		if l.byID[cp.MatchID] != nil {
-			err = fmt.Errorf("match %s already runs here", cp.MatchID)
-			return
-		}
-		var m *Match
-		var players []*Player
-		m, players, err = restoreMatch(cp, mode, l.cfg.Match, l.events)
-		if err != nil {
-			return
-		}
-		m.step = l.step
-		r := &running{mode: mode, free: mode.Spec().MaxPlayers - len(players), players: make(map[*entry]bool)}
-		var resume []*Player
-		for _, p := range players {
-			e := l.players[p.ID]
-			switch {
-			case e == nil:
-				e = &entry{p: p}
-				l.addPlayer(e)
-			case e.match != nil || e.forming != nil:
-				// Seated elsewhere meanwhile: the seat waits out its grace.
-				continue
-			default:
-				// Connected here (or known) and idle: bind the seat to them.
-				if e.fleetQ != "" {
-					l.unqueue(e)
-				}
-				m.rebind(p, e.p)
-				if e.connected {
-					resume = append(resume, e.p)
-				}
-			}
-			e.match = m
-			r.players[e] = true
-		}
-		l.addRunning(m, r)
-		l.log.Info("match adopted", "match", m.ID, "mode", cp.Mode, "players", len(players), "tick", cp.World.Tick)
-		go m.run(nil)
-		for _, p := range resume {
-			m.deliver(ctlMsg{kind: ctlResume, p: p})
-		}
-	})
-	return err
-}
-
-// MatchIDs returns the IDs of the matches running on this node.
-func (l *Lobby) MatchIDs() []string {
-	var ids []string
-	l.do(func() {
-		for id := range l.byID {
-			ids = append(ids, id)
-		}
-	})
-	sort.Strings(ids)
-	return ids
-}
-
-// Freeze stops match id's ticks and returns its checkpoint, for handing it
-// to another node: then MoveAway or Thaw it. nil if the match is not here,
-// has ended, or cannot be checkpointed (it is thawed again).
-func (l *Lobby) Freeze(ctx context.Context, id string) []byte {
-	var m *Match
-	l.do(func() { m = l.byID[id] })
-	if m == nil {
-		return nil
-	}
-	reply := make(chan []byte, 1)
-	m.deliver(ctlMsg{kind: ctlFreeze, reply: reply})
-	select {
-	case data := <-reply:
-		return data
-	case <-m.Done():
-	case <-ctx.Done():
-		m.deliver(ctlMsg{kind: ctlThaw})
-	}
-	return nil
-}
-
-// MoveAway ends frozen match id on this node: it lives on at the node at
-// url, and its connected players are sent there (moved, close 4007).
-func (l *Lobby) MoveAway(id, url string) { l.tell(id, ctlMsg{kind: ctlMoveAway, url: url}) }
-
-// Thaw lets frozen match id tick again.
-func (l *Lobby) Thaw(id string) { l.tell(id, ctlMsg{kind: ctlThaw}) }
-
-func (l *Lobby) tell(id string, c ctlMsg) {
-	l.do(func() {
-		if m := l.byID[id]; m != nil {
-			m.deliver(c)
-		}
-	})
-}
-
-// Drain stops the lobby from starting or filling matches here: from now
-// on, a player who queues, or connects, is sent to the node at url. Every
-// connected player not seated is sent there now.
-func (l *Lobby) Drain(url string) {
-	l.do(func() {
-		l.draining, l.drainURL = true, url
-		for _, f := range l.forming {
-			l.dropForming(f)
-			for _, e := range f.players {
-				e.forming = nil
-			}
-		}
-		for _, e := range l.players {
-			if e.connected && e.match == nil {
-				l.moveOut(e, url)
-				l.release(e)
-			}
-		}
-	})
 }

@@ -46,7 +46,7 @@ func (o *countObserver) MatchEnded(_ string, outcome uint8) {
 func testMatch(t *testing.T, mode game.Mode, players ...*Player) (*Match, chan lobbyEvent) {
 	t.Helper()
 	ev := make(chan lobbyEvent, 64)
-	cfg := (&Config{TickRate: 30, Logger: quiet}).withDefaults()
+	cfg := *(&Config{TickRate: 30, Logger: quiet}).EnsureDefaults()
 	m := newMatch("m-test", 1, mode, cfg, 7, ev)
 	m.rules = mode.NewRules(m.world)
 	for _, p := range players {
@@ -157,14 +157,14 @@ func TestQueueOverflowRejectsAsDropped(t *testing.T) {
 	mode := quietArena()
 	m, _ := testMatch(t, mode, p)
 	frames(t, p, &mode.Spec().Schema)
-	for seq := uint32(1); seq <= InputQueue+2; seq++ {
+	for seq := uint32(1); seq <= netcode.InputQueue+2; seq++ {
 		p.SendInput(&netcode.Input{Seq: seq}, p.Out())
 	}
 	m.tick()
 	fs := frames(t, p, &mode.Spec().Schema)
 	rj := fs[len(fs)-1].Snapshot.Rejects
-	if len(rj) != 2 || rj[0].Code != netcode.RejectDropped || rj[0].Seq != InputQueue+1 {
-		t.Errorf("rejects %+v, want seqs %d,%d dropped", rj, InputQueue+1, InputQueue+2)
+	if len(rj) != 2 || rj[0].Code != netcode.RejectDropped || rj[0].Seq != netcode.InputQueue+1 {
+		t.Errorf("rejects %+v, want seqs %d,%d dropped", rj, netcode.InputQueue+1, netcode.InputQueue+2)
 	}
 }
 
@@ -297,7 +297,7 @@ func TestLobbyFillsBackfillsAndTimesOut(t *testing.T) {
 func TestTickLoopOnInjectedClock(t *testing.T) {
 	clock := NewManualClock(time.Unix(0, 0))
 	obs := &countObserver{}
-	cfg := (&Config{TickRate: 10, Clock: clock, Observer: obs, Logger: quiet}).withDefaults()
+	cfg := *(&Config{TickRate: 10, Clock: clock, Observer: obs, Logger: quiet}).EnsureDefaults()
 	ev := make(chan lobbyEvent, 64)
 	m := newMatch("m", 1, quietArena(), cfg, 1, ev)
 	go m.run([]*Player{newTestPlayer("p")}) // a match with no one ends
@@ -366,7 +366,7 @@ func BenchmarkTick(b *testing.B) {
 			}
 			mode := game.NewArena(game.ArenaConfig{Players: size.players, NPCs: size.npc}) // classic density
 			ev := make(chan lobbyEvent, 64)
-			cfg := (&Config{TickRate: 30, Logger: quiet}).withDefaults()
+			cfg := *(&Config{TickRate: 30, Logger: quiet}).EnsureDefaults()
 			m := newMatch("m", 1, mode, cfg, 7, ev)
 			m.rules = mode.NewRules(m.world)
 			for _, p := range players {

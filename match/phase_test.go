@@ -5,11 +5,11 @@ import (
 	"time"
 )
 
-// New matches fill the tick phases in order, PhaseGroup each, then the
+// New matches fill the tick phases in order, TickPhaseGroup each, then the
 // emptiest; each takes the first free place of its phase; an ended match
 // frees both.
 func TestTakePhase(t *testing.T) {
-	l := &Lobby{cfg: LobbyConfig{Match: Config{PhaseGroup: 2}}}
+	l := &Lobby{cfg: LobbyConfig{Match: Config{TickPhaseGroup: 2}}}
 	type ph struct{ slot, idx int }
 	var got []ph
 	for range 2*PhaseSlots + 3 {
@@ -30,9 +30,9 @@ func TestTakePhase(t *testing.T) {
 	if s, i := l.takePhase(); s != 5 || i != 0 {
 		t.Errorf("took phase %d place %d, want phase 5 place 0", s, i)
 	}
-	l.cfg.Match.PhaseGroup = -1
+	l.cfg.Match.TickPhaseGroup = -1
 	if s, _ := l.takePhase(); s != -1 {
-		t.Errorf("PhaseGroup -1: took %d", s)
+		t.Errorf("TickPhaseGroup -1: took %d", s)
 	}
 }
 

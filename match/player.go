@@ -1,7 +1,6 @@
 package match
 
 import (
-	"math"
 	"sync/atomic"
 
 	"skirmish/netcode"
@@ -79,7 +78,7 @@ const (
 func (p *Player) SendInput(in *netcode.Input, from *Outbox) InputResult {
 	for {
 		old := p.maxSeq.Load()
-		if old == math.MaxUint32 {
+		if old == netcode.LastSeq {
 			return InputSeqSpent
 		}
 		if in.Seq <= old || p.maxSeq.CompareAndSwap(old, in.Seq) {

@@ -29,15 +29,15 @@ func TestAckPassesDroppedInputs(t *testing.T) {
 	p := newTestPlayer("p")
 	m, _ := testMatch(t, quietArena(), p)
 	frames(t, p, &m.spec.Schema)
-	for seq := uint32(1); seq <= InputQueue+3; seq++ {
+	for seq := uint32(1); seq <= netcode.InputQueue+3; seq++ {
 		p.SendInput(&netcode.Input{Seq: seq}, p.Out())
 	}
-	snaps := snapshots(t, m, p, InputQueue+1)
+	snaps := snapshots(t, m, p, netcode.InputQueue+1)
 	var acks []uint32
 	for _, s := range snaps {
 		acks = append(acks, s.AckSeq)
 	}
-	want := []uint32{1, 2, 3, 4, 5, 6, 7, 8, InputQueue + 3}
+	want := []uint32{1, 2, 3, 4, 5, 6, 7, 8, netcode.InputQueue + 3}
 	if !equal(acks, want) {
 		t.Fatalf("acks %v, want %v", acks, want)
 	}
@@ -109,8 +109,8 @@ func TestStaleConnectionInputDropped(t *testing.T) {
 		t.Fatal(r)
 	}
 	m.tick()
-	if s := m.seatOf(p); s.ack != 0 || s.seen != 0 {
-		t.Errorf("a stale connection's input reached the seat: ack %d", s.ack)
+	if s := m.seatOf(p); s.seqs.Ack != 0 || s.seqs.Seen != 0 {
+		t.Errorf("a stale connection's input reached the seat: ack %d", s.seqs.Ack)
 	}
 }
 
@@ -160,8 +160,8 @@ func TestDroppedInputCountedOnce(t *testing.T) {
 	m.obs = obs
 	frames(t, p, &m.spec.Schema)
 	queued, full := 0, 0
-	// A player holds at most inboxShare places of the inbox.
-	for seq := uint32(1); seq <= inboxShare+5; seq++ {
+	// A player holds at most netcode.InboxShare places of the inbox.
+	for seq := uint32(1); seq <= netcode.InboxShare+5; seq++ {
 		switch p.SendInput(&netcode.Input{Seq: seq}, p.Out()) {
 		case InputQueued:
 			queued++
@@ -173,7 +173,7 @@ func TestDroppedInputCountedOnce(t *testing.T) {
 		t.Fatalf("inbox full %d times, observer counted %d; want 5 and 0", full, obs.dropped)
 	}
 	m.tick()
-	if want := queued - InputQueue; obs.dropped != want {
+	if want := queued - netcode.InputQueue; obs.dropped != want {
 		t.Errorf("queue drops counted %d, want %d", obs.dropped, want)
 	}
 }
@@ -185,23 +185,23 @@ func TestInboxFullRejectsAsDropped(t *testing.T) {
 	m, _ := testMatch(t, quietArena(), p)
 	frames(t, p, &m.spec.Schema)
 	// The player's share of the inbox is full.
-	for seq := uint32(1); seq <= inboxShare; seq++ {
+	for seq := uint32(1); seq <= netcode.InboxShare; seq++ {
 		if r := p.SendInput(&netcode.Input{Seq: seq}, p.Out()); r != InputQueued {
 			t.Fatalf("input %d: %v", seq, r)
 		}
 	}
-	if r := p.SendInput(&netcode.Input{Seq: inboxShare + 1}, p.Out()); r != InputInboxFull {
+	if r := p.SendInput(&netcode.Input{Seq: netcode.InboxShare + 1}, p.Out()); r != InputInboxFull {
 		t.Fatalf("input over the player's share: %v, want InputInboxFull", r)
 	}
-	snapshots(t, m, p, 1) // the tick empties the inbox (the queue takes InputQueue)
-	p.SendInput(&netcode.Input{Seq: inboxShare + 2}, p.Out())
+	snapshots(t, m, p, 1) // the tick empties the inbox (the queue takes netcode.InputQueue)
+	p.SendInput(&netcode.Input{Seq: netcode.InboxShare + 2}, p.Out())
 	var codes = map[uint32]uint8{}
 	for _, s := range snapshots(t, m, p, 1) {
 		for _, r := range s.Rejects {
 			codes[r.Seq] = r.Code
 		}
 	}
-	if c, ok := codes[inboxShare+1]; !ok || c != netcode.RejectDropped {
-		t.Fatalf("seq %d dropped at the inbox: reject code %d (reported %v), want %d", inboxShare+1, c, ok, netcode.RejectDropped)
+	if c, ok := codes[netcode.InboxShare+1]; !ok || c != netcode.RejectDropped {
+		t.Fatalf("seq %d dropped at the inbox: reject code %d (reported %v), want %d", netcode.InboxShare+1, c, ok, netcode.RejectDropped)
 	}
 }

@@ -52,6 +52,7 @@ func (r *Reader) DecodeClient(frame []byte, m *ClientMsg) error {
 		return err
 	}
 	m.Type = typ
+	d := dec{r: r}
 	need := 1
 	switch m.Type {
 	case MsgHello:
@@ -59,27 +60,16 @@ func (r *Reader) DecodeClient(frame []byte, m *ClientMsg) error {
 		if n < need {
 			return errTruncated
 		}
-		lo, err := r.Uint(math.MaxUint32)
-		if err != nil {
-			return err
-		}
-		hi, err := r.Uint(math.MaxUint32)
-		if err != nil {
-			return err
-		}
-		m.MinVersion, m.MaxVersion = uint32(lo), uint32(hi)
+		m.MinVersion, m.MaxVersion = d.u32(), d.u32()
 	case MsgQueue:
 		need = 2
 		if n < need {
 			return errTruncated
 		}
 		var buf [MaxModeName]byte
-		b, err := r.StringBytes(buf[:])
-		if err != nil {
-			return err
-		}
-		if len(b) == 0 {
-			return errRange
+		b := d.stringBytes(buf[:])
+		if d.ok() && len(b) == 0 {
+			d.fail(errRange)
 		}
 		m.Mode = string(b)
 	case MsgInput:
@@ -87,18 +77,14 @@ func (r *Reader) DecodeClient(frame []byte, m *ClientMsg) error {
 		if n < need {
 			return errTruncated
 		}
-		if err := r.decodeInput(&m.Input); err != nil {
-			return err
-		}
+		d.input(&m.Input)
 	case MsgPing:
 		need = 2
 		if n < need {
 			return errTruncated
 		}
 		start := r.pos()
-		if m.ClientTime, err = r.Float(); err != nil {
-			return err
-		}
+		m.ClientTime = d.float()
 		// A number takes at most 9 bytes (0xcb and a float64).
 		m.ClientTimeLen = uint8(copy(m.ClientTimeRaw[:], r.frame[start:r.pos()]))
 	case MsgInputs:
@@ -106,70 +92,47 @@ func (r *Reader) DecodeClient(frame []byte, m *ClientMsg) error {
 		if n < need {
 			return errTruncated
 		}
-		k, err := r.ArrayLen(MaxBatch)
-		if err != nil {
-			return err
-		}
-		if k == 0 {
-			return errRange
+		k := d.arrayLen(MaxBatch)
+		if d.ok() && k == 0 {
+			d.fail(errRange)
 		}
 		m.BatchLen = 0
-		if m.Batch == nil {
+		if d.ok() && m.Batch == nil {
 			m.Batch = make([]Input, MaxBatch)
 		}
-		for i := range k {
-			if err := r.tuple(6); err != nil {
-				return err
+		for i := 0; i < k && d.ok(); i++ {
+			d.tuple(6)
+			d.input(&m.Batch[i])
+			if d.ok() && i > 0 && m.Batch[i].Seq <= m.Batch[i-1].Seq {
+				d.fail(errRange)
 			}
-			if err := r.decodeInput(&m.Batch[i]); err != nil {
-				return err
+			if d.ok() {
+				m.BatchLen = i + 1
 			}
-			if i > 0 && m.Batch[i].Seq <= m.Batch[i-1].Seq {
-				return errRange
-			}
-			m.BatchLen = i + 1
 		}
 	case MsgLeave:
 	default:
 		return errUnknown
 	}
-	if err := r.SkipRest(n - need); err != nil {
-		return err
+	d.skipRest(n - need)
+	if d.err != nil {
+		return d.err
 	}
 	return r.End()
 }
 
-func (r *Reader) decodeInput(in *Input) error {
-	seq, err := r.Uint(math.MaxUint32)
-	if err != nil {
-		return err
+// input reads the fields of an input, after its type.
+func (d *dec) input(in *Input) {
+	seq := d.u32()
+	if d.ok() && seq == 0 {
+		d.fail(errRange)
 	}
-	if seq == 0 {
-		return errRange
-	}
-	in.Seq = uint32(seq)
-	var f [4]float32
-	for i := range 2 {
-		v, err := r.Float()
-		if err != nil {
-			return err
-		}
-		f[i] = clampFloat32(v)
-	}
-	b, err := r.Uint(math.MaxUint8)
-	if err != nil {
-		return err
-	}
-	in.Buttons = uint8(b)
-	for i := 2; i < 4; i++ {
-		v, err := r.Float()
-		if err != nil {
-			return err
-		}
-		f[i] = clampFloat32(v)
-	}
-	in.MoveX, in.MoveY, in.AimX, in.AimY = f[0], f[1], f[2], f[3]
-	return nil
+	in.Seq = seq
+	in.MoveX = clampFloat32(d.float())
+	in.MoveY = clampFloat32(d.float())
+	in.Buttons = d.u8()
+	in.AimX = clampFloat32(d.float())
+	in.AimY = clampFloat32(d.float())
 }
 
 // clampFloat32 converts a finite float64 to a finite float32.

@@ -1,6 +1,9 @@
 // Package netcode owns the Skirmish wire protocol: the messages and their
-// MessagePack codec, quantization of entity fields, and the sequence-number
-// math of inputs and acks.
+// MessagePack codec (the snapshot frame's layout is snapshot.go),
+// quantization of entity fields, each player's view diff (View) and the
+// client's mirror of it (Mirror), and the rules of input sequence numbers:
+// duplicates, missing inputs, acks, the windows of inputs at the server
+// and the just-in-time constants clients use (seq.go).
 //
 // It does no I/O and imports neither gws nor Redis. Client frames are decoded
 // only by the hand-written, bounded decoders in this package (see Reader):

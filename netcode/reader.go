@@ -318,3 +318,124 @@ func isInt(c byte) bool {
 	}
 	return false
 }
+
+// dec reads the values of one message through a Reader and keeps the first
+// error: after it, every read returns a zero value and reads nothing, so a
+// decoder reads a message's values one after the other and checks err
+// once. Every limit is the Reader's, as with direct calls. A loop over a
+// decoded length checks ok, so that a failed read ends it (a length is
+// bounded by the bytes left, but a failed loop must not run on). A dec
+// lives on its decoder's stack.
+type dec struct {
+	r   *Reader
+	err error
+}
+
+// ok reports whether every read so far succeeded.
+func (d *dec) ok() bool { return d.err == nil }
+
+// fail records err unless an error came first.
+func (d *dec) fail(err error) {
+	if d.err == nil {
+		d.err = err
+	}
+}
+
+// arrayLen is Reader.ArrayLen.
+func (d *dec) arrayLen(max int) int {
+	if d.err != nil {
+		return 0
+	}
+	n, err := d.r.ArrayLen(max)
+	d.err = err
+	return n
+}
+
+// tuple reads the header of a fixed-size array of exactly n elements.
+func (d *dec) tuple(n int) {
+	if l := d.arrayLen(n); d.err == nil && l != n {
+		d.err = errTruncated
+	}
+}
+
+// uint is Reader.Uint.
+func (d *dec) uint(max uint64) uint64 {
+	if d.err != nil {
+		return 0
+	}
+	v, err := d.r.Uint(max)
+	d.err = err
+	return v
+}
+
+func (d *dec) u8() uint8   { return uint8(d.uint(math.MaxUint8)) }
+func (d *dec) u16() uint16 { return uint16(d.uint(math.MaxUint16)) }
+func (d *dec) u32() uint32 { return uint32(d.uint(math.MaxUint32)) }
+
+// int is Reader.Int.
+func (d *dec) int(min, max int64) int64 {
+	if d.err != nil {
+		return 0
+	}
+	v, err := d.r.Int(min, max)
+	d.err = err
+	return v
+}
+
+func (d *dec) i32() int32 { return int32(d.int(math.MinInt32, math.MaxInt32)) }
+
+// float is Reader.Float.
+func (d *dec) float() float64 {
+	if d.err != nil {
+		return 0
+	}
+	v, err := d.r.Float()
+	d.err = err
+	return v
+}
+
+// float32 reads a finite float that fits a float32.
+func (d *dec) float32() float32 {
+	f := d.float()
+	if d.ok() && (f > math.MaxFloat32 || f < -math.MaxFloat32 || f != f) {
+		d.fail(errRange)
+	}
+	return float32(f)
+}
+
+// bool is Reader.Bool.
+func (d *dec) bool() bool {
+	if d.err != nil {
+		return false
+	}
+	v, err := d.r.Bool()
+	d.err = err
+	return v
+}
+
+// string is Reader.String.
+func (d *dec) string(max int) string {
+	if d.err != nil {
+		return ""
+	}
+	v, err := d.r.String(max)
+	d.err = err
+	return v
+}
+
+// stringBytes is Reader.StringBytes.
+func (d *dec) stringBytes(buf []byte) []byte {
+	if d.err != nil {
+		return nil
+	}
+	v, err := d.r.StringBytes(buf)
+	d.err = err
+	return v
+}
+
+// skipRest is Reader.SkipRest.
+func (d *dec) skipRest(n int) {
+	if d.err == nil {
+		d.err = d.r.SkipRest(n)
+	}
+}

@@ -15,10 +15,10 @@ type Interest struct {
 	// FarEvery: farther entities are updated every FarEvery-th tick;
 	// default 3. Creates and removes are never delayed.
 	FarEvery int
-	// Full sends every entity of the match in full every tick (a reset
-	// and creates only), as protocol version 1 of the foundation did; for
-	// comparisons.
-	Full bool
+	// FullSnapshots sends every entity of the match in full every tick (a
+	// reset and creates only), as protocol version 1 of the foundation
+	// did; for comparisons.
+	FullSnapshots bool
 }
 
 // WithDefaults returns i with its zero fields defaulted.
@@ -112,7 +112,7 @@ func (v *View) Reset() {
 
 // Begin starts the view of tick.
 func (v *View) Begin(tick uint32) {
-	if v.in.Full {
+	if v.in.FullSnapshots {
 		v.Reset()
 	}
 	v.epoch++
@@ -138,7 +138,7 @@ func (v *View) Consider(e *Entity, slot int32, d2 float32, self bool) {
 	}
 	k := int(v.idx[slot]) - 1
 	known := k >= 0 && v.known[k].id == e.ID
-	if !self && !v.in.Full {
+	if !self && !v.in.FullSnapshots {
 		if known && d2 > v.leave2 || !known && d2 > v.enter2 {
 			return // out: Finish removes it if it was known
 		}
@@ -219,49 +219,15 @@ func (v *View) DiffScores(all []Score) []Score {
 }
 
 // AppendSnapshot appends the snapshot frame of this tick: h and the view's
-// creates, updates and removes, in the layout of protocol versions 2 and 3:
-//
-//	[3, tick, ackSeq, flags, updates, lead?, rejects?, events?, scores?, creates?, removes?]
-//
-// where flags says which of the optional parts follow (snapReset…). It
-// clears the reset flag.
+// creates, updates and removes (layout: snapshot.go). It clears the reset
+// flag.
 func (v *View) AppendSnapshot(dst []byte, h *SnapshotHeader) []byte {
-	var flags uint64
-	n := snapFixed
-	if v.reset {
-		flags |= snapReset
-	}
-	part := func(f uint64, present bool) {
-		if present {
-			flags |= f
-			n++
-		}
-	}
-	part(snapLead, h.HasLead)
-	part(snapRejects, len(h.Rejects) > 0)
-	part(snapEvents, len(h.Events) > 0)
-	part(snapScores, len(h.Scores) > 0)
-	part(snapCreates, v.nc > 0)
-	part(snapRemoves, v.nr > 0)
-	dst = appendArray(dst, n)
-	dst = appendUint(dst, MsgSnapshot)
-	dst = appendUint(dst, uint64(h.Tick))
-	dst = appendUint(dst, uint64(h.AckSeq))
-	dst = appendUint(dst, flags)
-	dst = appendArray(dst, v.nu)
-	dst = append(dst, v.updates...)
-	if h.HasLead {
-		dst = appendInt(dst, int64(h.LeadUs))
-	}
-	dst = appendSnapshotLists(dst, h)
-	if v.nc > 0 {
-		dst = appendArray(dst, v.nc)
-		dst = append(dst, v.creates...)
-	}
-	if v.nr > 0 {
-		dst = appendArray(dst, v.nr)
-		dst = append(dst, v.removes...)
-	}
+	dst = appendSnapshot(dst, h, &snapshotBody{
+		reset:   v.reset,
+		updates: v.updates, nu: v.nu,
+		creates: v.creates, nc: v.nc,
+		removes: v.removes, nr: v.nr,
+	})
 	v.reset = false
 	return dst
 }

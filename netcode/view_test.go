@@ -71,27 +71,25 @@ func (tw *testWorld) change() {
 	}
 }
 
-// viewTick runs one tick of v for the viewer (entity 0) over the grid and
-// returns the encoded snapshot.
-func (tw *testWorld) viewTick(v *View, g *Grid, in *Interest, tick uint32, buf []byte, cells []int32) ([]byte, []int32) {
-	g.Reset()
-	for i := range tw.ents {
-		g.Add(tw.ents[i].X, tw.ents[i].Y)
-	}
-	g.Finish()
+// viewTick runs one tick of v for the viewer (entity 0) and returns the
+// encoded snapshot. It considers the entities in the square of the query
+// radius around the viewer, as a match's spatial grid (game.Grid) finds
+// them, by a scan.
+func (tw *testWorld) viewTick(v *View, in *Interest, tick uint32, buf []byte) []byte {
 	self := &tw.ents[0]
+	r := in.QueryRadius()
 	v.Begin(tick)
-	cells = g.Cells(cells[:0], self.X, self.Y, in.QueryRadius())
-	for _, c := range cells {
-		for _, i := range g.Items(c) {
-			e := &tw.ents[i]
-			dx, dy := e.X-self.X, e.Y-self.Y
-			v.Consider(e, tw.slots[i], dx*dx+dy*dy, i == 0)
+	for i := range tw.ents {
+		e := &tw.ents[i]
+		dx, dy := e.X-self.X, e.Y-self.Y
+		if dx < -r || dx > r || dy < -r || dy > r {
+			continue
 		}
+		v.Consider(e, tw.slots[i], dx*dx+dy*dy, i == 0)
 	}
 	v.Finish()
 	h := SnapshotHeader{Tick: tick}
-	return v.AppendSnapshot(buf[:0], &h), cells
+	return v.AppendSnapshot(buf[:0], &h)
 }
 
 // TestViewDiffsReproduceTheWorld is the property test of the diff: for
@@ -105,18 +103,16 @@ func TestViewDiffsReproduceTheWorld(t *testing.T) {
 		for _, farEvery := range []int{1, 3} {
 			in := Interest{Radius: 150, FarEvery: farEvery}.WithDefaults()
 			tw := newTestWorld(seed, 200, 1000, 800)
-			g := NewGrid(tw.w, tw.h, 75)
 			v := NewView(s, in)
 			mir := NewMirror(s)
 			r := NewReader()
 			var m ServerMsg
 			var buf []byte
-			var cells []int32
 			for tick := range uint32(60) {
 				if tick > 0 {
 					tw.change()
 				}
-				buf, cells = tw.viewTick(v, g, &in, tick, buf, cells)
+				buf = tw.viewTick(v, &in, tick, buf)
 				if err := r.DecodeServer(buf, &m, s); err != nil {
 					t.Fatalf("seed %d tick %d: %v", seed, tick, err)
 				}
@@ -148,33 +144,6 @@ func TestViewDiffsReproduceTheWorld(t *testing.T) {
 				if inView != mir.Len() || inView != v.Len() {
 					t.Fatalf("seed %d tick %d: mirror has %d, view %d, world in view %d", seed, tick, mir.Len(), v.Len(), inView)
 				}
-			}
-		}
-	}
-}
-
-// The grid finds exactly the items a brute-force scan finds.
-func TestGridMatchesBruteForce(t *testing.T) {
-	tw := newTestWorld(3, 500, 1000, 700)
-	g := NewGrid(tw.w, tw.h, 60)
-	g.Reset()
-	for _, e := range tw.ents {
-		g.Add(e.X, e.Y)
-	}
-	g.Finish()
-	rng := rand.New(rand.NewPCG(1, 2))
-	for range 200 {
-		x, y, r := rng.Float32()*tw.w, rng.Float32()*tw.h, rng.Float32()*200
-		found := map[int32]bool{}
-		for _, c := range g.Cells(nil, x, y, r) {
-			for _, i := range g.Items(c) {
-				found[i] = true
-			}
-		}
-		for i, e := range tw.ents {
-			dx, dy := e.X-x, e.Y-y
-			if dx*dx+dy*dy <= r*r && !found[int32(i)] {
-				t.Fatalf("item %d at distance ≤ %v not found", i, r)
 			}
 		}
 	}
@@ -217,90 +186,29 @@ func TestViewRateTiers(t *testing.T) {
 
 // benchView sets up one viewer among entities of a 100-player,
 // 1,000-entity arena at the classic density.
-func benchView() (*testWorld, *View, *Grid, *Interest) {
+func benchView() (*testWorld, *View, *Interest) {
 	s := &Schema{PosScale: 8, Kinds: testKinds("player", "npc", "projectile"), Fields: []Field{{Name: "hp", Scale: 1}}}
 	side := float32(2000 * 3.9) // 2000·√(1100/72)
 	tw := newTestWorld(1, 1100, side, side)
 	in := Interest{Radius: 500}.WithDefaults()
-	return tw, NewView(s, in), NewGrid(tw.w, tw.h, 250), &in
+	return tw, NewView(s, in), &in
 }
 
 func TestViewAllocatesNothing(t *testing.T) {
-	tw, v, g, in := benchView()
+	tw, v, in := benchView()
 	var buf []byte
-	var cells []int32
 	tick := uint32(0)
 	step := func() {
 		for i := range tw.ents {
 			tw.ents[i].X = min(tw.ents[i].X+1, tw.w)
 		}
-		buf, cells = tw.viewTick(v, g, in, tick, buf, cells)
+		buf = tw.viewTick(v, in, tick, buf)
 		tick++
 	}
 	for range 50 {
 		step()
 	}
 	if a := testing.AllocsPerRun(200, step); a != 0 {
-		t.Errorf("a view (grid, interest, diff, encode) allocates %v times", a)
+		t.Errorf("a view (interest, diff, encode) allocates %v times", a)
 	}
-}
-
-// BenchmarkViewDiff measures the views of a 100-player, 1,000-entity match
-// at the classic density: per tick one grid build, then for each of the 100
-// players the interest query, the diff and the encode. It reports ns and
-// allocations per player-tick.
-func BenchmarkViewDiff(b *testing.B) {
-	s := &Schema{PosScale: 8, Kinds: testKinds("player", "npc", "projectile"), Fields: []Field{{Name: "hp", Scale: 1}}}
-	side := float32(2000 * 3.9) // 2000·√(1100/72)
-	tw := newTestWorld(1, 1100, side, side)
-	in := Interest{Radius: 500}.WithDefaults()
-	g := NewGrid(tw.w, tw.h, in.Radius/2)
-	const players = 100
-	views := make([]*View, players)
-	for i := range views {
-		views[i] = NewView(s, in)
-	}
-	var buf []byte
-	var cells []int32
-	bytes := 0
-	tick := func(t uint32) {
-		for i := range tw.ents { // everything moves a little
-			e := &tw.ents[i]
-			e.X = min(max(e.X+float32(int(t+e.ID)%7)-3, 0), tw.w)
-			e.Y = min(max(e.Y+float32(int(t*3+e.ID)%7)-3, 0), tw.h)
-		}
-		g.Reset()
-		for i := range tw.ents {
-			g.Add(tw.ents[i].X, tw.ents[i].Y)
-		}
-		g.Finish()
-		bytes = 0
-		for p, v := range views {
-			self := &tw.ents[p*11] // players spread over the entities
-			v.Begin(t)
-			cells = g.Cells(cells[:0], self.X, self.Y, in.QueryRadius())
-			for _, c := range cells {
-				for _, i := range g.Items(c) {
-					e := &tw.ents[i]
-					dx, dy := e.X-self.X, e.Y-self.Y
-					v.Consider(e, tw.slots[i], dx*dx+dy*dy, e == self)
-				}
-			}
-			v.Finish()
-			h := SnapshotHeader{Tick: t, AckSeq: t}
-			buf = v.AppendSnapshot(buf[:0], &h)
-			bytes += len(buf)
-		}
-	}
-	for t := range uint32(10) {
-		tick(t)
-	}
-	t := uint32(10)
-	b.ReportAllocs()
-	for b.Loop() {
-		tick(t)
-		t++
-	}
-	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/players, "ns/player-tick")
-	b.ReportMetric(float64(bytes)/players, "bytes/view")
 }

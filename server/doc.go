@@ -1,6 +1,9 @@
 // Package server owns HTTP and the WebSocket gateway: sessions and auth,
-// per-connection rate limits, the bounded send path to each socket, metrics,
-// configuration, graceful shutdown, and serving the embedded browser client.
+// the session stores (in-process and Redis), leaderboards, the fleet of
+// nodes sharing a Redis, per-connection rate limits and the node's load
+// admission, the socket under each player's send path (match.Outbox),
+// metrics, configuration (Options), graceful shutdown, and serving the
+// embedded browser client.
 // It contains no game rules: it moves bytes between sockets and the match
 // package.
 //

@@ -12,10 +12,13 @@ import (
 	"time"
 
 	"skirmish/game"
+	"skirmish/match"
 )
 
-// Options configures a Server. Every field has a default, applied by
-// withDefaults; RegisterFlags binds them to command-line flags.
+// Options configures a Server. Every field has a default, applied once by
+// EnsureDefaults and then checked by Validate; RegisterFlags binds them to
+// command-line flags. The options a match or the lobby takes have their
+// names and defaults (match.Config, match.LobbyConfig).
 type Options struct {
 	// Addr is the listen address; default 127.0.0.1:8080 (env SKIRMISH_ADDR).
 	Addr string
@@ -39,7 +42,7 @@ type Options struct {
 	// sent for this long (it stopped reading); default 5 s.
 	CongestedTimeout time.Duration
 	// TickPhaseGroup is how many matches tick at the same instant
-	// (match.Config.PhaseGroup): larger groups cost less CPU, smaller ones
+	// (match.Config.TickPhaseGroup): larger groups cost less CPU, smaller ones
 	// spread the snapshots' bursts; default 8, -1: every match on its
 	// own.
 	TickPhaseGroup int
@@ -147,20 +150,24 @@ func (o *Options) Validate() error {
 	return nil
 }
 
-// withDefaults returns o with every zero field set to its default.
-func (o Options) withDefaults() Options {
+// EnsureDefaults sets every zero field of o to its default and returns o;
+// a nil o is a new Options. New calls it, then Validate.
+func (o *Options) EnsureDefaults() *Options {
+	if o == nil {
+		o = &Options{}
+	}
 	setDefault(&o.Addr, "127.0.0.1:8080")
-	setDefault(&o.TickRate, 30)
-	setDefault(&o.FillTimeout, 3*time.Second)
+	setDefault(&o.TickRate, match.DefaultTickRate)
+	setDefault(&o.FillTimeout, match.DefaultFillTimeout)
 	setDefault(&o.PingInterval, 10*time.Second)
 	setDefault(&o.IdleTimeout, 30*time.Second)
 	setDefault(&o.RateLimit, float64(2*o.TickRate))
 	setDefault(&o.RateBurst, 10)
 	setDefault(&o.ShutdownTimeout, 5*time.Second)
-	setDefault(&o.CongestedTimeout, 5*time.Second)
-	setDefault(&o.TickPhaseGroup, 8)
+	setDefault(&o.CongestedTimeout, match.DefaultCongestedTimeout)
+	setDefault(&o.TickPhaseGroup, match.DefaultTickPhaseGroup)
 	setDefault(&o.SessionTTL, 24*time.Hour)
-	setDefault(&o.SeatGrace, 30*time.Second)
+	setDefault(&o.SeatGrace, match.DefaultSeatGrace)
 	setDefault(&o.LogLevel, "info")
 	setDefault(&o.SessionRate, 10)
 	setDefault(&o.SessionBurst, 50)
@@ -187,7 +194,7 @@ func setDefault[T comparable](p *T, v T) {
 // RegisterFlags binds o's fields to flags of fs, with the defaults shown in
 // -h. Environment variables (SKIRMISH_ADDR) are read as flag defaults.
 func (o *Options) RegisterFlags(fs *flag.FlagSet) {
-	d := Options{}.withDefaults()
+	d := (&Options{}).EnsureDefaults()
 	addr := d.Addr
 	if v := os.Getenv("SKIRMISH_ADDR"); v != "" {
 		addr = v

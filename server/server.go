@@ -76,8 +76,7 @@ const (
 // New returns a Server for opts (zero fields take their defaults). It starts
 // the matchmaker; call Serve or ListenAndServe, then Shutdown.
 func New(opts Options) (*Server, error) {
-	opts = opts.withDefaults()
-	if err := opts.Validate(); err != nil {
+	if err := opts.EnsureDefaults().Validate(); err != nil {
 		return nil, err
 	}
 	s := &Server{
@@ -130,13 +129,13 @@ func New(opts Options) (*Server, error) {
 		FillTimeout: opts.FillTimeout,
 		Admit:       s.admitPlayers,
 		Match: match.Config{TickRate: opts.TickRate, Observer: s.metrics, Logger: s.log,
-			FullViews:     opts.FullSnapshots,
-			CongestedKick: opts.CongestedTimeout, SeatGrace: opts.SeatGrace, Hooks: hooks{s},
-			PhaseGroup: opts.TickPhaseGroup},
+			FullSnapshots:    opts.FullSnapshots,
+			CongestedTimeout: opts.CongestedTimeout, SeatGrace: opts.SeatGrace, Hooks: hooks{s},
+			TickPhaseGroup: opts.TickPhaseGroup},
 	}
 	if s.fleet != nil {
 		lcfg.Fleet = s.fleet
-		lcfg.Match.CheckpointEvery = opts.CheckpointInterval
+		lcfg.Match.CheckpointInterval = opts.CheckpointInterval
 		lcfg.Match.Checkpoints = s.fleet
 	}
 	lobby, err := match.NewLobby(lcfg)

@@ -1,4 +1,4 @@
-package netcode
+package game
 
 // Grid is a uniform grid over the world that finds the items near a point.
 // It is rebuilt every tick: Reset, Add each item's position in item order,

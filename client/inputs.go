@@ -1,0 +1,162 @@
+package client
+
+import (
+	"time"
+
+	"skirmish/netcode"
+)
+
+// inputs is the input schedule of the client's current match: the control
+// it samples once a tick, the seq counter (which never goes back within a
+// session, netcode/seq.go), the inputs sent and not yet acknowledged, the
+// history of every input sent lately (to resend those a resumed seat
+// lacks), and the just-in-time controller that times the sends. The
+// Client's mu guards it.
+type inputs struct {
+	ctl      Control
+	seq      uint32            // the last seq sent
+	ack      uint32            // the last ackSeq received
+	pending  []netcode.Input   // sent, not acknowledged
+	hist     history           // the inputs sent in the last netcode.HistoryWindow at least
+	info     *netcode.ModeInfo // the mode's actions (the Client's matched.Info)
+	fireBit  int               // bit of the action named "fire" (-1: none)
+	lastUse  [8]uint32         // by action bit: seq of the last input that pressed it
+	jit      jit
+	matchGen int // generation of the schedule: a new one ends the last
+}
+
+// seat starts the inputs of a new seat (matched m, whose Info declares
+// the actions): nothing pending, and a new schedule. Seqs never go back
+// within a session: the server voids every seq up to matched's ackSeq, so
+// the next input is above both it and the last one sent.
+func (in *inputs) seat(m *netcode.Matched) {
+	in.info = &m.Info
+	in.fireBit = -1
+	if a, ok := m.Info.Action("fire"); ok {
+		in.fireBit = int(a.Bit)
+	}
+	in.jit = jit{}
+	in.pending = in.pending[:0]
+	in.seq = netcode.SeatSeq(in.seq, m.AckSeq)
+	in.ack = m.AckSeq
+	in.lastUse = [8]uint32{}
+	in.hist.reset(m.TickRate) // no input of another match is ever sent again
+	in.matchGen++
+}
+
+// resume restarts the inputs of a seat taken back at ackSeq (after a
+// reconnect or a move): the inputs the server settled are dropped, and
+// every input kept with a seq above ackSeq is pending again, to be sent
+// again with its seq. That may be more than the pending ones: a seat
+// restored from a checkpoint goes back to the checkpoint's ackSeq. The
+// schedule restarts from the first snapshot.
+func (in *inputs) resume(ackSeq uint32) {
+	in.ack = ackSeq
+	// Pending inputs that left the history (far behind: none in practice)
+	// come first, then the history's.
+	lo := netcode.RingFirst(0, in.seq, uint32(len(in.hist.ring))) // the history's first
+	k := 0
+	for _, p := range netcode.Unacked(in.pending, ackSeq) {
+		if p.Seq < lo {
+			in.pending[k] = p
+			k++
+		}
+	}
+	in.pending = in.hist.after(in.pending[:k], ackSeq, in.seq)
+	in.matchGen++
+	in.jit = jit{}
+}
+
+// next returns the next input: the control as it is now, with the next
+// seq, pressing the declared actions that the control wants and whose
+// cooldown allows (which it records as used).
+func (in *inputs) next() netcode.Input {
+	in.seq++
+	ni := netcode.Input{Seq: in.seq, MoveX: in.ctl.MoveX, MoveY: in.ctl.MoveY, AimX: in.ctl.AimX, AimY: in.ctl.AimY}
+	want := in.ctl.Buttons
+	if in.ctl.Fire && in.fireBit >= 0 {
+		want |= 1 << in.fireBit
+	}
+	if in.info == nil {
+		return ni
+	}
+	for _, a := range in.info.Actions {
+		if want&(1<<a.Bit) == 0 {
+			continue
+		}
+		if last := in.lastUse[a.Bit]; last == 0 || in.seq-last >= a.CooldownTicks {
+			ni.Buttons |= 1 << a.Bit
+			in.lastUse[a.Bit] = in.seq
+		}
+	}
+	return ni
+}
+
+// sent records input ni as sent at at, predicted to leave the avatar at
+// (x, y): pending, and kept in the history.
+func (in *inputs) sent(ni netcode.Input, at time.Time, x, y float32) {
+	in.pending = append(in.pending, ni)
+	in.hist.put(sentInput{in: ni, at: at, x: x, y: y})
+}
+
+// acked records the ackSeq of a snapshot received at now. onAck, if set,
+// hears the time since each input it newly acknowledges was sent. It
+// reports an ack that went backwards.
+func (in *inputs) acked(ackSeq uint32, now time.Time, onAck func(time.Duration)) (backwards bool) {
+	if ackSeq > in.ack && onAck != nil {
+		for q := netcode.RingFirst(in.ack, ackSeq, uint32(len(in.hist.ring))); q <= ackSeq && q != 0; q++ {
+			if si := in.hist.get(q); si != nil {
+				onAck(now.Sub(si.at))
+			}
+		}
+	}
+	backwards = ackSeq < in.ack
+	in.ack = ackSeq
+	return backwards
+}
+
+// schedule starts the input schedule of the match of generation gen: one
+// input every dt, the first at first, on the match's scheduler (see
+// sched.go). Its schedule slides so that inputs reach the server a small
+// margin before the tick that applies them (see jit). c.mu is held.
+func (c *Client) schedule(gen int, dt time.Duration, first time.Time) {
+	schedulerFor(c.matched.MatchID).add(schedItem{at: monoNow() + int64(time.Until(first)), c: c, gen: gen, dt: dt})
+}
+
+// sendScheduled sends the input due at it.at, on the scheduler's
+// goroutine, and returns when the next one is due; ok is false when the
+// match of it.gen is over for the client (or the client is closed): its
+// schedule ends. buf is the scheduler's scratch space.
+func (c *Client) sendScheduled(it *schedItem, buf []byte) (next int64, ok bool, _ []byte) {
+	c.mu.Lock()
+	if c.matchGen != it.gen || c.phase != PhasePlaying {
+		c.mu.Unlock()
+		return 0, false, buf
+	}
+	what, next := c.jit.fire(it.at, monoNow(), it.dt, c.seq+1)
+	if what != fireSend {
+		if what == fireDrain {
+			c.stats.Drains++
+		} else {
+			c.stats.LateSends++
+		}
+		c.mu.Unlock()
+		return next, true, buf
+	}
+	l := c.cur.Load()
+	now := time.Now()
+	in := c.inputs.next()
+	c.self = c.world.get(c.matched.Entity)
+	c.predX, c.predY = c.predict(&c.self, c.predX, c.predY, &in)
+	c.inputs.sent(in, now, c.predX, c.predY)
+	c.stats.InputsSent++
+	buf = netcode.AppendInput(buf[:0], &in)
+	if l != nil {
+		c.stats.BytesUp += int64(len(buf))
+	}
+	c.mu.Unlock()
+	if l != nil {
+		c.out.push(frame{ws: l.ws, b: buf})
+	}
+	return next, true, buf
+}
