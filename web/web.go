@@ -104,18 +104,19 @@ func (h *handler) file(name string) *file {
 	h.mu.Lock()
 	f := h.files[name]
 	h.mu.Unlock()
-	if f != nil {
-		return f
+	if f == nil {
+		if st, err := fs.Stat(h.fsys, name); err != nil || !st.Mode().IsRegular() {
+			return &file{}
+		}
+		h.mu.Lock()
+		if f = h.files[name]; f == nil {
+			f = &file{}
+			h.files[name] = f
+		}
+		h.mu.Unlock()
 	}
-	if st, err := fs.Stat(h.fsys, name); err != nil || !st.Mode().IsRegular() {
-		return &file{}
-	}
-	h.mu.Lock()
-	if f = h.files[name]; f == nil {
-		f = &file{}
-		h.files[name] = f
-	}
-	h.mu.Unlock()
+	// Every caller waits for the first load (a concurrent request must not
+	// see the entry half made).
 	f.once.Do(func() { f.load(h.fsys, name) })
 	return f
 }

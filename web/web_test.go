@@ -83,6 +83,24 @@ func TestHandler(t *testing.T) {
 	}
 }
 
+// TestConcurrentFirstRequests: requests racing for a file's first load all
+// get it (none sees the entry before it is loaded).
+func TestConcurrentFirstRequests(t *testing.T) {
+	fsys := fstest.MapFS{"wasm/predict.wasm": {Data: bytes.Repeat([]byte("wasm "), 100000)}}
+	for round := 0; round < 20; round++ {
+		h := Handler(fsys)
+		codes := make(chan int, 8)
+		for i := 0; i < 8; i++ {
+			go func() { codes <- get(t, h, "/wasm/predict.wasm", map[string]string{"Accept-Encoding": "gzip"}).StatusCode }()
+		}
+		for i := 0; i < 8; i++ {
+			if c := <-codes; c != 200 {
+				t.Fatalf("round %d: a concurrent first request got %d", round, c)
+			}
+		}
+	}
+}
+
 // TestFiles: the embedded tree has the page and its modules, and static/wasm
 // exists even before `make wasm`.
 func TestFiles(t *testing.T) {

@@ -108,6 +108,7 @@ function predictorFailed(why) {
 export const predictorReady = loadWasm().then((api) => {
   wasm = api;
   hook.predictor = "wasm";
+  hook.predictorReadyMs = Math.round(performance.now() * 10) / 10;
   hook.predictorError = null;
   hook.predictorVersion = String(api.version || "");
 }, (err) => predictorFailed(String(err && err.message || err)));

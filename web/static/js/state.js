@@ -81,6 +81,8 @@ export const hook = {
   standings: null,           // [{playerId, name, entityId, score, place}]
   predictor: null,           // "wasm" (the modes' Go code compiled to WebAssembly), "js" (fallback), null (loading)
   predictorError: null,      // why the WebAssembly predictor did not load (null when it did)
+  predictorVersion: "",      // the Go version that built it
+  predictorReadyMs: null,    // performance.now() (ms since navigation start) when it was ready
   description: null,         // the mode description the page draws and predicts from (see mode.js)
   modes: [],                 // the lobby's modes [{name, title, players}]
   modesFrom: null,           // "server" (GET /v1/modes) or "adapter" (the page's fallback list)
