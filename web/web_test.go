@@ -91,7 +91,9 @@ func TestConcurrentFirstRequests(t *testing.T) {
 		h := Handler(fsys)
 		codes := make(chan int, 8)
 		for i := 0; i < 8; i++ {
-			go func() { codes <- get(t, h, "/wasm/predict.wasm", map[string]string{"Accept-Encoding": "gzip"}).StatusCode }()
+			go func() {
+				codes <- get(t, h, "/wasm/predict.wasm", map[string]string{"Accept-Encoding": "gzip"}).StatusCode
+			}()
 		}
 		for i := 0; i < 8; i++ {
 			if c := <-codes; c != 200 {
