@@ -157,6 +157,7 @@ export async function start() {
   }
   // The predictor (WebAssembly) loads while the session is made; a match
   // needs it from its first snapshot.
+  if (hook.predictor === null) setStatus("connecting: loading the game code…");
   await predictorReady;
   if (!wantPlay || ws) return;
   openSocket(false);

@@ -166,7 +166,8 @@ export function showModes(modes, from, error, selected) {
     b.addEventListener("click", () => showLeaderboard(m.name));
     return b;
   }));
-  if (error) el.boardNote.textContent = `modes: ${error} (showing the built-in list)`;
+  hook.modesError = error;
+  if (error) recordError("modes", 0, `GET /v1/modes: ${error} (the lobby shows the built-in list)`);
 }
 
 let boardSeq = 0;

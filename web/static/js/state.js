@@ -86,6 +86,7 @@ export const hook = {
   description: null,         // the mode description the page draws and predicts from (see mode.js)
   modes: [],                 // the lobby's modes [{name, title, players}]
   modesFrom: null,           // "server" (GET /v1/modes) or "adapter" (the page's fallback list)
+  modesError: null,          // why GET /v1/modes failed (null: it answered, or 404 on a server without it)
   leaderboard: null,         // the lobby's leaderboard {mode, players: [...], error}
   names: {},                 // entityId -> player name, as far as the page knows them
   firstDrawMs: null,         // performance.now() (ms since navigation start) of the first drawn frame
