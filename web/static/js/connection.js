@@ -155,11 +155,6 @@ export async function start() {
     }
     creatingSession = false;
   }
-  // The predictor (WebAssembly) loads while the session is made; a match
-  // needs it from its first snapshot.
-  if (hook.predictor === null) setStatus("connecting: loading the game code…");
-  await predictorReady;
-  if (!wantPlay || ws) return;
   openSocket(false);
 }
 
@@ -245,6 +240,17 @@ export function send(msg) {
 }
 
 function sendQueue() {
+  if (hook.predictor === null) {
+    // The predictor (WebAssembly) still loads, in parallel with the session
+    // and the socket; a match needs it from its first snapshot, so the
+    // queue waits for it (once: queueSent is set when it goes).
+    const sock = ws;
+    setStatus("connecting: loading the game code…");
+    predictorReady.then(() => {
+      if (ws === sock && welcomed && wantPlay && !queueSent) sendQueue();
+    });
+    return;
+  }
   const mode = hook.mode || "arena";
   if (send([C_QUEUE, mode])) {
     queueSent = true;
