@@ -1,6 +1,7 @@
 // Package server owns HTTP and the WebSocket gateway: sessions and auth,
 // per-connection rate limits, the bounded send path to each socket, metrics,
-// configuration, graceful shutdown, and serving the embedded browser client.
+// configuration, graceful shutdown, and routing "/" to the browser client
+// (package web, which serves it).
 // It contains no game rules: it moves bytes between sockets and the match
 // package.
 //
