@@ -6,7 +6,7 @@
  *   state.js      the test hook (window.skirmish), the DOM, the shared match state
  *   mode.js       the mode description (and, until protocol 3, its adapter)
  *   connection.js session, WebSocket, messages, reconnect/resume, `moved`
- *   mirror.js     the view kept from the delta snapshots
+ *   mirror.js     snapshots: the view kept from their deltas, acks, events, scores
  *   prediction.js the WebAssembly predictor, reconciliation, the input loop
  *   render.js     the canvas
  *   hud.js        status, HUD, scoreboard, feed, result, lobby and leaderboards
