@@ -29,8 +29,7 @@ export const SNAP_RESET = 1, SNAP_LEAD = 2, SNAP_REJECTS = 4, SNAP_EVENTS = 8,
 // mask of an update group that carries no mask (handle*2, dx, dy)
 export const UPDATE_XY = 3;
 
-// snapshot event types
-export const EV_HIT = 1, EV_KILL = 2, EV_RESPAWN = 3, EV_TAGGED = 4;
+// (Event types are the mode's: see its description, mode.js.)
 
 export const CLOSE_NAMES = {
   1000: "bye", 1001: "shutdown", 1006: "abnormal", 1008: "flood",
