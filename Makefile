@@ -37,7 +37,7 @@ DRILL_SIGNAL ?= KILL
 DRILL_METRICS = ^skirmish_(checkpoints_total|checkpoint_bytes_total|checkpoint_encode_seconds_(sum|count)|tick_duration_seconds_(sum|count)|matches_adopted_total|fleet_queue_fallbacks_total)[ {]
 .PHONY: fleet-drill
 
-.PHONY: run build fleet test vet nginx unit fuzz e2e soak loadtest floor-ratio capacity attack bench clean
+.PHONY: run build wasm fleet test vet nginx unit fuzz e2e soak loadtest floor-ratio capacity attack bench clean
 
 # await_url DIR SED: waits up to 10 s for the server started as $$spid to
 # print a URL line to DIR/server.out, and prints the URL that the sed
@@ -187,11 +187,23 @@ fleet-drill: build
 	fi; \
 	exit $$rc
 
-## build: bin/skirmish (server), bin/bots (bot runner) and bin/attack (attack tool)
-build:
+## build: bin/skirmish (server, with the browser client and its WebAssembly predictor), bin/bots (bot
+## runner) and bin/attack (attack tool)
+build: wasm
 	$(GO) build -o bin/skirmish ./server/cmd/skirmish
 	$(GO) build -o bin/bots ./bots
 	$(GO) build -o bin/attack ./bots/attack
+
+# The browser's predictor: web/predict compiled to WebAssembly, and the
+# wasm_exec.js of the same Go beside it; both are embedded by package web
+# (git ignores them; without them the page predicts in JavaScript).
+WASM_DIR = web/static/wasm
+
+## wasm: web/static/wasm/predict.wasm (the modes' Go movement code for the browser) and wasm_exec.js
+wasm:
+	GOOS=js GOARCH=wasm GOFLAGS= CGO_ENABLED=0 $(GO) build -trimpath -ldflags="-s -w" -o $(WASM_DIR)/predict.wasm ./web/predict
+	@src="$$($(GO) env GOROOT)/lib/wasm/wasm_exec.js"; \
+		cmp -s "$$src" $(WASM_DIR)/wasm_exec.js || cp "$$src" $(WASM_DIR)/wasm_exec.js
 
 # make test fuzzes for a count of inputs, not a time: Go 1.26's fuzzer can
 # fail a run whose -fuzztime duration ends while a worker is busy, with no
@@ -200,7 +212,7 @@ test: FUZZTIME = 100000x
 
 ## test: vet, every unit and integration test with the race detector, a short fuzz of each decoder,
 ## the browser end-to-end tests, a short soak and the attacks
-test: vet nginx unit fuzz e2e
+test: vet nginx wasm unit fuzz e2e
 	$(MAKE) soak SOAK_BOTS=128 SOAK_DURATION=30s
 	$(MAKE) attack
 

@@ -2,8 +2,8 @@
 // the session stores (in-process and Redis), leaderboards, the fleet of
 // nodes sharing a Redis, per-connection rate limits and the node's load
 // admission, the socket under each player's send path (match.Outbox),
-// metrics, configuration (Options), graceful shutdown, and serving the
-// embedded browser client.
+// metrics, configuration (Options), graceful shutdown, and routing "/" to
+// the browser client (package web, which serves it).
 // It contains no game rules: it moves bytes between sockets and the match
 // package.
 //

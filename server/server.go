@@ -24,10 +24,10 @@ import (
 	"github.com/lxzan/gws"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
-	"skirmish/client"
 	"skirmish/game"
 	"skirmish/match"
 	"skirmish/netcode"
+	"skirmish/web"
 )
 
 // Server is the Skirmish HTTP and WebSocket server.
@@ -173,7 +173,7 @@ func New(opts Options) (*Server, error) {
 		mm.Handle("GET /metrics", metricsHandler)
 		s.metricsS = s.newHTTPServer(opts.MetricsAddr, mm)
 	}
-	mux.Handle("GET /", http.FileServerFS(client.Web()))
+	mux.Handle("GET /", web.Handler(web.Files()))
 	s.http = s.newHTTPServer(opts.Addr, mux)
 	return s, nil
 }
@@ -237,6 +237,9 @@ func (s *Server) ListenAndServe() error {
 // Serve serves on ln until Shutdown; it then returns http.ErrServerClosed.
 func (s *Server) Serve(ln net.Listener) error {
 	s.log.Info("listening", "addr", ln.Addr().String(), "tick_rate", s.opts.TickRate, "node", s.nodeID)
+	if !web.HasPredictor() {
+		s.log.Warn("the browser client's WebAssembly predictor is not built in (make build builds it): pages predict in JavaScript")
+	}
 	s.startOnce.Do(func() {
 		if s.opts.PublicURL == "" {
 			s.opts.PublicURL = "http://" + ln.Addr().String()

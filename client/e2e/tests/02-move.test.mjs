@@ -1,5 +1,6 @@
 // Holding a movement key moves the own avatar at the arena speed (200 u/s)
-// in the prediction, and the server agrees within a unit once released.
+// in the prediction, which runs the mode's Go code compiled to WebAssembly
+// (skirmish.predictor "wasm"), and the server agrees once released.
 import { test, after } from "node:test";
 import assert from "node:assert/strict";
 import * as h from "../lib/harness.mjs";
@@ -18,6 +19,9 @@ test("holding D (or A) moves the avatar; prediction matches the server", async (
     await h.waitForHook(page, "a match with a first snapshot", (s) => s.state === "playing" && s.snapshots > 2,
       { timeout: 15000 });
     const s0 = await h.hook(page);
+    // The prediction runs the mode's Go code, compiled to WebAssembly.
+    assert.equal(s0.predictor, "wasm", `predictor ${s0.predictor} (${s0.predictorError})`);
+    assert.equal(s0.description.speed, SPEED, "the mode description's speed");
     // Go right unless that would hit the world's edge.
     const goRight = s0.predicted.x + SPEED * (HOLD_MS / 1000) * 1.3 < s0.worldW;
     const key = goRight ? "d" : "a";
@@ -61,6 +65,8 @@ test("holding D (or A) moves the avatar; prediction matches the server", async (
       `server x ${end.server.x} vs predicted x at release ${released.predicted.x}`);
     assert.equal(end.rejects, 0, `rejected inputs: ${JSON.stringify(end.rejectsByCode)}`);
     assert.ok(end.correction < 1, `last reconciliation correction ${end.correction}`);
+    // Nothing pending: the prediction is the server's position exactly.
+    assert.equal(end.predicted.x, end.server.x, "predicted x is the server's");
   } finally {
     await h.screenshot(page, NAME);
   }

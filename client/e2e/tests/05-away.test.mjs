@@ -42,8 +42,10 @@ test("a dropped player is shown away to the others, then resumes", async (t) => 
     const cutAt = Date.now();
 
     await h.waitForHook(B.page, "B to show A away", (s, id) => s.away[id] === true, { arg: a0.entityId, timeout: 5000 });
+    // (The row is named by A's name when the server sends it, else #id.)
     const row = await B.page.$$eval("#scoreboard tbody tr", (trs, id) =>
-      trs.map((tr) => ({ text: tr.textContent, cls: tr.className })).find((r) => r.text.startsWith(`#${id}`)), a0.entityId);
+      trs.filter((tr) => tr.dataset.entity === String(id)).map((tr) => ({ text: tr.textContent, cls: tr.className }))[0],
+    a0.entityId);
     assert.ok(row && /away/.test(row.text) && row.cls === "away", `B's scoreboard row for A: ${JSON.stringify(row)}`);
     assert.match(await A.page.textContent("#status"), /reconnecting/i, "A shows reconnecting");
     await h.sleep(Math.max(0, 1500 - (Date.now() - cutAt)));

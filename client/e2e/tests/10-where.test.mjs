@@ -15,7 +15,7 @@ import { createRequire } from "node:module";
 import * as h from "../lib/harness.mjs";
 
 const require = createRequire(import.meta.url);
-const { encode, decode } = require("../../web/vendor/msgpack.min.js");
+const { encode, decode } = require("../../../web/static/vendor/msgpack.min.js");
 
 const NAME = "10-where";
 const SEAT_EXPIRED = "Your seat expired — back in the lobby";

@@ -152,7 +152,7 @@ test("node A drains: the page goes on playing on node B with the same seat", asy
 // and the page's origin.
 test("moved with a scripted server: path prefix, resends after a restore, alternating reconnects", async (t) => {
   const { createRequire } = await import("node:module");
-  const { encode, decode } = createRequire(import.meta.url)("../../web/vendor/msgpack.min.js");
+  const { encode, decode } = createRequire(import.meta.url)("../../../web/static/vendor/msgpack.min.js");
   const name = `${NAME}-scripted`;
   const NODE_B = "http://127.0.0.1:9/n/nB"; // never reached: the route answers
   const SCHEMA = [1, [["player", "circle", "#4fc3f7", 16, -2, -1], ["npc", "diamond", "#ffb74d", 14, -1, -1],

@@ -1,0 +1,350 @@
+/*
+ * Rendering: the camera following the own avatar, the world, every other
+ * entity interpolated ~100 ms in the past, the own avatar at its predicted
+ * position, the aim line and the minimap, each entity drawn from its kind
+ * in the mode description (shape, colour, size, bar, flag, label).
+ */
+
+import { hook, S, canvas, ctx, clamp, lerp } from "./state.js";
+import { ownDrawPos } from "./prediction.js";
+import { updateHud, renderFeed, displayName } from "./hud.js";
+import { input } from "./input.js";
+
+const INTERP_DELAY_MS = 100;     // render others this far in the past
+// Entities far from the avatar are updated every 3rd tick only (§10): two
+// position changes at most this many ticks apart are interpolated across.
+const SPARSE_UPDATE_TICKS = 3;
+const VIEW_SPAN = 1100; // world units visible across the smaller screen side
+const camera = { cx: 0, cy: 0, scale: 1, w: 0, h: 0 };
+
+/** Entities as they were INTERP_DELAY_MS ago, interpolated between snapshots. */
+export function interpolatedEntities(now) {
+  const n = S.snapshots.length;
+  if (n === 0) return [];
+  const rt = now - INTERP_DELAY_MS;
+  if (n === 1 || rt <= S.snapshots[0].t) return Array.from(S.snapshots[0].ents.values());
+  let i = n - 1;
+  while (i > 0 && S.snapshots[i].t > rt) i--;
+  if (i === n - 1) return Array.from(S.snapshots[n - 1].ents.values()); // no newer one: hold the last
+  const a = S.snapshots[i];
+  const b = S.snapshots[i + 1];
+  const out = [];
+  for (const eb of b.ents.values()) {
+    let sa = a;
+    let sb = b;
+    // An entity updated only every few ticks (far from the avatar) holds
+    // still between its updates: slide it from one position change to the
+    // next instead, when they are at most SPARSE_UPDATE_TICKS apart.
+    if (!b.moved.has(eb.id) || !a.moved.has(eb.id)) {
+      let k0 = i;
+      while (k0 > 0 && !S.snapshots[k0].moved.has(eb.id) && a.tick - S.snapshots[k0].tick < SPARSE_UPDATE_TICKS) k0--;
+      let k1 = i + 1;
+      while (k1 < n - 1 && !S.snapshots[k1].moved.has(eb.id) && S.snapshots[k1].tick - b.tick < SPARSE_UPDATE_TICKS) k1++;
+      const s0 = S.snapshots[k0];
+      const s1 = S.snapshots[k1];
+      if (s0.moved.has(eb.id) && s1.moved.has(eb.id) && s1.tick - s0.tick <= SPARSE_UPDATE_TICKS &&
+          s0.ents.has(eb.id) && s1.ents.has(eb.id)) {
+        sa = s0;
+        sb = s1;
+      }
+    }
+    const ea = sa.ents.get(eb.id);
+    const ebb = sb.ents.get(eb.id) || eb;
+    if (!ea || ea.kind !== ebb.kind) {
+      out.push(eb);
+      continue;
+    }
+    const span = sb.t - sa.t;
+    const t = span > 0 ? clamp((rt - sa.t) / span, 0, 1) : 1;
+    // A jump of more than 300 u between two snapshots is a respawn/teleport: don't slide.
+    if (Math.abs(ebb.x - ea.x) + Math.abs(ebb.y - ea.y) > 300) {
+      out.push(t < 0.5 ? ea : eb);
+      continue;
+    }
+    out.push({ id: eb.id, kind: eb.kind, kindName: eb.kindName,
+      x: lerp(ea.x, ebb.x, t), y: lerp(ea.y, ebb.y, t), fields: eb.fields });
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------
+// Rendering
+// ---------------------------------------------------------------------------
+
+function resizeCanvas() {
+  const dpr = window.devicePixelRatio || 1;
+  const w = window.innerWidth;
+  const h = window.innerHeight;
+  const pw = Math.round(w * dpr);
+  const ph = Math.round(h * dpr);
+  if (canvas.width !== pw || canvas.height !== ph) {
+    canvas.width = pw;
+    canvas.height = ph;
+  }
+  camera.w = w;
+  camera.h = h;
+  ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+}
+
+export function worldToScreen(x, y) {
+  return { x: (x - camera.cx) * camera.scale + camera.w / 2, y: (y - camera.cy) * camera.scale + camera.h / 2 };
+}
+export function screenToWorld(sx, sy) {
+  return { x: (sx - camera.w / 2) / camera.scale + camera.cx, y: (sy - camera.h / 2) / camera.scale + camera.cy };
+}
+function updateCamera(own) {
+  const W = S.match ? S.match.worldW : 2000;
+  const H = S.match ? S.match.worldH : 2000;
+  const minSide = Math.min(camera.w, camera.h) || 1;
+  let scale = minSide / VIEW_SPAN;
+  const fit = Math.min(camera.w / (W + 80), camera.h / (H + 80));
+  if (fit > scale) scale = fit; // the whole world fits: show it all
+  camera.scale = scale;
+  const halfW = camera.w / 2 / scale;
+  const halfH = camera.h / 2 / scale;
+  const margin = 60;
+  const cx = own ? own.x : W / 2;
+  const cy = own ? own.y : H / 2;
+  // Keep the view within the world (plus a margin); center it on an axis where the world is smaller.
+  camera.cx = 2 * halfW >= W + 2 * margin ? W / 2 : clamp(cx, halfW - margin, W - halfW + margin);
+  camera.cy = 2 * halfH >= H + 2 * margin ? H / 2 : clamp(cy, halfH - margin, H - halfH + margin);
+}
+
+export function render() {
+  const now = performance.now();
+  resizeCanvas();
+  const own = S.match ? ownDrawPos(now) : null;
+  updateCamera(own);
+
+  const W = S.match ? S.match.worldW : 2000;
+  const H = S.match ? S.match.worldH : 2000;
+  const s = camera.scale;
+
+  ctx.fillStyle = "#070a0e";
+  ctx.fillRect(0, 0, camera.w, camera.h);
+
+  // World floor and grid.
+  const tl = worldToScreen(0, 0);
+  ctx.fillStyle = "#111922";
+  ctx.fillRect(tl.x, tl.y, W * s, H * s);
+  ctx.strokeStyle = "rgba(120, 150, 180, 0.08)";
+  ctx.lineWidth = 1;
+  ctx.beginPath();
+  const step = 100;
+  for (let gx = step; gx < W; gx += step) {
+    const p = worldToScreen(gx, 0);
+    ctx.moveTo(Math.round(p.x) + 0.5, tl.y);
+    ctx.lineTo(Math.round(p.x) + 0.5, tl.y + H * s);
+  }
+  for (let gy = step; gy < H; gy += step) {
+    const p = worldToScreen(0, gy);
+    ctx.moveTo(tl.x, Math.round(p.y) + 0.5);
+    ctx.lineTo(tl.x + W * s, Math.round(p.y) + 0.5);
+  }
+  ctx.stroke();
+
+  // World border.
+  ctx.strokeStyle = "#3d6b9a";
+  ctx.lineWidth = 3;
+  ctx.strokeRect(tl.x, tl.y, W * s, H * s);
+
+  if (S.match && S.snapshots.length) {
+    const ents = interpolatedEntities(now);
+    // By the kinds' layers, lowest first (arena: projectiles, NPCs, players).
+    const kinds = S.match.desc.kinds;
+    const layer = (e) => (kinds[e.kind] ? kinds[e.kind].layer : 1);
+    ents.sort((a, b) => layer(a) - layer(b));
+    for (const e of ents) {
+      if (e.id === S.match.entityId) continue;
+      drawEntity(e, e.x, e.y, false, now);
+    }
+    // Own avatar at its predicted position.
+    const latest = S.snapshots[S.snapshots.length - 1].ents.get(S.match.entityId);
+    if (latest && own) drawEntity(latest, own.x, own.y, true, now);
+    drawAimLine(own);
+    drawMinimap(ents, own);
+  }
+
+  if (hook.firstDrawMs === null) hook.firstDrawMs = Math.round(now * 10) / 10;
+  if (hook.firstFrameMs === null && S.match && S.snapshots.length) hook.firstFrameMs = Math.round(now * 10) / 10;
+  updateHud();
+  renderFeed();
+  requestAnimationFrame(render);
+}
+
+/** #rrggbb scaled by f (0: black, 1: itself). */
+function shade(hex, f) {
+  const v = parseInt(hex.slice(1), 16);
+  const c = (sh) => Math.round(((v >> sh) & 255) * f);
+  return `rgb(${c(16)}, ${c(8)}, ${c(0)})`;
+}
+
+/** The path of shape at p with radius r. */
+function shapePath(shape, p, r) {
+  ctx.beginPath();
+  switch (shape) {
+    case "square":
+      ctx.rect(p.x - r, p.y - r, 2 * r, 2 * r);
+      break;
+    case "triangle":
+      ctx.moveTo(p.x, p.y - r);
+      ctx.lineTo(p.x + r * 0.866, p.y + r * 0.5);
+      ctx.lineTo(p.x - r * 0.866, p.y + r * 0.5);
+      ctx.closePath();
+      break;
+    case "diamond":
+      ctx.moveTo(p.x, p.y - r);
+      ctx.lineTo(p.x + r, p.y);
+      ctx.lineTo(p.x, p.y + r);
+      ctx.lineTo(p.x - r, p.y);
+      ctx.closePath();
+      break;
+    default: // circle, ring
+      ctx.arc(p.x, p.y, r, 0, Math.PI * 2);
+  }
+}
+
+const OWN_FILL = "#4fdc7c";
+const OWN_STROKE = "#e8fff0";
+
+/**
+ * Draws entity e at (x, y) as its kind declares (see mode.js): shape,
+ * colour (its team's when it has one), size, bar, flag ring and label; the
+ * own avatar in green, players away dimmed.
+ */
+function drawEntity(e, x, y, isOwn, now) {
+  const desc = S.match.desc;
+  const k = desc.kinds[e.kind] || { shape: "circle", color: "#9aa7b4", size: 10, label: -1, team: -1, bar: -1,
+    flag: -1, fade: -1, flagColor: "#ff4d5a", glow: false };
+  const p = worldToScreen(x, y);
+  const r = Math.max(2, k.size * camera.scale);
+  if (p.x < -50 || p.y < -50 || p.x > camera.w + 50 || p.y > camera.h + 50) return;
+
+  const flagged = k.flag >= 0 && e.fields[k.flag] > 0;
+  const faded = k.fade >= 0 && e.fields[k.fade] <= 0;
+  const away = !isOwn && S.awayIds.has(e.id);
+  const alpha = faded || away ? 0.3 : 1;
+  let color = k.color;
+  if (k.team >= 0) {
+    const t = desc.teams[e.fields[k.team]];
+    if (t) color = t.color;
+  }
+
+  ctx.save();
+  ctx.globalAlpha = alpha;
+  shapePath(k.shape, p, r);
+  if (k.shape === "ring") {
+    ctx.strokeStyle = isOwn ? OWN_FILL : color;
+    ctx.lineWidth = Math.max(2, r / 3);
+    ctx.stroke();
+  } else if (k.glow) {
+    ctx.fillStyle = color;
+    ctx.shadowColor = color;
+    ctx.shadowBlur = 8;
+    ctx.fill();
+  } else {
+    ctx.fillStyle = isOwn ? OWN_FILL : color;
+    ctx.strokeStyle = isOwn ? OWN_STROKE : shade(color, 0.45);
+    ctx.lineWidth = isOwn ? 3 : 2;
+    ctx.fill();
+    ctx.stroke();
+  }
+
+  if (flagged) {
+    ctx.strokeStyle = k.flagColor;
+    ctx.lineWidth = 3;
+    ctx.beginPath();
+    ctx.arc(p.x, p.y, r + 5, 0, Math.PI * 2);
+    ctx.stroke();
+  }
+
+  const flashAt = S.hitFlash.get(e.id);
+  if (flashAt !== undefined && now - flashAt < 250) {
+    ctx.globalAlpha = 1 - (now - flashAt) / 250;
+    ctx.strokeStyle = "#ffffff";
+    ctx.lineWidth = 3;
+    ctx.beginPath();
+    ctx.arc(p.x, p.y, r + 3, 0, Math.PI * 2);
+    ctx.stroke();
+    ctx.globalAlpha = alpha;
+  }
+  ctx.restore();
+
+  if (k.bar >= 0) {
+    const v = e.fields[k.bar];
+    const bw = Math.max(24, r * 2.2);
+    const bh = 5;
+    const bx = p.x - bw / 2;
+    const by = p.y - r - 12;
+    const frac = clamp(v / (S.maxHp.get(k.bar) || 1), 0, 1);
+    ctx.fillStyle = "rgba(0,0,0,0.6)";
+    ctx.fillRect(bx - 1, by - 1, bw + 2, bh + 2);
+    ctx.fillStyle = frac > 0.5 ? "#5fe08a" : frac > 0.25 ? "#f0c040" : "#f05060";
+    ctx.fillRect(bx, by, bw * frac, bh);
+  }
+  if (k.label !== -1) {
+    let label = k.label === -2 ? displayName(e.id) : formatField(e.fields[k.label]);
+    if (flagged) label += ` (${desc.fields[k.flag].name})`;
+    if (away) label += " (away)";
+    ctx.font = "12px system-ui, sans-serif";
+    ctx.textAlign = "center";
+    ctx.textBaseline = "top";
+    ctx.fillStyle = isOwn ? "#bff5cf" : away ? "#6f7d8a" : "#b8c6d4";
+    ctx.fillText(label, p.x, p.y + r + 4);
+  }
+}
+
+function formatField(v) {
+  return Number.isInteger(v) ? String(v) : v.toFixed(1);
+}
+
+function drawAimLine(own) {
+  const mouse = input.mouseScreen;
+  if (!own || !mouse || hook.state !== "playing" || S.ownDead || !S.match.desc.actions.length) return;
+  const p = worldToScreen(own.x, own.y);
+  ctx.save();
+  ctx.strokeStyle = "rgba(255, 255, 255, 0.12)";
+  ctx.setLineDash([4, 6]);
+  ctx.lineWidth = 1;
+  ctx.beginPath();
+  ctx.moveTo(p.x, p.y);
+  ctx.lineTo(mouse.x, mouse.y);
+  ctx.stroke();
+  ctx.restore();
+}
+
+function drawMinimap(ents, own) {
+  const size = 150;
+  const W = S.match.worldW || 1;
+  const H = S.match.worldH || 1;
+  const k = size / Math.max(W, H);
+  const mw = W * k;
+  const mh = H * k;
+  const x0 = 10;
+  const y0 = camera.h - mh - 10;
+  ctx.save();
+  ctx.fillStyle = "rgba(10, 16, 22, 0.92)";
+  ctx.fillRect(x0, y0, mw, mh);
+  ctx.strokeStyle = "#3d6b9a";
+  ctx.lineWidth = 1;
+  ctx.strokeRect(x0 + 0.5, y0 + 0.5, mw - 1, mh - 1);
+  const kinds = S.match.desc.kinds;
+  for (const e of ents) {
+    // Small things (shots) are not worth a dot.
+    const kd = kinds[e.kind];
+    if ((kd && kd.size < 6) || e.id === S.match.entityId) continue;
+    ctx.fillStyle = kd ? kd.color : "#9aa7b4";
+    ctx.fillRect(x0 + e.x * k - 1.5, y0 + e.y * k - 1.5, 3, 3);
+  }
+  if (own) {
+    ctx.fillStyle = "#4fdc7c";
+    ctx.fillRect(x0 + own.x * k - 2.5, y0 + own.y * k - 2.5, 5, 5);
+  }
+  // The camera's view rectangle.
+  const a = screenToWorld(0, 0);
+  const b = screenToWorld(camera.w, camera.h);
+  ctx.strokeStyle = "rgba(255,255,255,0.35)";
+  ctx.strokeRect(x0 + clamp(a.x, 0, W) * k, y0 + clamp(a.y, 0, H) * k,
+    (clamp(b.x, 0, W) - clamp(a.x, 0, W)) * k, (clamp(b.y, 0, H) - clamp(a.y, 0, H)) * k);
+  ctx.restore();
+}
