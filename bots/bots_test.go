@@ -301,3 +301,27 @@ type bytesWriter []byte
 
 func (b *bytesWriter) Write(p []byte) (int, error) { *b = append(*b, p...); return len(p), nil }
 func (b bytesWriter) String() string               { return string(b) }
+
+// TestRunRefusedIsNoError runs 6 bots against a node capped at 4 players
+// (-max-players): the 2 refused with 503 are refusals, not errors, and
+// they try again with a backoff.
+func TestRunRefusedIsNoError(t *testing.T) {
+	base := startServer(t, server.Options{FillTimeout: 200 * time.Millisecond, MaxPlayers: 4})
+	rep, err := run(context.Background(), Config{
+		URL: base, N: 6, Duration: 4 * time.Second, Mode: "arena", Behavior: BehaviorWander,
+		Ramp: 100 * time.Millisecond, Seed: 5, Logger: quiet,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Errors != 0 {
+		t.Errorf("errors %d %v: a full server's refusals counted as errors", rep.Errors, rep.ErrorSamples)
+	}
+	if rep.Refused < 2 {
+		t.Errorf("refused %d, want at least the 2 bots over the cap", rep.Refused)
+	}
+	if rep.Connected != 4 {
+		t.Errorf("connected %d, want the 4 the node holds", rep.Connected)
+	}
+	t.Logf("refused %d, connected %d, matches %d", rep.Refused, rep.Connected, rep.Matches)
+}

@@ -48,6 +48,11 @@ type Report struct {
 	Drains    int `json:"drains"`
 	Rejected  int `json:"rejected"`
 	Hits      int `json:"hits"` // hits scored by the bots' shots
+	// Refused counts the server's refusals for want of room: queue
+	// requests answered server_full, and sessions or connections answered
+	// 503 (the bot tries again after a backoff). They are the server
+	// degrading as it should under overload, not errors.
+	Refused int `json:"refused"`
 	// Chaos is -chaos: connections cut per bot per minute; ChaosCuts the
 	// cuts made, ChaosCutsPlaying those of bots seated in a match (the
 	// others were queued), each of which should be resumed.
@@ -178,6 +183,7 @@ func Percentile(sorted []time.Duration, p float64) time.Duration {
 // totals are the counters summed over all bots at the end of a run.
 type totals struct {
 	connected, snapshots, inputsSent, rejected, protocolErrors, hits, staleAcks int
+	refused                                                                     int
 	disconnects, reconnects, resumed, inputsLost, gaveUp, tickRate              int
 	lateSends, drains                                                           int
 	moved, migrated                                                             int
@@ -210,6 +216,7 @@ func buildReport(cfg Config, elapsed time.Duration, t totals, matches int, acks 
 		LateSends:        t.lateSends,
 		Drains:           t.drains,
 		Rejected:         t.rejected,
+		Refused:          t.refused,
 		Hits:             t.hits,
 		Chaos:            cfg.Chaos,
 		ChaosCuts:        t.chaosCuts,
@@ -372,6 +379,9 @@ func (r *Report) Summary(w io.Writer) {
 	}
 	fmt.Fprintln(w)
 	fmt.Fprintf(w, "protocol errors: %d\n", r.ProtocolErrors)
+	if r.Refused > 0 {
+		fmt.Fprintf(w, "refused:        %d (server_full or 503: the server was full, the bots tried again)\n", r.Refused)
+	}
 	fmt.Fprintf(w, "errors:         %d\n", r.Errors)
 	for _, s := range r.ErrorSamples {
 		fmt.Fprintf(w, "  %s\n", s)

@@ -172,12 +172,15 @@ type runner struct {
 	bots  []*bot
 	start time.Time
 
-	mu         sync.Mutex
-	matchIDs   map[string]struct{}
-	errs       int
-	errSample  []string
-	closeCodes map[uint16]int // of bots that gave up; 0: no close frame
-	series     []Sample
+	mu        sync.Mutex
+	matchIDs  map[string]struct{}
+	errs      int
+	errSample []string
+	// dialRefused counts dials refused with 503 (retried); the clients
+	// count the queue requests refused as server_full.
+	dialRefused int
+	closeCodes  map[uint16]int // of bots that gave up; 0: no close frame
+	series      []Sample
 
 	playing   atomic.Int64
 	tickRate  atomic.Int64 // of the last match a bot was seated in
@@ -257,6 +260,7 @@ func (r *runner) report(elapsed, cpu time.Duration) Report {
 		t.snapshots += s.Snapshots
 		t.inputsSent += s.InputsSent
 		t.rejected += s.Rejected
+		t.refused += s.Refused
 		t.protocolErrors += s.ProtocolErrors
 		t.bytesDown += s.BytesDown
 		t.bytesUp += s.BytesUp
@@ -273,6 +277,7 @@ func (r *runner) report(elapsed, cpu time.Duration) Report {
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	t.refused += r.dialRefused
 	rep := buildReport(r.cfg, elapsed, t, len(r.matchIDs), acks, r.errs, r.errSample)
 	for code, n := range r.closeCodes {
 		rep.CloseCodes[strconv.Itoa(int(code))] = n
@@ -280,6 +285,13 @@ func (r *runner) report(elapsed, cpu time.Duration) Report {
 	rep.StartedAt = r.start.UTC().Format(time.RFC3339)
 	rep.Series = append(rep.Series, r.series...)
 	return rep
+}
+
+// refuse records a dial the server refused for want of room (503).
+func (r *runner) refuse() {
+	r.mu.Lock()
+	r.dialRefused++
+	r.mu.Unlock()
 }
 
 // fail records an error of bot id.
@@ -375,23 +387,39 @@ func (b *bot) run(ctx context.Context, at time.Time, rng *rand.Rand) {
 	}
 	cfg := &b.r.cfg
 	nodes := cfg.Nodes() // validated by run
-	c, err := client.Dial(ctx, nodes[b.id%len(nodes)], client.Options{
-		Name:        fmt.Sprintf("bot-%d", b.id),
-		Nodes:       nodes,
-		Requeue:     true,
-		Reconnect:   true,
-		OnAck:       b.onAck,
-		OnMessage:   b.onMessage,
-		OnReconnect: b.onReconnect,
-		OnQueued:    b.onQueued,
-		OnMigrated:  b.onMigrated,
-		LocalAddr:   cfg.sourceAddr(b.id), // reconnects keep it
-	})
-	if err != nil {
-		if ctx.Err() == nil { // not a dial cut short by the end of the run
-			b.r.fail(b.id, fmt.Errorf("dial: %w", err))
+	var c *client.Client
+	// A server that refuses for want of room (503) is asked again after a
+	// backoff, as a player's client would: that is no error.
+	for wait := time.Second; ; wait = min(2*wait, 10*time.Second) {
+		var err error
+		c, err = client.Dial(ctx, nodes[b.id%len(nodes)], client.Options{
+			Name:        fmt.Sprintf("bot-%d", b.id),
+			Nodes:       nodes,
+			Requeue:     true,
+			Reconnect:   true,
+			OnAck:       b.onAck,
+			OnMessage:   b.onMessage,
+			OnReconnect: b.onReconnect,
+			OnQueued:    b.onQueued,
+			OnMigrated:  b.onMigrated,
+			LocalAddr:   cfg.sourceAddr(b.id), // reconnects keep it
+		})
+		if err == nil {
+			break
 		}
-		return
+		if ctx.Err() != nil {
+			return // a dial cut short by the end of the run
+		}
+		if !errors.Is(err, client.ErrUnavailable) {
+			b.r.fail(b.id, fmt.Errorf("dial: %w", err))
+			return
+		}
+		b.r.refuse()
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(time.Duration(float64(wait) * (0.8 + 0.4*rng.Float64()))):
+		}
 	}
 	b.client.Store(c)
 	defer c.Close()
@@ -597,6 +625,8 @@ func (b *bot) onMessage(m *netcode.ServerMsg) {
 		switch {
 		case m.ErrCode == netcode.ErrNotQueued && b.leaving.Load():
 			return // its match ended just as it left: nothing to leave
+		case m.ErrCode == netcode.ErrServerFull:
+			return // counted by the client (Stats.Refused), which queues again later
 		case m.ErrCode == netcode.ErrSeatExpired || m.ErrCode == netcode.ErrMatchGone:
 			// A cut as the match ended, or longer than the grace: the seat
 			// is gone and the client queues again. It shows in the report

@@ -15,6 +15,7 @@ package client
 import (
 	"context"
 	"errors"
+	"math/rand/v2"
 	"net/netip"
 	"sync"
 	"sync/atomic"
@@ -141,6 +142,9 @@ type Stats struct {
 	Migrated int
 	// InputsLost counts inputs the server reported as never received.
 	InputsLost int
+	// Refused counts queue requests the server refused as full
+	// (server_full): with Requeue, the client asks again after a backoff.
+	Refused int
 	// LateSends counts the sends the input schedule dropped because they
 	// left later than the last lead (too late for their tick: a timer or
 	// the process stalled); Drains the sends it postponed to drain the
@@ -175,6 +179,7 @@ type Client struct {
 	phase      Phase
 	mode       string          // the mode last queued for
 	queuedAt   time.Time       // when queue was last sent (zero: not since the last matched)
+	fullTries  int             // server_full refusals since the last matched (refusedFull)
 	matched    netcode.Matched // with its mode's declaration: all the client knows of the mode
 	seated     bool            // matched was received: snapshots can be read
 	world      mirror
@@ -457,6 +462,9 @@ func (c *Client) handle(gen int, frame []byte) {
 		if lost {
 			again = c.toLobby(false)
 		}
+		if m.ErrCode == netcode.ErrServerFull {
+			c.refusedFull()
+		}
 		c.mu.Unlock()
 		c.queueAgain(again)
 	case netcode.MsgMatched:
@@ -491,6 +499,40 @@ func (c *Client) toLobby(again bool) string {
 		return c.mode
 	}
 	return ""
+}
+
+// fullBackoff is how long a client refused as full (server_full) waits
+// before it queues again: the first wait, doubling up to fullBackoffMax,
+// each ±20%.
+const (
+	fullBackoff    = 500 * time.Millisecond
+	fullBackoffMax = 10 * time.Second
+)
+
+// refusedFull handles a queue the server refused as full: the player is in
+// the lobby, not queued. With Requeue, the client queues again after a
+// backoff that grows while the server stays full, unless it was queued,
+// seated or closed meanwhile. c.mu is held.
+func (c *Client) refusedFull() {
+	c.stats.Refused++
+	if c.phase == PhaseQueued {
+		c.phase = PhaseLobby
+	}
+	if !c.opts.Requeue || c.mode == "" {
+		return
+	}
+	d := min(fullBackoff<<min(c.fullTries, 8), fullBackoffMax)
+	d = time.Duration(float64(d) * (0.8 + 0.4*rand.Float64()))
+	c.fullTries++
+	mode, tries := c.mode, c.fullTries
+	time.AfterFunc(d, func() {
+		c.mu.Lock()
+		again := c.phase == PhaseLobby && c.fullTries == tries && !c.closing.Load()
+		c.mu.Unlock()
+		if again {
+			c.Queue(mode)
+		}
+	})
 }
 
 // queueAgain queues for mode, if any (see toLobby); c.mu is not held.

@@ -77,6 +77,9 @@ func (c *Client) createSession(ctx context.Context, base *url.URL) error {
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusCreated {
+		if resp.StatusCode == http.StatusServiceUnavailable {
+			return fmt.Errorf("create session: %w (%s)", ErrUnavailable, resp.Status)
+		}
 		return fmt.Errorf("create session: %s", resp.Status)
 	}
 	var s struct{ Token, PlayerID, Name string }
@@ -88,6 +91,12 @@ func (c *Client) createSession(ctx context.Context, base *url.URL) error {
 	c.mu.Unlock()
 	return nil
 }
+
+// ErrUnavailable: the server refused a new session or connection for now
+// (HTTP 503: server_full, overloaded or at -max-players; or its session
+// store unavailable, or shutting down). Dial returns it wrapped: try again
+// later, or another node.
+var ErrUnavailable = errors.New("client: server unavailable")
 
 // errUnauthorized: the server does not know the token (it restarted
 // without a session store).
@@ -124,6 +133,9 @@ func (c *Client) connectLink(ctx context.Context, base *url.URL) (*link, error) 
 		if resp != nil {
 			if resp.StatusCode == http.StatusUnauthorized {
 				return nil, errUnauthorized
+			}
+			if resp.StatusCode == http.StatusServiceUnavailable {
+				return nil, fmt.Errorf("connect: %w (%s)", ErrUnavailable, resp.Status)
 			}
 			return nil, fmt.Errorf("connect: %s", resp.Status)
 		}

@@ -33,6 +33,7 @@ func (c *Client) onMatched(m *netcode.Matched) {
 	c.matched.Schema.Fields = append([]netcode.Field(nil), m.Schema.Fields...)
 	c.matched.Info = m.Info.Clone()
 	c.seated = true
+	c.fullTries = 0
 	c.phase = PhasePlaying
 	c.stats.Matches++
 	c.world = newMirror(&c.matched.Schema)
