@@ -61,7 +61,7 @@ var (
 	extraKeys = []string{"connected", "seed", "snapshots", "ack_samples", "stale_acks", "hits", "close_codes", "max_correction",
 		"chaos_cuts", "chaos_cuts_playing", "tick_rate", "started_at", "server",
 		"queue_ms", "queue_samples", "queue_match_min_ms", "migrate_ms", "migrate_drain_ms", "migrate_death_ms",
-		"migrated_drain", "migrated_death", "cpu_s", "cpu_cores", "cpu_us_per_bot_tick", "late_sends", "drains"}
+		"migrated_drain", "migrated_death", "cpu_s", "cpu_cores", "cpu_us_per_bot_tick", "late_sends", "drains", "refused"}
 )
 
 func TestReportJSONKeys(t *testing.T) {
