@@ -72,8 +72,11 @@ for _ in $(seq 100); do
   curl -fs "http://127.0.0.1:$port/healthz" >/dev/null 2>&1 && break
   sleep 0.1
 done
-idle=$(rss_kb "$spid")
 frames() { curl -fs "http://127.0.0.1:$port/metrics" | awk '/^skirmish_frames_out_total / {printf "%d", $2}'; }
+# The idle base: after one /metrics scrape, as make loadtest takes it.
+frames >/dev/null || true
+sleep 1
+idle=$(rss_kb "$spid")
 # shellcheck disable=SC2086
 ./bin/bots -url "http://127.0.0.1:$port" -n "$n" -duration "${dur}s" $bots_args >"$tmp/bots.out" 2>&1 &
 bpid=$!; pids+=("$bpid")
