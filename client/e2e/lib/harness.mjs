@@ -314,10 +314,6 @@ export async function launchBrowser({ name, viewport = { width: 1280, height: 80
   page.on("console", (msg) => {
     const line = `[${new Date().toISOString()}] ${msg.type()}: ${msg.text()}${msg.type() === "error" && msg.location() && msg.location().url ? ` (${msg.location().url})` : ""}`;
     consoleLog.write(line + "\n");
-    // A server without GET /v1/modes (before the mode registry) answers
-    // 404: the page uses its built-in list, as it should.
-    const url = (msg.location() && msg.location().url) || "";
-    if (msg.type() === "error" && /\/v1\/modes$/.test(url) && / 404 /.test(msg.text())) return;
     if (msg.type() === "error") errors.push({ kind: "console", text: msg.text(), at: Date.now() });
   });
   page.on("pageerror", (err) => {

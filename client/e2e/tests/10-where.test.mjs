@@ -63,7 +63,7 @@ test("welcome's where after a reconnect; seqs never go back; quiet leave", async
     });
   });
   const socket = (n) => until(`socket ${n} and its hello`, () => socks[n - 1] && socks[n - 1].of(0).length === 1 && socks[n - 1]);
-  const welcome = (sock, where) => sock.send([0, 2, "p-mock", "e2e", where]);
+  const welcome = (sock, where) => sock.send([0, 3, "p-mock", "e2e", where]);
   const inputs = () => socks.flatMap((s) => s.of(2));
   const maxSeq = () => Math.max(0, ...inputs().map((m) => m[1]));
 

@@ -199,7 +199,7 @@ test("moved with a scripted server: path prefix, resends after a restore, altern
   try {
     await h.openClient(page, server);
     const s1 = await socket(1);
-    s1.send([0, 2, "p-mock", "e2e", 0]);
+    s1.send([0, 3, "p-mock", "e2e", 0]);
     await until("the queue", () => s1.of(1).length === 1);
     s1.send([1, "arena"]);
     s1.send(matched(5, 100, 0));
@@ -226,7 +226,7 @@ test("moved with a scripted server: path prefix, resends after a restore, altern
     assert.equal(Math.max(...s1.inputs().map((i) => i[0])), lastOnA, "no input after moved");
 
     // B restored the seat from a checkpoint that applied seq 5 only.
-    s2.send([0, 2, "p-mock", "e2e", 2]);
+    s2.send([0, 3, "p-mock", "e2e", 2]);
     s2.send(matched(5, 120, 5));
     await until("the first inputs frame", () => s2.of(5).length >= 1);
     await h.sleep(200);
@@ -269,7 +269,7 @@ test("moved with a scripted server: path prefix, resends after a restore, altern
     const s4 = await socket(4);
     assert.ok(s4.url.startsWith(`${server.url.replace(/^http/, "ws")}/ws?`), `then the page's origin: ${s4.url}`);
     // A held seat: at most 8 sent again and unacknowledged at a time.
-    s4.send([0, 2, "p-mock", "e2e", 2]);
+    s4.send([0, 3, "p-mock", "e2e", 2]);
     s4.send(matched(5, 200, held.ackSeq));
     await until("the resends", () => s4.of(5).length >= 1);
     await h.sleep(200);

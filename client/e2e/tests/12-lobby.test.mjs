@@ -1,5 +1,7 @@
-// The lobby lists the modes and shows each mode's leaderboard from
-// GET /v1/leaderboard?mode=…: two bots play short ranked arena matches, and
+// The lobby lists exactly the modes of GET /v1/modes (the page has no list
+// of its own: when that request fails, it says so and offers none) and
+// shows each mode's leaderboard from GET /v1/leaderboard?mode=…: two bots
+// play short ranked arena matches, and
 // the page's arena table shows the server's players with their wins,
 // losses and score; tag's is empty; the server's error answers (400
 // unknown_mode, 503 store_unavailable) are shown in the table's place.
@@ -29,13 +31,18 @@ test("the lobby lists the modes and shows their leaderboards and errors", async 
 
     await h.openClient(page, server, "name=lobby");
     await h.waitForHook(page, "the modes and the arena leaderboard",
-      (s) => s.modes.length >= 2 && s.leaderboard && s.leaderboard.mode === "arena" && !s.leaderboard.loading);
+      (s) => s.modes.length >= 3 && s.leaderboard && s.leaderboard.mode === "arena" && !s.leaderboard.loading);
+    // Exactly the server's modes (GET /v1/modes), in its order: the page has no list of its own.
+    const served = (await (await fetch(`${server.url}/v1/modes`)).json()).modes;
+    const names = served.map((m) => m.name);
+    assert.ok(["arena", "ctf", "tag"].every((n) => names.includes(n)), `GET /v1/modes: ${names}`);
     const s = await h.hook(page);
-    assert.deepEqual(s.modes.map((m) => m.name).slice(0, 2), ["arena", "tag"]);
+    assert.deepEqual(s.modes.map((m) => m.name), names);
+    assert.deepEqual(s.modes.map((m) => [m.title, m.players]), served.map((m) => [m.title, m.players]));
     const options = await page.$$eval("#mode option", (os) => os.map((o) => o.value));
-    assert.ok(options.includes("arena") && options.includes("tag"), `mode options ${options}`);
+    assert.deepEqual(options, names, "mode options");
     const tabs = await page.$$eval("#mode-list button", (bs) => bs.map((b) => b.dataset.mode));
-    assert.ok(tabs.includes("arena") && tabs.includes("tag"), `leaderboard tabs ${tabs}`);
+    assert.deepEqual(tabs, names, "leaderboard tabs");
 
     // The table is the server's answer (it may have ranked more since: re-read both).
     await page.click('#mode-list button[data-mode="arena"]');
@@ -67,6 +74,18 @@ test("the lobby lists the modes and shows their leaderboards and errors", async 
     await page.click('#mode-list button[data-mode="tag"]');
     await h.waitForHook(page, "the 503", (s) => s.leaderboard.mode === "tag" && s.leaderboard.error !== null);
     assert.match(await page.textContent("#board-note"), /leaderboard unavailable: store_unavailable \(HTTP 503\)/);
+
+    // No list of modes: an error, no mode offered, nothing to play.
+    await page.route("**/v1/modes", (route) => route.fulfill({
+      status: 503, contentType: "application/json", body: '{"error":"unavailable"}\n' }));
+    await h.openClient(page, server, "name=lobby");
+    await h.waitForHook(page, "the failed list of modes", (s) => s.modesError !== null);
+    const failed = await h.hook(page);
+    assert.deepEqual(failed.modes, []);
+    assert.match(failed.modesError, /HTTP 503/);
+    assert.equal(await page.$$eval("#mode option", (os) => os.length), 0, "no mode offered");
+    assert.ok(await page.isDisabled("#play"), "Play is disabled");
+    assert.match(await page.textContent("#error"), /list of modes did not load/);
   } finally {
     await h.screenshot(page, NAME);
   }

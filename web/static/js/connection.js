@@ -12,7 +12,7 @@ import {
   WHERE_LOBBY, WHERE_QUEUED, WHERE_SEATED, CLOSE_VERSION, CLOSE_REPLACED, CLOSE_MOVED,
   CLOSE_STALLED, CLOSE_RESYNC, CLOSE_OFFLINE, CLOSE_MOVING, CLOSE_TEST_DROP,
   MSG_SEAT_EXPIRED, MSG_MATCH_GONE, MSG_NO_RESUME, MSG_SEAT_GONE, MSG_REPLACED,
-  encode, decode,
+  encode, decode, decodeMatched, decodeStandings,
 } from "./protocol.js";
 import { hook, el, S, AUTOPLAY, num, sanitizeName, SENT_RING, RESEND_WINDOW } from "./state.js";
 import { describeMode } from "./mode.js";
@@ -247,7 +247,14 @@ function sendQueue() {
     });
     return;
   }
-  const mode = hook.mode || "arena";
+  const mode = hook.mode;
+  if (!mode) {
+    // The lobby has no mode to offer (GET /v1/modes failed): nothing to queue for.
+    wantPlay = false;
+    setState("lobby", "no mode to play: the server's list of modes did not load", true);
+    showError("No mode to play: the server's list of modes did not load");
+    return;
+  }
   if (send([C_QUEUE, mode])) {
     queueSent = true;
     leaveSent = false;
@@ -609,6 +616,7 @@ function forgetMatch() {
   S.prevPred = null;
   S.snapshots = [];
   S.fireQueued = false;
+  S.actQueued.clear();
   clearMirror();
   S.scoresVersion += 1;
   hook.pendingInputs = 0;
@@ -754,18 +762,10 @@ function onMatched(msg) {
   if (leaveSent) return;
   seatLostOn = null;
   movesInRow = 0;
-  const matchId = String(msg[1]);
-  const mode = String(msg[2]);
-  const entityId = num(msg[3]);
-  const tickRate = Math.max(1, num(msg[4]));
-  const schema = Array.isArray(msg[7]) ? msg[7] : [1, [], []];
-  const fields = (Array.isArray(schema[2]) ? schema[2] : []).map((f) => ({
-    name: String(Array.isArray(f) ? f[0] : f),
-    scale: (Array.isArray(f) && num(f[1])) || 1,
-  }));
-  const matchTick = num(msg[8]);
-  const endTick = msg.length > 9 ? num(msg[9]) : 0;
-  const ackSeq = msg.length > 10 ? num(msg[10]) : 0;
+  const m = decodeMatched(msg);
+  const { matchId, mode, entityId, tickRate, endTick, ackSeq } = m;
+  const matchTick = m.tick;
+  if (!m.hasInfo) recordError("protocol", 0, "matched without the mode's info");
   // Our seat again after a reconnect: same match, same avatar.
   const resumed = S.match !== null && S.match.id === matchId && S.match.entityId === entityId;
   // The same match but another seat (re-queued into it): the hook's
@@ -782,16 +782,9 @@ function onMatched(msg) {
   }
 
   // Everything about the mode (movement, actions, kinds and how to draw
-  // them, events) is in its description.
-  const desc = describeMode({
-    mode,
-    tickRate,
-    worldW: num(msg[5]),
-    worldH: num(msg[6]),
-    posScale: num(schema[0]) || 1,
-    kinds: (Array.isArray(schema[1]) ? schema[1] : []).map(String),
-    fields,
-  });
+  // them, events, teams) is in its description, built from matched alone.
+  const listed = hook.modes.find((x) => x.name === mode);
+  const desc = describeMode({ ...m, title: listed ? listed.title : mode });
   S.match = {
     id: matchId,
     mode,
@@ -820,8 +813,9 @@ function onMatched(msg) {
   S.pred = null;
   S.prevPred = null;
   S.ownDead = false;
-  S.lastFireSeq = -Infinity;
+  S.lastActSeq = new Array(8).fill(-Infinity);
   S.fireQueued = false;
+  S.actQueued.clear();
   S.snapshots = [];
   clearMirror();
   S.scoresVersion += 1;
@@ -833,7 +827,6 @@ function onMatched(msg) {
   hook.entities = 0;
   hook.lastSnapshot = null; // it described the old seat's view
   if (!sameMatch) {
-    S.maxHp = new Map();
     S.hitFlash.clear();
     clearNames();
     hook.snapshots = 0;
@@ -965,16 +958,11 @@ function onResult(msg) {
   S.history = [];
   S.resendQueue = [];
   S.fireQueued = false;
+  S.actQueued.clear();
   wantPlay = false;
   hook.historyInputs = 0;
   const outcome = num(msg[1]);
-  const standings = (Array.isArray(msg[2]) ? msg[2] : []).filter(Array.isArray).map((s) => ({
-    playerId: String(s[0]),
-    name: String(s[1]),
-    entityId: num(s[2]),
-    score: num(s[3]),
-    place: num(s[4]),
-  }));
+  const standings = decodeStandings(msg[2]);
   hook.outcome = outcome;
   hook.standings = standings;
   hook.pendingInputs = 0;

@@ -87,13 +87,18 @@ export function clearNames() {
 }
 
 /**
- * A snapshot's events, as the mode description declares them: a feed
- * line from the event's text, a flash of the entity it names.
+ * A snapshot's events, as the mode declares them ([type, name, a, b]):
+ * each flashes the entity its b names, and makes a feed line "a name b"
+ * ("you kill bob", "alice tagged you", "you pickup flag") when it names the
+ * own avatar or names no entity but players (so that kills and tags
+ * between others show, not every hit on an NPC). Undeclared types are
+ * ignored.
  */
 export function showEvents(events) {
   const desc = S.match && S.match.desc;
   if (!desc) return;
   const now = performance.now();
+  const own = S.match.entityId;
   for (const ev of events) {
     if (!Array.isArray(ev)) continue;
     const type = num(ev[0]);
@@ -101,12 +106,27 @@ export function showEvents(events) {
     if (!d) continue;
     const a = num(ev[1]);
     const b = num(ev[2]);
-    if (d.flash) S.hitFlash.set(d.flash === "a" ? a : b, now);
-    if (!d.text) continue;
-    const own = a === S.match.entityId;
-    if (d.own && !own) continue;
-    pushFeed(d.text.replace(/\{(a|b|is)\}/g, (_, k) => (k === "is" ? (own ? "are" : "is") : displayName(k === "a" ? a : b))));
+    if ((d.b === "entity" || d.b === "player") && b) S.hitFlash.set(b, now);
+    const mine = (d.a !== "value" && a === own) || (d.b !== "value" && b === own);
+    if (!mine && (d.a === "entity" || d.b === "entity")) continue;
+    const parts = [argText(d.a, a), d.name, argText(d.b, b)].filter((t) => t !== "");
+    pushFeed(parts.join(" "));
   }
+}
+
+/** How an event's value v of declared kind what ("player", "entity", "value", "") reads. */
+function argText(what, v) {
+  if (what === "value") return String(v);
+  if (what === "") return "";
+  if (!v) return ""; // none (e.g. a flag that went home by time)
+  if (S.names.has(v) || (S.match && v === S.match.entityId) || what === "player") return displayName(v);
+  // An entity that is no player's: its kind's name, from the view (or the
+  // view before this snapshot, when the snapshot removed it).
+  const h = S.byId.get(v);
+  const e = h !== undefined ? S.ents[h] : undefined;
+  if (e && S.match.desc.kinds[e.kind]) return S.match.desc.kinds[e.kind].name;
+  const prev = S.snapshots.length ? S.snapshots[S.snapshots.length - 1].ents.get(v) : undefined;
+  return prev ? prev.kindName : `#${v}`;
 }
 
 /** The result panel: the title and the standings, the own row marked. */
@@ -118,7 +138,10 @@ export function showResult(outcome, standings) {
     const tr = document.createElement("tr");
     const me = s.playerId === hook.playerId;
     if (me) { tr.className = "me"; mine = s; }
-    for (const v of [s.place, me ? `${s.name} (you)` : s.name, s.score]) {
+    // A team mode's standing names its team (teams[team−1] of matched).
+    const teams = hook.description ? hook.description.teams : [];
+    const team = s.team >= 1 && s.team <= teams.length ? ` · ${teams[s.team - 1].name}` : "";
+    for (const v of [s.place, (me ? `${s.name} (you)` : s.name) + team, s.score]) {
       const td = document.createElement("td");
       td.textContent = String(v);
       tr.appendChild(td);
@@ -144,9 +167,8 @@ export function showNotice(text) {
  * each mode's leaderboard). selected is the mode to select (?mode=…), kept
  * even if the list does not have it.
  */
-export function showModes(modes, from, error, selected) {
+export function showModes(modes, error, selected) {
   hook.modes = modes.map((m) => ({ ...m }));
-  hook.modesFrom = from;
   const names = modes.map((m) => m.name);
   if (selected && !names.includes(selected)) modes = modes.concat([{ name: selected, title: selected, players: 0 }]);
   el.mode.replaceChildren(...modes.map((m) => {
@@ -167,7 +189,10 @@ export function showModes(modes, from, error, selected) {
     return b;
   }));
   hook.modesError = error;
-  if (error) recordError("modes", 0, `GET /v1/modes: ${error} (the lobby shows the built-in list)`);
+  if (error) {
+    recordError("modes", 0, `GET /v1/modes: ${error}`);
+    showError(`The list of modes did not load (${error})`);
+  }
 }
 
 let boardSeq = 0;

@@ -1,6 +1,7 @@
 /*
- * Input devices: the keyboard (WASD / arrows), the mouse (aim; click or
- * hold for the mode's primary action) and touch (a drag that starts on the
+ * Input devices: the keyboard (WASD / arrows; 1..7 for the mode's declared
+ * actions other than "fire", in their order), the mouse (aim; click or
+ * hold for the action "fire") and touch (a drag that starts on the
  * left third of the screen moves like a joystick; a touch elsewhere aims
  * there and acts while held).
  */
@@ -84,6 +85,13 @@ export function initInput() {
     if (GAME_KEYS.has(ev.code)) {
       input.keys.add(ev.code);
       if (hook.state === "playing") ev.preventDefault();
+    }
+    // Keys 1..7: the declared actions that are not "fire", in order.
+    const digit = /^Digit([1-7])$/.exec(ev.code);
+    if (digit && hook.state === "playing" && S.match) {
+      const other = S.match.desc.actions.filter((a) => a.name !== "fire");
+      const a = other[Number(digit[1]) - 1];
+      if (a) S.actQueued.add(a.bit);
     }
   });
   window.addEventListener("keyup", (ev) => {

@@ -1,10 +1,10 @@
 /*
- * Skirmish browser client (protocol version 2, see docs/PROTOCOL.md): the
+ * Skirmish browser client (protocol version 3, see docs/PROTOCOL.md): the
  * page's entry point. It wires the modules together and boots.
  *
  *   protocol.js   message types and codes, msgpack
  *   state.js      the test hook (window.skirmish), the DOM, the shared match state
- *   mode.js       the mode description (and, until protocol 3, its adapter)
+ *   mode.js       the mode description, from `matched` alone; the lobby's modes
  *   connection.js session, WebSocket, messages, reconnect/resume, `moved`
  *   mirror.js     snapshots: the view kept from their deltas, acks, events, scores
  *   prediction.js the WebAssembly predictor, reconciliation, the input loop
@@ -13,17 +13,18 @@
  *   input.js      keyboard, mouse, touch
  *
  * What it does:
- *   1. Lobby: the modes (GET /v1/modes, or the adapter's list) and each
+ *   1. Lobby: the server's modes (GET /v1/modes; the page knows none) and each
  *      mode's leaderboard (GET /v1/leaderboard?mode=…). Play: POST
  *      /v1/sessions with the chosen name, open /ws?token=… as a binary
- *      WebSocket, send hello [0,2,2], wait for welcome, send queue [1,mode],
+ *      WebSocket, send hello [0,3,3], wait for welcome, send queue [1,mode],
  *      wait for matched. `?autoplay=1` starts at once, `?mode=tag` picks the
  *      mode, `?name=…` presets the name.
  *   2. Match: a mirror of the player's view kept from the delta snapshots
  *      (per-view handles: reset, scores, removes, creates, updates, exactly
  *      as netcode/mirror.go), one input per tick ([2,seq,mx,my,buttons,aimX,
  *      aimY], seq +1 each) from WASD/arrows, the mouse or touch (click or
- *      hold for the mode's first action, respecting its cooldown) on a
+ *      hold for the mode's "fire" action, keys 1..7 for its other declared
+ *      actions, respecting their cooldowns) on a
  *      schedule that slides so inputs reach the server just in time
  *      (PROTOCOL.md §11, as client/jit.go), client-side prediction of the
  *      own avatar with the mode's own Go movement code compiled to
@@ -36,7 +37,7 @@
  *      window.skirmish.errors and forces a reconnect (which brings a full
  *      view).
  *   3. Canvas rendering from the mode description's kinds (camera following
- *      the own avatar, world border, grid, bars, labels with players' names,
+ *      the own avatar, world border, grid, team colours, labels with players' names,
  *      minimap), a HUD (ping, tick, score, time left, entities), a status
  *      line, an event feed from the description's events, and a result
  *      panel with the standings.
@@ -110,7 +111,7 @@
  */
 
 import { hook, el, S, params, AUTOPLAY, sanitizeName } from "./state.js";
-import { LOBBY_FALLBACK, fetchModes } from "./mode.js";
+import { fetchModes } from "./mode.js";
 import { start, leave, closeByUs, onOnline, onOffline, dropSocket, pageHide } from "./connection.js";
 import { render, worldToScreen, screenToWorld, interpolatedEntities } from "./render.js";
 import { setState, showModes, showLeaderboard } from "./hud.js";
@@ -179,19 +180,19 @@ window.skirmishDebug = {
 // ---------------------------------------------------------------------------
 
 const wanted = params.get("mode") || "";
-showModes(LOBBY_FALLBACK, "adapter", null, wanted || LOBBY_FALLBACK[0].name);
 const name = params.get("name");
 if (name) el.name.value = sanitizeName(name);
-updatePlayLabel();
-
-setState("lobby", "lobby: choose a name and press Play");
+el.play.disabled = true;
+setState("lobby", "lobby: loading the modes…");
 requestAnimationFrame(render);
-if (AUTOPLAY) start();
 
-// The server's list of modes replaces the built-in one when it has one.
-fetchModes().then(({ modes, from, error }) => {
-  const selected = el.mode.value;
-  showModes(modes, from, error, selected);
+// The modes are the server's (GET /v1/modes): the page knows none of its
+// own. Autoplay starts once they are known (or with ?mode=… if they fail).
+fetchModes().then(({ modes, error }) => {
+  showModes(modes, error, wanted || (modes.length ? modes[0].name : ""));
   updatePlayLabel();
-  showLeaderboard(el.mode.value);
+  el.play.disabled = !el.mode.value;
+  if (el.mode.value) showLeaderboard(el.mode.value);
+  if (hook.state === "lobby") setState("lobby", "lobby: choose a name and press Play");
+  if (AUTOPLAY) start();
 });

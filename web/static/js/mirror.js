@@ -8,6 +8,7 @@
 import { hook, S, num, SENT_RING, ACK_EWMA } from "./state.js";
 import {
   UPDATE_XY, SNAP_FIXED, SNAP_RESET, SNAP_LEAD, SNAP_REJECTS, SNAP_EVENTS, SNAP_SCORES, SNAP_CREATES, SNAP_REMOVES,
+  decodeScore,
 } from "./protocol.js";
 import { setName, showEvents } from "./hud.js";
 import { reconcile, observeLead } from "./prediction.js";
@@ -33,15 +34,15 @@ const isInt = (v) => typeof v === "number" && Number.isInteger(v);
 export function applyDiff(reset, rawScores, creates, updates, removes, moved) {
   const nv = 2 + S.match.desc.fields.length;
   if (reset) clearMirror();
-  for (const sc of rawScores) {
-    if (!Array.isArray(sc) || sc.length < 2) return "malformed score";
-    const id = num(sc[0]);
-    S.scores.set(id, num(sc[1]));
-    // [entityId, score, away]: away while the player's seat is held.
-    if (sc.length > 2 && sc[2] === true) S.awayIds.add(id);
-    else S.awayIds.delete(id);
-    // [entityId, score, away, name]: the player's name, when the server sends it.
-    if (sc.length > 3 && typeof sc[3] === "string") setName(id, sc[3]);
+  for (const raw of rawScores) {
+    // [entityId, score, away, name?]: away while the player's seat is
+    // held; the name the first time this view sends the player.
+    const sc = decodeScore(raw);
+    if (!sc) return "malformed score";
+    S.scores.set(sc.id, sc.score);
+    if (sc.away) S.awayIds.add(sc.id);
+    else S.awayIds.delete(sc.id);
+    if (sc.name !== null) setName(sc.id, sc.name);
   }
   for (const hv of removes) {
     const h = num(hv);
@@ -164,9 +165,6 @@ export function onSnapshot(msg) {
     const ent = dequantize(e);
     view.set(ent.id, ent);
     list.push(ent);
-    // Bars are relative to the highest value seen of their field.
-    const bar = S.match.desc.kinds[ent.kind] ? S.match.desc.kinds[ent.kind].bar : -1;
-    if (bar >= 0 && !(ent.fields[bar] <= (S.maxHp.get(bar) || 0))) S.maxHp.set(bar, ent.fields[bar]);
   }
 
   // Rejected inputs: they are already past ackSeq, so dropping pending

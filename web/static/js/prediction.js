@@ -10,6 +10,7 @@ import { C_INPUT } from "./protocol.js";
 import { send, flushResends, isWelcomed, socketOpen } from "./connection.js";
 import { recordError, showNotice } from "./hud.js";
 import { input, readMove, mouseWorld } from "./input.js";
+import { isImmobile } from "./mode.js";
 
 // Just-in-time inputs (PROTOCOL.md §11; the same constants as client/jit.go).
 const JIT_GAIN = 0.5;             // share of the lead error corrected per fresh report
@@ -45,10 +46,10 @@ let nextInputAt = 0;       // performance.now() time of the next input send
 // ---------------------------------------------------------------------------
 // The predictor: the modes' own Go movement code compiled to WebAssembly
 // (web/predict), loaded at boot. Its global API, skirmishPredict, is
-// configure({mode, speed, tickRate, worldW, worldH}), step(x, y, mx, my),
+// configure({mode, speed, tickRate, worldW, worldH, immobile}), step(x, y, mx, my),
 // replay(x, y, [mx0, my0, …]) and canMove(kind, fields). If it cannot load,
 // the page says so (a notice that stays) and predicts with the JavaScript
-// rule below, which only moves (it knows no mode's immobility).
+// rule below, with the same declared immobility rule.
 // ---------------------------------------------------------------------------
 
 const WASM_URL = "wasm/predict.wasm";
@@ -113,11 +114,15 @@ export const predictorReady = loadWasm().then((api) => {
   hook.predictorVersion = String(api.version || "");
 }, (err) => predictorFailed(String(err && err.message || err)));
 
-/** Gives the predictor the match's parameters (from its mode description). */
+/**
+ * Gives the predictor the match's parameters, all from matched (its mode
+ * description): immobile is [] or [field, min, max].
+ */
 export function configurePredictor(desc) {
   if (!wasm) return;
+  const im = desc.immobile;
   const err = wasm.configure({ mode: desc.name, speed: desc.speed, tickRate: desc.tickRate,
-    worldW: desc.worldW, worldH: desc.worldH });
+    worldW: desc.worldW, worldH: desc.worldH, immobile: im ? [im.field, im.min, im.max] : [] });
   if (err !== null && err !== undefined) predictorFailed(`configure: ${err}`);
 }
 
@@ -130,9 +135,12 @@ function stepMove(x, y, mx, my) {
   return jsStep(x, y, mx, my);
 }
 
-/** Whether inputs move the own avatar own (the mode's Spec.CanMove). */
+/**
+ * Whether inputs move the own avatar own: the declared immobility rule
+ * (the mode's Spec.CanMove), in Go or in JavaScript.
+ */
 function canMove(own) {
-  return wasm ? wasm.canMove(own.kind, own.fields) : true;
+  return wasm ? wasm.canMove(own.kind, own.fields) : !isImmobile(S.match.desc, own);
 }
 
 /**
@@ -358,15 +366,28 @@ function tickInput(now) {
   let buttons = 0;
   let aimX = 0;
   let aimY = 0;
-  // The primary action (the mode's first, e.g. arena's fire) on click or
-  // hold. Cooldown: the server rejects it less than cooldownTicks ticks
-  // after the last one, and applies at most one input per tick, so it is
-  // safe once cooldownTicks inputs (this one included) have been sent
-  // since the last.
-  const act = S.match.desc.actions[0];
-  const wantsFire = !!act && (S.fireQueued || input.mouseDown);
-  if (wantsFire && !S.ownDead && S.seq + 1 - S.lastFireSeq >= act.cooldownTicks) {
-    buttons = act.bit;
+  // The declared actions: "fire" on click or hold, the others on keys 1..7
+  // (in their declared order, see input.js). Cooldown: the server rejects
+  // an action less than cooldownTicks ticks after its last one, and
+  // applies at most one input per tick, so it is safe once cooldownTicks
+  // inputs (this one included) have been sent since the last.
+  const d = S.match.desc;
+  let aimed = false;
+  for (const a of d.actions) {
+    const isFire = a.name === "fire";
+    const wants = isFire ? S.fireQueued || input.mouseDown : S.actQueued.has(a.bit);
+    if (!wants || S.ownDead || S.seq + 1 - S.lastActSeq[a.bit] < a.cooldownTicks) continue;
+    buttons |= 1 << a.bit;
+    if (a.aimed) aimed = true;
+    S.lastActSeq[a.bit] = S.seq + 1;
+    if (isFire) {
+      S.fireQueued = false;
+      hook.shotsFired += 1;
+    } else {
+      S.actQueued.delete(a.bit);
+    }
+  }
+  if (aimed) {
     const from = S.pred || hook.server;
     const aim = mouseWorld();
     if (aim) {
@@ -374,9 +395,6 @@ function tickInput(now) {
       aimX = dir.x;
       aimY = dir.y;
     }
-    S.fireQueued = false;
-    S.lastFireSeq = S.seq + 1;
-    hook.shotsFired += 1;
     hook.lastAim = [aimX, aimY];
   }
 

@@ -11,10 +11,11 @@ export const decode = window.MessagePack.decode;
 // Protocol constants
 // ---------------------------------------------------------------------------
 
-// Version 2: the snapshot layout of PROTOCOL.md §5 (flags, optional parts,
-// updates without their mask when only x and y change).
-export const PROTO_MIN = 2;
-export const PROTO_MAX = 2;
+// Version 3: `matched` declares the mode (schema kinds with render hints,
+// float scales, info), score entries may carry the player's name, a
+// standing may carry its team (PROTOCOL.md §5, §14).
+export const PROTO_MIN = 3;
+export const PROTO_MAX = 3;
 
 // client → server
 export const C_HELLO = 0, C_QUEUE = 1, C_INPUT = 2, C_PING = 3, C_LEAVE = 4, C_INPUTS = 5;
@@ -29,7 +30,7 @@ export const SNAP_RESET = 1, SNAP_LEAD = 2, SNAP_REJECTS = 4, SNAP_EVENTS = 8,
 // mask of an update group that carries no mask (handle*2, dx, dy)
 export const UPDATE_XY = 3;
 
-// (Event types are the mode's: see its description, mode.js.)
+// (Event types are the mode's: matched declares them, see mode.js.)
 
 export const CLOSE_NAMES = {
   1000: "bye", 1001: "shutdown", 1006: "abnormal", 1008: "flood",
@@ -61,3 +62,86 @@ export const OUTCOME_TITLES = {
   1: "Match ended (server error)",
   2: "Match ended (server shutting down)",
 };
+
+// ---------------------------------------------------------------------------
+// Decoders of the server's messages that have a layout of their own. They
+// never throw: an element of the wrong type reads as its zero value (as
+// num() does), and a list that is not an array as an empty list.
+// ---------------------------------------------------------------------------
+
+const arr = (v) => (Array.isArray(v) ? v : []);
+const str = (v) => (typeof v === "string" ? v : "");
+const n = (v) => (typeof v === "bigint" ? Number(v) : typeof v === "number" && Number.isFinite(v) ? v : 0);
+const int = (v, dflt) => (Number.isInteger(n(v)) && (typeof v === "number" || typeof v === "bigint") ? n(v) : dflt);
+
+/**
+ * matched: [2, matchId, mode, entityId, tickRate, worldW, worldH, schema,
+ * tick, endTick, ackSeq, info] with
+ *   schema = [posScale, [[name, shape, color, size, label, team]…], [[name, scale]…]]
+ *   info   = [speed, avatarRadius, interestRadius, [[bit, name, cooldownTicks, aimed]…],
+ *             [[type, name, a, b]…], [[name, color]…], [] | [field, min, max]]
+ * Returns the plain object describeMode() (mode.js) takes. hasInfo is false
+ * when the 12th element is missing (a server of an older version).
+ */
+export function decodeMatched(msg) {
+  const schema = arr(msg[7]);
+  const info = arr(msg[11]);
+  const im = arr(info[6]);
+  return {
+    matchId: String(msg[1]),
+    mode: str(msg[2]),
+    entityId: n(msg[3]),
+    tickRate: Math.max(1, n(msg[4])),
+    worldW: n(msg[5]),
+    worldH: n(msg[6]),
+    posScale: n(schema[0]),
+    kinds: arr(schema[1]).map((k) => {
+      k = arr(k);
+      return { name: str(k[0]), shape: str(k[1]), color: str(k[2]), size: n(k[3]), label: int(k[4], -1), team: int(k[5], -1) };
+    }),
+    fields: arr(schema[2]).map((f) => ({ name: str(arr(f)[0]), scale: n(arr(f)[1]) })),
+    tick: n(msg[8]),
+    endTick: n(msg[9]),
+    ackSeq: n(msg[10]),
+    hasInfo: Array.isArray(msg[11]),
+    speed: n(info[0]),
+    avatarRadius: n(info[1]),
+    interestRadius: n(info[2]),
+    actions: arr(info[3]).map((a) => {
+      a = arr(a);
+      return { bit: int(a[0], -1), name: str(a[1]), cooldownTicks: n(a[2]), aimed: a[3] === true };
+    }),
+    events: arr(info[4]).map((e) => {
+      e = arr(e);
+      return { type: n(e[0]), name: str(e[1]), a: str(e[2]), b: str(e[3]) };
+    }),
+    teams: arr(info[5]).map((t) => ({ name: str(arr(t)[0]), color: str(arr(t)[1]) })),
+    immobile: im.length === 3 ? { field: int(im[0], -1), min: n(im[1]), max: n(im[2]) } : null,
+  };
+}
+
+/**
+ * A score entry [entityId, score, away, name?] (the name is there the first
+ * time a view sends that player), or null when it is malformed.
+ */
+export function decodeScore(sc) {
+  if (!Array.isArray(sc) || sc.length < 2) return null;
+  return { id: n(sc[0]), score: n(sc[1]), away: sc.length > 2 && sc[2] === true,
+    name: sc.length > 3 && typeof sc[3] === "string" ? sc[3] : null };
+}
+
+/**
+ * result's standings: [[playerId, name, entityId, score, place, team?]…]
+ * (team, from 1, in a team mode; 0: none). Entries that are not arrays of
+ * 5 or 6 elements are skipped.
+ */
+export function decodeStandings(v) {
+  return arr(v).filter((s) => Array.isArray(s) && (s.length === 5 || s.length === 6)).map((s) => ({
+    playerId: String(s[0]),
+    name: str(s[1]),
+    entityId: n(s[2]),
+    score: n(s[3]),
+    place: n(s[4]),
+    team: s.length > 5 ? n(s[5]) : 0,
+  }));
+}

@@ -2,10 +2,12 @@
  * Rendering: the camera following the own avatar, the world, every other
  * entity interpolated ~100 ms in the past, the own avatar at its predicted
  * position, the aim line and the minimap, each entity drawn from its kind
- * in the mode description (shape, colour, size, bar, flag, label).
+ * in the mode description (shape, colour or its team's, size, label,
+ * marks; a player's immobile avatar dimmed).
  */
 
 import { hook, S, canvas, ctx, clamp, lerp } from "./state.js";
+import { isImmobile, teamOf } from "./mode.js";
 import { ownDrawPos } from "./prediction.js";
 import { updateHud, renderFeed, displayName } from "./hud.js";
 import { input } from "./input.js";
@@ -150,10 +152,10 @@ export function render() {
 
   if (S.match && S.snapshots.length) {
     const ents = interpolatedEntities(now);
-    // By the kinds' layers, lowest first (arena: projectiles, NPCs, players).
+    // By the kinds' order: largest kinds first, under the smaller ones.
     const kinds = S.match.desc.kinds;
-    const layer = (e) => (kinds[e.kind] ? kinds[e.kind].layer : 1);
-    ents.sort((a, b) => layer(a) - layer(b));
+    const order = (e) => (kinds[e.kind] ? kinds[e.kind].order : kinds.length);
+    ents.sort((a, b) => order(a) - order(b));
     for (const e of ents) {
       if (e.id === S.match.entityId) continue;
       drawEntity(e, e.x, e.y, false, now);
@@ -207,51 +209,55 @@ function shapePath(shape, p, r) {
 const OWN_FILL = "#4fdc7c";
 const OWN_STROKE = "#e8fff0";
 
+const UNKNOWN_KIND = { shape: "circle", color: "#9aa7b4", size: 10, label: -1, team: -1 };
+const MARK_COLOR = "#ff4d5a";
+
 /**
  * Draws entity e at (x, y) as its kind declares (see mode.js): shape,
- * colour (its team's when it has one), size, bar, flag ring and label; the
- * own avatar in green, players away dimmed.
+ * colour (its team's when it has one), size and label; a ring and the
+ * field's name after the label for a mark field that is not 0; the own
+ * avatar in green, a player's immobile avatar and players away dimmed.
  */
 function drawEntity(e, x, y, isOwn, now) {
   const desc = S.match.desc;
-  const k = desc.kinds[e.kind] || { shape: "circle", color: "#9aa7b4", size: 10, label: -1, team: -1, bar: -1,
-    flag: -1, fade: -1, flagColor: "#ff4d5a", glow: false };
+  const k = desc.kinds[e.kind] || UNKNOWN_KIND;
   const p = worldToScreen(x, y);
   const r = Math.max(2, k.size * camera.scale);
   if (p.x < -50 || p.y < -50 || p.x > camera.w + 50 || p.y > camera.h + 50) return;
 
-  const flagged = k.flag >= 0 && e.fields[k.flag] > 0;
-  const faded = k.fade >= 0 && e.fields[k.fade] <= 0;
+  const isPlayer = isOwn || S.scores.has(e.id);
+  const faded = isPlayer && isImmobile(desc, e);
   const away = !isOwn && S.awayIds.has(e.id);
   const alpha = faded || away ? 0.3 : 1;
-  let color = k.color;
-  if (k.team >= 0) {
-    const t = desc.teams[e.fields[k.team]];
-    if (t) color = t.color;
-  }
+  const team = teamOf(desc, k, e);
+  const color = team ? team.color : k.color;
+  // Mark fields that are not 0 (tag's "it", ctf's "carrying"), on labelled entities.
+  const marks = k.label === -1 ? [] : desc.marks.filter((i) => e.fields[i] !== 0 && e.fields[i] !== undefined);
 
   ctx.save();
   ctx.globalAlpha = alpha;
   shapePath(k.shape, p, r);
   if (k.shape === "ring") {
-    ctx.strokeStyle = isOwn ? OWN_FILL : color;
+    ctx.strokeStyle = color;
     ctx.lineWidth = Math.max(2, r / 3);
     ctx.stroke();
-  } else if (k.glow) {
-    ctx.fillStyle = color;
-    ctx.shadowColor = color;
-    ctx.shadowBlur = 8;
-    ctx.fill();
+    if (isOwn) {
+      ctx.strokeStyle = OWN_STROKE;
+      ctx.lineWidth = 2;
+      ctx.stroke();
+    }
   } else {
-    ctx.fillStyle = isOwn ? OWN_FILL : color;
+    // The own avatar: its team's colour in a team mode, else green; always
+    // with a light outline.
+    ctx.fillStyle = isOwn && !team ? OWN_FILL : color;
     ctx.strokeStyle = isOwn ? OWN_STROKE : shade(color, 0.45);
     ctx.lineWidth = isOwn ? 3 : 2;
     ctx.fill();
     ctx.stroke();
   }
 
-  if (flagged) {
-    ctx.strokeStyle = k.flagColor;
+  if (marks.length) {
+    ctx.strokeStyle = MARK_COLOR;
     ctx.lineWidth = 3;
     ctx.beginPath();
     ctx.arc(p.x, p.y, r + 5, 0, Math.PI * 2);
@@ -270,21 +276,9 @@ function drawEntity(e, x, y, isOwn, now) {
   }
   ctx.restore();
 
-  if (k.bar >= 0) {
-    const v = e.fields[k.bar];
-    const bw = Math.max(24, r * 2.2);
-    const bh = 5;
-    const bx = p.x - bw / 2;
-    const by = p.y - r - 12;
-    const frac = clamp(v / (S.maxHp.get(k.bar) || 1), 0, 1);
-    ctx.fillStyle = "rgba(0,0,0,0.6)";
-    ctx.fillRect(bx - 1, by - 1, bw + 2, bh + 2);
-    ctx.fillStyle = frac > 0.5 ? "#5fe08a" : frac > 0.25 ? "#f0c040" : "#f05060";
-    ctx.fillRect(bx, by, bw * frac, bh);
-  }
   if (k.label !== -1) {
     let label = k.label === -2 ? displayName(e.id) : formatField(e.fields[k.label]);
-    if (flagged) label += ` (${desc.fields[k.flag].name})`;
+    for (const i of marks) label += e.fields[i] === 1 ? ` (${desc.fields[i].name})` : ` (${desc.fields[i].name} ${formatField(e.fields[i])})`;
     if (away) label += " (away)";
     ctx.font = "12px system-ui, sans-serif";
     ctx.textAlign = "center";
@@ -300,7 +294,7 @@ function formatField(v) {
 
 function drawAimLine(own) {
   const mouse = input.mouseScreen;
-  if (!own || !mouse || hook.state !== "playing" || S.ownDead || !S.match.desc.actions.length) return;
+  if (!own || !mouse || hook.state !== "playing" || S.ownDead || !S.match.desc.actions.some((a) => a.aimed)) return;
   const p = worldToScreen(own.x, own.y);
   ctx.save();
   ctx.strokeStyle = "rgba(255, 255, 255, 0.12)";
@@ -333,7 +327,8 @@ function drawMinimap(ents, own) {
     // Small things (shots) are not worth a dot.
     const kd = kinds[e.kind];
     if ((kd && kd.size < 6) || e.id === S.match.entityId) continue;
-    ctx.fillStyle = kd ? kd.color : "#9aa7b4";
+    const team = kd ? teamOf(S.match.desc, kd, e) : null;
+    ctx.fillStyle = team ? team.color : kd ? kd.color : "#9aa7b4";
     ctx.fillRect(x0 + e.x * k - 1.5, y0 + e.y * k - 1.5, 3, 3);
   }
   if (own) {

@@ -15,7 +15,7 @@ export const AUTOPLAY = params.get("autoplay") === "1" || params.get("autoplay")
 export const hook = {
   state: "lobby",       // "lobby" | "connecting" | "queued" | "playing" | "reconnecting" | "moving" | "over"
   status: "",           // the status line text
-  mode: "arena",
+  mode: "",             // the mode to queue for (the lobby's choice; matched's mode in a match)
   name: null,
   version: null,
   where: null,          // the last welcome's where: 0 lobby, 1 queued, 2 seated (null before any)
@@ -85,8 +85,7 @@ export const hook = {
   predictorReadyMs: null,    // performance.now() (ms since navigation start) when it was ready
   description: null,         // the mode description the page draws and predicts from (see mode.js)
   modes: [],                 // the lobby's modes [{name, title, players}]
-  modesFrom: null,           // "server" (GET /v1/modes) or "adapter" (the page's fallback list)
-  modesError: null,          // why GET /v1/modes failed (null: it answered, or 404 on a server without it)
+  modesError: null,          // why GET /v1/modes failed (null: it answered)
   leaderboard: null,         // the lobby's leaderboard {mode, players: [...], error}
   names: {},                 // entityId -> player name, as far as the page knows them
   firstDrawMs: null,         // performance.now() (ms since navigation start) of the first drawn frame
@@ -156,8 +155,9 @@ export const S = {
   prevPred: null,       // predicted position before the last input (for smooth drawing)
   lastInputAt: 0,
   ownDead: false,       // the own avatar cannot move (the mode's Spec.CanMove says so)
-  lastFireSeq: -Infinity, // seq of the last input that fired
-  fireQueued: false,    // a click is waiting for the next allowed input
+  lastActSeq: new Array(8).fill(-Infinity), // action bit -> seq of the last input that pressed it
+  fireQueued: false,    // a click is waiting for the next allowed input ("fire")
+  actQueued: new Set(), // bits of other actions whose key (1..7) waits for the next allowed input
   snapshots: [],        // [{t, tick, ents: Map(id -> entity), moved}], oldest first
   scores: new Map(),    // entityId -> score (the score table, kept from score changes)
   awayIds: new Set(),   // entityIds of players away (seat held), from the score table
@@ -171,8 +171,7 @@ export const S = {
   // seat (it marks the server's tick phase), not at `matched`.
   inputLoopAwaitsSnapshot: false,
   sentRing: new Array(SENT_RING),
-  maxHp: new Map(),     // field index -> highest value seen (bars are relative to it)
-  hitFlash: new Map(),  // entityId -> time of the last hit
+  hitFlash: new Map(),  // entityId -> time of the last event that names it as its b
 };
 
 // ---------------------------------------------------------------------------
