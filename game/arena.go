@@ -1,8 +1,6 @@
 package game
 
 import (
-	"encoding/binary"
-	"errors"
 	"fmt"
 	"math"
 	"time"
@@ -91,6 +89,11 @@ const (
 	timerEpsilon = 1e-4
 )
 
+// arenaGun is the arena's weapon.
+var arenaGun = Gun{Fire: ArenaFire, Cooldown: ArenaCooldown, Kind: KindProjectile,
+	Speed: arenaShotSpeed, Life: arenaShotLife, Radius: arenaShotSize,
+	HP: FieldHP, MaxHP: arenaMaxHP, Damage: arenaHitDamage, Respawn: arenaRespawn}
+
 // Arena is the built-in free-for-all mode: players move, shoot projectiles
 // and score a point for every hit on a player or an NPC.
 type Arena struct {
@@ -134,12 +137,8 @@ func NewArena(cfg ArenaConfig) *Arena {
 		Duration:     cfg.Duration,
 		Speed:        cfg.Speed,
 		AvatarRadius: arenaPlayerSize,
-		Actions:      []Action{{Bit: ArenaFire, Name: "fire", Cooldown: ArenaCooldown, Aimed: true}},
-		Events: []netcode.EventDecl{
-			{Type: EventHit, Name: "hit", A: netcode.EventArgPlayer, B: netcode.EventArgEntity},
-			{Type: EventKill, Name: "kill", A: netcode.EventArgPlayer, B: netcode.EventArgPlayer},
-			{Type: EventRespawn, Name: "respawn", A: netcode.EventArgPlayer},
-		},
+		Actions:      []Action{arenaGun.Action()},
+		Events:       arenaGun.Events(),
 		// A dead player (hp 0) does not move until it respawns.
 		Immobile: &netcode.Immobile{Field: FieldHP, Min: -math.MaxFloat32, Max: 0},
 		Schema: netcode.Schema{
@@ -160,8 +159,7 @@ func (a *Arena) Spec() *Spec { return &a.spec }
 
 // NewRules implements Mode: it spawns the NPCs.
 func (a *Arena) NewRules(w *World) Rules {
-	r := &arenaRules{cfg: a.cfg, spec: &a.spec, seats: make([]arenaSeat, a.cfg.Players)}
-	r.cooldown = CooldownTicks(ArenaCooldown, w.TickRate)
+	r := &arenaRules{Guns: NewGuns(arenaGun, w, a.cfg.Players), cfg: a.cfg, spec: &a.spec}
 	for range a.cfg.NPCs {
 		x, y := w.RandomPoint(arenaNPCSize)
 		e := w.Spawn(KindNPC, x, y)
@@ -172,18 +170,11 @@ func (a *Arena) NewRules(w *World) Rules {
 	return r
 }
 
-type arenaSeat struct {
-	lastFire uint64 // tick of the last accepted shot + 1 (0: never)
-	faceX    float32
-	faceY    float32
-}
-
 type arenaRules struct {
-	cfg      ArenaConfig
-	spec     *Spec
-	seats    []arenaSeat
-	cooldown uint64
-	over     bool
+	Guns
+	cfg  ArenaConfig
+	spec *Spec
+	over bool
 	// gridCell is the collision grid's cell size, set at the first Step
 	// and kept for the match: the order in which a shot meets targets
 	// depends on it.
@@ -201,48 +192,17 @@ func (r *arenaRules) Join(w *World, p *Player) {
 	e.F[FieldHP] = arenaMaxHP
 	e.Owner = p.Seat
 	p.Entity = e.ID
-	r.seats[p.Seat] = arenaSeat{faceX: 1}
+	r.Arm(p.Seat, 1, 0)
 }
 
 func (r *arenaRules) Leave(w *World, p *Player) {
 	w.Remove(p.Entity)
-	for i := range w.Entities {
-		if e := &w.Entities[i]; e.Kind == KindProjectile && e.Owner == p.Seat {
-			w.Remove(e.ID)
-		}
-	}
+	r.RemoveShots(w, p.Seat)
 }
 
 func (r *arenaRules) Apply(w *World, p *Player, in *netcode.Input) uint8 {
-	fire := in.Pressed(ArenaFire)
-	if !ValidDirection(in.MoveX, in.MoveY) || (fire && !ValidAim(in.AimX, in.AimY)) {
-		return netcode.RejectBadDirection
-	}
-	s := &r.seats[p.Seat]
-	if fire && s.lastFire != 0 && w.Tick+1-s.lastFire < r.cooldown {
-		return netcode.RejectCooldown
-	}
-	e := w.Get(p.Entity)
-	if e == nil || !r.spec.CanMove(&e.Entity) {
-		return netcode.RejectNone // dead: the input is accepted and does nothing
-	}
-	e.X, e.Y = Move(e.X, e.Y, in.MoveX, in.MoveY, r.spec.Speed, w.Dt, w.Width, w.Height)
-	if fx, fy, ok := Direction(in.MoveX, in.MoveY); ok {
-		s.faceX, s.faceY = fx, fy
-	}
-	if fire {
-		s.lastFire = w.Tick + 1
-		dx, dy, ok := Direction(in.AimX, in.AimY)
-		if !ok { // (0, 0): along the last movement
-			dx, dy = s.faceX, s.faceY
-		}
-		shot := w.Spawn(KindProjectile, e.X, e.Y)
-		shot.Radius = arenaShotSize
-		shot.Owner = p.Seat
-		shot.VX, shot.VY = dx*arenaShotSpeed, dy*arenaShotSpeed
-		shot.Timer = arenaShotLife
-	}
-	return netcode.RejectNone
+	reject, _ := r.Act(w, p, in, r.spec)
+	return reject
 }
 
 func (r *arenaRules) Step(w *World) {
@@ -256,21 +216,11 @@ func (r *arenaRules) Step(w *World) {
 		case KindNPC:
 			r.stepNPC(w, e, dt)
 		case KindPlayer:
-			if e.F[FieldHP] <= 0 {
-				e.Timer -= dt
-				if e.Timer <= timerEpsilon {
-					e.X, e.Y = w.RandomPoint(arenaPlayerSize)
-					e.F[FieldHP] = arenaMaxHP
-					w.Emit(EventRespawn, e.ID, 0)
-				}
+			if r.Revive(w, e) {
+				e.X, e.Y = w.RandomPoint(arenaPlayerSize)
 			}
 		case KindProjectile:
-			e.X += e.VX * dt
-			e.Y += e.VY * dt
-			e.Timer -= dt
-			if e.Timer <= 0 || e.X < 0 || e.Y < 0 || e.X > w.Width || e.Y > w.Height {
-				w.Remove(e.ID)
-			}
+			r.MoveShot(w, e)
 		}
 	}
 	r.collide(w)
@@ -354,25 +304,16 @@ func (r *arenaRules) collide(w *World) {
 	}
 }
 
+// hit scores a point for shot's shooter; an NPC hit goes elsewhere, a
+// player hit is wounded.
 func (r *arenaRules) hit(w *World, shot, t *Entity) {
-	w.Remove(shot.ID)
-	var shooter uint32
-	if p := w.Players[shot.Owner]; p != nil {
-		p.Score++
-		shooter = p.Entity
-	}
-	w.Emit(EventHit, shooter, t.ID)
+	shooter := r.Hit(w, shot, t, 1)
 	if t.Kind == KindNPC {
 		t.X, t.Y = w.RandomPoint(arenaNPCSize)
 		r.newHeading(w, t)
 		return
 	}
-	t.F[FieldHP] -= arenaHitDamage
-	if t.F[FieldHP] <= 0 {
-		t.F[FieldHP] = 0
-		t.Timer = arenaRespawn
-		w.Emit(EventKill, shooter, t.ID)
-	}
+	r.Wound(w, t, shooter)
 }
 
 func (r *arenaRules) Over(w *World) bool {
@@ -388,19 +329,9 @@ const arenaStateVersion = 1
 // size (float32 bits, little endian; 0 before the first Step), the number
 // of seats (uvarint) and per seat lastFire (uvarint), faceX and faceY.
 func (r *arenaRules) AppendState(dst []byte) []byte {
-	over := byte(0)
-	if r.over {
-		over = 1
-	}
-	dst = append(dst, arenaStateVersion, over)
+	dst = appendBool(append(dst, arenaStateVersion), r.over)
 	dst = appendFloat32(dst, r.gridCell)
-	dst = binary.AppendUvarint(dst, uint64(len(r.seats)))
-	for _, s := range r.seats {
-		dst = binary.AppendUvarint(dst, s.lastFire)
-		dst = appendFloat32(dst, s.faceX)
-		dst = appendFloat32(dst, s.faceY)
-	}
-	return dst
+	return r.appendSeats(dst)
 }
 
 // ResumeRules implements Resumable.
@@ -408,19 +339,12 @@ func (a *Arena) ResumeRules(w *World, state []byte) (Rules, error) {
 	if len(w.Players) != a.cfg.Players {
 		return nil, fmt.Errorf("arena state: world of %d seats for %d", len(w.Players), a.cfg.Players)
 	}
-	r := &arenaRules{cfg: a.cfg, spec: &a.spec, seats: make([]arenaSeat, a.cfg.Players)}
-	r.cooldown = CooldownTicks(ArenaCooldown, w.TickRate)
+	r := &arenaRules{Guns: NewGuns(arenaGun, w, a.cfg.Players), cfg: a.cfg, spec: &a.spec}
 	sr := stateReader{b: state}
 	if v := sr.byte(); sr.err == nil && v != arenaStateVersion {
 		return nil, fmt.Errorf("arena state: version %d", v)
 	}
-	switch sr.byte() {
-	case 0:
-	case 1:
-		r.over = true
-	default:
-		sr.fail(errors.New("arena state: bad over flag"))
-	}
+	r.over = sr.bool("arena state: bad over flag")
 	r.gridCell = sr.float32()
 	if c := float64(r.gridCell); sr.err == nil && c != 0 &&
 		(!(c >= 4*arenaPlayerSize) || (float64(w.Width)/c+1)*(float64(w.Height)/c+1) > 1<<20) {
@@ -428,32 +352,12 @@ func (a *Arena) ResumeRules(w *World, state []byte) (Rules, error) {
 		// about a million cells (the rules make about one per entity).
 		sr.fail(fmt.Errorf("arena state: grid cell %v", r.gridCell))
 	}
-	if n := sr.uvarint(); sr.err == nil && n != uint64(len(r.seats)) {
-		return nil, fmt.Errorf("arena state: %d seats for %d", n, len(r.seats))
-	}
-	for i := range r.seats {
-		s := &r.seats[i]
-		s.lastFire = sr.uvarint()
-		s.faceX, s.faceY = sr.float32(), sr.float32()
-		if sr.err != nil {
-			break
-		}
-		if s.lastFire > w.Tick+1 {
-			sr.fail(fmt.Errorf("arena state: seat %d fired at tick %d, after %d", i, s.lastFire, w.Tick))
-		}
-		// A unit vector, or (0, 0) for a seat never taken.
-		if l := s.faceX*s.faceX + s.faceY*s.faceY; (l < 0.99 || l > 1.01) && l != 0 {
-			sr.fail(fmt.Errorf("arena state: seat %d faces (%v, %v)", i, s.faceX, s.faceY))
-		}
-	}
+	r.readSeats(&sr, w, "arena")
 	if err := sr.done(); err != nil {
 		return nil, err
 	}
-	for i := range w.Entities {
-		// A hit scores for the shooter's seat: every shot has one.
-		if e := &w.Entities[i]; e.Kind == KindProjectile && (e.Owner < 0 || e.Owner >= len(r.seats)) {
-			return nil, fmt.Errorf("arena state: shot %d of seat %d", e.ID, e.Owner)
-		}
+	if err := r.CheckShots(w, "arena"); err != nil {
+		return nil, err
 	}
 	return r, nil
 }

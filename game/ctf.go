@@ -1,7 +1,6 @@
 package game
 
 import (
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"math"
@@ -113,6 +112,11 @@ const (
 	ctfCapturePoints = 10
 )
 
+// ctfGun is ctf's weapon: arena's, with shots that fly less long.
+var ctfGun = Gun{Fire: CTFFire, Cooldown: CTFCooldown, Kind: CTFKindProjectile,
+	Speed: ctfShotSpeed, Life: ctfShotLife, Radius: ctfShotSize,
+	HP: CTFFieldHP, MaxHP: ctfMaxHP, Damage: ctfHitDamage, Respawn: ctfRespawn}
+
 func init() {
 	Register(Def{
 		Name:  "ctf",
@@ -161,16 +165,13 @@ func NewCTF(cfg CTFConfig) *CTF {
 		Duration:     cfg.Duration,
 		Speed:        CTFSpeed,
 		AvatarRadius: ctfPlayerSize,
-		Actions:      []Action{{Bit: CTFFire, Name: "fire", Cooldown: CTFCooldown, Aimed: true}},
-		Events: []netcode.EventDecl{
-			{Type: EventHit, Name: "hit", A: netcode.EventArgPlayer, B: netcode.EventArgEntity},
-			{Type: EventKill, Name: "kill", A: netcode.EventArgPlayer, B: netcode.EventArgPlayer},
-			{Type: EventRespawn, Name: "respawn", A: netcode.EventArgPlayer},
-			{Type: CTFEventPickup, Name: "pickup", A: netcode.EventArgPlayer, B: netcode.EventArgEntity},
-			{Type: CTFEventDrop, Name: "drop", A: netcode.EventArgPlayer, B: netcode.EventArgEntity},
-			{Type: CTFEventCapture, Name: "capture", A: netcode.EventArgPlayer, B: netcode.EventArgEntity},
-			{Type: CTFEventReturn, Name: "return", A: netcode.EventArgEntity, B: netcode.EventArgPlayer},
-		},
+		Actions:      []Action{ctfGun.Action()},
+		Events: append(ctfGun.Events(),
+			netcode.EventDecl{Type: CTFEventPickup, Name: "pickup", A: netcode.EventArgPlayer, B: netcode.EventArgEntity},
+			netcode.EventDecl{Type: CTFEventDrop, Name: "drop", A: netcode.EventArgPlayer, B: netcode.EventArgEntity},
+			netcode.EventDecl{Type: CTFEventCapture, Name: "capture", A: netcode.EventArgPlayer, B: netcode.EventArgEntity},
+			netcode.EventDecl{Type: CTFEventReturn, Name: "return", A: netcode.EventArgEntity, B: netcode.EventArgPlayer},
+		),
 		Teams: []netcode.Team{{Name: "red", Color: "#e74c3c"}, {Name: "blue", Color: "#3498db"}},
 		// A dead player (hp 0) does not move until it respawns.
 		Immobile: &netcode.Immobile{Field: CTFFieldHP, Min: -math.MaxFloat32, Max: 0},
@@ -215,9 +216,7 @@ func (c *CTF) NewRules(w *World) Rules {
 }
 
 func (c *CTF) newRules(w *World) *ctfRules {
-	r := &ctfRules{cfg: c.cfg, spec: &c.spec, seats: make([]ctfSeat, c.spec.MaxPlayers)}
-	r.cooldown = CooldownTicks(CTFCooldown, w.TickRate)
-	return r
+	return &ctfRules{Guns: NewGuns(ctfGun, w, c.spec.MaxPlayers), cfg: c.cfg, spec: &c.spec}
 }
 
 // ctfHome is where team's base and flag stand.
@@ -228,22 +227,16 @@ func ctfHome(w *World, team uint8) (float32, float32) {
 	return w.Width - ctfBaseInset, w.Height / 2
 }
 
-type ctfSeat struct {
-	lastFire     uint64 // tick of the last accepted shot + 1 (0: never)
-	faceX, faceY float32
-}
-
 // ctfRules keep only what the world does not: the bases' captures, the
 // flags' states and carriers (a carried flag's Owner is its carrier's
 // seat) and the players' teams (their avatars' team field) are entities'.
 type ctfRules struct {
-	cfg      CTFConfig
-	spec     *Spec
-	seats    []ctfSeat
-	cooldown uint64
-	over     bool
-	bases    [2]uint32 // by team - 1
-	flags    [2]uint32
+	Guns
+	cfg   CTFConfig
+	spec  *Spec
+	over  bool
+	bases [2]uint32 // by team - 1
+	flags [2]uint32
 }
 
 // syncTeams sets every seated player's Team from their avatar: the world
@@ -291,7 +284,7 @@ func (r *ctfRules) Join(w *World, p *Player) {
 	if team == CTFBlue {
 		face = -1
 	}
-	r.seats[p.Seat] = ctfSeat{faceX: face}
+	r.Arm(p.Seat, face, 0)
 }
 
 // spawnPoint is a random point near team's base, inside the world.
@@ -309,44 +302,17 @@ func (r *ctfRules) Leave(w *World, p *Player) {
 		r.drop(w, e)
 	}
 	w.Remove(p.Entity)
-	for i := range w.Entities {
-		if e := &w.Entities[i]; e.Kind == CTFKindProjectile && e.Owner == p.Seat {
-			w.Remove(e.ID)
-		}
-	}
+	r.RemoveShots(w, p.Seat)
 }
 
-// Apply moves p's avatar and fires, with arena's rules.
+// Apply moves p's avatar and fires, with arena's rules; a shot is of its
+// shooter's team.
 func (r *ctfRules) Apply(w *World, p *Player, in *netcode.Input) uint8 {
-	if !ValidDirection(in.MoveX, in.MoveY) || (in.Pressed(CTFFire) && !ValidAim(in.AimX, in.AimY)) {
-		return netcode.RejectBadDirection
+	reject, shot := r.Act(w, p, in, r.spec)
+	if shot != nil {
+		shot.F[CTFFieldTeam] = w.Get(p.Entity).F[CTFFieldTeam]
 	}
-	s := &r.seats[p.Seat]
-	if in.Pressed(CTFFire) && s.lastFire != 0 && w.Tick+1-s.lastFire < r.cooldown {
-		return netcode.RejectCooldown
-	}
-	e := w.Get(p.Entity)
-	if e == nil || !r.spec.CanMove(&e.Entity) {
-		return netcode.RejectNone // dead: the input is accepted and does nothing
-	}
-	e.X, e.Y = Move(e.X, e.Y, in.MoveX, in.MoveY, CTFSpeed, w.Dt, w.Width, w.Height)
-	if fx, fy, ok := Direction(in.MoveX, in.MoveY); ok {
-		s.faceX, s.faceY = fx, fy
-	}
-	if in.Pressed(CTFFire) {
-		s.lastFire = w.Tick + 1
-		dx, dy, ok := Direction(in.AimX, in.AimY)
-		if !ok { // (0, 0): along the last movement
-			dx, dy = s.faceX, s.faceY
-		}
-		shot := w.Spawn(CTFKindProjectile, e.X, e.Y)
-		shot.Radius = ctfShotSize
-		shot.Owner = p.Seat
-		shot.F[CTFFieldTeam] = e.F[CTFFieldTeam]
-		shot.VX, shot.VY = dx*ctfShotSpeed, dy*ctfShotSpeed
-		shot.Timer = ctfShotLife
-	}
-	return netcode.RejectNone
+	return reject
 }
 
 // Step respawns the dead, moves shots and resolves hits, returns flags
@@ -361,23 +327,13 @@ func (r *ctfRules) Step(w *World) {
 		}
 		switch e.Kind {
 		case CTFKindPlayer:
-			if e.F[CTFFieldHP] <= 0 {
-				e.Timer -= dt
-				if e.Timer <= timerEpsilon {
-					e.X, e.Y = r.spawnPoint(w, uint8(e.F[CTFFieldTeam]))
-					e.F[CTFFieldHP] = ctfMaxHP
-					w.Emit(EventRespawn, e.ID, 0)
-				}
+			if r.Revive(w, e) {
+				e.X, e.Y = r.spawnPoint(w, uint8(e.F[CTFFieldTeam]))
 			}
 		case CTFKindProjectile:
-			e.X += e.VX * dt
-			e.Y += e.VY * dt
-			e.Timer -= dt
-			if e.Timer <= 0 || e.X < 0 || e.Y < 0 || e.X > w.Width || e.Y > w.Height {
-				w.Remove(e.ID)
-				continue
+			if r.MoveShot(w, e) {
+				r.shoot(w, e)
 			}
-			r.shoot(w, e)
 		case CTFKindFlag:
 			if e.F[CTFFieldState] == CTFFlagDropped {
 				e.Timer -= dt
@@ -423,20 +379,9 @@ func (r *ctfRules) shoot(w *World, shot *Entity) {
 		if dx*dx+dy*dy > rr*rr {
 			continue
 		}
-		w.Remove(shot.ID)
-		var shooter uint32
-		if s := w.Players[shot.Owner]; s != nil {
-			s.Score += ctfHitPoints
-			shooter = s.Entity
-		}
-		w.Emit(EventHit, shooter, t.ID)
+		shooter := r.Hit(w, shot, t, ctfHitPoints)
 		r.drop(w, t)
-		t.F[CTFFieldHP] -= ctfHitDamage
-		if t.F[CTFFieldHP] <= 0 {
-			t.F[CTFFieldHP] = 0
-			t.Timer = ctfRespawn
-			w.Emit(EventKill, shooter, t.ID)
-		}
+		r.Wound(w, t, shooter)
 		return
 	}
 }
@@ -538,18 +483,8 @@ const ctfStateVersion = 1
 // seats (uvarint) and per seat lastFire (uvarint), faceX and faceY
 // (float32 bits, little endian). Teams, flags and captures are entities'.
 func (r *ctfRules) AppendState(dst []byte) []byte {
-	over := byte(0)
-	if r.over {
-		over = 1
-	}
-	dst = append(dst, ctfStateVersion, over)
-	dst = binary.AppendUvarint(dst, uint64(len(r.seats)))
-	for _, s := range r.seats {
-		dst = binary.AppendUvarint(dst, s.lastFire)
-		dst = appendFloat32(dst, s.faceX)
-		dst = appendFloat32(dst, s.faceY)
-	}
-	return dst
+	dst = appendBool(append(dst, ctfStateVersion), r.over)
+	return r.appendSeats(dst)
 }
 
 // ResumeRules implements Resumable. The world must hold one base and one
@@ -563,30 +498,8 @@ func (c *CTF) ResumeRules(w *World, state []byte) (Rules, error) {
 	if v := sr.byte(); sr.err == nil && v != ctfStateVersion {
 		return nil, fmt.Errorf("ctf state: version %d", v)
 	}
-	switch sr.byte() {
-	case 0:
-	case 1:
-		r.over = true
-	default:
-		sr.fail(errors.New("ctf state: bad over flag"))
-	}
-	if n := sr.uvarint(); sr.err == nil && n != uint64(len(r.seats)) {
-		return nil, fmt.Errorf("ctf state: %d seats for %d", n, len(r.seats))
-	}
-	for i := range r.seats {
-		s := &r.seats[i]
-		s.lastFire = sr.uvarint()
-		s.faceX, s.faceY = sr.float32(), sr.float32()
-		if sr.err != nil {
-			break
-		}
-		if s.lastFire > w.Tick+1 {
-			sr.fail(fmt.Errorf("ctf state: seat %d fired at tick %d, after %d", i, s.lastFire, w.Tick))
-		}
-		if l := s.faceX*s.faceX + s.faceY*s.faceY; (l < 0.99 || l > 1.01) && l != 0 {
-			sr.fail(fmt.Errorf("ctf state: seat %d faces (%v, %v)", i, s.faceX, s.faceY))
-		}
-	}
+	r.over = sr.bool("ctf state: bad over flag")
+	r.readSeats(&sr, w, "ctf")
 	if err := sr.done(); err != nil {
 		return nil, err
 	}
@@ -618,8 +531,8 @@ func (r *ctfRules) findBasesAndFlags(w *World) error {
 				return fmt.Errorf("ctf state: flag %d in state %v", e.ID, st)
 			}
 		case CTFKindProjectile:
-			if e.Owner < 0 || e.Owner >= len(r.seats) {
-				return fmt.Errorf("ctf state: shot %d of seat %d", e.ID, e.Owner)
+			if err := r.checkShot(e, "ctf"); err != nil {
+				return err
 			}
 		}
 		if slot != nil {

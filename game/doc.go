@@ -1,6 +1,7 @@
 // Package game owns the rules API that game developers implement, the entity
 // model, the world's spatial grid (Grid), the mode registry with each mode's
-// options, and the built-in modes (arena, tag and the team mode ctf).
+// options, and the built-in modes (arena, tag and the team mode ctf), with
+// the shooting that arena and ctf share (Guns).
 //
 // A mode is a Mode: a Spec that declares its world, its seats, its entity
 // schema (with how clients draw each kind), its actions, events and teams

@@ -207,6 +207,18 @@ func (r *stateReader) uvarint() uint64 {
 	return v
 }
 
+// bool reads a flag written by appendBool: 0 or 1, else the error what.
+func (r *stateReader) bool(what string) bool {
+	switch r.byte() {
+	case 0:
+	case 1:
+		return true
+	default:
+		r.fail(errors.New(what))
+	}
+	return false
+}
+
 func (r *stateReader) fail(err error) {
 	if r.err == nil {
 		r.err = err
@@ -219,6 +231,13 @@ func (r *stateReader) done() error {
 		r.err = fmt.Errorf("rule state: %d bytes left over", len(r.b))
 	}
 	return r.err
+}
+
+func appendBool(dst []byte, b bool) []byte {
+	if b {
+		return append(dst, 1)
+	}
+	return append(dst, 0)
 }
 
 func appendFloat32(dst []byte, f float32) []byte {
