@@ -12,12 +12,15 @@ import { recordError, showNotice } from "./hud.js";
 import { input, readMove, mouseWorld } from "./input.js";
 import { isImmobile } from "./mode.js";
 
-// Just-in-time inputs (PROTOCOL.md §11; the same constants as client/jit.go).
+// Just-in-time inputs (PROTOCOL.md §11): netcode/seq.go's constants,
+// which web/mirror_test.go holds these to, but for the two marked
+// "browser": a browser's timers fire later and less evenly than the Go
+// client's, so its margin may grow larger.
 const JIT_GAIN = 0.5;             // share of the lead error corrected per fresh report
 const JIT_EWMA = 0.1;             // moving average factor of the jitter estimate
 const JIT_MIN_TARGET_US = 2000;   // µs
-const JIT_MAX_TARGET_US = 15000;  // µs (also at most half a tick)
-const JIT_MAX_SAMPLE_US = 10000;  // µs: cap of one jitter sample
+const JIT_MAX_TARGET_US = 15000;  // µs (also at most half a tick); browser (Go: 8000)
+const JIT_MAX_SAMPLE_US = 10000;  // µs: cap of one jitter sample; browser (Go: 3000)
 const JIT_STALE_MIN_US = 1000;    // µs: smaller shifts do not make reports stale
 const JIT_MISS_BOOST_US = 500;    // µs added to the margin per missed tick
 const JIT_MAX_BOOST_US = 2000;    // µs
