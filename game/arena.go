@@ -144,7 +144,8 @@ func NewArena(cfg ArenaConfig) *Arena {
 		Schema: netcode.Schema{
 			PosScale: 8,
 			Kinds: []netcode.Kind{
-				{Name: "player", Shape: netcode.ShapeCircle, Color: "#4fc3f7", Size: arenaPlayerSize, Label: netcode.LabelOwner, Team: -1},
+				{Name: "player", Shape: netcode.ShapeCircle, Color: "#4fc3f7", Size: arenaPlayerSize, Label: netcode.LabelOwner, Team: -1,
+					Meter: FieldHP, MeterMax: arenaMaxHP},
 				{Name: "npc", Shape: netcode.ShapeDiamond, Color: "#ffb74d", Size: arenaNPCSize, Label: netcode.LabelNone, Team: -1},
 				{Name: "projectile", Shape: netcode.ShapeCircle, Color: "#ffffff", Size: arenaShotSize, Label: netcode.LabelNone, Team: -1},
 			},

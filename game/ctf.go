@@ -179,7 +179,8 @@ func NewCTF(cfg CTFConfig) *CTF {
 			PosScale: 8,
 			// Each kind is drawn in its team's colour (field "team").
 			Kinds: []netcode.Kind{
-				{Name: "player", Shape: netcode.ShapeCircle, Color: "#cccccc", Size: ctfPlayerSize, Label: netcode.LabelOwner, Team: CTFFieldTeam},
+				{Name: "player", Shape: netcode.ShapeCircle, Color: "#cccccc", Size: ctfPlayerSize, Label: netcode.LabelOwner, Team: CTFFieldTeam,
+					Meter: CTFFieldHP, MeterMax: ctfMaxHP},
 				{Name: "flag", Shape: netcode.ShapeTriangle, Color: "#cccccc", Size: ctfFlagSize, Label: netcode.LabelNone, Team: CTFFieldTeam},
 				{Name: "base", Shape: netcode.ShapeRing, Color: "#cccccc", Size: ctfBaseSize, Label: CTFFieldCaptures, Team: CTFFieldTeam},
 				{Name: "projectile", Shape: netcode.ShapeCircle, Color: "#cccccc", Size: ctfShotSize, Label: netcode.LabelNone, Team: CTFFieldTeam},

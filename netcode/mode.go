@@ -43,9 +43,14 @@ type Kind struct {
 	// Label is the index of the field shown as the entity's label,
 	// LabelNone or LabelOwner.
 	Label int8
-	// Team is the index of the field that holds the entity's team (an
-	// index in ModeInfo.Teams), or -1: the kind has no team.
+	// Team is the index of the field that holds the entity's team (a
+	// number from 1: ModeInfo.Teams[n-1]; 0: none), or -1: the kind has
+	// no team.
 	Team int8
+	// MeterMax, when above 0, draws field Meter as a bar under the
+	// entity, full at MeterMax (hp out of 100). The zero value: no meter.
+	Meter    int8
+	MeterMax float32
 }
 
 // Action declares one button of Input.Buttons the mode accepts.

@@ -438,6 +438,7 @@ func TestMatchedRefusesBadDeclarations(t *testing.T) {
 		"label beyond fields": func(m *Matched) { m.Schema.Kinds[0].Label = 2 },
 		"label -3":            func(m *Matched) { m.Schema.Kinds[0].Label = -3 },
 		"zero scale":          func(m *Matched) { m.Schema.Fields[0].Scale = 0 },
+		"meter beyond fields": func(m *Matched) { m.Schema.Kinds[0].Meter, m.Schema.Kinds[0].MeterMax = 2, 100 },
 		"no kinds":            func(m *Matched) { m.Schema.Kinds = nil },
 	} {
 		m := base()
@@ -447,6 +448,39 @@ func TestMatchedRefusesBadDeclarations(t *testing.T) {
 		var got ServerMsg
 		if err := NewReader().DecodeServer(AppendMatched(nil, &m), &got, nil); !errors.Is(err, ErrMalformed) {
 			t.Errorf("%s: %v", name, err)
+		}
+	}
+}
+
+// A kind's meter (a field drawn as a bar, full at MeterMax) travels as the
+// kind's 7th and 8th elements, only when it has one: a kind without one
+// keeps its 6 elements, byte for byte.
+func TestKindMeterRoundTrip(t *testing.T) {
+	s := &Schema{PosScale: 8, Kinds: testKinds("player", "rock"), Fields: []Field{{Name: "team", Scale: 1}, {Name: "hp", Scale: 1}}}
+	plain := Matched{MatchID: "m", Mode: "x", Entity: 1, TickRate: 30, WorldW: 10, WorldH: 10, Schema: *s, Info: testInfo()}
+	with := plain
+	with.Schema.Kinds = append([]Kind(nil), s.Kinds...)
+	with.Schema.Kinds[0].Meter, with.Schema.Kinds[0].MeterMax = 1, 100
+	a, b := AppendMatched(nil, &plain), AppendMatched(nil, &with)
+	if len(b) <= len(a) {
+		t.Errorf("a meter added no bytes: %d, %d", len(a), len(b))
+	}
+	var m ServerMsg
+	if err := NewReader().DecodeServer(b, &m, nil); err != nil {
+		t.Fatal(err)
+	}
+	if k := m.Matched.Schema.Kinds; k[0].Meter != 1 || k[0].MeterMax != 100 || k[1].MeterMax != 0 {
+		t.Errorf("kinds after the round trip: %+v", k)
+	}
+	if err := NewReader().DecodeServer(a, &m, nil); err != nil || m.Matched.Schema.Kinds[0].MeterMax != 0 {
+		t.Errorf("a kind without a meter: %v %+v", err, m.Matched.Schema.Kinds[0])
+	}
+	// A mode cannot declare a meter beyond its fields or a negative one.
+	for _, k := range []Kind{{Meter: 2, MeterMax: 100}, {Meter: 1, MeterMax: -1}, {Meter: -1, MeterMax: 1}} {
+		bad := *s
+		bad.Kinds = []Kind{{Name: "player", Shape: ShapeCircle, Color: "#ffffff", Size: 1, Label: LabelNone, Team: -1, Meter: k.Meter, MeterMax: k.MeterMax}}
+		if bad.Validate() == nil {
+			t.Errorf("meter %d of %v accepted", k.Meter, k.MeterMax)
 		}
 	}
 }

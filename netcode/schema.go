@@ -74,6 +74,9 @@ func (s *Schema) Validate() error {
 			!finite32(k.Size) || k.Size < 0 || k.Label < LabelOwner || k.Label >= nf || k.Team < -1 || k.Team >= nf {
 			return errRange
 		}
+		if k.MeterMax != 0 && (!positive(k.MeterMax) || k.Meter < 0 || k.Meter >= nf) {
+			return errRange
+		}
 	}
 	return nil
 }

@@ -54,7 +54,7 @@ func AppendQueued(dst []byte, mode string) []byte {
 // AppendMatched appends a matched frame (protocol version 3):
 //
 //	[2, matchId, mode, entity, tickRate, worldW, worldH, schema, tick, endTick, ackSeq, info]
-//	schema = [posScale, [[name, shape, color, size, label, team]…], [[name, scale]…]]
+//	schema = [posScale, [[name, shape, color, size, label, team, (meter, meterMax)]…], [[name, scale]…]]
 //	info   = [speed, avatarRadius, interestRadius, [[bit, name, cooldownTicks, aimed]…],
 //	          [[type, name, a, b]…], [[name, color]…], [] or [field, min, max]]
 //
@@ -73,13 +73,21 @@ func AppendMatched(dst []byte, m *Matched) []byte {
 	dst = appendFloat(dst, float64(s.PosScale))
 	dst = appendArray(dst, len(s.Kinds))
 	for _, k := range s.Kinds {
-		dst = appendArray(dst, 6)
+		if k.MeterMax > 0 {
+			dst = appendArray(dst, 8)
+		} else {
+			dst = appendArray(dst, 6)
+		}
 		dst = appendString(dst, k.Name)
 		dst = appendString(dst, k.Shape)
 		dst = appendString(dst, k.Color)
 		dst = appendFloat(dst, float64(k.Size))
 		dst = appendInt(dst, int64(k.Label))
 		dst = appendInt(dst, int64(k.Team))
+		if k.MeterMax > 0 {
+			dst = appendInt(dst, int64(k.Meter))
+			dst = appendFloat(dst, float64(k.MeterMax))
+		}
 	}
 	dst = appendArray(dst, len(s.Fields))
 	for _, f := range s.Fields {
@@ -335,7 +343,13 @@ func (d *dec) schema(s *Schema) {
 		kd := Kind{Name: d.string(maxStrServer), Shape: d.string(maxStrServer), Color: d.string(maxStrServer), Size: d.float32()}
 		kd.Label = int8(d.int(LabelOwner, MaxFields-1))
 		kd.Team = int8(d.int(-1, MaxFields-1))
-		d.skipRest(kl - 6)
+		if kl >= 8 {
+			kd.Meter = int8(d.int(0, MaxFields-1))
+			kd.MeterMax = d.float32()
+			d.skipRest(kl - 8)
+		} else {
+			d.skipRest(kl - 6)
+		}
 		if d.ok() {
 			s.Kinds = append(s.Kinds, kd)
 		}

@@ -51,6 +51,10 @@ test("ctf: flags and bases drawn in their teams' colours, names, wasm prediction
     assert.ok(teamField >= 0 && d.kinds.every((k) => k.team === teamField), "every kind's team field");
     assert.ok(d.immobile && d.fields[d.immobile.field].name === "hp", "immobile when hp ≤ 0");
     assert.ok(d.actions.some((a) => a.name === "fire" && a.aimed && a.cooldownTicks > 0), "the fire action");
+    // The player's hp is its declared meter (a bar, full at 100); no other kind has one.
+    const player = d.kinds.find((k) => k.name === "player");
+    assert.ok(player.meter >= 0 && d.fields[player.meter].name === "hp" && player.meterMax === 100, `player meter ${player.meter}/${player.meterMax}`);
+    assert.ok(d.kinds.every((k) => k === player || k.meter === -1), "only players have a meter");
 
     // Both flags and bases, each of team 1 or 2, drawn in its team's colour.
     await h.sleep(300); // a few frames with the whole view

@@ -9,7 +9,7 @@
  *    speed, avatarRadius, interestRadius,
  *    actions:  [{bit, name, cooldownTicks, aimed}],
  *    kinds:    [{name, shape: "circle"|"square"|"triangle"|"diamond"|"ring",
- *               color: "#rrggbb", size, label, team, order}],
+ *               color: "#rrggbb", size, label, team, meter, meterMax, order}],
  *    fields:   [{name, scale}],
  *    events:   [{type, name, a, b}],
  *    teams:    [{name, color}],
@@ -19,7 +19,9 @@
  * As declared: a kind's label is the index of the field drawn under it, -1
  * for none, or -2 for the name of the player whose avatar it is; team is
  * the index of the field holding its team number (n from 1: teams[n−1],
- * which then colours it; 0: none), or -1. An event's a and b say what its
+ * which then colours it; 0: none), or -1; meter, when meterMax is above 0,
+ * is the index of the field drawn as a bar under it, full at meterMax (hp
+ * out of 100), else -1. An event's a and b say what its
  * two numbers hold ("player", "entity", "value" or "" for nothing).
  *
  * Derived, the same way for every mode:
@@ -27,8 +29,8 @@
  *   under players under shots);
  * - immobile: a player's avatar whose immobile field is in [min, max] is
  *   drawn dimmed (arena and ctf: dead) and not predicted to move;
- * - marks: the fields that are neither a label, a team nor the immobile
- *   field; a labelled entity with such a field at a non-zero value is
+ * - marks: the fields that are neither a label, a team, a meter nor the
+ *   immobile field; a labelled entity with such a field at a non-zero value is
  *   ringed and the field's name follows its label (tag: "alice (it)",
  *   ctf: "bob (carrying)").
  */
@@ -59,6 +61,8 @@ export function describeMode(m) {
     size: pos(k.size, DEFAULT_SIZE),
     label: k.label === -2 ? -2 : idx(k.label),
     team: teams.length ? idx(k.team) : -1,
+    meter: num(k.meterMax) > 0 ? idx(k.meter) : -1,
+    meterMax: num(k.meterMax) > 0 && idx(k.meter) >= 0 ? num(k.meterMax) : 0,
     order: 0,
   }));
   // Largest first: what is drawn over a thing is smaller than it.
@@ -79,6 +83,7 @@ export function describeMode(m) {
   for (const k of kinds) {
     if (k.label >= 0) used.add(k.label);
     if (k.team >= 0) used.add(k.team);
+    if (k.meter >= 0) used.add(k.meter);
   }
   if (immobile) used.add(immobile.field);
   const arg = (v) => (v === "player" || v === "entity" || v === "value" ? v : "");

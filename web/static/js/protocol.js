@@ -97,7 +97,8 @@ export function decodeMatched(msg) {
     posScale: n(schema[0]),
     kinds: arr(schema[1]).map((k) => {
       k = arr(k);
-      return { name: str(k[0]), shape: str(k[1]), color: str(k[2]), size: n(k[3]), label: int(k[4], -1), team: int(k[5], -1) };
+      return { name: str(k[0]), shape: str(k[1]), color: str(k[2]), size: n(k[3]), label: int(k[4], -1), team: int(k[5], -1),
+        meter: int(k[6], -1), meterMax: k.length > 7 ? n(k[7]) : 0 };
     }),
     fields: arr(schema[2]).map((f) => ({ name: str(arr(f)[0]), scale: n(arr(f)[1]) })),
     tick: n(msg[8]),

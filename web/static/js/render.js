@@ -209,7 +209,7 @@ function shapePath(shape, p, r) {
 const OWN_FILL = "#4fdc7c";
 const OWN_STROKE = "#e8fff0";
 
-const UNKNOWN_KIND = { shape: "circle", color: "#9aa7b4", size: 10, label: -1, team: -1 };
+const UNKNOWN_KIND = { shape: "circle", color: "#9aa7b4", size: 10, label: -1, team: -1, meter: -1, meterMax: 0 };
 const MARK_COLOR = "#ff4d5a";
 
 /**
@@ -275,6 +275,16 @@ function drawEntity(e, x, y, isOwn, now) {
     ctx.globalAlpha = alpha;
   }
   ctx.restore();
+
+  // The declared meter (hp): a bar under the entity, while it is above 0.
+  const mv = k.meter >= 0 ? e.fields[k.meter] : undefined;
+  if (mv > 0 && !away) {
+    const w = Math.max(16, 2 * r), f = Math.min(1, mv / k.meterMax);
+    ctx.fillStyle = "rgba(0, 0, 0, 0.55)";
+    ctx.fillRect(p.x - w / 2, p.y - r - 8, w, 4);
+    ctx.fillStyle = f > 0.5 ? "#6fdc8c" : f > 0.25 ? "#f1c84b" : "#ef5a5a";
+    ctx.fillRect(p.x - w / 2, p.y - r - 8, w * f, 4);
+  }
 
   if (k.label !== -1) {
     let label = k.label === -2 ? displayName(e.id) : formatField(e.fields[k.label]);
