@@ -433,21 +433,24 @@ func TestResumeRulesRejectsCorruptStates(t *testing.T) {
 	}
 }
 
-// Any bytes: an error or rules, never a panic, and resumed rules step.
+// Any bytes over a world of each checkpointable mode (arena, tag, ctf):
+// an error or rules, never a panic, and resumed rules step and rank.
 func FuzzResumeRules(f *testing.F) {
-	arena, tag := NewArena(ArenaConfig{Players: 2, NPCs: 3}), NewTag(TagConfig{})
-	sa, st := newScripted(arena), newScripted(tag)
-	for range 40 {
-		sa.tick()
-		st.tick()
+	modes := []*scripted{
+		newScripted(NewArena(ArenaConfig{Players: 2, NPCs: 3})),
+		newScripted(NewTag(TagConfig{})),
+		newScripted(NewCTF(CTFConfig{Width: 340, Height: 300})),
 	}
-	f.Add(false, sa.r.(Portable).AppendState(nil))
-	f.Add(true, st.r.(Portable).AppendState(nil))
-	f.Fuzz(func(t *testing.T, isTag bool, state []byte) {
-		s := sa
-		if isTag {
-			s = st
+	for range 60 {
+		for _, s := range modes {
+			s.tick()
 		}
+	}
+	for i, s := range modes {
+		f.Add(uint8(i), s.r.(Portable).AppendState(nil))
+	}
+	f.Fuzz(func(t *testing.T, mode uint8, state []byte) {
+		s := modes[int(mode)%len(modes)]
 		var save WorldState
 		s.w.SaveState(&save)
 		w, err := RestoreWorld(s.mode.Spec(), 30, &save)
@@ -466,11 +469,13 @@ func FuzzResumeRules(f *testing.F) {
 		}
 		for _, p := range w.Players {
 			if p != nil {
+				// Bit 0 is arena's and ctf's fire; tag declares no action.
 				r.Apply(w, p, &netcode.Input{Seq: 1000, MoveX: 1, Buttons: 1 << ArenaFire})
 			}
 		}
 		r.Step(w)
 		w.EndTick()
+		r.Result(w)
 		if got := r.(Portable).AppendState(nil); !bytes.Equal(got[:1], state[:1]) {
 			t.Fatalf("state version %x, was %x", got[:1], state[:1])
 		}
