@@ -21,9 +21,12 @@ import (
 // conn is one WebSocket connection: its player, its send path, its rate
 // limit and the state of its read loop.
 type conn struct {
-	srv  *Server
-	nc   *guardConn
-	ws   *gws.Conn
+	srv *Server
+	nc  *guardConn
+	// ws is set once the upgrade is done. A Shutdown or a kick may close
+	// the connection from another goroutine while it upgrades, hence the
+	// atomic: it also publishes the gws.Conn's state to that goroutine.
+	ws   atomic.Pointer[gws.Conn]
 	sess Session
 	hash string     // the token's hash: the session's key
 	ip   netip.Addr // the client's key in the per-IP table
@@ -122,12 +125,13 @@ func (c *conn) closeWith(code netcode.CloseCode) {
 // writeClose sends a close frame with code and its short reason, then
 // closes the socket. It is safe from any goroutine and idempotent.
 func (c *conn) writeClose(code netcode.CloseCode) {
-	if c.ws == nil {
+	ws := c.ws.Load()
+	if ws == nil {
 		_ = c.nc.Close()
 		return
 	}
 	_ = c.nc.SetWriteDeadline(time.Now().Add(2 * time.Second))
-	_ = c.ws.WriteClose(uint16(code), []byte(code.Reason()))
+	_ = ws.WriteClose(uint16(code), []byte(code.Reason()))
 }
 
 // releaseHello gives back the token's slot of connections waiting for
@@ -279,7 +283,7 @@ func (c *conn) housekeep() {
 	}
 	if ping {
 		_ = c.nc.SetWriteDeadline(now.Add(10 * time.Second))
-		if c.ws.WritePing(nil) != nil {
+		if ws := c.ws.Load(); ws != nil && ws.WritePing(nil) != nil {
 			_ = c.nc.Close() // as in writeLoop
 			return
 		}

@@ -700,7 +700,7 @@ func (s *Server) upgrade(w http.ResponseWriter, r *http.Request, ip netip.Addr, 
 		s.log.Debug("upgrade failed", "err", err)
 		return false
 	}
-	c.ws = socket
+	c.ws.Store(socket)
 	s.metrics.connections.Inc()
 	go func() {
 		defer s.recoverConn(c)
