@@ -53,6 +53,7 @@ func TestLobbyAdmitRefusesNewMatches(t *testing.T) {
 	admit.Store(true)
 	l.Queue(a, a.Out(), "arena")
 	nextMsg(t, a.Out(), netcode.MsgQueued)
+	l.sync() // the fill timer exists once the lobby has seated a, after queued is sent
 	admit.Store(false)
 	clock.Advance(3 * time.Second)
 	serverFull(a)
