@@ -3,12 +3,21 @@ package netcode
 import "math"
 
 // Input is one player input: a move direction, buttons and an aim, with the
-// client's sequence number.
+// client's sequence number, and the moment of the match the player was
+// looking at when they sent it (for lag compensation).
 type Input struct {
 	Seq          uint32
 	MoveX, MoveY float32
 	Buttons      uint8
 	AimX, AimY   float32
+	// ViewTick and ViewFrac are the view time of the input: the client was
+	// drawing other entities ViewFrac (0 to 1) of the way from their state
+	// at tick ViewTick to the next tick's. ViewTick 0: not given (the
+	// server takes the input as seen at its own present). A client sends
+	// them with every input that presses an aimed action; the server
+	// trusts them only within its rewind bound.
+	ViewTick uint32
+	ViewFrac float32
 }
 
 // Pressed reports whether the button of bit (an Action's Bit) is down.
@@ -78,6 +87,10 @@ func (r *Reader) DecodeClient(frame []byte, m *ClientMsg) error {
 			return errTruncated
 		}
 		d.input(&m.Input)
+		if n >= 9 {
+			need = 9
+			d.viewTime(&m.Input)
+		}
 	case MsgPing:
 		need = 2
 		if n < need {
@@ -101,8 +114,17 @@ func (r *Reader) DecodeClient(frame []byte, m *ClientMsg) error {
 			m.Batch = make([]Input, MaxBatch)
 		}
 		for i := 0; i < k && d.ok(); i++ {
-			d.tuple(6)
-			d.input(&m.Batch[i])
+			in := &m.Batch[i]
+			switch l := d.arrayLen(8); {
+			case !d.ok():
+			case l == 6:
+				d.input(in)
+			case l == 8:
+				d.input(in)
+				d.viewTime(in)
+			default:
+				d.fail(errTruncated)
+			}
 			if d.ok() && i > 0 && m.Batch[i].Seq <= m.Batch[i-1].Seq {
 				d.fail(errRange)
 			}
@@ -133,6 +155,14 @@ func (d *dec) input(in *Input) {
 	in.Buttons = d.u8()
 	in.AimX = clampFloat32(d.float())
 	in.AimY = clampFloat32(d.float())
+	in.ViewTick, in.ViewFrac = 0, 0
+}
+
+// viewTime reads an input's view time, after its other fields: a tick and
+// a fraction, which is clamped to [0, 1].
+func (d *dec) viewTime(in *Input) {
+	in.ViewTick = d.u32()
+	in.ViewFrac = float32(min(max(d.float(), 0), 1))
 }
 
 // clampFloat32 converts a finite float64 to a finite float32.
@@ -155,16 +185,32 @@ func AppendQueue(dst []byte, mode string) []byte {
 	return appendString(dst, mode)
 }
 
-// AppendInput appends an input frame.
+// AppendInput appends an input frame: with its view time when it has one
+// (ViewTick not 0).
 func AppendInput(dst []byte, in *Input) []byte {
-	dst = appendArray(dst, 7)
+	n := 7
+	if in.ViewTick != 0 {
+		n = 9
+	}
+	dst = appendArray(dst, n)
 	dst = appendUint(dst, MsgInput)
+	return appendInputFields(dst, in)
+}
+
+// appendInputFields appends the fields of in after its type: seq, move,
+// buttons, aim and, if in has one, its view time.
+func appendInputFields(dst []byte, in *Input) []byte {
 	dst = appendUint(dst, uint64(in.Seq))
 	dst = appendFloat32(dst, in.MoveX)
 	dst = appendFloat32(dst, in.MoveY)
 	dst = appendUint(dst, uint64(in.Buttons))
 	dst = appendFloat32(dst, in.AimX)
-	return appendFloat32(dst, in.AimY)
+	dst = appendFloat32(dst, in.AimY)
+	if in.ViewTick != 0 {
+		dst = appendUint(dst, uint64(in.ViewTick))
+		dst = appendFloat32(dst, in.ViewFrac)
+	}
+	return dst
 }
 
 // AppendInputs appends an inputs frame carrying ins (1 to MaxBatch of
@@ -175,13 +221,12 @@ func AppendInputs(dst []byte, ins []Input) []byte {
 	dst = appendArray(dst, len(ins))
 	for i := range ins {
 		in := &ins[i]
-		dst = appendArray(dst, 6)
-		dst = appendUint(dst, uint64(in.Seq))
-		dst = appendFloat32(dst, in.MoveX)
-		dst = appendFloat32(dst, in.MoveY)
-		dst = appendUint(dst, uint64(in.Buttons))
-		dst = appendFloat32(dst, in.AimX)
-		dst = appendFloat32(dst, in.AimY)
+		if in.ViewTick != 0 {
+			dst = appendArray(dst, 8)
+		} else {
+			dst = appendArray(dst, 6)
+		}
+		dst = appendInputFields(dst, in)
 	}
 	return dst
 }

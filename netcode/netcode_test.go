@@ -49,15 +49,35 @@ func TestClientFramesFromOtherEncoders(t *testing.T) {
 	if m.Input != (Input{Seq: 7, MoveX: 1, Buttons: 1, AimX: 0.5}) {
 		t.Errorf("doc example: %+v", m.Input)
 	}
-	b, err := msgpack.Marshal([]any{uint64(2), int64(9), 0.5, float32(-0.5), uint16(0), -1.0, int8(2), "extra", []int{1, 2}})
+	b, err := msgpack.Marshal([]any{uint64(2), int64(9), 0.5, float32(-0.5), uint16(0), -1.0, int8(2), int64(100), 0.25, "extra", []int{1, 2}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if err := r.DecodeClient(b, &m); err != nil {
 		t.Fatalf("reflection-encoded input with trailing fields: %v", err)
 	}
-	if m.Input != (Input{Seq: 9, MoveX: 0.5, MoveY: -0.5, AimX: -1, AimY: 2}) {
+	if m.Input != (Input{Seq: 9, MoveX: 0.5, MoveY: -0.5, AimX: -1, AimY: 2, ViewTick: 100, ViewFrac: 0.25}) {
 		t.Errorf("got %+v", m.Input)
+	}
+	// A view fraction out of [0, 1] is clamped (one not finite is
+	// malformed, as every float).
+	for _, tc := range []struct{ frac, want float64 }{{-3, 0}, {7, 1}, {0.75, 0.75}} {
+		b, _ := msgpack.Marshal([]any{2, 9, 0, 0, 0, 0, 0, 5, tc.frac})
+		if err := r.DecodeClient(b, &m); err != nil || m.Input.ViewTick != 5 || float64(m.Input.ViewFrac) != tc.want {
+			t.Errorf("view fraction %v: %+v, %v", tc.frac, m.Input, err)
+		}
+	}
+	if b, _ := msgpack.Marshal([]any{2, 9, 0, 0, 0, 0, 0, 5, math.NaN()}); r.DecodeClient(b, &m) == nil {
+		t.Error("NaN view fraction accepted")
+	}
+	// The view time of an input is its own: a later input without one has
+	// none, in a batch too, where inputs with and without mix.
+	if err := r.DecodeClient(AppendInput(nil, &Input{Seq: 10}), &m); err != nil || m.Input.ViewTick != 0 {
+		t.Errorf("input without a view time: %+v, %v", m.Input, err)
+	}
+	batch := []Input{{Seq: 1, ViewTick: 40, ViewFrac: 0.5}, {Seq: 2}, {Seq: 3, Buttons: 2, ViewTick: 41}}
+	if err := r.DecodeClient(AppendInputs(nil, batch), &m); err != nil || !reflect.DeepEqual(m.Batch[:m.BatchLen], batch) {
+		t.Errorf("batch with view times: %+v, %v", m.Batch[:m.BatchLen], err)
 	}
 }
 
