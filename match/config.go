@@ -45,6 +45,8 @@ type Config struct {
 	// Checkpoints receives the checkpoints; required with
 	// CheckpointInterval.
 	Checkpoints Checkpointer
+	// Record, if set, records every match's input log, for Replay.
+	Record *Recording
 	// TickPhaseGroup is how many matches of a node tick at the same
 	// instant; default DefaultTickPhaseGroup, -1: each match at its own
 	// start time. A node's matches tick on PhaseSlots phases evenly spaced

@@ -109,6 +109,7 @@ func (m *Match) join(p *Player) {
 	*s = seat{p: p, out: p.Out(), rejects: rejects, view: view, events: events, queue: queue, gp: game.Player{Seat: i, ID: p.ID, Name: p.Name}}
 	s.seqs.Void(p.maxSeq.Load())
 	m.world.Players[i] = &s.gp
+	m.rec.join(i, p.ID, p.Name)
 	m.rules.Join(m.world, &s.gp)
 	p.match.Store(m)
 	if p.Out() == nil {
@@ -139,6 +140,7 @@ func (m *Match) away(p *Player) {
 		return
 	}
 	s.away, s.gp.Away, s.awayTicks = true, true, 0
+	m.rec.seat(RecAway, s.gp.Seat)
 	m.hooks.Away(p, m.ID, s.gp.Seat, s.seqs.Ack, m.cfg.Clock.Now().Add(m.cfg.SeatGrace))
 	m.log.Debug("player away", "player", p.ID, "ack", s.seqs.Ack)
 }
@@ -155,6 +157,7 @@ func (m *Match) resume(p *Player) {
 		return
 	}
 	s.away, s.gp.Away, s.awayTicks, s.congested = false, false, 0, 0
+	m.rec.seat(RecBack, s.gp.Seat)
 	s.out = p.Out()
 	s.view.Reset()
 	m.sendMatched(s)
@@ -169,6 +172,7 @@ func (m *Match) leave(p *Player) {
 		if s.p != p {
 			continue
 		}
+		m.rec.seat(RecLeave, i)
 		m.rules.Leave(m.world, &s.gp)
 		m.world.Players[i] = nil
 		s.p = nil

@@ -113,6 +113,8 @@ func (m *Match) freeze(reply chan<- []byte) bool {
 // CloseMoved; nothing is recorded (the seats live on at the new host).
 func (m *Match) moveAway(url string) {
 	m.ended, m.movedAway = true, true
+	m.rec.abort()
+	m.rec = nil
 	frame := netcode.AppendMoved(nil, url)
 	var players []*Player
 	for i := range m.seats {

@@ -59,6 +59,10 @@ type Match struct {
 	// movedAway: the match was handed to another node; it ends without a
 	// result and without telling the hooks its players lost their seats.
 	movedAway bool
+
+	seed   uint64    // the world's seed and entity ID base, for the log
+	idBase uint32    //
+	rec    *recorder // the input log (nil: not recorded)
 }
 
 // newMatch creates a match of mode; it starts running with start.
@@ -105,7 +109,8 @@ func newMatch(id string, serial uint64, mode game.Mode, cfg Config, seed uint64,
 		m.seats[i].events = make([]netcode.Event, 0, 16)
 	}
 	// Matches number their entities from disjoint ranges of 2^20 IDs.
-	m.world = game.NewWorld(spec, cfg.TickRate, seed, uint32(serial%4000)<<20)
+	m.seed, m.idBase = seed, uint32(serial%4000)<<20
+	m.world = game.NewWorld(spec, cfg.TickRate, seed, m.idBase)
 	return m
 }
 
@@ -132,6 +137,7 @@ func (m *Match) end(outcome uint8) {
 	if standings == nil && outcome != netcode.OutcomeError {
 		standings = game.Standings(m.world)
 	}
+	m.endRecording(outcome, standings)
 	// The lobby learns of the end first, so that a player who queues again
 	// on the result finds the match over. Every seated player who is
 	// connected gets the result on the connection their seat is bound to;

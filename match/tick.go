@@ -25,6 +25,7 @@ func (m *Match) run(players []*Player) {
 			return
 		}
 	}
+	m.startRecording()
 	m.obs.MatchStarted(m.spec.Name)
 	if m.restored {
 		// Every seat waits for its player, from now on.
@@ -171,6 +172,7 @@ func (m *Match) tick() {
 			s.seqs.Applied(in.Seq)
 			s.lead = netcode.LeadUs(time.Duration(now - msg.at))
 			s.hasLead = true
+			m.rec.input(i, in)
 			if code := m.rules.Apply(w, &s.gp, in); code != netcode.RejectNone {
 				s.reject(in.Seq, code)
 				rejected++
@@ -192,4 +194,5 @@ func (m *Match) tick() {
 	m.send()
 	w.EndTick()
 	w.Tick++
+	m.rec.step()
 }
