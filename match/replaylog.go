@@ -608,3 +608,6 @@ func StateHash(w *game.World, rules game.Rules) uint64 {
 	_, _ = h.Write(b)
 	return h.Sum64()
 }
+
+// Offset is the offset in the log of the next record.
+func (r *LogReader) Offset() int { return r.off }

@@ -76,6 +76,13 @@ type Options struct {
 	// CheckpointInterval is how often, in a fleet, each match's state is
 	// written to Redis; default 1 s.
 	CheckpointInterval time.Duration
+	// Record, if set, is the directory where each match's input log is
+	// kept (<matchID>.skrl), and also in Redis when Redis is set; served
+	// at GET /v1/matches/{id}/replay. Empty: matches are not recorded.
+	Record string
+	// RecordRetention is how long a log is kept: older files are deleted
+	// by a janitor, and Redis copies expire; default 24 h.
+	RecordRetention time.Duration
 	// DebugAddr, if set, serves net/http/pprof there (keep it private).
 	DebugAddr string
 	// MetricsAddr, if set, serves /metrics on this address only, instead
@@ -146,6 +153,8 @@ func (o *Options) Validate() error {
 		return errors.New("HTTP timeouts must be positive and the header cap at least 1 KiB")
 	case o.RankedMinPlayers < 1:
 		return errors.New("ranked-min-players must be at least 1")
+	case o.RecordRetention < 0:
+		return errors.New("record-retention must be positive")
 	}
 	return nil
 }
@@ -181,6 +190,7 @@ func (o *Options) EnsureDefaults() *Options {
 	setDefault(&o.MaxHeaderBytes, 16<<10)
 	setDefault(&o.RankedMinPlayers, 2)
 	setDefault(&o.CheckpointInterval, time.Second)
+	setDefault(&o.RecordRetention, 24*time.Hour)
 	return o
 }
 
@@ -249,6 +259,8 @@ func (o *Options) RegisterFlags(fs *flag.FlagSet) {
 	fs.StringVar(&o.NodeID, "node-id", "", "name of this node in the fleet and in session records (default: random)")
 	fs.StringVar(&o.PublicURL, "public-url", "", "base URL clients reach this node at, sent to players moved here (default: http://<listen address>)")
 	fs.DurationVar(&o.CheckpointInterval, "checkpoint-interval", d.CheckpointInterval, "with -redis: how often each match's checkpoint is written to Redis")
+	fs.StringVar(&o.Record, "record", "", "record each match's input log in this directory (and in Redis with -redis), served at /v1/matches/{id}/replay; empty: off")
+	fs.DurationVar(&o.RecordRetention, "record-retention", d.RecordRetention, "how long recorded input logs are kept (older files are deleted; Redis copies expire)")
 	fs.StringVar(&o.LogLevel, "log-level", d.LogLevel, "log level: debug, info, warn or error")
 	fs.StringVar(&o.DebugAddr, "debug-addr", "", "serve net/http/pprof on this address (e.g. 127.0.0.1:6060); empty: off")
 	fs.StringVar(&o.MetricsAddr, "metrics-addr", "", "serve /metrics on this address only (e.g. 127.0.0.1:9090), not on -addr; empty: on -addr")

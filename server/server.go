@@ -23,6 +23,7 @@ import (
 
 	"github.com/lxzan/gws"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/redis/go-redis/v9"
 
 	"skirmish/game"
 	"skirmish/match"
@@ -43,6 +44,10 @@ type Server struct {
 	modes     map[string]game.Mode
 	modesJSON []byte // GET /v1/modes
 	fleet     *fleet // nil without Redis
+	// replays keeps the input logs (-record) or reads them from Redis;
+	// nil when neither. record is the lobby's recording (nil: off).
+	replays   *replayStore
+	record    *match.Recording
 	metrics   *metrics
 	upgrader  *gws.Upgrader
 	http      *http.Server
@@ -99,9 +104,11 @@ func New(opts Options) (*Server, error) {
 	if s.nodeID == "" {
 		s.nodeID = "n-" + NewPlayerID()[2:10]
 	}
+	var rdb redis.UniversalClient
 	if opts.Redis != "" {
 		SetRedisLogger(s.log)
 		rs := NewRedisStore(opts.Redis, opts.RedisMaster)
+		rdb = rs.rdb
 		if err := rs.Ping(context.Background()); err != nil {
 			// Start anyway: the store recovers by itself when Redis returns.
 			s.log.Error("redis unreachable at start", "addr", opts.Redis, "err", err)
@@ -132,6 +139,15 @@ func New(opts Options) (*Server, error) {
 			FullSnapshots:    opts.FullSnapshots,
 			CongestedTimeout: opts.CongestedTimeout, SeatGrace: opts.SeatGrace, Hooks: hooks{s},
 			TickPhaseGroup: opts.TickPhaseGroup},
+	}
+	if opts.Record != "" || rdb != nil {
+		if s.replays, err = newReplayStore(opts.Record, opts.RecordRetention, rdb, s.log); err != nil {
+			return nil, err
+		}
+	}
+	if opts.Record != "" {
+		s.record = s.replays.recording(built)
+		lcfg.Match.Record = s.record
 	}
 	if s.fleet != nil {
 		lcfg.Fleet = s.fleet
@@ -165,6 +181,7 @@ func New(opts Options) (*Server, error) {
 	mux.HandleFunc("GET /v1/leaderboard", s.handleLeaderboard)
 	mux.HandleFunc("GET /v1/modes", s.handleModes)
 	mux.HandleFunc("GET /v1/fleet", s.handleFleet)
+	mux.HandleFunc("GET /v1/matches/{id}/replay", s.handleReplay)
 	metricsHandler := promhttp.HandlerFor(s.metrics.reg, promhttp.HandlerOpts{})
 	if opts.MetricsAddr == "" {
 		mux.Handle("GET /metrics", metricsHandler)
@@ -271,6 +288,13 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		s.log.Info("drained to the fleet")
 	}
 	lobbyErr := s.lobby.Close(ctx)
+	if s.record != nil {
+		// The ended matches' logs reach their files (and Redis).
+		_ = s.record.Wait(ctx)
+	}
+	if s.replays != nil {
+		s.replays.close()
+	}
 	close(s.loadQuit)
 	<-s.loadDone
 

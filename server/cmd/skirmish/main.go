@@ -9,6 +9,14 @@
 // do the "pprof:" and "metrics:" lines of -debug-addr and -metrics-addr).
 // SIGINT or SIGTERM shuts it down gracefully: matches end, clients get a
 // close frame, exit 0.
+//
+//	skirmish replay FILE
+//
+// re-simulates a match's input log (recorded with -record, or fetched
+// from GET /v1/matches/{id}/replay) and prints its tick count, final state
+// hash and standings; it exits with status 1 and says why if the log is
+// malformed, incomplete, or does not re-simulate to the end it recorded
+// (a desync).
 package main
 
 import (
@@ -35,13 +43,24 @@ import (
 const gcPercent = 25
 
 func main() {
+	if len(os.Args) > 1 && os.Args[1] == "replay" {
+		if len(os.Args) != 3 {
+			fmt.Fprintln(os.Stderr, "usage: skirmish replay FILE")
+			os.Exit(2)
+		}
+		if err := server.ReplayFile(os.Args[2], os.Stdout); err != nil {
+			fmt.Fprintln(os.Stderr, "skirmish replay:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if os.Getenv("GOGC") == "" {
 		debug.SetGCPercent(gcPercent)
 	}
 	var opts server.Options
 	fs := flag.NewFlagSet("skirmish", flag.ExitOnError)
 	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "Usage: skirmish [flags]\n\nRuns the Skirmish game server. Flags:\n\n")
+		fmt.Fprintf(fs.Output(), "Usage: skirmish [flags]\n       skirmish replay FILE\n\nRuns the Skirmish game server, or re-simulates a recorded match (replay). Flags:\n\n")
 		fs.PrintDefaults()
 		server.PrintModeOptions(fs.Output())
 	}
