@@ -237,6 +237,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzDecodeClient$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 2000x -parallel 1 ./netcode
 	$(GO) test -run '^$$' -fuzz '^FuzzDecodeServer$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 2000x -parallel 1 ./netcode
 	$(GO) test -run '^$$' -fuzz '^FuzzDecodeCheckpoint$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 2000x -parallel 1 ./match
+	$(GO) test -run '^$$' -fuzz '^FuzzReplayLog$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 2000x -parallel 1 ./match
 
 ## e2e: browser end-to-end tests in Debian's Chromium (installed when missing, as root) with Playwright
 e2e: build

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"runtime"
 	"sync"
 	"testing"
 
@@ -37,6 +38,16 @@ func (f *memLog) Close(bool) error {
 	f.s.mu.Unlock()
 	f.s.done <- f.id
 	return nil
+}
+
+// doneLog returns a channel of the next closed log.
+func (s *memLogs) doneLog() <-chan []byte {
+	c := make(chan []byte, 1)
+	id := <-s.done
+	s.mu.Lock()
+	c <- s.logs[id]
+	s.mu.Unlock()
+	return c
 }
 
 func (s *memLogs) get(t *testing.T) []byte {
@@ -154,7 +165,6 @@ func TestDeterministicEveryMode(t *testing.T) {
 
 // recordedMatch is a match of mode driven tick by tick, recorded to logs.
 func recordedMatch(t *testing.T, mode game.Mode, logs LogStore, chunk, queue int, settings ...string) *Match {
-	t.Helper()
 	ev := make(chan lobbyEvent, 256)
 	cfg := *(&Config{TickRate: 30, Logger: quiet, Record: &Recording{Store: logs, ChunkBytes: chunk, Queue: queue,
 		Settings: map[string][]string{mode.Spec().Name: settings}}}).EnsureDefaults()
@@ -395,5 +405,143 @@ func TestSlowStoreGivesUpTheLog(t *testing.T) {
 	data := logs.get(t)
 	if _, err := Replay(data, ReplayOptions{}); !errors.Is(err, ErrLogIncomplete) {
 		t.Fatalf("replay of the given-up log: %v, want incomplete", err)
+	}
+}
+
+// TestAdoptedMatchLogReplays: a match restored from another node's
+// checkpoint records a log that starts from the checkpoint (without the
+// players' session keys) and replays to the end it recorded.
+func TestAdoptedMatchLogReplays(t *testing.T) {
+	for _, name := range []string{"arena", "tag", "ctf"} {
+		t.Run(name, func(t *testing.T) {
+			setting := "players=4"
+			if name == "ctf" {
+				setting = "team-size=2"
+			}
+			mode, _ := game.NewMode(name, setting)
+			first := newMemLogs()
+			m := recordedMatch(t, mode, first, 1024, 1<<12, setting)
+			ps := []*Player{newTestPlayer("a"), newTestPlayer("b")}
+			ps[0].Key = "secret-key"
+			sc := newScript(5, 4)
+			play := func(m *Match, ps []*Player, ticks int, from func(*Player) *Outbox) {
+				for tick := range ticks {
+					for _, p := range ps {
+						if s := m.seatOf(p); s != nil {
+							in := sc.input(s.gp.Seat, m.world.Tick)
+							p.SendInput(&in, from(p))
+						}
+						if out := p.Out(); out != nil {
+							for len(out.Frames()) > 0 {
+								out.Release(<-out.Frames())
+							}
+						}
+					}
+					m.tick()
+					_ = tick
+				}
+			}
+			for _, p := range ps {
+				m.join(p)
+			}
+			play(m, ps, 50, (*Player).Out)
+			data, ok := m.encode()
+			if !ok {
+				t.Fatal("no checkpoint")
+			}
+			m.moveAway("http://elsewhere")
+			if id := <-first.done; id != "" {
+				t.Fatal("a moved match's log was kept")
+			}
+			var cp Checkpoint
+			if err := DecodeCheckpoint(data, &cp); err != nil {
+				t.Fatal(err)
+			}
+			second := newMemLogs()
+			cfg := m.cfg
+			cfg.Record = &Recording{Store: second, Settings: map[string][]string{name: {setting}}}
+			m2, players, err := restoreMatch(&cp, mode, cfg, make(chan lobbyEvent, 64))
+			if err != nil {
+				t.Fatal(err)
+			}
+			m2.startRecording()
+			players[1].out.Store(NewOutbox())
+			m2.resume(players[1]) // back on a new connection; players[0] stays away
+			play(m2, players, 60, (*Player).Out)
+			m2.end(netcode.OutcomeNormal)
+			log := second.get(t)
+			if bytes.Contains(log, []byte("secret-key")) {
+				t.Error("the log holds a session key")
+			}
+			res, err := Replay(log, ReplayOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(res.Header.Checkpoint) == 0 || res.Ticks != 110 || len(res.Standings) != 2 {
+				t.Fatalf("replayed %d ticks from a checkpoint of %d bytes, standings %+v", res.Ticks, len(res.Header.Checkpoint), res.Standings)
+			}
+		})
+	}
+}
+
+// FuzzReplayLog: a log reader and Replay given any bytes return an error
+// or a result and never panic; the reader allocates in proportion to its
+// input (Replay also builds the mode the header names, within the limits
+// of its options).
+func FuzzReplayLog(f *testing.F) {
+	for _, name := range []string{"arena", "tag", "ctf"} {
+		setting := "players=3"
+		if name == "ctf" {
+			setting = "team-size=1"
+		}
+		mode, _ := game.NewMode(name, setting)
+		logs := newMemLogs()
+		m := recordedMatch(nil, mode, logs, 1024, 1<<12, setting)
+		p := newTestPlayer("p")
+		m.join(p)
+		for tick := range 20 {
+			p.SendInput(&netcode.Input{Seq: uint32(tick + 1), MoveX: 0.5, Buttons: uint8(tick & 1), AimX: 1, ViewTick: uint32(tick)}, p.Out())
+			m.tick()
+		}
+		data, _ := m.encode()
+		m.end(netcode.OutcomeNormal)
+		f.Add(<-logs.doneLog())
+		// The same start from a checkpoint.
+		f.Add(appendLogHeader(nil, &LogHeader{MatchID: "m", Mode: name, Settings: []string{setting}, TickRate: 30, Checkpoint: data}))
+	}
+	f.Add([]byte("SKRL\x01"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		if r, _, err := NewLogReader(data); err == nil {
+			if err := r.SetSeats(8); err != nil {
+				t.Fatal(err)
+			}
+			var rec LogRecord
+			for {
+				ok, err := r.Next(&rec)
+				if !ok || err != nil {
+					break
+				}
+			}
+		}
+		runtime.ReadMemStats(&after)
+		// What reading allocates is in proportion to the input.
+		if n, most := after.TotalAlloc-before.TotalAlloc, uint64(16*len(data)+64<<10); n > most {
+			t.Fatalf("reading %d bytes allocated %d", len(data), n)
+		}
+		_, _ = Replay(data, ReplayOptions{MaxTicks: 200})
+	})
+}
+
+// TestLogInputBytes: the example of docs/PROTOCOL.md, "Replay logs".
+func TestLogInputBytes(t *testing.T) {
+	var prev netcode.Input
+	var b []byte
+	b = appendInput(b, 2, &netcode.Input{Seq: 1, MoveX: 1, Buttons: 1}, &prev)
+	b = appendInput(b, 2, &netcode.Input{Seq: 2, MoveX: 1, Buttons: 1}, &prev)
+	b = appendInput(b, 2, &netcode.Input{Seq: 5, MoveX: 1, Buttons: 1}, &prev)
+	if want := []byte{6, 2, 5, 0, 0, 0x80, 0x3f, 1, 6, 2, 0, 6, 2, 0x80, 4}; !bytes.Equal(b, want) {
+		t.Fatalf("% x, want % x", b, want)
 	}
 }
