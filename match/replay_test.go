@@ -174,29 +174,28 @@ func recordedMatch(t *testing.T, mode game.Mode, logs LogStore, chunk, queue int
 	return m
 }
 
-// TestRecordedMatchReplays runs a real match (its tick, joins, leaves, an
-// away player whose grace runs out, resends and rejected inputs) with a
-// tiny chunk size, then replays its log: the same hash every tick, the
+// TestRecordedMatchReplays runs a real match of every registered mode
+// (its tick, joins, leaves, an away player whose grace runs out, resends
+// and rejected inputs) with a tiny chunk size, then replays its log: the same hash every tick, the
 // same tick count, hash and standings at the end.
 func TestRecordedMatchReplays(t *testing.T) {
-	for _, name := range []string{"arena", "tag", "ctf"} {
-		t.Run(name, func(t *testing.T) {
-			setting := "players=4"
-			if name == "ctf" {
-				setting = "team-size=2"
-			}
-			mode, err := game.NewMode(name, setting)
+	for _, d := range game.Modes() {
+		t.Run(d.Name, func(t *testing.T) {
+			mode, err := game.NewMode(d.Name)
 			if err != nil {
 				t.Fatal(err)
 			}
+			if mode.Spec().MaxPlayers < 3 {
+				t.Fatalf("mode %s has %d seats: the test needs 3", d.Name, mode.Spec().MaxPlayers)
+			}
 			logs := newMemLogs()
-			m := recordedMatch(t, mode, logs, 256, 1<<12, setting)
+			m := recordedMatch(t, mode, logs, 256, 1<<12)
 			m.graceAt = 20
 			ps := []*Player{newTestPlayer("a"), newTestPlayer("b"), newTestPlayer("c")}
 			for _, p := range ps[:2] {
 				m.join(p)
 			}
-			sc := newScript(7, 4)
+			sc := newScript(7, mode.Spec().MaxPlayers)
 			var hashes []uint64
 			for tick := range 300 {
 				switch tick {

@@ -100,6 +100,9 @@ func newMetrics() *metrics {
 		m.fleetErrors, m.fleetFallbacks, m.checkpoints, m.checkpointBytes, m.checkpointWrite, m.checkpointCPU, m.adopted, m.handedOff, m.moved,
 		collectors.NewGoCollector(collectors.WithGoCollectorRuntimeMetrics(collectors.MetricsScheduler, collectors.MetricsGC)),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	m.reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "skirmish_replay_logs_given_up_total",
+		Help: "Input logs (-record) whose rest a match gave up because their writer fell behind (the part written stays valid, without its end)."},
+		func() float64 { return float64(match.RecordsGivenUp()) }))
 	for _, why := range []string{refusedOverload, refusedMaxPlayers} {
 		m.refused.WithLabelValues(why)
 	}

@@ -36,7 +36,16 @@ func ReplayFile(path string, w io.Writer) error {
 	if len(data) > maxReplayFile {
 		return fmt.Errorf("%s: larger than %d bytes", path, maxReplayFile)
 	}
-	res, err := match.Replay(data, match.ReplayOptions{})
+	// Seated players, summed over the ticks: the log's size per
+	// player-minute.
+	seatTicks := 0
+	res, err := match.Replay(data, match.ReplayOptions{EachTick: func(s *match.Sim) {
+		for _, p := range s.World.Players {
+			if p != nil {
+				seatTicks++
+			}
+		}
+	}})
 	if res == nil {
 		return err
 	}
@@ -48,6 +57,9 @@ func ReplayFile(path string, w io.Writer) error {
 	fmt.Fprintf(w, "match %s: %s (%s) at %d Hz, %s, rewind %d ticks, started %s\n", h.MatchID, h.Mode,
 		strings.Join(h.Settings, " "), h.TickRate, from, h.RewindTicks, time.UnixMilli(h.StartUnixMs).UTC().Format(time.RFC3339))
 	fmt.Fprintf(w, "ticks %d\nhash %016x\n", res.Ticks, res.Hash)
+	if pm := float64(seatTicks) / float64(h.TickRate) / 60; pm > 0 {
+		fmt.Fprintf(w, "size %d bytes for %.2f player-minutes seated: %.0f bytes per player-minute\n", len(data), pm, float64(len(data))/pm)
+	}
 	if res.End != nil {
 		fmt.Fprintf(w, "outcome %s\n", outcomeName(res.End.Outcome))
 	}

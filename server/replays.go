@@ -181,7 +181,10 @@ func (f *replayFile) Write(p []byte) error {
 func (f *replayFile) Close(complete bool) error {
 	var errs []error
 	if f.f != nil {
-		err := f.f.Close()
+		err := f.f.Chmod(0o644) // CreateTemp's is 0600
+		if cerr := f.f.Close(); err == nil {
+			err = cerr
+		}
 		if err == nil {
 			err = os.Rename(f.f.Name(), filepath.Join(f.s.dir, f.id+replaySuffix))
 		}
