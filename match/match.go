@@ -60,8 +60,8 @@ type Match struct {
 	// result and without telling the hooks its players lost their seats.
 	movedAway bool
 
-	seed   uint64    // the world's seed and entity ID base, for the log
-	idBase uint32    //
+	seed   uint64    // the world's seed, for the input log
+	idBase uint32    // the world's entity ID base, for the input log
 	rec    *recorder // the input log (nil: not recorded)
 }
 

@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -136,5 +137,28 @@ func TestReplayStoreFileAndRedis(t *testing.T) {
 		if c.code == 200 && rec.Header().Get("Content-Type") != "application/octet-stream" {
 			t.Errorf("content type %q", rec.Header().Get("Content-Type"))
 		}
+	}
+}
+
+// TestReplayFileMalformed: skirmish replay of a file that is not a log,
+// of a header cut short, or of no file says so with an error.
+func TestReplayFileMalformed(t *testing.T) {
+	dir := t.TempDir()
+	for name, body := range map[string]string{
+		"text":   "hello, world",
+		"cut":    "SKRL\x01\x05m-abc",
+		"future": "SKRL\x09",
+	} {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		var out strings.Builder
+		if err := ReplayFile(p, &out); err == nil || !strings.Contains(err.Error(), "replay log") {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+	if err := ReplayFile(filepath.Join(dir, "none"), io.Discard); err == nil {
+		t.Error("a missing file replays")
 	}
 }
