@@ -544,3 +544,44 @@ func TestLogInputBytes(t *testing.T) {
 		t.Fatalf("% x, want % x", b, want)
 	}
 }
+
+// BenchmarkRecordedTick is BenchmarkTick's arena8 with its input log
+// recorded (to memory, on the writer goroutine: its buffer's growth is in
+// B/op, not the match's).
+func BenchmarkRecordedTick(b *testing.B) {
+	players := make([]*Player, 8)
+	for i := range players {
+		players[i] = newTestPlayer(fmt.Sprint("p", i))
+		players[i].Out().SetSocket(&sinkSocket{})
+	}
+	mode := game.NewArena(game.ArenaConfig{})
+	logs := newMemLogs()
+	m := recordedMatch(nil, mode, logs, 16<<10, 16)
+	for _, p := range players {
+		m.join(p)
+	}
+	seq := uint32(0)
+	tick := func() {
+		seq++
+		for i, p := range players {
+			in := netcode.Input{Seq: seq, MoveX: 0.6, MoveY: 0.8, AimX: float32(seq%7) + 1}
+			if (int(seq)+i)%30 == 0 {
+				in.Buttons = 1 << game.ArenaFire
+			}
+			p.SendInput(&in, p.Out())
+			for len(p.Out().Frames()) > 0 { // matched
+				p.Out().Release(<-p.Out().Frames())
+			}
+		}
+		m.tick()
+	}
+	for range 100 {
+		tick()
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		tick()
+	}
+	m.end(netcode.OutcomeNormal)
+	<-logs.done
+}
