@@ -106,6 +106,7 @@ func newMatch(id string, serial uint64, mode game.Mode, cfg Config, seed uint64,
 	}
 	// Matches number their entities from disjoint ranges of 2^20 IDs.
 	m.world = game.NewWorld(spec, cfg.TickRate, seed, uint32(serial%4000)<<20)
+	m.world.Rewind = cfg.RewindTicks()
 	return m
 }
 

@@ -131,7 +131,7 @@ func New(opts Options) (*Server, error) {
 		Match: match.Config{TickRate: opts.TickRate, Observer: s.metrics, Logger: s.log,
 			FullSnapshots:    opts.FullSnapshots,
 			CongestedTimeout: opts.CongestedTimeout, SeatGrace: opts.SeatGrace, Hooks: hooks{s},
-			TickPhaseGroup: opts.TickPhaseGroup},
+			TickPhaseGroup: opts.TickPhaseGroup, RewindMax: opts.RewindMax},
 	}
 	if s.fleet != nil {
 		lcfg.Fleet = s.fleet
