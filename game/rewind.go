@@ -223,13 +223,24 @@ func (w *World) RayCast(x, y, dx, dy, length, radius float32, v View, accept fun
 		}
 		return best, bestD
 	}
+	// The ray's bounding box: most entities are far outside it.
+	ex, ey := x+dx*length, y+dy*length
+	minX, maxX, minY, maxY := min(x, ex), max(x, ex), min(y, ey), max(y, ey)
 	for s := range a.ents {
 		p := &a.ents[s]
 		if p.ID == 0 {
 			continue
 		}
-		cx, cy, cr, _ := at(a, b, frac, int32(s), p.ID)
-		consider(p.ID, cx, cy, cr)
+		cx, cy := p.X, p.Y // as at computes them
+		if b != nil && s < len(b.ents) && b.ents[s].ID == p.ID {
+			q := &b.ents[s]
+			cx += (q.X - cx) * frac
+			cy += (q.Y - cy) * frac
+		}
+		if r := p.Radius + radius; cx+r < minX || cx-r > maxX || cy+r < minY || cy-r > maxY {
+			continue
+		}
+		consider(p.ID, cx, cy, p.Radius)
 	}
 	return best, bestD
 }

@@ -160,8 +160,8 @@ func (g *Guns) Advance(w *World, shot *Entity, in *netcode.Input, accept func(*E
 		step := speed * w.Dt // a tick's flight
 		for k := float32(0); k < lag; k++ {
 			length := step * min(1, lag-k)
-			at := View{Tick: v.Tick + uint64(k), Frac: v.Frac}
-			if t, d := w.RayCast(shot.X, shot.Y, dx, dy, length, shot.Radius, at, accept); t != nil {
+			then := View{Tick: v.Tick + uint64(k), Frac: v.Frac}
+			if t, d := w.RayCast(shot.X, shot.Y, dx, dy, length, shot.Radius, then, accept); t != nil {
 				shot.X, shot.Y = shot.X+dx*d, shot.Y+dy*d
 				shot.Timer -= (k + d/step) * w.Dt
 				return t
