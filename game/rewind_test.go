@@ -6,6 +6,7 @@ import (
 	"math"
 	"reflect"
 	"testing"
+	"time"
 
 	"skirmish/netcode"
 )
@@ -586,6 +587,42 @@ func TestRestoredWorldRewindsFromTheCheckpoint(t *testing.T) {
 			if x != tx || y != ty || ok != tok {
 				t.Fatalf("entity %d %d ticks back: (%v, %v) %v / (%v, %v) %v", e.ID, back, x, y, ok, tx, ty, tok)
 			}
+		}
+	}
+}
+
+// Advance on its own (Guns, no mode): a shot whose life ends within the
+// lag hits nothing beyond its life's reach, and is removed.
+func TestAdvanceWithinTheShotsLife(t *testing.T) {
+	gun := Gun{Fire: 0, Cooldown: time.Millisecond, Kind: 1, Speed: 300, Life: 0.1, Radius: 3, HP: 0, MaxHP: 50, Damage: 10}
+	spec := &Spec{Name: "guns", MaxPlayers: 2, Width: 1000, Height: 1000, Speed: 100, Actions: []Action{gun.Action()}}
+	for _, tc := range []struct {
+		targetX float32
+		hit     bool
+	}{{130, true}, {150, false}} { // met at 17 u or 37 u; the shot's life reaches 30 u
+		w := NewWorld(spec, 30, 1, 0)
+		w.Rewind = 6
+		g := NewGuns(gun, w, 2)
+		var ps [2]*Player
+		for i, x := range []float32{100, tc.targetX} {
+			e := w.Spawn(0, x, 100)
+			e.Radius, e.Owner, e.F[0] = 10, i, gun.MaxHP
+			ps[i] = &Player{Seat: i, Entity: e.ID}
+			w.Players[i] = ps[i]
+			g.Arm(i, 1, 0)
+		}
+		for range 10 {
+			endTick(w)
+		}
+		in := netcode.Input{Buttons: 1, AimX: 1, ViewTick: 2} // 6 ticks back at most: 60 u
+		_, shot := g.Act(w, ps[0], &in, spec)
+		id := shot.ID
+		target := g.Advance(w, shot, &in, func(e *Entity) bool { return e.ID == ps[1].Entity })
+		if (target != nil) != tc.hit {
+			t.Errorf("target at %v: hit %v, want %v", tc.targetX, target != nil, tc.hit)
+		}
+		if !tc.hit && w.Get(id) != nil {
+			t.Errorf("target at %v: the shot outlived its life", tc.targetX)
 		}
 	}
 }

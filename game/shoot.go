@@ -146,7 +146,7 @@ func (g *Guns) Face(seat int) (x, y float32) { return g.seats[seat].faceX, g.sea
 // first target accept takes: Advance returns it (nil: none) for the mode
 // to resolve as a hit of its Step (the shot is still in the world, at the
 // target). A shot that flies out of the world or out of its life on the
-// way is removed. With no lag (no view time, or World.Rewind 0) it does
+// way is removed (it hits nothing after its life). With no lag (no view time, or World.Rewind 0) it does
 // nothing. It allocates nothing.
 func (g *Guns) Advance(w *World, shot *Entity, in *netcode.Input, accept func(*Entity) bool) *Entity {
 	v := w.ViewOf(in)
@@ -157,9 +157,10 @@ func (g *Guns) Advance(w *World, shot *Entity, in *netcode.Input, accept func(*E
 	speed := float32(math.Hypot(float64(shot.VX), float64(shot.VY)))
 	if speed > 0 {
 		dx, dy := shot.VX/speed, shot.VY/speed
-		step := speed * w.Dt // a tick's flight
-		for k := float32(0); k < lag; k++ {
-			length := step * min(1, lag-k)
+		step := speed * w.Dt                // a tick's flight
+		flight := min(lag, shot.Timer/w.Dt) // no further than its life
+		for k := float32(0); k < flight; k++ {
+			length := step * min(1, flight-k)
 			then := View{Tick: v.Tick + uint64(k), Frac: v.Frac}
 			if t, d := w.RayCast(shot.X, shot.Y, dx, dy, length, shot.Radius, then, accept); t != nil {
 				shot.X, shot.Y = shot.X+dx*d, shot.Y+dy*d
