@@ -255,7 +255,7 @@ func (r *arenaRules) Apply(w *World, p *Player, in *netcode.Input) uint8 {
 		}); t != nil {
 			p.Score++
 			w.Emit(EventHitscan, p.Entity, t.ID)
-			r.WoundBy(w, t, p.Entity, arenaHitscanDamage)
+			r.WoundBy(w, t, p.Entity, r.beam.hs.Damage)
 		}
 	}
 	return netcode.RejectNone
