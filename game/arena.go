@@ -19,6 +19,8 @@ const (
 
 	// ArenaFire is the bit of the fire action in Input.Buttons.
 	ArenaFire uint8 = 0
+	// ArenaHitscan is the bit of the hitscan action in Input.Buttons.
+	ArenaHitscan uint8 = 1
 )
 
 // Arena events (netcode.Event types).
@@ -26,13 +28,16 @@ const (
 	EventHit     = 1 // A: the shooter's avatar (0: gone), B: the entity hit
 	EventKill    = 2 // A: the shooter's avatar, B: the player killed
 	EventRespawn = 3 // A: the avatar that respawned
+	// EventHitscan is a hitscan hit. A: the shooter's avatar, B: the
+	// avatar hit.
+	EventHitscan = 4
 )
 
 func init() {
 	Register(Def{
 		Name:  "arena",
 		Title: "Arena",
-		Doc:   "Free-for-all: move, shoot, score a point for every hit on a player or an NPC.",
+		Doc:   "Free-for-all: move, shoot, score a point for every hit on a player or an NPC; a hitscan (second button) hits players instantly.",
 		Options: []Option{
 			{Name: "players", Doc: "seats of a match", Default: 8, Min: 1, Max: 4096},
 			{Name: "npcs", Doc: "wandering NPCs of a match (0 or -1: none)", Default: 64, Min: -1, Max: 65536},
@@ -85,6 +90,11 @@ const (
 	arenaShotSize   = 4
 	// ArenaCooldown is the minimum time between two shots of a player.
 	ArenaCooldown = 250 * time.Millisecond
+	// ArenaHitscanCooldown is the minimum time between two hitscans of a
+	// player.
+	ArenaHitscanCooldown = time.Second
+	// arenaHitscanDamage takes three hits to kill.
+	arenaHitscanDamage = 34
 	// timerEpsilon absorbs float32 rounding of timers counted down by dt.
 	timerEpsilon = 1e-4
 )
@@ -94,8 +104,18 @@ var arenaGun = Gun{Fire: ArenaFire, Cooldown: ArenaCooldown, Kind: KindProjectil
 	Speed: arenaShotSpeed, Life: arenaShotLife, Radius: arenaShotSize,
 	HP: FieldHP, MaxHP: arenaMaxHP, Damage: arenaHitDamage, Respawn: arenaRespawn}
 
+// arenaHitscan is the arena's second weapon; its range is the interest
+// radius (what a player sees).
+func arenaHitscan(cfg ArenaConfig) Hitscan {
+	return Hitscan{Fire: ArenaHitscan, Name: "hitscan", Cooldown: ArenaHitscanCooldown,
+		Range: cfg.InterestRadius, Damage: arenaHitscanDamage}
+}
+
 // Arena is the built-in free-for-all mode: players move, shoot projectiles
-// and score a point for every hit on a player or an NPC.
+// and score a point for every hit on a player or an NPC. The hitscan (bit
+// ArenaHitscan, cooldown 1 s, aimed) hits the nearest other living player
+// on its ray, up to the interest radius, where the shooter saw them (at
+// the input's view time, rewound): a point, 34 hp and EventHitscan.
 type Arena struct {
 	cfg  ArenaConfig
 	spec Spec
@@ -129,6 +149,7 @@ func NewArena(cfg ArenaConfig) *Arena {
 	if cfg.Speed <= 0 {
 		cfg.Speed = ArenaSpeed
 	}
+	hs := arenaHitscan(cfg)
 	return &Arena{cfg: cfg, spec: Spec{
 		Name:         "arena",
 		MaxPlayers:   cfg.Players,
@@ -137,8 +158,9 @@ func NewArena(cfg ArenaConfig) *Arena {
 		Duration:     cfg.Duration,
 		Speed:        cfg.Speed,
 		AvatarRadius: arenaPlayerSize,
-		Actions:      []Action{arenaGun.Action()},
-		Events:       arenaGun.Events(),
+		Actions:      []Action{arenaGun.Action(), hs.Action()},
+		Events: append(arenaGun.Events(),
+			netcode.EventDecl{Type: EventHitscan, Name: "hitscan", A: netcode.EventArgPlayer, B: netcode.EventArgEntity}),
 		// A dead player (hp 0) does not move until it respawns.
 		Immobile: &netcode.Immobile{Field: FieldHP, Min: -math.MaxFloat32, Max: 0},
 		Schema: netcode.Schema{
@@ -160,7 +182,7 @@ func (a *Arena) Spec() *Spec { return &a.spec }
 
 // NewRules implements Mode: it spawns the NPCs.
 func (a *Arena) NewRules(w *World) Rules {
-	r := &arenaRules{Guns: NewGuns(arenaGun, w, a.cfg.Players), cfg: a.cfg, spec: &a.spec}
+	r := a.rules(w)
 	for range a.cfg.NPCs {
 		x, y := w.RandomPoint(arenaNPCSize)
 		e := w.Spawn(KindNPC, x, y)
@@ -171,8 +193,15 @@ func (a *Arena) NewRules(w *World) Rules {
 	return r
 }
 
+// rules returns new rules of a over w, before any state.
+func (a *Arena) rules(w *World) *arenaRules {
+	return &arenaRules{Guns: NewGuns(arenaGun, w, a.cfg.Players),
+		beam: NewHitscans(arenaHitscan(a.cfg), w, a.cfg.Players), cfg: a.cfg, spec: &a.spec}
+}
+
 type arenaRules struct {
 	Guns
+	beam Hitscans
 	cfg  ArenaConfig
 	spec *Spec
 	over bool
@@ -194,6 +223,7 @@ func (r *arenaRules) Join(w *World, p *Player) {
 	e.Owner = p.Seat
 	p.Entity = e.ID
 	r.Arm(p.Seat, 1, 0)
+	r.beam.Arm(p.Seat)
 }
 
 func (r *arenaRules) Leave(w *World, p *Player) {
@@ -201,9 +231,40 @@ func (r *arenaRules) Leave(w *World, p *Player) {
 	r.RemoveShots(w, p.Seat)
 }
 
+// Apply moves, fires the gun (its shot advanced for the shooter's
+// latency) and the hitscan. An input that cannot do all it asks is
+// rejected whole.
 func (r *arenaRules) Apply(w *World, p *Player, in *netcode.Input) uint8 {
-	reject, _ := r.Act(w, p, in, r.spec)
-	return reject
+	if reject := r.beam.Check(w, p.Seat, in); reject != netcode.RejectNone {
+		return reject
+	}
+	reject, shot := r.Act(w, p, in, r.spec)
+	if reject != netcode.RejectNone {
+		return reject
+	}
+	seat := p.Seat
+	if shot != nil {
+		if t := r.Advance(w, shot, in, func(t *Entity) bool { return shotCanHit(seat, t) }); t != nil {
+			r.hit(w, shot, t)
+		}
+	}
+	if e := w.Get(p.Entity); e != nil && r.spec.CanMove(&e.Entity) {
+		fx, fy := r.Face(seat)
+		if t := r.beam.Fire(w, seat, e, in, fx, fy, func(t *Entity) bool {
+			return t.Kind == KindPlayer && t.Owner != seat && t.F[FieldHP] > 0
+		}); t != nil {
+			p.Score++
+			w.Emit(EventHitscan, p.Entity, t.ID)
+			r.WoundBy(w, t, p.Entity, r.beam.hs.Damage)
+		}
+	}
+	return netcode.RejectNone
+}
+
+// shotCanHit reports whether a shot of seat can hit t: a living player
+// (not the shooter) or NPC.
+func shotCanHit(seat int, t *Entity) bool {
+	return t.Kind != KindProjectile && t.F[FieldHP] > 0 && !(t.Kind == KindPlayer && t.Owner == seat)
 }
 
 func (r *arenaRules) Step(w *World) {
@@ -291,7 +352,7 @@ func (r *arenaRules) collide(w *World) {
 		for _, c := range r.cells {
 			for _, k := range g.Items(c) {
 				t := &w.Entities[r.targets[k]]
-				if t.F[FieldHP] <= 0 || (t.Kind == KindPlayer && t.Owner == shot.Owner) {
+				if !shotCanHit(shot.Owner, t) {
 					continue
 				}
 				dx, dy, rr := t.X-shot.X, t.Y-shot.Y, t.Radius+shot.Radius
@@ -323,16 +384,20 @@ func (r *arenaRules) Over(w *World) bool {
 
 func (r *arenaRules) Result(w *World) []netcode.Standing { return Standings(w) }
 
-// arenaStateVersion is the first byte of an arena's rule state.
-const arenaStateVersion = 1
+// arenaStateVersion is the first byte of an arena's rule state. Version 1
+// (before the hitscan) is still read: its seats never fired a hitscan.
+const arenaStateVersion = 2
 
 // AppendState implements Portable: a version byte, over, the grid's cell
 // size (float32 bits, little endian; 0 before the first Step), the number
-// of seats (uvarint) and per seat lastFire (uvarint), faceX and faceY.
+// of seats (uvarint) and per seat lastFire (uvarint), faceX and faceY;
+// then (since version 2) the number of seats again and per seat the
+// hitscan's lastFire (uvarint).
 func (r *arenaRules) AppendState(dst []byte) []byte {
 	dst = appendBool(append(dst, arenaStateVersion), r.over)
 	dst = appendFloat32(dst, r.gridCell)
-	return r.appendSeats(dst)
+	dst = r.appendSeats(dst)
+	return r.beam.appendState(dst)
 }
 
 // ResumeRules implements Resumable.
@@ -340,9 +405,10 @@ func (a *Arena) ResumeRules(w *World, state []byte) (Rules, error) {
 	if len(w.Players) != a.cfg.Players {
 		return nil, fmt.Errorf("arena state: world of %d seats for %d", len(w.Players), a.cfg.Players)
 	}
-	r := &arenaRules{Guns: NewGuns(arenaGun, w, a.cfg.Players), cfg: a.cfg, spec: &a.spec}
+	r := a.rules(w)
 	sr := stateReader{b: state}
-	if v := sr.byte(); sr.err == nil && v != arenaStateVersion {
+	v := sr.byte()
+	if sr.err == nil && v != arenaStateVersion && v != 1 {
 		return nil, fmt.Errorf("arena state: version %d", v)
 	}
 	r.over = sr.bool("arena state: bad over flag")
@@ -354,6 +420,9 @@ func (a *Arena) ResumeRules(w *World, state []byte) (Rules, error) {
 		sr.fail(fmt.Errorf("arena state: grid cell %v", r.gridCell))
 	}
 	r.readSeats(&sr, w, "arena")
+	if v >= 2 {
+		r.beam.readState(&sr, w, "arena")
+	}
 	if err := sr.done(); err != nil {
 		return nil, err
 	}

@@ -307,11 +307,17 @@ func (r *ctfRules) Leave(w *World, p *Player) {
 }
 
 // Apply moves p's avatar and fires, with arena's rules; a shot is of its
-// shooter's team.
+// shooter's team, advanced for the shooter's latency (Guns.Advance).
 func (r *ctfRules) Apply(w *World, p *Player, in *netcode.Input) uint8 {
 	reject, shot := r.Act(w, p, in, r.spec)
 	if shot != nil {
-		shot.F[CTFFieldTeam] = w.Get(p.Entity).F[CTFFieldTeam]
+		team := w.Get(p.Entity).F[CTFFieldTeam]
+		shot.F[CTFFieldTeam] = team
+		if t := r.Advance(w, shot, in, func(t *Entity) bool {
+			return t.Kind == CTFKindPlayer && t.F[CTFFieldHP] > 0 && t.F[CTFFieldTeam] != team
+		}); t != nil {
+			r.hitPlayer(w, shot, t)
+		}
 	}
 	return reject
 }
@@ -380,11 +386,17 @@ func (r *ctfRules) shoot(w *World, shot *Entity) {
 		if dx*dx+dy*dy > rr*rr {
 			continue
 		}
-		shooter := r.Hit(w, shot, t, ctfHitPoints)
-		r.drop(w, t)
-		r.Wound(w, t, shooter)
+		r.hitPlayer(w, shot, t)
 		return
 	}
+}
+
+// hitPlayer resolves shot's hit on player t: points, a dropped flag, a
+// wound.
+func (r *ctfRules) hitPlayer(w *World, shot, t *Entity) {
+	shooter := r.Hit(w, shot, t, ctfHitPoints)
+	r.drop(w, t)
+	r.Wound(w, t, shooter)
 }
 
 // touch resolves what living player p (avatar e) touches: the enemy flag

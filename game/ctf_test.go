@@ -518,3 +518,32 @@ func BenchmarkCTFTick(b *testing.B) {
 		d.tick()
 	}
 }
+
+// A lagged shot is advanced (Guns.Advance): on the way it passes a
+// teammate and hits the enemy carrier where the shooter saw them, in the
+// tick that applies the input; the carrier drops the flag.
+func TestCTFLaggedShotHitsOnTheWay(t *testing.T) {
+	m := newCTF(t, CTFConfig{}, 8)
+	m.w.Rewind = 6
+	blue, red, red2 := m.seatOf(t, CTFBlue), 0, 2
+	redFlag := m.pickUp(t, blue)
+	for range 8 { // the carrier stands 70 u ahead, behind a teammate
+		m.avatar(blue).X, m.avatar(blue).Y = 770, 400
+		m.avatar(red).X, m.avatar(red).Y = 700, 400
+		m.avatar(red2).X, m.avatar(red2).Y = 730, 400
+		m.step()
+	}
+	// Seen 4 ticks ago: 4 × 600/30 = 80 u of flight, through the carrier.
+	in := netcode.Input{Seq: 1, Buttons: 1 << CTFFire, AimX: 1, ViewTick: uint32(m.w.Tick - 5)}
+	if got := m.r.Apply(m.w, m.ps[red], &in); got != 0 {
+		t.Fatalf("fire rejected %d", got)
+	}
+	m.events = append(m.events, m.w.Events...)
+	c := m.avatar(blue)
+	if c.F[CTFFieldHP] != ctfMaxHP-ctfHitDamage || redFlag.F[CTFFieldState] != CTFFlagDropped || m.avatar(red2).F[CTFFieldHP] != ctfMaxHP {
+		t.Fatalf("carrier %+v, flag %+v, mate hp %v", c, redFlag, m.avatar(red2).F[CTFFieldHP])
+	}
+	if !m.saw(EventHit, m.ps[red].Entity, c.ID) || !m.saw(CTFEventDrop, c.ID, redFlag.ID) {
+		t.Errorf("events %v", m.events)
+	}
+}

@@ -32,7 +32,7 @@ func TestBuiltinModesRegistered(t *testing.T) {
 	if a == nil || tag == nil {
 		t.Fatalf("registered: %v", names)
 	}
-	if a.MaxPlayers != 8 || a.Speed != ArenaSpeed || a.Duration != 3*time.Minute || a.Interest.Radius != 500 || len(a.Actions) != 1 {
+	if a.MaxPlayers != 8 || a.Speed != ArenaSpeed || a.Duration != 3*time.Minute || a.Interest.Radius != 500 || len(a.Actions) != 2 {
 		t.Errorf("arena defaults: %+v", a)
 	}
 	if tag.MaxPlayers != 8 || tag.Speed != TagSpeed || tag.Width != 1000 || tag.Interest.Radius != 600 || len(tag.Actions) != 0 {

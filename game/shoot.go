@@ -3,6 +3,7 @@ package game
 import (
 	"encoding/binary"
 	"fmt"
+	"math"
 	"time"
 
 	"skirmish/netcode"
@@ -45,7 +46,9 @@ func (g *Gun) Events() []netcode.EventDecl {
 //   - it declares a Gun, whose Action and Events go in its Spec, and
 //     builds its rules with NewGuns;
 //   - Join calls Arm, Leave calls RemoveShots;
-//   - Apply is Act (plus whatever the mode sets on the shot it returns);
+//   - Apply is Act (plus whatever the mode sets on the shot it returns),
+//     then Advance on that shot, which makes up for the shooter's latency
+//     and may return a target hit on the way, resolved like a hit in Step;
 //   - Step calls MoveShot on each shot and Revive on each avatar; the mode
 //     finds what a shot hits (its own rule: who can be hit, in what
 //     order), then calls Hit, its own effects, and Wound;
@@ -54,7 +57,8 @@ func (g *Gun) Events() []netcode.EventDecl {
 //     in this package, which keep their checkpoint format here.
 //
 // What is left to the mode is what differs: which targets a shot can hit
-// and what else a hit does. Guns allocates nothing per tick.
+// and what else a hit does. Guns allocates nothing per tick. A second,
+// instant weapon is a Hitscan next to it (arena has one).
 type Guns struct {
 	gun      Gun
 	seats    []gunSeat
@@ -92,7 +96,9 @@ func (g *Guns) RemoveShots(w *World, seat int) {
 // nothing. Otherwise it moves p's avatar at spec.Speed, turns it the way
 // it moved and fires if asked: along the aim, or the way it faces when
 // the aim is (0, 0). It returns the reject code and the shot fired (nil:
-// none), valid until the next Spawn, for the mode to set more on.
+// none), valid until the next Spawn, for the mode to set more on. The
+// shot starts at the avatar; Advance then moves it on for the shooter's
+// latency.
 func (g *Guns) Act(w *World, p *Player, in *netcode.Input, spec *Spec) (uint8, *Entity) {
 	fire := in.Pressed(g.gun.Fire)
 	if !ValidDirection(in.MoveX, in.MoveY) || (fire && !ValidAim(in.AimX, in.AimY)) {
@@ -126,6 +132,51 @@ func (g *Guns) Act(w *World, p *Player, in *netcode.Input, spec *Spec) (uint8, *
 	return netcode.RejectNone, shot
 }
 
+// Face returns the way seat's avatar faces (where a shot or a hitscan
+// aimed at (0, 0) goes): a unit vector, or (0, 0) for a seat never armed.
+func (g *Guns) Face(seat int) (x, y float32) { return g.seats[seat].faceX, g.seats[seat].faceY }
+
+// Advance makes up for the latency of shot's shooter, whose input in fired
+// it: the shot starts where the shooter saw it start. The shooter drew the
+// world at the input's view time (World.ViewOf, bounded by World.Rewind);
+// the shot is moved on by the time from then to now (World.Lag) and its
+// life shortened by as much. On the way it is swept against the targets
+// where the shooter saw them, tick by tick (the part flown during tick k
+// of the lag against the places at view time + k ticks), and stops at the
+// first target accept takes: Advance returns it (nil: none) for the mode
+// to resolve as a hit of its Step (the shot is still in the world, at the
+// target). A shot that flies out of the world or out of its life on the
+// way is removed (it hits nothing after its life). With no lag (no view time, or World.Rewind 0) it does
+// nothing. It allocates nothing.
+func (g *Guns) Advance(w *World, shot *Entity, in *netcode.Input, accept func(*Entity) bool) *Entity {
+	v := w.ViewOf(in)
+	lag := w.Lag(v)
+	if !(lag > 0) {
+		return nil
+	}
+	speed := float32(math.Hypot(float64(shot.VX), float64(shot.VY)))
+	if speed > 0 {
+		dx, dy := shot.VX/speed, shot.VY/speed
+		step := speed * w.Dt                // a tick's flight
+		flight := min(lag, shot.Timer/w.Dt) // no further than its life
+		for k := float32(0); k < flight; k++ {
+			length := step * min(1, flight-k)
+			then := View{Tick: v.Tick + uint64(k), Frac: v.Frac}
+			if t, d := w.RayCast(shot.X, shot.Y, dx, dy, length, shot.Radius, then, accept); t != nil {
+				shot.X, shot.Y = shot.X+dx*d, shot.Y+dy*d
+				shot.Timer -= (k + d/step) * w.Dt
+				return t
+			}
+			shot.X, shot.Y = shot.X+dx*length, shot.Y+dy*length
+		}
+	}
+	shot.Timer -= lag * w.Dt
+	if shot.Timer <= 0 || shot.X < 0 || shot.Y < 0 || shot.X > w.Width || shot.Y > w.Height {
+		w.Remove(shot.ID)
+	}
+	return nil
+}
+
 // MoveShot moves shot e one tick. A shot whose time is up or that left
 // the world is removed, and MoveShot returns false.
 func (g *Guns) MoveShot(w *World, e *Entity) bool {
@@ -156,7 +207,12 @@ func (g *Guns) Hit(w *World, shot, t *Entity, points int32) uint32 {
 // Wound takes the gun's damage off t's hp. At 0, t is dead for the
 // gun's Respawn seconds (its Timer; see Revive) and EventKill is emitted.
 func (g *Guns) Wound(w *World, t *Entity, shooter uint32) {
-	t.F[g.gun.HP] -= g.gun.Damage
+	g.WoundBy(w, t, shooter, g.gun.Damage)
+}
+
+// WoundBy is Wound with damage instead of the gun's (another weapon's).
+func (g *Guns) WoundBy(w *World, t *Entity, shooter uint32, damage float32) {
+	t.F[g.gun.HP] -= damage
 	if t.F[g.gun.HP] <= 0 {
 		t.F[g.gun.HP] = 0
 		t.Timer = g.gun.Respawn
@@ -234,4 +290,106 @@ func (g *Guns) checkShot(e *Entity, mode string) error {
 		return fmt.Errorf("%s state: shot %d of seat %d", mode, e.ID, e.Owner)
 	}
 	return nil
+}
+
+// Hitscan describes an instant aimed weapon: when fired, a ray from the
+// shooter's avatar along the aim (the way the avatar faces when the aim is
+// (0, 0)), up to Range, meets the nearest target where the shooter saw it:
+// at the input's view time, rewound (World.RayCast). What a hit does is
+// the mode's (Damage is for it: Guns.WoundBy).
+type Hitscan struct {
+	Fire     uint8         // the action's bit in Input.Buttons
+	Name     string        // the action's name
+	Cooldown time.Duration // the least time between two shots of a seat
+	Range    float32       // the ray's length, units
+	Damage   float32       // hp a hit takes
+}
+
+// Action is h's action, for Spec.Actions.
+func (h *Hitscan) Action() Action {
+	return Action{Bit: h.Fire, Name: h.Name, Cooldown: h.Cooldown, Aimed: true}
+}
+
+// Hitscans is the per-seat state of a Hitscan, for rules to embed: the
+// tick of each seat's last shot (its cooldown). Apply calls Check before
+// anything of the input is applied, then Fire once the avatar has moved;
+// Join calls Arm; the checkpoint state appends appendState and reads
+// readState. It allocates nothing per tick.
+type Hitscans struct {
+	hs       Hitscan
+	lastFire []uint64 // tick of the last accepted shot + 1 (0: never)
+	cooldown uint64
+}
+
+// NewHitscans returns h for seats seats of w.
+func NewHitscans(h Hitscan, w *World, seats int) Hitscans {
+	return Hitscans{hs: h, lastFire: make([]uint64, seats), cooldown: CooldownTicks(h.Cooldown, w.TickRate)}
+}
+
+// Arm readies seat's hitscan for a player who joins.
+func (h *Hitscans) Arm(seat int) { h.lastFire[seat] = 0 }
+
+// Check returns why seat cannot fire the hitscan as in asks: an invalid
+// aim (netcode.RejectBadDirection) or a shot within the cooldown
+// (netcode.RejectCooldown); netcode.RejectNone if it can, or if in does
+// not press the action.
+func (h *Hitscans) Check(w *World, seat int, in *netcode.Input) uint8 {
+	if !in.Pressed(h.hs.Fire) {
+		return netcode.RejectNone
+	}
+	if !ValidAim(in.AimX, in.AimY) {
+		return netcode.RejectBadDirection
+	}
+	if l := h.lastFire[seat]; l != 0 && w.Tick+1-l < h.cooldown {
+		return netcode.RejectCooldown
+	}
+	return netcode.RejectNone
+}
+
+// Fire fires seat's hitscan if in presses it (after Check passed): from
+// shooter (the seat's avatar, able to shoot) along the aim, or along
+// (faceX, faceY) when the aim is (0, 0). It starts the cooldown and
+// returns the target hit, the nearest that accept takes at the input's
+// view time (nil: a miss, or in does not press the action).
+func (h *Hitscans) Fire(w *World, seat int, shooter *Entity, in *netcode.Input, faceX, faceY float32, accept func(*Entity) bool) *Entity {
+	if !in.Pressed(h.hs.Fire) {
+		return nil
+	}
+	h.lastFire[seat] = w.Tick + 1
+	dx, dy, ok := Direction(in.AimX, in.AimY)
+	if !ok {
+		dx, dy = faceX, faceY
+		if dx == 0 && dy == 0 {
+			return nil
+		}
+	}
+	t, _ := w.RayCast(shooter.X, shooter.Y, dx, dy, h.hs.Range, 0, w.ViewOf(in), accept)
+	return t
+}
+
+// appendState appends the seats' last shots: their number (uvarint) and
+// per seat lastFire (uvarint).
+func (h *Hitscans) appendState(dst []byte) []byte {
+	dst = binary.AppendUvarint(dst, uint64(len(h.lastFire)))
+	for _, l := range h.lastFire {
+		dst = binary.AppendUvarint(dst, l)
+	}
+	return dst
+}
+
+// readState reads what appendState wrote into h, whose seats are w's, and
+// checks it: no shot after the last tick. Errors name mode and go to sr.
+func (h *Hitscans) readState(sr *stateReader, w *World, mode string) {
+	if n := sr.uvarint(); sr.err == nil && n != uint64(len(h.lastFire)) {
+		sr.fail(fmt.Errorf("%s state: %d hitscan seats for %d", mode, n, len(h.lastFire)))
+	}
+	for i := range h.lastFire {
+		h.lastFire[i] = sr.uvarint()
+		if sr.err != nil {
+			return
+		}
+		if h.lastFire[i] > w.Tick+1 {
+			sr.fail(fmt.Errorf("%s state: seat %d fired its hitscan at tick %d, after %d", mode, i, h.lastFire[i], w.Tick))
+		}
+	}
 }

@@ -21,7 +21,9 @@ const (
 // WorldState is everything of a World between two ticks that a restored
 // copy needs to go on exactly as the original would: the tick, the random
 // source's state, the next entity ID, the slot allocator and every entity in
-// order. Players are not in it: the match keeps its seats itself.
+// order. Players are not in it: the match keeps its seats itself. Nor is
+// the history of places kept for rewind (World.Rewind): a restored world
+// starts it from the saved state.
 type WorldState struct {
 	Tick      uint64
 	Rng       []byte // the PCG's MarshalBinary form
@@ -60,7 +62,10 @@ func (w *World) SaveState(st *WorldState) {
 
 // RestoreWorld returns a world of spec equal to the one st was saved from,
 // with tickRate ticks per second. Its Players has spec.MaxPlayers free
-// seats for the caller to fill. Nothing of st is kept: st may be reused.
+// seats for the caller to fill; its Rewind is 0 for the caller to set (the
+// restored state is the first one it keeps for Rewound: a view older than
+// the checkpoint sees the checkpoint's places). Nothing of st is kept: st
+// may be reused.
 // An inconsistent st (a slot used twice or out of range, a duplicate or
 // zero entity ID, a non-finite number, an owner that is no seat, a kind
 // the schema lacks, sizes beyond MaxStateSlots or MaxStateEntities, a bad
@@ -128,6 +133,11 @@ func RestoreWorld(spec *Spec, tickRate int, st *WorldState) (*World, error) {
 	copy(w.Entities, st.Entities)
 	for i := range w.Entities {
 		w.Entities[i].removed = false
+	}
+	if w.Tick > 0 {
+		// The state is the end of the tick before: the first one kept
+		// for Rewound (the history before it is not in checkpoints).
+		w.record(w.Tick - 1)
 	}
 	return w, nil
 }

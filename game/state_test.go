@@ -7,6 +7,7 @@ import (
 	"math"
 	"reflect"
 	"slices"
+	"strings"
 	"testing"
 
 	"skirmish/netcode"
@@ -15,14 +16,15 @@ import (
 // scripted is a world and its rules driven by a script that depends only
 // on the tick: who joins and leaves, and what every seat sends.
 type scripted struct {
-	mode  Mode
-	w     *World
-	r     Rules
-	seq   []uint32
-	tags  int // tagged events seen
-	hits  int // hit events seen
-	kills int // kill events seen
-	flags int // ctf's flag events seen (pickup, drop, capture, return)
+	mode     Mode
+	w        *World
+	r        Rules
+	seq      []uint32
+	tags     int // tagged events seen
+	hits     int // hit events seen (arena's hitscans too)
+	hitscans int // arena's hitscan events seen
+	kills    int // kill events seen
+	flags    int // ctf's flag events seen (pickup, drop, capture, return)
 }
 
 func newScripted(mode Mode) *scripted {
@@ -71,6 +73,15 @@ func scriptInput(t uint64, seat int, seq uint32) netcode.Input {
 	if t%50 == 49 {
 		in.MoveX, in.MoveY = 0, 0 // stand still: the face stays
 	}
+	if (t+uint64(seat))%9 == 2 {
+		// Arena's hitscan (bit 1; the others ignore it): aimed like the
+		// gun, at times along the face, within or past its cooldown.
+		in.Buttons |= 1 << ArenaHitscan
+		in.AimX, in.AimY = float32(math.Sin(a*1.3+1)), float32(math.Cos(a*0.7))
+		if (t/9)%3 == 1 {
+			in.AimX, in.AimY = 0, 0
+		}
+	}
 	return in
 }
 
@@ -94,7 +105,13 @@ func (s *scripted) tick() {
 		}
 	}
 	s.r.Step(w)
+	arena := s.mode.Spec().Name == "arena"
 	for _, ev := range w.Events {
+		if arena && ev.Type == EventHitscan {
+			s.hits++
+			s.hitscans++
+			continue
+		}
 		switch ev.Type {
 		case EventTagged:
 			s.tags++
@@ -260,12 +277,14 @@ func TestCheckpointedMatchGoesOnAsTheOriginal(t *testing.T) {
 					t.Errorf("%d tags after the restore", twin.tags)
 				case m.name != "tag" && twin.hits == 0:
 					t.Error("no hit after the restore")
+				case strings.HasPrefix(m.name, "arena") && twin.hitscans == 0:
+					t.Error("no hitscan hit after the restore")
 				case m.name == "arena small" && twin.kills == 0:
 					t.Error("no kill after the restore")
 				case m.name == "ctf small" && twin.flags == 0:
 					t.Error("no flag event after the restore")
 				}
-				t.Logf("after the restore: %d hits, %d kills, %d flag events", twin.hits, twin.kills, twin.flags)
+				t.Logf("after the restore: %d hits (%d hitscans), %d kills, %d flag events", twin.hits, twin.hitscans, twin.kills, twin.flags)
 			})
 		}
 	}
@@ -375,10 +394,10 @@ func TestResumeRulesRejectsCorruptStates(t *testing.T) {
 	}
 	bad := map[string][]byte{
 		"trailing byte": append(bytes.Clone(good), 0),
-		"version 2":     append([]byte{2}, good[1:]...),
+		"version 3":     append([]byte{3}, good[1:]...),
 		"over flag 2":   append([]byte{1, 2}, good[2:]...),
-		"grid cell 1":   append(appendFloat32([]byte{1, 0}, 1), good[6:]...),
-		"NaN grid cell": append(appendFloat32([]byte{1, 0}, float32(math.NaN())), good[6:]...),
+		"grid cell 1":   append(appendFloat32([]byte{2, 0}, 1), good[6:]...),
+		"NaN grid cell": append(appendFloat32([]byte{2, 0}, float32(math.NaN())), good[6:]...),
 		"7 seats":       append(append([]byte(nil), good[:6]...), append([]byte{7}, good[7:]...)...),
 	}
 	seat := 7 // the first seat's lastFire
@@ -387,8 +406,28 @@ func TestResumeRulesRejectsCorruptStates(t *testing.T) {
 	bad["NaN face"] = append(appendFloat32(append([]byte(nil), good[:face]...), float32(math.NaN())), good[face+4:]...)
 	bad["face (0.5, 0)"] = append(appendFloat32(appendFloat32(append([]byte(nil), good[:face]...), 0.5), 0), good[face+8:]...)
 	bad["fired in the future"] = append(binary.AppendUvarint(append([]byte(nil), good[:seat]...), s.w.Tick+5), good[seat+fired:]...)
+	// The hitscans' part: the seats' count, then each seat's last shot.
+	rs := s.r.(*arenaRules)
+	beam := len(rs.appendSeats(nil)) + 6
+	if !slices.ContainsFunc(rs.beam.lastFire, func(l uint64) bool { return l != 0 }) {
+		t.Fatal("the script fired no hitscan")
+	}
+	bad["9 hitscan seats"] = append(append([]byte(nil), good[:beam]...), append([]byte{9}, good[beam+1:]...)...)
+	fired = len(binary.AppendUvarint(nil, rs.beam.lastFire[0]))
+	bad["hitscan fired in the future"] = append(binary.AppendUvarint(append([]byte(nil), good[:beam+1]...), s.w.Tick+5), good[beam+1+fired:]...)
+	bad["version 1 with hitscans"] = append([]byte{1}, good[1:]...)
 	for n := range len(good) {
 		bad[fmt.Sprintf("first %d bytes", n)] = good[:n]
+	}
+	// A version 1 state (before the hitscan) resumes with no hitscan fired.
+	v1 := append([]byte{1}, good[1:beam]...)
+	if r, err := arena.ResumeRules(s.w, v1); err != nil {
+		t.Errorf("version 1 state: %v", err)
+	} else if rv := r.(*arenaRules); rv.seats[0] != rs.seats[0] || slices.ContainsFunc(rv.beam.lastFire, func(l uint64) bool { return l != 0 }) {
+		t.Errorf("version 1 state resumed as %+v, %v", rv.seats[0], rv.beam.lastFire)
+	}
+	if r, err := arena.ResumeRules(s.w, good); err != nil || !slices.Equal(r.(*arenaRules).beam.lastFire, rs.beam.lastFire) {
+		t.Errorf("hitscans resumed as %v, want %v (%v)", r.(*arenaRules).beam.lastFire, rs.beam.lastFire, err)
 	}
 	for name, state := range bad {
 		if _, err := arena.ResumeRules(s.w, state); err == nil {
@@ -398,10 +437,10 @@ func TestResumeRulesRejectsCorruptStates(t *testing.T) {
 	huge := NewArena(ArenaConfig{NPCs: -1, Width: 1e6})
 	hw := NewWorld(huge.Spec(), 30, 1, 0)
 	hw.Tick = s.w.Tick
-	if _, err := huge.ResumeRules(hw, append(appendFloat32([]byte{1, 0}, 4000), good[6:]...)); err != nil {
+	if _, err := huge.ResumeRules(hw, append(appendFloat32([]byte{2, 0}, 4000), good[6:]...)); err != nil {
 		t.Errorf("arena with a grid of 251² cells: %v", err)
 	}
-	if _, err := huge.ResumeRules(hw, append(appendFloat32([]byte{1, 0}, 64), good[6:]...)); err == nil {
+	if _, err := huge.ResumeRules(hw, append(appendFloat32([]byte{2, 0}, 64), good[6:]...)); err == nil {
 		t.Error("arena resumed with a grid of 15626² cells")
 	}
 	other := NewWorld(NewArena(ArenaConfig{Players: 4}).Spec(), 30, 1, 0)
@@ -476,7 +515,13 @@ func FuzzResumeRules(f *testing.F) {
 		r.Step(w)
 		w.EndTick()
 		r.Result(w)
-		if got := r.(Portable).AppendState(nil); !bytes.Equal(got[:1], state[:1]) {
+		// The state comes out in the version it was read in, but for an
+		// arena state of version 1 (before the hitscan), read into 2.
+		want := state[0]
+		if _, arena := s.mode.(*Arena); arena && want == 1 {
+			want = arenaStateVersion
+		}
+		if got := r.(Portable).AppendState(nil); got[0] != want {
 			t.Fatalf("state version %x, was %x", got[:1], state[:1])
 		}
 	})

@@ -64,6 +64,13 @@ type World struct {
 	Players []*Player
 	// Events are the events of the current tick, sent in its snapshots.
 	Events []netcode.Event
+	// Rewind is the lag compensation bound in ticks: how far before the
+	// newest state the rules may look back for an input's view time
+	// (ViewOf, Rewound, RayCast); 0: none, the rules see the newest state.
+	// The world keeps the places of its entities at the end of the last
+	// Rewind+1 ticks. The match sets it from Config.RewindMax before the
+	// first tick; a replay must set the same.
+	Rewind int
 
 	nextID    uint32
 	index     map[uint32]int
@@ -71,6 +78,7 @@ type World struct {
 	freeSlots []int32
 	slots     int32
 	pcg       *rand.PCG // Rng's source, saved by SaveState
+	hist      history   // the places of the last Rewind+1 ticks
 }
 
 // NewWorld returns an empty world of the spec's size and seats. Entity IDs
@@ -163,9 +171,12 @@ func (w *World) RandomPoint(margin float32) (float32, float32) {
 	return margin + w.Rng.Float32()*(w.Width-2*margin), margin + w.Rng.Float32()*(w.Height-2*margin)
 }
 
-// EndTick drops the entities removed during the tick and clears its events.
-// The match calls it after the tick's snapshots are sent.
+// EndTick records the places of the entities at the end of the tick (for
+// Rewound: the state the tick's snapshots carry), drops the entities removed
+// during the tick and clears its events. The match calls it after the
+// tick's snapshots are sent.
 func (w *World) EndTick() {
+	w.record(w.Tick)
 	w.Events = w.Events[:0]
 	if w.removed == 0 {
 		return

@@ -58,6 +58,13 @@ type Config struct {
 	// but the players of a group get their snapshots in one burst, so a
 	// large group adds latency. See README, Capacity.
 	TickPhaseGroup int
+	// RewindMax bounds lag compensation: the rules test an input's shots
+	// against the world as its sender saw it (its view time), but never
+	// further back than this before the newest state. Default
+	// DefaultRewindMax; negative: no rewind (the rules see the newest
+	// state); at most MaxRewind. In ticks (World.Rewind, RewindTicks) it
+	// is rounded down.
+	RewindMax time.Duration
 }
 
 // The defaults of Config and LobbyConfig: the server's options of the same
@@ -69,7 +76,22 @@ const (
 	DefaultSeatGrace        = 30 * time.Second
 	DefaultTickPhaseGroup   = 8
 	DefaultFillTimeout      = 3 * time.Second
+	DefaultRewindMax        = 200 * time.Millisecond
 )
+
+// MaxRewind is the largest Config.RewindMax: a client that claims to see
+// the world more than a second late is not compensated for more, and the
+// history of positions a match keeps stays small.
+const MaxRewind = time.Second
+
+// RewindTicks is the rewind bound in whole ticks (game.World.Rewind):
+// RewindMax rounded down, 0 when it is negative (none).
+func (c *Config) RewindTicks() int {
+	if c.RewindMax <= 0 {
+		return 0
+	}
+	return int(c.RewindMax * time.Duration(c.TickRate) / time.Second)
+}
 
 // PhaseSlots is the number of tick phases a node's matches are spread
 // over (Config.TickPhaseGroup).
@@ -164,6 +186,9 @@ func (c *Config) EnsureDefaults() *Config {
 	if c.Hooks == nil {
 		c.Hooks = NopHooks{}
 	}
+	if c.RewindMax == 0 {
+		c.RewindMax = DefaultRewindMax
+	}
 	return c
 }
 
@@ -179,6 +204,8 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("checkpoint interval %v is negative", c.CheckpointInterval)
 	case c.CheckpointInterval > 0 && c.Checkpoints == nil:
 		return fmt.Errorf("a checkpoint interval without Checkpoints")
+	case c.RewindMax > MaxRewind:
+		return fmt.Errorf("rewind max %v over %v", c.RewindMax, MaxRewind)
 	}
 	return nil
 }

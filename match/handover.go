@@ -31,6 +31,7 @@ func restoreMatch(cp *Checkpoint, mode game.Mode, cfg Config, events chan<- lobb
 		return nil, nil, err
 	}
 	m.world = w
+	w.Rewind = cfg.RewindTicks()
 	var rerr error
 	if perr := m.safely(func() { m.rules, rerr = rm.ResumeRules(w, cp.Rules) }); perr != nil || rerr != nil || m.rules == nil {
 		return nil, nil, fmt.Errorf("resume rules: %w", errors.Join(perr, rerr))

@@ -111,6 +111,7 @@ func newMatch(id string, serial uint64, mode game.Mode, cfg Config, seed uint64,
 	// Matches number their entities from disjoint ranges of 2^20 IDs.
 	m.seed, m.idBase = seed, uint32(serial%4000)<<20
 	m.world = game.NewWorld(spec, cfg.TickRate, seed, m.idBase)
+	m.world.Rewind = cfg.RewindTicks()
 	return m
 }
 

@@ -336,8 +336,16 @@ func TestTickAllocatesNothing(t *testing.T) {
 	seq := uint32(0)
 	step := func() {
 		seq++
-		for _, p := range players {
-			p.SendInput(&netcode.Input{Seq: seq, MoveX: 0.6, MoveY: 0.8}, p.Out())
+		for i, p := range players {
+			// Now and then a shot or a hitscan, seen 100 ms late: rewound.
+			in := netcode.Input{Seq: seq, MoveX: 0.6, MoveY: 0.8, AimX: 1, ViewTick: uint32(max(m.world.Tick, 4) - 3), ViewFrac: 0.5}
+			switch (int(seq) + i) % 30 {
+			case 0:
+				in.Buttons = 1 << game.ArenaFire
+			case 15:
+				in.Buttons = 1 << game.ArenaHitscan
+			}
+			p.SendInput(&in, p.Out())
 			for len(p.Out().Frames()) > 0 {
 				p.Out().Release(<-p.Out().Frames())
 			}

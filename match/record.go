@@ -98,9 +98,7 @@ func (m *Match) startRecording() {
 	}
 	h := LogHeader{MatchID: m.ID, Mode: m.spec.Name, Settings: rc.Settings[m.spec.Name], Seed: m.seed,
 		TickRate: m.cfg.TickRate, IDBase: m.idBase, StartUnixMs: m.cfg.Clock.Now().UnixMilli(),
-		// The world's rewind bound (lag compensation) is 0 until rewind
-		// is part of the world.
-		RewindTicks: 0}
+		RewindTicks: uint32(m.world.Rewind)}
 	if m.restored {
 		data, ok := m.encode()
 		var cp Checkpoint

@@ -20,11 +20,12 @@ type Sim struct {
 }
 
 // NewSim returns the simulation of a new match of mode, as the lobby
-// starts one: a world of seed and entity ID base idBase at tickRate, and
-// the mode's new rules.
-func NewSim(mode game.Mode, tickRate int, seed uint64, idBase uint32) (*Sim, error) {
+// starts one: a world of seed and entity ID base idBase at tickRate,
+// rewinding up to rewind ticks (World.Rewind), and the mode's new rules.
+func NewSim(mode game.Mode, tickRate int, seed uint64, idBase uint32, rewind int) (*Sim, error) {
 	spec := mode.Spec()
 	s := &Sim{Mode: mode, World: game.NewWorld(spec, tickRate, seed, idBase), seats: make([]game.Player, spec.MaxPlayers)}
+	s.World.Rewind = rewind
 	if err := s.safely(func() { s.Rules = mode.NewRules(s.World) }); err != nil {
 		return nil, err
 	}
@@ -33,8 +34,8 @@ func NewSim(mode game.Mode, tickRate int, seed uint64, idBase uint32) (*Sim, err
 
 // RestoreSim returns the simulation of a match restored from checkpoint
 // cp, as restoreMatch restores one (every seat of cp is taken, away as cp
-// says).
-func RestoreSim(mode game.Mode, tickRate int, cp *Checkpoint) (*Sim, error) {
+// says), rewinding up to rewind ticks.
+func RestoreSim(mode game.Mode, tickRate int, cp *Checkpoint, rewind int) (*Sim, error) {
 	spec := mode.Spec()
 	rm, ok := mode.(game.Resumable)
 	switch {
@@ -49,6 +50,7 @@ func RestoreSim(mode game.Mode, tickRate int, cp *Checkpoint) (*Sim, error) {
 	if err != nil {
 		return nil, err
 	}
+	w.Rewind = rewind
 	s := &Sim{Mode: mode, World: w, seats: make([]game.Player, spec.MaxPlayers)}
 	var rerr error
 	if err := s.safely(func() { s.Rules, rerr = rm.ResumeRules(w, cp.Rules) }); err != nil || rerr != nil || s.Rules == nil {
@@ -215,11 +217,11 @@ func Replay(data []byte, opt ReplayOptions) (*ReplayResult, error) {
 	}
 	var sim *Sim
 	if len(h.Checkpoint) == 0 {
-		sim, err = NewSim(mode, h.TickRate, h.Seed, h.IDBase)
+		sim, err = NewSim(mode, h.TickRate, h.Seed, h.IDBase, int(h.RewindTicks))
 	} else {
 		var cp Checkpoint
 		if err = DecodeCheckpoint(h.Checkpoint, &cp); err == nil {
-			sim, err = RestoreSim(mode, h.TickRate, &cp)
+			sim, err = RestoreSim(mode, h.TickRate, &cp, int(h.RewindTicks))
 		}
 	}
 	if err != nil {

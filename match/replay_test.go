@@ -93,7 +93,7 @@ func (sc *script) input(seat int, tick uint64) netcode.Input {
 // ticks and returns the state hash after every tick.
 func runScript(t *testing.T, mode game.Mode, seed uint64, ticks int) []uint64 {
 	t.Helper()
-	sim, err := NewSim(mode, 30, seed, 5<<20)
+	sim, err := NewSim(mode, 30, seed, 5<<20, 6) // 200 ms of rewind at 30 Hz
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -282,8 +282,13 @@ func NewLogReader(b []byte) (*LogReader, *LogHeader, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	if base > math.MaxUint32 || rw > math.MaxUint32 {
-		return nil, nil, errors.New("replay log: id base or rewind bound beyond 32 bits")
+	if base > math.MaxUint32 {
+		return nil, nil, errors.New("replay log: id base beyond 32 bits")
+	}
+	// The rewind bound sizes the world's position history: no more than
+	// MaxRewind at the log's tick rate, as a match can have.
+	if rw > uint64(MaxRewind.Seconds()*float64(tr)) {
+		return nil, nil, fmt.Errorf("replay log: rewind bound of %d ticks over %v", rw, MaxRewind)
 	}
 	h.IDBase, h.RewindTicks = uint32(base), uint32(rw)
 	if h.StartUnixMs, err = r.varint(); err != nil {

@@ -48,6 +48,11 @@ type Options struct {
 	TickPhaseGroup int
 	// ShutdownTimeout bounds a graceful shutdown; default 5 s.
 	ShutdownTimeout time.Duration
+	// RewindMax bounds lag compensation (match.Config.RewindMax): shots
+	// are tested against the world as their shooter saw it, at most this
+	// far back; default 200 ms, at most 1 s; negative: no rewind (the
+	// -rewind-max flag's 0).
+	RewindMax time.Duration
 	// ModeOpts set the modes' options, each "mode.option=value" (a later
 	// one wins): game.Build applies them over every registered mode's
 	// defaults. The -mode-opt flag appends to it.
@@ -155,6 +160,8 @@ func (o *Options) Validate() error {
 		return errors.New("ranked-min-players must be at least 1")
 	case o.RecordRetention < 0:
 		return errors.New("record-retention must be positive")
+	case o.RewindMax > match.MaxRewind:
+		return fmt.Errorf("rewind-max %v: must be at most %v (0: no rewind)", o.RewindMax, match.MaxRewind)
 	}
 	return nil
 }
@@ -191,6 +198,7 @@ func (o *Options) EnsureDefaults() *Options {
 	setDefault(&o.RankedMinPlayers, 2)
 	setDefault(&o.CheckpointInterval, time.Second)
 	setDefault(&o.RecordRetention, 24*time.Hour)
+	setDefault(&o.RewindMax, match.DefaultRewindMax)
 	return o
 }
 
@@ -227,6 +235,8 @@ func (o *Options) RegisterFlags(fs *flag.FlagSet) {
 	fs.DurationVar(&o.CongestedTimeout, "congested-timeout", d.CongestedTimeout, "disconnect a client whose snapshots could not be sent for this long")
 	fs.IntVar(&o.TickPhaseGroup, "tick-phase-group", d.TickPhaseGroup, "matches that tick at the same instant (fewer wakeups, burstier sends); -1: each on its own")
 	fs.DurationVar(&o.ShutdownTimeout, "shutdown-timeout", d.ShutdownTimeout, "time limit of a graceful shutdown")
+	o.RewindMax = d.RewindMax
+	fs.Var(rewindFlag{&o.RewindMax}, "rewind-max", "lag compensation: shots are tested against the world as their shooter saw it, at most this `duration` back (1s at most); 0: no rewind")
 	fs.Func("mode-opt", "set a mode's option, mode.option=value (repeatable; e.g. arena.players=100): see \"Mode options\" below", func(s string) error {
 		if _, _, _, err := game.ParseSetting(s); err != nil {
 			return err
@@ -281,6 +291,31 @@ func (o *Options) RegisterFlags(fs *flag.FlagSet) {
 	fs.DurationVar(&o.HTTPIdleTimeout, "http-idle-timeout", d.HTTPIdleTimeout, "close an idle HTTP keep-alive connection after this")
 	fs.IntVar(&o.MaxHeaderBytes, "max-header-bytes", d.MaxHeaderBytes, "largest HTTP request header, in bytes")
 	fs.IntVar(&o.RankedMinPlayers, "ranked-min-players", d.RankedMinPlayers, "distinct players who must finish a match for it to count on the leaderboard")
+}
+
+// rewindFlag is -rewind-max: a duration from 0 (no rewind, which Options
+// holds as -1) to match.MaxRewind.
+type rewindFlag struct{ d *time.Duration }
+
+func (f rewindFlag) String() string {
+	if f.d == nil {
+		return ""
+	}
+	return max(*f.d, 0).String()
+}
+
+func (f rewindFlag) Set(s string) error {
+	d, err := time.ParseDuration(s)
+	switch {
+	case err != nil:
+		return err
+	case d < 0 || d > match.MaxRewind:
+		return fmt.Errorf("%v: must be 0 (no rewind) to %v", d, match.MaxRewind)
+	case d == 0:
+		d = -1
+	}
+	*f.d = d
+	return nil
 }
 
 // aliasSettings maps the value of a deprecated flag that sets option opt

@@ -138,7 +138,7 @@ func New(opts Options) (*Server, error) {
 		Match: match.Config{TickRate: opts.TickRate, Observer: s.metrics, Logger: s.log,
 			FullSnapshots:    opts.FullSnapshots,
 			CongestedTimeout: opts.CongestedTimeout, SeatGrace: opts.SeatGrace, Hooks: hooks{s},
-			TickPhaseGroup: opts.TickPhaseGroup},
+			TickPhaseGroup: opts.TickPhaseGroup, RewindMax: opts.RewindMax},
 	}
 	if opts.Record != "" || rdb != nil {
 		if s.replays, err = newReplayStore(opts.Record, opts.RecordRetention, rdb, s.log); err != nil {
