@@ -159,10 +159,14 @@ func (d *dec) input(in *Input) {
 }
 
 // viewTime reads an input's view time, after its other fields: a tick and
-// a fraction, which is clamped to [0, 1].
+// a fraction, which is clamped to [0, 1]. Tick 0 is "not given": its
+// fraction is dropped, as AppendInput would not send it.
 func (d *dec) viewTime(in *Input) {
 	in.ViewTick = d.u32()
 	in.ViewFrac = float32(min(max(d.float(), 0), 1))
+	if in.ViewTick == 0 {
+		in.ViewFrac = 0
+	}
 }
 
 // clampFloat32 converts a finite float64 to a finite float32.
