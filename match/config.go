@@ -56,6 +56,12 @@ type Config struct {
 	// but the players of a group get their snapshots in one burst, so a
 	// large group adds latency. See README, Capacity.
 	TickPhaseGroup int
+	// MaxSpectators caps the spectators of each match; default
+	// DefaultMaxSpectators, -1: no spectators.
+	MaxSpectators int
+	// SpectateDelay is how far behind live spectators see a match;
+	// default DefaultSpectateDelay.
+	SpectateDelay time.Duration
 }
 
 // The defaults of Config and LobbyConfig: the server's options of the same
@@ -162,6 +168,12 @@ func (c *Config) EnsureDefaults() *Config {
 	if c.Hooks == nil {
 		c.Hooks = NopHooks{}
 	}
+	if c.MaxSpectators == 0 {
+		c.MaxSpectators = DefaultMaxSpectators
+	}
+	if c.SpectateDelay == 0 {
+		c.SpectateDelay = DefaultSpectateDelay
+	}
 	return c
 }
 
@@ -177,6 +189,10 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("checkpoint interval %v is negative", c.CheckpointInterval)
 	case c.CheckpointInterval > 0 && c.Checkpoints == nil:
 		return fmt.Errorf("a checkpoint interval without Checkpoints")
+	case c.MaxSpectators < -1:
+		return fmt.Errorf("max spectators %d below -1", c.MaxSpectators)
+	case c.SpectateDelay < 0 || c.SpectateDelay > time.Minute:
+		return fmt.Errorf("spectate delay %v outside 0..1m", c.SpectateDelay)
 	}
 	return nil
 }

@@ -2,6 +2,7 @@ package match
 
 import (
 	"log/slog"
+	"sync/atomic"
 	"time"
 
 	"skirmish/game"
@@ -59,6 +60,17 @@ type Match struct {
 	// movedAway: the match was handed to another node; it ends without a
 	// result and without telling the hooks its players lost their seats.
 	movedAway bool
+
+	// Spectators (spectate.go): who watches, the views they no longer
+	// use, the ring of recorded frames and how many were recorded since
+	// the first spectator came.
+	specs      []*spectator
+	spares     []*spectator
+	ring       []delayedFrame
+	recorded   uint64
+	delayTicks int
+	// liveTick is the tick the match runs next, for the lobby's listing.
+	liveTick atomic.Uint32
 }
 
 // newMatch creates a match of mode; it starts running with start.
@@ -73,7 +85,7 @@ func newMatch(id string, serial uint64, mode game.Mode, cfg Config, seed uint64,
 		log:     cfg.Logger.With("match", id, "mode", spec.Name),
 		inbox:   make(chan inputMsg, spec.MaxPlayers*netcode.InboxShare),
 		share:   netcode.InboxShare,
-		ctl:     make(chan ctlMsg, spec.MaxPlayers*2+8),
+		ctl:     make(chan ctlMsg, spec.MaxPlayers*2+max(cfg.MaxSpectators, 0)*2+8),
 		events:  events,
 		done:    make(chan struct{}),
 		seats:   make([]seat, spec.MaxPlayers),
@@ -94,6 +106,7 @@ func newMatch(id string, serial uint64, mode game.Mode, cfg Config, seed uint64,
 	m.kickAt = int(cfg.CongestedTimeout.Seconds() * float64(cfg.TickRate))
 	m.graceAt = int(cfg.SeatGrace.Seconds() * float64(cfg.TickRate))
 	m.hooks = cfg.Hooks
+	m.delayTicks = int(cfg.SpectateDelay.Seconds()*float64(cfg.TickRate) + 0.5)
 	m.serial = serial
 	if cfg.CheckpointInterval > 0 && cfg.Checkpoints != nil {
 		m.cpEvery = max(1, int(cfg.CheckpointInterval.Seconds()*float64(cfg.TickRate)))
@@ -159,6 +172,7 @@ func (m *Match) end(outcome uint8) {
 			post(s.sent, frame)
 		}
 	}
+	m.endSpectators(frame)
 	m.obs.MatchEnded(m.spec.Name, outcome)
 	m.log.Info("match ended", "outcome", outcome, "players", len(ended), "ticks", m.world.Tick)
 	for _, s := range ended {

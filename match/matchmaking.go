@@ -22,6 +22,8 @@ type running struct {
 	mode    game.Mode
 	free    int
 	players map[*entry]bool // sent to the match: joining or seated
+	// watchers are the spectators of the match (made on the first)
+	watchers map[*entry]bool
 }
 
 type evKind uint8
@@ -248,6 +250,7 @@ func (l *Lobby) event(ev lobbyEvent) {
 			return
 		}
 		l.dropRunning(ev.m)
+		l.unwatchAll(r)
 		seated := make(map[*Player]*Outbox, len(ev.ended))
 		for _, s := range ev.ended {
 			seated[s.p] = s.sent
@@ -284,6 +287,7 @@ func (l *Lobby) event(ev lobbyEvent) {
 			return
 		}
 		l.dropRunning(ev.m)
+		l.unwatchAll(r)
 		for e := range r.players {
 			e.match = nil
 			l.release(e)

@@ -26,6 +26,7 @@ func (m *Match) run(players []*Player) {
 		}
 	}
 	m.obs.MatchStarted(m.spec.Name)
+	m.liveTick.Store(uint32(m.world.Tick))
 	if m.restored {
 		// Every seat waits for its player, from now on.
 		holdUntil := m.cfg.Clock.Now().Add(m.cfg.SeatGrace)
@@ -190,6 +191,8 @@ func (m *Match) tick() {
 	}
 	m.rules.Step(w)
 	m.send()
+	m.sendSpectators()
 	w.EndTick()
 	w.Tick++
+	m.liveTick.Store(uint32(w.Tick))
 }

@@ -60,6 +60,12 @@ type Options struct {
 	// SeatGrace is how long a disconnected player's seat is held; default
 	// 30 s.
 	SeatGrace time.Duration
+	// MaxSpectators caps the spectators of each match; default 32, -1:
+	// no spectators.
+	MaxSpectators int
+	// SpectateDelay is how far behind live spectators see a match;
+	// default 2 s.
+	SpectateDelay time.Duration
 	// Redis is the address of the Redis that records sessions (comma-
 	// separated for a Cluster or Sentinel; env REDIS_ADDR); empty: an
 	// in-process store.
@@ -146,6 +152,10 @@ func (o *Options) Validate() error {
 		return errors.New("HTTP timeouts must be positive and the header cap at least 1 KiB")
 	case o.RankedMinPlayers < 1:
 		return errors.New("ranked-min-players must be at least 1")
+	case o.MaxSpectators < -1:
+		return errors.New("max-spectators must be -1 (none), 0 (the default) or positive")
+	case o.SpectateDelay < 0 || o.SpectateDelay > time.Minute:
+		return errors.New("spectate-delay must be positive and at most 1m")
 	}
 	return nil
 }
@@ -168,6 +178,8 @@ func (o *Options) EnsureDefaults() *Options {
 	setDefault(&o.TickPhaseGroup, match.DefaultTickPhaseGroup)
 	setDefault(&o.SessionTTL, 24*time.Hour)
 	setDefault(&o.SeatGrace, match.DefaultSeatGrace)
+	setDefault(&o.MaxSpectators, match.DefaultMaxSpectators)
+	setDefault(&o.SpectateDelay, match.DefaultSpectateDelay)
 	setDefault(&o.LogLevel, "info")
 	setDefault(&o.SessionRate, 10)
 	setDefault(&o.SessionBurst, 50)
@@ -244,6 +256,8 @@ func (o *Options) RegisterFlags(fs *flag.FlagSet) {
 	fs.BoolVar(&o.FullSnapshots, "full-snapshots", false, "send every player the whole match every tick instead of view diffs (for comparison)")
 	fs.DurationVar(&o.SessionTTL, "session-ttl", d.SessionTTL, "lifetime of an unused session (it slides with use)")
 	fs.DurationVar(&o.SeatGrace, "seat-grace", d.SeatGrace, "how long a disconnected player's seat and avatar are held for them to reconnect")
+	fs.IntVar(&o.MaxSpectators, "max-spectators", d.MaxSpectators, "spectators each match takes (-1: none)")
+	fs.DurationVar(&o.SpectateDelay, "spectate-delay", d.SpectateDelay, "how far behind live spectators see a match (so they cannot feed live positions to a player)")
 	fs.StringVar(&o.Redis, "redis", os.Getenv("REDIS_ADDR"), "Redis address(es): sessions, leaderboards and the fleet of nodes sharing it (env REDIS_ADDR); empty: one node, in-process")
 	fs.StringVar(&o.RedisMaster, "redis-master", "", "Sentinel master name, when -redis lists Sentinels")
 	fs.StringVar(&o.NodeID, "node-id", "", "name of this node in the fleet and in session records (default: random)")

@@ -22,6 +22,7 @@ import (
 	"unicode"
 
 	"github.com/lxzan/gws"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"skirmish/game"
@@ -131,6 +132,7 @@ func New(opts Options) (*Server, error) {
 		Match: match.Config{TickRate: opts.TickRate, Observer: s.metrics, Logger: s.log,
 			FullSnapshots:    opts.FullSnapshots,
 			CongestedTimeout: opts.CongestedTimeout, SeatGrace: opts.SeatGrace, Hooks: hooks{s},
+			MaxSpectators: opts.MaxSpectators, SpectateDelay: opts.SpectateDelay,
 			TickPhaseGroup: opts.TickPhaseGroup},
 	}
 	if s.fleet != nil {
@@ -143,6 +145,8 @@ func New(opts Options) (*Server, error) {
 		return nil, err
 	}
 	s.lobby = lobby
+	s.metrics.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "skirmish_spectators", Help: "Spectators watching this node's matches."},
+		func() float64 { return float64(lobby.Spectators()) }))
 	go s.watchLoad(cmp.Or(opts.loadWindow, loadWindow), s.loadQuit, s.loadDone)
 	s.upgrader = gws.NewUpgrader(&handler{s: s}, &gws.ServerOption{
 		ReadMaxPayloadSize: netcode.MaxClientFrame,
@@ -165,6 +169,7 @@ func New(opts Options) (*Server, error) {
 	mux.HandleFunc("GET /v1/leaderboard", s.handleLeaderboard)
 	mux.HandleFunc("GET /v1/modes", s.handleModes)
 	mux.HandleFunc("GET /v1/fleet", s.handleFleet)
+	mux.HandleFunc("GET /v1/matches", s.handleMatches)
 	metricsHandler := promhttp.HandlerFor(s.metrics.reg, promhttp.HandlerOpts{})
 	if opts.MetricsAddr == "" {
 		mux.Handle("GET /metrics", metricsHandler)
