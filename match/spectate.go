@@ -81,10 +81,9 @@ func (m *Match) spectate(p *Player, out *Outbox, follow uint32) {
 	}
 	sp.out, sp.follow, sp.congested = out, follow, 0
 	sp.view.Reset() // a full view first
-	tick := uint32(0)
-	if t := int64(m.world.Tick) - int64(m.delayTicks); t > 0 {
-		tick = uint32(t)
-	}
+	// The tick of the first snapshot it gets: delayTicks ago, or the
+	// first recorded one while the ring fills.
+	tick := uint32(m.world.Tick) - uint32(min(uint64(m.delayTicks), m.recorded))
 	msg := netcode.Matched{
 		MatchID:    m.ID,
 		Mode:       m.spec.Name,

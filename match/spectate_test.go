@@ -89,8 +89,8 @@ func TestSpectatorDelayedView(t *testing.T) {
 			if got := f.Snapshot.Tick + delayTicks + 1; got != live {
 				t.Fatalf("snapshot of tick %d sent when the live tick was %d: delay %d ticks, want %d", f.Snapshot.Tick, live-1, live-1-f.Snapshot.Tick, delayTicks)
 			}
-			if first && !f.Snapshot.Reset {
-				t.Fatal("the first snapshot is not a full view")
+			if first && (!f.Snapshot.Reset || f.Snapshot.Tick != mt.Tick) {
+				t.Fatalf("the first snapshot: tick %d, reset %v; want the matched's tick %d, a full view", f.Snapshot.Tick, f.Snapshot.Reset, mt.Tick)
 			}
 			first = false
 			if err := mir.Apply(&f.Snapshot); err != nil {
@@ -130,9 +130,10 @@ func TestSpectatorDelayedView(t *testing.T) {
 		t.Fatalf("switch: %+v", ms[0])
 	}
 	nextTick(t, clock, m, a, b)
+	announced := ms[0].Matched.Tick
 	ms = frames(t, s, schema)
-	if len(ms) != 1 || !ms[0].Snapshot.Reset {
-		t.Fatalf("after a switch: %+v, want one full snapshot", ms)
+	if len(ms) != 1 || !ms[0].Snapshot.Reset || ms[0].Snapshot.Tick != announced {
+		t.Fatalf("after a switch: %+v, want one full snapshot of tick %d", ms, announced)
 	}
 	mir = netcode.NewMirror(schema)
 	if err := mir.Apply(&ms[0].Snapshot); err != nil {
