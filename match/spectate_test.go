@@ -312,3 +312,57 @@ func TestTickWithSpectatorsAllocatesNothing(t *testing.T) {
 		t.Errorf("a tick with spectators allocates %v times", a)
 	}
 }
+
+// BenchmarkTickSpectators: the arena's tick with 8 players, alone and with
+// 8 spectators (4 watching the whole world, 4 following a player), each
+// snapshot written to a socket at once as on a server.
+func BenchmarkTickSpectators(b *testing.B) {
+	for _, n := range []int{0, 8} {
+		b.Run(fmt.Sprintf("spectators%d", n), func(b *testing.B) {
+			players := make([]*Player, 8)
+			for i := range players {
+				players[i] = newTestPlayer(fmt.Sprint("p", i))
+				players[i].Out().SetSocket(&sinkSocket{})
+			}
+			mode := game.NewArena(game.ArenaConfig{Players: 8})
+			ev := make(chan lobbyEvent, 64)
+			cfg := *(&Config{TickRate: 30, Logger: quiet}).EnsureDefaults()
+			m := newMatch("m", 1, mode, cfg, 7, ev)
+			m.rules = mode.NewRules(m.world)
+			for _, p := range players {
+				m.join(p)
+			}
+			all := players
+			for i := range n {
+				s := newTestPlayer(fmt.Sprint("s", i))
+				all = append(all, s)
+				s.Out().SetSocket(&sinkSocket{})
+				follow := uint32(0)
+				if i%2 == 1 {
+					follow = m.seats[i%8].gp.Entity
+				}
+				m.spectate(s, s.Out(), follow)
+			}
+			seq := uint32(0)
+			tick := func() {
+				seq++
+				for _, p := range players {
+					p.SendInput(&netcode.Input{Seq: seq, MoveX: 0.6, MoveY: 0.8, AimX: 1}, p.Out())
+				}
+				for _, p := range all { // matched: no writer here
+					for len(p.Out().Frames()) > 0 {
+						p.Out().Release(<-p.Out().Frames())
+					}
+				}
+				m.tick()
+			}
+			for range m.delayTicks + 100 {
+				tick()
+			}
+			b.ReportAllocs()
+			for b.Loop() {
+				tick()
+			}
+		})
+	}
+}
