@@ -1082,6 +1082,7 @@ function onResult(msg) {
   const placeText = mine ? `you placed ${mine.place} of ${standings.length}` : "";
   const watched = spectateWant !== null;
   spectateWant = null; // a spectator is in the lobby once the match is over
+  hook.spectating = false;
   setState("over", `match over${placeText ? ": " + placeText : ""}`);
   if (AUTOPLAY && !watched) {
     el.resultNote.textContent = `next match in ${AUTOPLAY_REQUEUE_MS / 1000} s…`;
