@@ -165,7 +165,7 @@ func (m *Match) end(outcome uint8) {
 		ended = append(ended, endedSeat{p: p, sent: sent})
 		m.hooks.Unseated(p, m.ID, why)
 	}
-	m.notify(lobbyEvent{kind: evEnded, m: m, ended: ended, result: frame})
+	m.notify(lobbyEvent{kind: evEnded, m: m, ended: ended, result: frame, watched: m.watchers()})
 	m.hooks.Ended(m.ID, m.spec.Name, outcome, standings)
 	for _, s := range ended {
 		if s.sent != nil {

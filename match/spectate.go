@@ -1,6 +1,7 @@
 package match
 
 import (
+	"slices"
 	"sort"
 	"time"
 
@@ -207,8 +208,18 @@ func (m *Match) spectatorView(sp *spectator, f *delayedFrame, buf []byte) []byte
 	return v.AppendSnapshot(buf, &h)
 }
 
-// endSpectators sends every spectator frame (the result, or moved) and
-// forgets them.
+// watchers returns the players watching the match, for the lobby's end
+// event: those the end's frame reaches.
+func (m *Match) watchers() []*Player {
+	ps := make([]*Player, len(m.specs))
+	for i, sp := range m.specs {
+		ps[i] = sp.p
+	}
+	return ps
+}
+
+// endSpectators sends every spectator frame (the result, or match_gone)
+// and forgets them.
 func (m *Match) endSpectators(frame []byte) {
 	for _, sp := range m.specs {
 		post(sp.out, frame)
@@ -272,12 +283,16 @@ func (l *Lobby) unwatch(e *entry) {
 	m.deliver(ctlMsg{kind: ctlUnspectate, p: e.p})
 }
 
-// unwatchAll forgets the spectators of r's match, which ended (it sent
-// them the result, or match_gone).
-func (l *Lobby) unwatchAll(r *running) {
+// unwatchAll forgets the spectators of r's match, which ended and sent
+// frame (the result, or match_gone) to those it had, served. A spectate
+// the match never took (it came after the end) gets frame here.
+func (l *Lobby) unwatchAll(r *running, served []*Player, frame []byte) {
 	for e := range r.watchers {
 		e.watching = nil
 		l.nSpectators.Add(-1)
+		if e.connected && !slices.Contains(served, e.p) {
+			post(e.p.Out(), frame)
+		}
 		l.release(e)
 	}
 	clear(r.watchers)

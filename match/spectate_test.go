@@ -274,6 +274,42 @@ func TestSpectatorRules(t *testing.T) {
 	}
 }
 
+// A spectate the match never took (the lobby sent it as the match was
+// ending) gets the result from the lobby; a spectator the match served
+// gets it once, from the match.
+func TestSpectateCrossingTheEnd(t *testing.T) {
+	l, _, m, _, _, mode := spectateLobby(t, Config{})
+	schema := &mode.Spec().Schema
+	s, late := attached(t, l, "s"), attached(t, l, "late")
+	l.Spectate(s, s.Out(), m.ID, 0)
+	waitFor(t, func() bool { return len(s.Out().Frames()) > 0 }) // the match took it
+	// As if the next spectate reached the lobby just before the end did.
+	l.do(func() {
+		e := l.players["late"]
+		l.running[m].watchers[e] = true
+		e.watching = m
+		l.nSpectators.Add(1)
+	})
+	m.Stop()
+	<-m.Done()
+	waitFor(t, func() bool { return l.Spectators() == 0 })
+	l.sync()
+	for _, p := range []*Player{s, late} {
+		results := 0
+		for _, f := range frames(t, p, schema) {
+			if f.Type == netcode.MsgResult {
+				results++
+			}
+		}
+		if results != 1 {
+			t.Errorf("%s got %d results, want 1", p.ID, results)
+		}
+	}
+	if l.Has("late") != true || l.Seated("late") {
+		t.Error("the late spectator is not in the lobby")
+	}
+}
+
 // Ticks with spectators allocate nothing in steady state: the ring's
 // frames and the spectators' views are reused.
 func TestTickWithSpectatorsAllocatesNothing(t *testing.T) {
