@@ -17,6 +17,7 @@ const INTERP_DELAY_MS = 100;     // render others this far in the past
 // position changes at most this many ticks apart are interpolated across.
 const SPARSE_UPDATE_TICKS = 3;
 const VIEW_SPAN = 1100; // world units visible across the smaller screen side
+const SPECTATE_BARS = 130; // CSS pixels a spectator's status line and bar take (top and bottom)
 const camera = { cx: 0, cy: 0, scale: 1, w: 0, h: 0 };
 
 /** Entities as they were INTERP_DELAY_MS ago, interpolated between snapshots. */
@@ -100,7 +101,9 @@ function updateCamera(own, whole = false) {
   const minSide = Math.min(camera.w, camera.h) || 1;
   let scale = minSide / VIEW_SPAN;
   const fit = Math.min(camera.w / (W + 80), camera.h / (H + 80));
-  if (fit > scale || whole) scale = fit; // the whole world fits (or a spectator watches it all): show it all
+  if (fit > scale) scale = fit; // the whole world fits: show it all
+  // A spectator watching it all: the whole world, clear of the status line and the bar under it.
+  if (whole) scale = Math.min(camera.w / (W + 80), Math.max(camera.h - SPECTATE_BARS, 100) / (H + 80));
   camera.scale = scale;
   const halfW = camera.w / 2 / scale;
   const halfH = camera.h / 2 / scale;
