@@ -65,6 +65,12 @@ type Config struct {
 	// state); at most MaxRewind. In ticks (World.Rewind, RewindTicks) it
 	// is rounded down.
 	RewindMax time.Duration
+	// MaxSpectators caps the spectators of each match; default
+	// DefaultMaxSpectators, -1: no spectators.
+	MaxSpectators int
+	// SpectateDelay is how far behind live spectators see a match;
+	// default DefaultSpectateDelay.
+	SpectateDelay time.Duration
 }
 
 // The defaults of Config and LobbyConfig: the server's options of the same
@@ -189,6 +195,12 @@ func (c *Config) EnsureDefaults() *Config {
 	if c.RewindMax == 0 {
 		c.RewindMax = DefaultRewindMax
 	}
+	if c.MaxSpectators == 0 {
+		c.MaxSpectators = DefaultMaxSpectators
+	}
+	if c.SpectateDelay == 0 {
+		c.SpectateDelay = DefaultSpectateDelay
+	}
 	return c
 }
 
@@ -206,6 +218,10 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("a checkpoint interval without Checkpoints")
 	case c.RewindMax > MaxRewind:
 		return fmt.Errorf("rewind max %v over %v", c.RewindMax, MaxRewind)
+	case c.MaxSpectators < -1:
+		return fmt.Errorf("max spectators %d below -1", c.MaxSpectators)
+	case c.SpectateDelay < 0 || c.SpectateDelay > time.Minute:
+		return fmt.Errorf("spectate delay %v outside 0..1m", c.SpectateDelay)
 	}
 	return nil
 }

@@ -18,13 +18,19 @@ const (
 	ctlFreeze
 	ctlMoveAway
 	ctlThaw
+	// ctlSpectate: p watches the match on out (or follows someone else);
+	// ctlUnspectate: p stops watching.
+	ctlSpectate
+	ctlUnspectate
 )
 
 type ctlMsg struct {
-	kind  ctlKind
-	p     *Player
-	url   string        // ctlMoveAway: the new host's base URL
-	reply chan<- []byte // ctlFreeze: the checkpoint (nil if the match ended)
+	kind   ctlKind
+	p      *Player
+	url    string        // ctlMoveAway: the new host's base URL
+	out    *Outbox       // ctlSpectate: the spectator's connection
+	follow uint32        // ctlSpectate: the avatar entity to follow (0: the world)
+	reply  chan<- []byte // ctlFreeze: the checkpoint (nil if the match ended)
 }
 
 // post hands c to the match goroutine; it never blocks and reports false
@@ -71,6 +77,10 @@ func (m *Match) control(c ctlMsg) bool {
 		m.away(c.p)
 	case ctlResume:
 		m.resume(c.p)
+	case ctlSpectate:
+		m.spectate(c.p, c.out, c.follow)
+	case ctlUnspectate:
+		m.unspectate(c.p)
 	case ctlStop:
 		return true
 	case ctlMoveAway, ctlThaw:

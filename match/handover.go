@@ -133,7 +133,10 @@ func (m *Match) moveAway(url string) {
 			}
 		}
 	}
-	m.notify(lobbyEvent{kind: evMovedAway, m: m, moved: players})
+	// Spectators are in the lobby: they may watch it at its new host.
+	watched := m.watchers()
+	m.endSpectators(netcode.AppendError(nil, netcode.ErrMatchGone))
+	m.notify(lobbyEvent{kind: evMovedAway, m: m, moved: players, watched: watched})
 	m.obs.MatchEnded(m.spec.Name, OutcomeMoved)
 	m.log.Info("match moved away", "to", url, "players", len(players), "tick", m.world.Tick)
 }

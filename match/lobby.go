@@ -75,6 +75,8 @@ type Lobby struct {
 
 	// counts for the fleet's node record, written by the lobby goroutine
 	nConnected, nMatches atomic.Int64
+	// nSpectators counts the spectators of this node's matches.
+	nSpectators atomic.Int64
 	// keys holds the session keys of the players in players, for Holds;
 	// written by the lobby goroutine only.
 	keysMu sync.RWMutex
@@ -106,6 +108,8 @@ type entry struct {
 	match     *Match   // the running match the player was sent to or is seated in
 	fleetQ    string   // the mode whose fleet-wide queue the player waits in
 	fleetAt   time.Time
+	// watching is the running match the player spectates (spectate.go).
+	watching *Match
 	// leaving is set from a leave until the match frees the seat; a
 	// queue request meanwhile waits in next and is handled then, rather
 	// than refused as already_queued.
@@ -115,7 +119,7 @@ type entry struct {
 
 // idle reports a player with nothing left on this node: they are forgotten.
 func (e *entry) idle() bool {
-	return !e.connected && e.forming == nil && e.match == nil && e.fleetQ == ""
+	return !e.connected && e.forming == nil && e.match == nil && e.fleetQ == "" && e.watching == nil
 }
 
 // busy reports a player queued or seated.
@@ -129,6 +133,7 @@ const (
 	reqQueue
 	reqLeave
 	reqDo
+	reqSpectate
 )
 
 type lobbyReq struct {
@@ -136,11 +141,14 @@ type lobbyReq struct {
 	p    *Player
 	out  *Outbox // the connection the request came from
 	mode string
-	left bool            // reqDetach: the player left for good
-	att  *attachReq      // reqAttach
-	done chan struct{}   // reqDo
-	fn   func()          // reqDo
-	ok   chan attachResp // reqAttach
+	// reqSpectate: the match to watch and the avatar to follow
+	matchID string
+	follow  uint32
+	left    bool            // reqDetach: the player left for good
+	att     *attachReq      // reqAttach
+	done    chan struct{}   // reqDo
+	fn      func()          // reqDo
+	ok      chan attachResp // reqAttach
 }
 
 type attachReq struct {
@@ -350,6 +358,7 @@ func (l *Lobby) handle(r lobbyReq) {
 			return
 		}
 		l.setConnected(e, false)
+		l.unwatch(e)
 		switch {
 		case r.left:
 			l.leave(e)
@@ -368,6 +377,8 @@ func (l *Lobby) handle(r lobbyReq) {
 		switch {
 		case !ok:
 			post(r.out, netcode.AppendError(nil, netcode.ErrUnknownMode))
+		case e.watching != nil:
+			post(r.out, netcode.AppendError(nil, netcode.ErrBusy))
 		case e.leaving && e.next == nil:
 			e.next = &r // handled when the match frees the seat
 		case e.busy():
@@ -386,9 +397,17 @@ func (l *Lobby) handle(r lobbyReq) {
 			}
 			l.seat(e, mode)
 		}
+	case reqSpectate:
+		if e := l.current(r.p, r.out); e != nil {
+			l.spectate(e, r)
+		}
 	case reqLeave:
 		e := l.current(r.p, r.out)
 		if e == nil {
+			return
+		}
+		if e.watching != nil {
+			l.unwatch(e) // no answer, as for any leave that succeeds
 			return
 		}
 		if !e.busy() || e.leaving {
@@ -425,6 +444,7 @@ func (l *Lobby) attach(r lobbyReq) {
 		resp.fresh = true
 	} else if e.connected {
 		resp.replaced = e.p.Out()
+		l.unwatch(e) // the new connection starts in the lobby
 	}
 	l.setConnected(e, true)
 	e.p.out.Store(r.out)

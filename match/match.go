@@ -2,6 +2,7 @@ package match
 
 import (
 	"log/slog"
+	"sync/atomic"
 	"time"
 
 	"skirmish/game"
@@ -63,6 +64,16 @@ type Match struct {
 	seed   uint64    // the world's seed, for the input log
 	idBase uint32    // the world's entity ID base, for the input log
 	rec    *recorder // the input log (nil: not recorded)
+	// Spectators (spectate.go): who watches, the views they no longer
+	// use, the ring of recorded frames and how many were recorded since
+	// the first spectator came.
+	specs      []*spectator
+	spares     []*spectator
+	ring       []delayedFrame
+	recorded   uint64
+	delayTicks int
+	// liveTick is the tick the match runs next, for the lobby's listing.
+	liveTick atomic.Uint32
 }
 
 // newMatch creates a match of mode; it starts running with start.
@@ -77,7 +88,7 @@ func newMatch(id string, serial uint64, mode game.Mode, cfg Config, seed uint64,
 		log:     cfg.Logger.With("match", id, "mode", spec.Name),
 		inbox:   make(chan inputMsg, spec.MaxPlayers*netcode.InboxShare),
 		share:   netcode.InboxShare,
-		ctl:     make(chan ctlMsg, spec.MaxPlayers*2+8),
+		ctl:     make(chan ctlMsg, spec.MaxPlayers*2+max(cfg.MaxSpectators, 0)*2+8),
 		events:  events,
 		done:    make(chan struct{}),
 		seats:   make([]seat, spec.MaxPlayers),
@@ -98,6 +109,7 @@ func newMatch(id string, serial uint64, mode game.Mode, cfg Config, seed uint64,
 	m.kickAt = int(cfg.CongestedTimeout.Seconds() * float64(cfg.TickRate))
 	m.graceAt = int(cfg.SeatGrace.Seconds() * float64(cfg.TickRate))
 	m.hooks = cfg.Hooks
+	m.delayTicks = int(cfg.SpectateDelay.Seconds()*float64(cfg.TickRate) + 0.5)
 	m.serial = serial
 	if cfg.CheckpointInterval > 0 && cfg.Checkpoints != nil {
 		m.cpEvery = max(1, int(cfg.CheckpointInterval.Seconds()*float64(cfg.TickRate)))
@@ -159,13 +171,14 @@ func (m *Match) end(outcome uint8) {
 		ended = append(ended, endedSeat{p: p, sent: sent})
 		m.hooks.Unseated(p, m.ID, why)
 	}
-	m.notify(lobbyEvent{kind: evEnded, m: m, ended: ended, result: frame})
+	m.notify(lobbyEvent{kind: evEnded, m: m, ended: ended, result: frame, watched: m.watchers()})
 	m.hooks.Ended(m.ID, m.spec.Name, outcome, standings)
 	for _, s := range ended {
 		if s.sent != nil {
 			post(s.sent, frame)
 		}
 	}
+	m.endSpectators(frame)
 	m.obs.MatchEnded(m.spec.Name, outcome)
 	m.log.Info("match ended", "outcome", outcome, "players", len(ended), "ticks", m.world.Tick)
 	for _, s := range ended {

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"skirmish/game"
+	"skirmish/netcode"
 )
 
 type forming struct {
@@ -22,6 +23,8 @@ type running struct {
 	mode    game.Mode
 	free    int
 	players map[*entry]bool // sent to the match: joining or seated
+	// watchers are the spectators of the match (made on the first)
+	watchers map[*entry]bool
 }
 
 type evKind uint8
@@ -42,6 +45,8 @@ type lobbyEvent struct {
 	result []byte      // evEnded: the result frame
 	f      *forming
 	moved  []*Player // evMovedAway: the players seated at the move
+	// evEnded, evMovedAway: the spectators the match sent the end's frame
+	watched []*Player
 }
 
 // endedSeat is a player seated at a match's end, and the connection their
@@ -248,6 +253,7 @@ func (l *Lobby) event(ev lobbyEvent) {
 			return
 		}
 		l.dropRunning(ev.m)
+		l.unwatchAll(r, ev.watched, ev.result)
 		seated := make(map[*Player]*Outbox, len(ev.ended))
 		for _, s := range ev.ended {
 			seated[s.p] = s.sent
@@ -284,6 +290,7 @@ func (l *Lobby) event(ev lobbyEvent) {
 			return
 		}
 		l.dropRunning(ev.m)
+		l.unwatchAll(r, ev.watched, netcode.AppendError(nil, netcode.ErrMatchGone))
 		for e := range r.players {
 			e.match = nil
 			l.release(e)

@@ -27,6 +27,7 @@ func (m *Match) run(players []*Player) {
 	}
 	m.startRecording()
 	m.obs.MatchStarted(m.spec.Name)
+	m.liveTick.Store(uint32(m.world.Tick))
 	if m.restored {
 		// Every seat waits for its player, from now on.
 		holdUntil := m.cfg.Clock.Now().Add(m.cfg.SeatGrace)
@@ -192,7 +193,9 @@ func (m *Match) tick() {
 	}
 	m.rules.Step(w)
 	m.send()
+	m.sendSpectators()
 	w.EndTick()
 	w.Tick++
 	m.rec.step()
+	m.liveTick.Store(uint32(w.Tick))
 }

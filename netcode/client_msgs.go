@@ -26,6 +26,9 @@ func (in *Input) Pressed(bit uint8) bool { return bit < 8 && in.Buttons&(1<<bit)
 // MaxModeName is the longest mode name a queue message may carry.
 const MaxModeName = 16
 
+// MaxMatchID is the longest match ID a spectate message may carry.
+const MaxMatchID = 64
+
 // ClientMsg is one decoded client frame. Only the fields of its Type are set.
 type ClientMsg struct {
 	Type uint8
@@ -33,6 +36,10 @@ type ClientMsg struct {
 	MinVersion, MaxVersion uint32
 	// queue
 	Mode string
+	// spectate: the match to watch, and whom to follow in it: the entity
+	// ID of a player's avatar, or 0 for the whole world.
+	MatchID string
+	Follow  uint32
 	// input
 	Input Input
 	// inputs: Batch[:BatchLen], in the order sent. Batch has room for
@@ -53,7 +60,8 @@ type ClientMsg struct {
 func (m *ClientMsg) RawClientTime() []byte { return m.ClientTimeRaw[:m.ClientTimeLen] }
 
 // DecodeClient decodes one client frame into m. It is bounded: a frame never
-// makes it allocate more than a mode name (at most MaxModeName bytes). Every
+// makes it allocate more than a mode name (at most MaxModeName bytes) or a
+// match ID (at most MaxMatchID bytes). Every
 // error wraps ErrMalformed.
 func (r *Reader) DecodeClient(frame []byte, m *ClientMsg) error {
 	n, typ, err := r.header(frame, 32)
@@ -132,6 +140,22 @@ func (r *Reader) DecodeClient(frame []byte, m *ClientMsg) error {
 				m.BatchLen = i + 1
 			}
 		}
+	case MsgSpectate:
+		need = 2
+		if n < need {
+			return errTruncated
+		}
+		var buf [MaxMatchID]byte
+		b := d.stringBytes(buf[:])
+		if d.ok() && len(b) == 0 {
+			d.fail(errRange)
+		}
+		m.MatchID = string(b)
+		m.Follow = 0
+		if n >= 3 {
+			need = 3
+			m.Follow = d.u32()
+		}
 	case MsgLeave:
 	default:
 		return errUnknown
@@ -159,10 +183,14 @@ func (d *dec) input(in *Input) {
 }
 
 // viewTime reads an input's view time, after its other fields: a tick and
-// a fraction, which is clamped to [0, 1].
+// a fraction, which is clamped to [0, 1]. Tick 0 is "not given": its
+// fraction is dropped, as AppendInput would not send it.
 func (d *dec) viewTime(in *Input) {
 	in.ViewTick = d.u32()
 	in.ViewFrac = float32(min(max(d.float(), 0), 1))
+	if in.ViewTick == 0 {
+		in.ViewFrac = 0
+	}
 }
 
 // clampFloat32 converts a finite float64 to a finite float32.
@@ -236,6 +264,15 @@ func AppendPing(dst []byte, t float64) []byte {
 	dst = appendArray(dst, 2)
 	dst = appendUint(dst, MsgPing)
 	return appendFloat(dst, t)
+}
+
+// AppendSpectate appends a spectate frame: watch match matchID, following
+// the player whose avatar is entity follow (0: the whole world).
+func AppendSpectate(dst []byte, matchID string, follow uint32) []byte {
+	dst = appendArray(dst, 3)
+	dst = appendUint(dst, MsgSpectate)
+	dst = appendString(dst, matchID)
+	return appendUint(dst, uint64(follow))
 }
 
 // AppendLeave appends a leave frame.

@@ -20,6 +20,9 @@ const (
 	// MsgInputs carries several inputs in one frame, in seq order: a
 	// client resending the inputs a resumed seat has not applied.
 	MsgInputs = 5
+	// MsgSpectate asks to watch a running match read-only, or (while
+	// watching it) to follow someone else: [6, matchId, follow].
+	MsgSpectate = 6
 )
 
 // MaxBatch is the most inputs one inputs frame may carry.
@@ -91,6 +94,14 @@ const (
 	// keep its ticks: overloaded); the player is in the lobby, not queued,
 	// and may queue again after a backoff. Players already seated play on.
 	ErrServerFull ErrorCode = 6
+	// ErrSpectatorsFull: the match watched has as many spectators as it
+	// takes (the server's -max-spectators).
+	ErrSpectatorsFull ErrorCode = 7
+	// ErrUnknownMatch: no match of that ID runs on this node.
+	ErrUnknownMatch ErrorCode = 8
+	// ErrBusy: the request needs a player in the lobby: spectate while
+	// queued or seated, or queue while spectating. Leave first.
+	ErrBusy ErrorCode = 9
 )
 
 // String returns the short text sent beside the code.
@@ -108,6 +119,12 @@ func (c ErrorCode) String() string {
 		return "match_gone"
 	case ErrServerFull:
 		return "server_full"
+	case ErrSpectatorsFull:
+		return "spectators_full"
+	case ErrUnknownMatch:
+		return "unknown_match"
+	case ErrBusy:
+		return "busy"
 	}
 	return "error"
 }

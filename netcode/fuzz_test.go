@@ -19,6 +19,8 @@ func FuzzDecodeClient(f *testing.F) {
 		AppendPing(nil, 12.5),
 		AppendLeave(nil),
 		AppendInputs(nil, []Input{in, {Seq: 4, MoveX: 1}}),
+		AppendSpectate(nil, "m-0123456789abcdef-1", 70),
+		{0x92, MsgSpectate, 0xa1, 'x'},
 		{0xdd, 0x7f, 0xff, 0xff, 0xff},
 		{0x97, 0x02, 0x07, 0x01, 0x00, 0x01, 0xcb, 0x3f, 0xe0, 0, 0, 0, 0, 0, 0, 0x00},
 	} {
@@ -52,6 +54,8 @@ func FuzzDecodeClient(f *testing.F) {
 			again = AppendLeave(nil)
 		case MsgInputs:
 			again = AppendInputs(nil, m.Batch[:m.BatchLen])
+		case MsgSpectate:
+			again = AppendSpectate(nil, m.MatchID, m.Follow)
 		}
 		var m2 ClientMsg
 		if err := NewReader().DecodeClient(again, &m2); err != nil {
@@ -73,6 +77,8 @@ func FuzzDecodeServer(f *testing.F) {
 	f.Add(AppendMatched(nil, &Matched{MatchID: "m", Mode: "tag", Entity: 1, TickRate: 30, WorldW: 10, WorldH: 10, Schema: *s,
 		Info: ModeInfo{Speed: 1, AvatarRadius: 1, InterestRadius: 1}}))
 	f.Add(matchedExample())
+	f.Add(AppendMatched(nil, &Matched{MatchID: "m", Mode: "arena", TickRate: 30, WorldW: 10, WorldH: 10, Schema: *s, Info: testInfo(),
+		Spectating: true, DelayMs: 2000, Follow: 3}))
 	v := NewView(s, Interest{Radius: 10})
 	for tick, x := range []float32{1, 5, 50} {
 		v.Begin(uint32(tick))

@@ -32,6 +32,14 @@ type Matched struct {
 	// Info is the rest of the mode's declaration: movement, radii,
 	// actions, events, teams and the immobility rule.
 	Info ModeInfo
+	// Spectating marks the answer to a spectate: the receiver watches the
+	// match and has no avatar (Entity is 0, AckSeq 0). It travels as a
+	// 13th element, [delayMs, follow]; a matched without it is a seat.
+	Spectating bool
+	// DelayMs is how far behind the live match the spectator's snapshots
+	// are; Follow is the avatar entity the view follows (0: the whole
+	// world).
+	DelayMs, Follow uint32
 }
 
 // AppendWelcome appends a welcome frame.
@@ -58,9 +66,14 @@ func AppendQueued(dst []byte, mode string) []byte {
 //	info   = [speed, avatarRadius, interestRadius, [[bit, name, cooldownTicks, aimed]…],
 //	          [[type, name, a, b]…], [[name, color]…], [] or [field, min, max]]
 //
-// Scales, sizes and radii are floats (float64).
+// Scales, sizes and radii are floats (float64). A spectator's matched
+// (m.Spectating) has a 13th element, [delayMs, follow].
 func AppendMatched(dst []byte, m *Matched) []byte {
-	dst = appendArray(dst, 12)
+	if m.Spectating {
+		dst = appendArray(dst, 13)
+	} else {
+		dst = appendArray(dst, 12)
+	}
 	dst = appendUint(dst, MsgMatched)
 	dst = appendString(dst, m.MatchID)
 	dst = appendString(dst, m.Mode)
@@ -98,7 +111,13 @@ func AppendMatched(dst []byte, m *Matched) []byte {
 	dst = appendUint(dst, uint64(m.Tick))
 	dst = appendUint(dst, uint64(m.EndTick))
 	dst = appendUint(dst, uint64(m.AckSeq))
-	return appendModeInfo(dst, &m.Info)
+	dst = appendModeInfo(dst, &m.Info)
+	if m.Spectating {
+		dst = appendArray(dst, 2)
+		dst = appendUint(dst, uint64(m.DelayMs))
+		dst = appendUint(dst, uint64(m.Follow))
+	}
+	return dst
 }
 
 // appendModeInfo appends the info element of a matched frame.
@@ -264,6 +283,11 @@ func (r *Reader) DecodeServer(frame []byte, m *ServerMsg, schema *Schema) error 
 			return errTruncated
 		}
 		d.matched(&m.Matched)
+		m.Matched.Spectating, m.Matched.DelayMs, m.Matched.Follow = false, 0, 0
+		if n >= 13 {
+			need = 13
+			d.spectating(&m.Matched)
+		}
 	case MsgSnapshot:
 		need = snapFixed
 		if n < need {
@@ -320,6 +344,14 @@ func (d *dec) matched(m *Matched) {
 	m.EndTick = d.u32()
 	m.AckSeq = d.u32()
 	d.modeInfo(&m.Info, &m.Schema)
+}
+
+// spectating reads the 13th element of a spectator's matched.
+func (d *dec) spectating(m *Matched) {
+	n := d.fields(2, 16)
+	m.DelayMs, m.Follow = d.u32(), d.u32()
+	d.skipRest(n - 2)
+	m.Spectating = d.ok()
 }
 
 // fields reads the header of an array of at least min elements (at most

@@ -391,6 +391,8 @@ func (c *conn) onMessage(msg *gws.Message) {
 		c.post(netcode.AppendPong(nil, c.msg.RawClientTime(), uint64(now.UnixMilli())))
 	case netcode.MsgLeave:
 		c.srv.lobby.Leave(p, c.out)
+	case netcode.MsgSpectate:
+		c.srv.lobby.Spectate(p, c.out, c.msg.MatchID, c.msg.Follow)
 	}
 }
 

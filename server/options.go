@@ -65,6 +65,12 @@ type Options struct {
 	// SeatGrace is how long a disconnected player's seat is held; default
 	// 30 s.
 	SeatGrace time.Duration
+	// MaxSpectators caps the spectators of each match; default 32, -1:
+	// no spectators.
+	MaxSpectators int
+	// SpectateDelay is how far behind live spectators see a match;
+	// default 2 s.
+	SpectateDelay time.Duration
 	// Redis is the address of the Redis that records sessions (comma-
 	// separated for a Cluster or Sentinel; env REDIS_ADDR); empty: an
 	// in-process store.
@@ -162,6 +168,10 @@ func (o *Options) Validate() error {
 		return errors.New("record-retention must be positive")
 	case o.RewindMax > match.MaxRewind:
 		return fmt.Errorf("rewind-max %v: must be at most %v (0: no rewind)", o.RewindMax, match.MaxRewind)
+	case o.MaxSpectators < -1:
+		return errors.New("max-spectators must be -1 (none), 0 (the default) or positive")
+	case o.SpectateDelay < 0 || o.SpectateDelay > time.Minute:
+		return errors.New("spectate-delay must be positive and at most 1m")
 	}
 	return nil
 }
@@ -184,6 +194,8 @@ func (o *Options) EnsureDefaults() *Options {
 	setDefault(&o.TickPhaseGroup, match.DefaultTickPhaseGroup)
 	setDefault(&o.SessionTTL, 24*time.Hour)
 	setDefault(&o.SeatGrace, match.DefaultSeatGrace)
+	setDefault(&o.MaxSpectators, match.DefaultMaxSpectators)
+	setDefault(&o.SpectateDelay, match.DefaultSpectateDelay)
 	setDefault(&o.LogLevel, "info")
 	setDefault(&o.SessionRate, 10)
 	setDefault(&o.SessionBurst, 50)
@@ -264,6 +276,8 @@ func (o *Options) RegisterFlags(fs *flag.FlagSet) {
 	fs.BoolVar(&o.FullSnapshots, "full-snapshots", false, "send every player the whole match every tick instead of view diffs (for comparison)")
 	fs.DurationVar(&o.SessionTTL, "session-ttl", d.SessionTTL, "lifetime of an unused session (it slides with use)")
 	fs.DurationVar(&o.SeatGrace, "seat-grace", d.SeatGrace, "how long a disconnected player's seat and avatar are held for them to reconnect")
+	fs.IntVar(&o.MaxSpectators, "max-spectators", d.MaxSpectators, "spectators each match takes (-1: none)")
+	fs.DurationVar(&o.SpectateDelay, "spectate-delay", d.SpectateDelay, "how far behind live spectators see a match (so they cannot feed live positions to a player)")
 	fs.StringVar(&o.Redis, "redis", os.Getenv("REDIS_ADDR"), "Redis address(es): sessions, leaderboards and the fleet of nodes sharing it (env REDIS_ADDR); empty: one node, in-process")
 	fs.StringVar(&o.RedisMaster, "redis-master", "", "Sentinel master name, when -redis lists Sentinels")
 	fs.StringVar(&o.NodeID, "node-id", "", "name of this node in the fleet and in session records (default: random)")

@@ -22,6 +22,7 @@ import (
 	"unicode"
 
 	"github.com/lxzan/gws"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/redis/go-redis/v9"
 
@@ -138,6 +139,7 @@ func New(opts Options) (*Server, error) {
 		Match: match.Config{TickRate: opts.TickRate, Observer: s.metrics, Logger: s.log,
 			FullSnapshots:    opts.FullSnapshots,
 			CongestedTimeout: opts.CongestedTimeout, SeatGrace: opts.SeatGrace, Hooks: hooks{s},
+			MaxSpectators: opts.MaxSpectators, SpectateDelay: opts.SpectateDelay,
 			TickPhaseGroup: opts.TickPhaseGroup, RewindMax: opts.RewindMax},
 	}
 	if opts.Record != "" || rdb != nil {
@@ -159,6 +161,8 @@ func New(opts Options) (*Server, error) {
 		return nil, err
 	}
 	s.lobby = lobby
+	s.metrics.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "skirmish_spectators", Help: "Spectators watching this node's matches."},
+		func() float64 { return float64(lobby.Spectators()) }))
 	go s.watchLoad(cmp.Or(opts.loadWindow, loadWindow), s.loadQuit, s.loadDone)
 	s.upgrader = gws.NewUpgrader(&handler{s: s}, &gws.ServerOption{
 		ReadMaxPayloadSize: netcode.MaxClientFrame,
@@ -182,6 +186,7 @@ func New(opts Options) (*Server, error) {
 	mux.HandleFunc("GET /v1/modes", s.handleModes)
 	mux.HandleFunc("GET /v1/fleet", s.handleFleet)
 	mux.HandleFunc("GET /v1/matches/{id}/replay", s.handleReplay)
+	mux.HandleFunc("GET /v1/matches", s.handleMatches)
 	metricsHandler := promhttp.HandlerFor(s.metrics.reg, promhttp.HandlerOpts{})
 	if opts.MetricsAddr == "" {
 		mux.Handle("GET /metrics", metricsHandler)

@@ -6,7 +6,8 @@
  */
 
 import {
-  PROTO_MIN, PROTO_MAX, C_HELLO, C_QUEUE, C_INPUTS, C_PING, C_LEAVE,
+  PROTO_MIN, PROTO_MAX, C_HELLO, C_QUEUE, C_INPUTS, C_PING, C_LEAVE, C_SPECTATE,
+  E_SPECTATORS_FULL, E_UNKNOWN_MATCH, E_BUSY,
   S_WELCOME, S_QUEUED, S_MATCHED, S_SNAPSHOT, S_RESULT, S_PONG, S_ERROR, S_MOVED,
   CLOSE_NAMES, E_UNKNOWN_MODE, E_NOT_QUEUED, E_SEAT_EXPIRED, E_MATCH_GONE,
   WHERE_LOBBY, WHERE_QUEUED, WHERE_SEATED, CLOSE_VERSION, CLOSE_REPLACED, CLOSE_MOVED,
@@ -89,6 +90,9 @@ let nodeAttempt = 0;       // reconnection attempts since the last welcome (even
 let movedTo = null;
 let movedTimer = null;     // gives up a socket that does not close after `moved`
 let movesInRow = 0;        // moves followed since the last welcome that settled where we are
+// The match to watch ({matchId, follow}) while the page spectates or asks
+// to; null otherwise. A new socket's welcome sends the spectate again.
+let spectateWant = null;
 function closeLabel(code, reason) {
   return `${code} ${reason || CLOSE_NAMES[code] || ""}`.trim();
 }
@@ -113,6 +117,8 @@ async function createSession() {
 export async function start() {
   clearTimeout(autoplayTimer);
   autoplayTimer = null;
+  spectateWant = null;
+  hook.spectating = false;
   hook.mode = el.mode.value;
   wantPlay = true;
   hideError();
@@ -123,6 +129,49 @@ export async function start() {
     sendQueue();
     return;
   }
+  await connect();
+}
+
+/**
+ * Watches match matchId read-only (?spectate=…, a click in the lobby's
+ * list of matches), following the player whose avatar is entity follow
+ * (0: the whole world): a session and a socket if there is none yet, then
+ * spectate [6, matchId, follow]. The answer is a spectator's matched
+ * (then delayed snapshots) or an error (spectators_full, unknown_match,
+ * busy).
+ */
+export async function spectate(matchId, follow = 0) {
+  clearTimeout(autoplayTimer);
+  autoplayTimer = null;
+  wantPlay = false;
+  spectateWant = { matchId: String(matchId), follow };
+  hideError();
+  el.result.classList.add("hidden");
+  el.lobby.classList.add("hidden");
+  if (ws && welcomed) {
+    sendSpectate();
+    return;
+  }
+  await connect();
+}
+
+/** While spectating: follow the player whose avatar is entity id (0: the whole world). */
+export function follow(id) {
+  if (!spectateWant) return;
+  spectateWant.follow = id;
+  sendSpectate();
+}
+
+function sendSpectate() {
+  if (!spectateWant) return;
+  if (send([C_SPECTATE, spectateWant.matchId, spectateWant.follow])) {
+    leaveSent = false;
+    if (hook.state !== "spectating") setState("connecting", `joining match ${spectateWant.matchId} as a spectator…`);
+  }
+}
+
+/** Opens a socket (with a session first) unless one is open or coming; its welcome queues or spectates. */
+async function connect() {
   if (ws || reconnectTimer || waitingOnline) { // a (re)connection is under way; it will queue after welcome
     if (hook.state === "moving") return;
     setState(hook.state === "reconnecting" ? "reconnecting" : "connecting",
@@ -140,7 +189,7 @@ export async function start() {
       const text = String(err && err.message ? err.message : err);
       recordError("session", 0, text);
       showError(text);
-      if (AUTOPLAY) {
+      if (AUTOPLAY || spectateWant) {
         const delay = scheduleReconnect();
         setState("connecting", `session failed, retrying ${delayText(delay)}… (${text})`, true);
       } else {
@@ -430,7 +479,7 @@ function connectionLost(why) {
   clearResumeWait();
   if (!dropped) {
     hook.disconnects += 1;
-    if (!wantPlay) {
+    if (!wantPlay && !spectateWant) {
       setStatus(`disconnected (${why})`, true);
       return;
     }
@@ -717,8 +766,9 @@ function onWelcome(msg) {
     return;
   }
   // In the lobby: a place in a queue we had is gone (queue again), or
-  // this is a first connection (Play).
-  if (wantPlay) sendQueue();
+  // this is a first connection (Play); or we watch a match (again).
+  if (spectateWant) sendSpectate();
+  else if (wantPlay) sendQueue();
   else if (hook.state === "over") setStatus(hook.status);
   else setState("lobby", "connected: lobby");
 }
@@ -763,6 +813,10 @@ function onMatched(msg) {
   seatLostOn = null;
   movesInRow = 0;
   const m = decodeMatched(msg);
+  if (m.spectating) {
+    onSpectating(m);
+    return;
+  }
   const { matchId, mode, entityId, tickRate, endTick, ackSeq } = m;
   const matchTick = m.tick;
   if (!m.hasInfo) recordError("protocol", 0, "matched without the mode's info");
@@ -863,6 +917,62 @@ function onMatched(msg) {
   // The input loop starts at the first snapshot (see onSnapshot).
   stopInputLoop();
   S.inputLoopAwaitsSnapshot = true;
+}
+
+/**
+ * A spectator's matched: the match to draw (entity 0: no avatar of ours),
+ * how far behind live it is and whom the view follows. Every one (the
+ * first, and the answer to each switch) is followed by a full view. No
+ * input is ever sent while spectating.
+ */
+function onSpectating(m) {
+  if (!spectateWant || spectateWant.matchId !== m.matchId) return; // we left, or asked for another
+  clearResumeWait();
+  dropped = null;
+  queueSent = false;
+  stopInputLoop();
+  const sameMatch = S.match !== null && S.match.id === m.matchId;
+  const listed = hook.modes.find((x) => x.name === m.mode);
+  const desc = describeMode({ ...m, title: listed ? listed.title : m.mode });
+  S.match = {
+    id: m.matchId, mode: m.mode, entityId: 0, tickRate: m.tickRate,
+    worldW: desc.worldW, worldH: desc.worldH, desc, startTick: m.tick, endTick: m.endTick,
+  };
+  hook.description = desc;
+  S.pending = [];
+  S.history = [];
+  S.resendQueue = [];
+  S.pred = null;
+  S.prevPred = null;
+  S.snapshots = [];
+  clearMirror();
+  S.scoresVersion += 1;
+  if (!sameMatch) {
+    S.hitFlash.clear();
+    clearNames();
+    hook.snapshots = 0;
+    hook.fullViews = 0;
+    hook.scores = {};
+    hook.away = {};
+    hook.outcome = null;
+    hook.standings = null;
+  }
+  hook.lastSnapshot = null;
+  hook.entities = 0;
+  hook.spectating = true;
+  hook.follow = m.follow;
+  hook.spectateDelayMs = m.delayMs;
+  hook.matchId = m.matchId;
+  hook.mode = m.mode;
+  hook.entityId = 0;
+  hook.score = 0;
+  hook.tickRate = m.tickRate;
+  hook.worldW = S.match.worldW;
+  hook.worldH = S.match.worldH;
+  hook.endTick = m.endTick;
+  hook.tick = m.tick;
+  hook.timeLeftMs = timeLeftAt(m.tick);
+  setState("spectating", `spectating match ${m.matchId} (${m.mode}), ${(m.delayMs / 1000).toFixed(1)} s behind live`);
 }
 
 /**
@@ -970,8 +1080,11 @@ function onResult(msg) {
   for (const s of standings) if (s.entityId) setName(s.entityId, s.name);
   const mine = showResult(outcome, standings);
   const placeText = mine ? `you placed ${mine.place} of ${standings.length}` : "";
+  const watched = spectateWant !== null;
+  spectateWant = null; // a spectator is in the lobby once the match is over
+  hook.spectating = false;
   setState("over", `match over${placeText ? ": " + placeText : ""}`);
-  if (AUTOPLAY) {
+  if (AUTOPLAY && !watched) {
     el.resultNote.textContent = `next match in ${AUTOPLAY_REQUEUE_MS / 1000} s…`;
     clearTimeout(autoplayTimer);
     autoplayTimer = setTimeout(() => {
@@ -1016,6 +1129,18 @@ function onError(msg) {
     // lobby, as the page already shows. Nothing to tell the player.
     return;
   }
+  if ((code === E_SPECTATORS_FULL || code === E_UNKNOWN_MATCH || code === E_BUSY) && spectateWant) {
+    // A spectate refused: back in the lobby (a switch refused while
+    // watching leaves the watch as it was, which only busy could do).
+    showError(`server: ${text} (${code})`);
+    if (hook.state !== "spectating") {
+      spectateWant = null;
+      hook.spectating = false;
+      forgetMatch();
+      setState("lobby", `cannot spectate: ${text}`, true);
+    }
+    return;
+  }
   showError(`server: ${text} (${code})`);
   if (code === E_UNKNOWN_MODE && hook.state !== "playing") {
     wantPlay = false;
@@ -1026,6 +1151,8 @@ function onError(msg) {
 }
 export function leave() {
   if (send([C_LEAVE])) leaveSent = true;
+  spectateWant = null;
+  hook.spectating = false;
   seatLostOn = null;
   wantPlay = false;
   queueSent = false;

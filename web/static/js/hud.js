@@ -21,7 +21,7 @@ export function setState(state, statusText, warn = false) {
   const was = hook.state;
   hook.state = state;
   if (statusText !== undefined) setStatus(statusText, warn);
-  const inGame = state === "playing";
+  const inGame = state === "playing" || state === "spectating";
   el.leave.classList.toggle("hidden", !(inGame || state === "queued"));
   el.lobby.classList.toggle("hidden", state !== "lobby");
   if (state !== "over") el.result.classList.add("hidden");
@@ -259,14 +259,14 @@ function formatTime(ms) {
 
 export function updateHud() {
   const inMatch = S.match && (hook.state === "playing" || hook.state === "over" || hook.state === "reconnecting" ||
-    hook.state === "moving");
+    hook.state === "moving" || hook.state === "spectating");
   const net = netState();
   setText("ping", el.ping, hook.rttMs === null || net !== "connected" ? "–" : `${Math.round(hook.rttMs)} ms`);
   setText("net", el.net, hook.state === "reconnecting" ? (net === "offline" ? "offline" : "reconnecting")
     : hook.state === "moving" ? "moving" : net === "offline" ? "–" : net);
   el.net.classList.toggle("warn", hook.state === "reconnecting");
   setText("tick", el.tick, inMatch && hook.snapshots ? String(hook.tick) : "–");
-  setText("score", el.score, inMatch ? String(hook.score) : "–");
+  setText("score", el.score, inMatch && !hook.spectating ? String(hook.score) : "–");
   setText("time", el.time, inMatch && hook.snapshots ? formatTime(hook.timeLeftMs) : "–");
   setText("entities", el.entities, inMatch && hook.snapshots ? String(hook.entities) : "–");
   const dbg = S.match

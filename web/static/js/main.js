@@ -11,6 +11,7 @@
  *   render.js     the canvas
  *   hud.js        status, HUD, scoreboard, feed, result, lobby and leaderboards
  *   input.js      keyboard, mouse, touch
+ *   spectate.js   watching a match read-only: the lobby's list of matches, the follow bar
  *
  * What it does:
  *   1. Lobby: the server's modes (GET /v1/modes; the page knows none) and each
@@ -100,6 +101,15 @@
  *      unacknowledged at a time than the seat queues (8 in a held seat, 64
  *      in one restored from a checkpoint), and prediction replays them.
  *
+ *   8. Spectating. `?spectate=MATCHID` (or a click in the lobby's list of
+ *      running matches, GET /v1/matches) watches a match read-only: spectate
+ *      [6, matchId, follow], answered by a matched with entity 0 and a 13th
+ *      element [delayMs, follow], then snapshots the server's delay behind
+ *      live (the HUD's bar says so). The page sends no input; it follows the
+ *      whole world (camera fitting the world) or one player (camera on their
+ *      avatar): the bar's select, keys 0..9, F for the next. A reconnect
+ *      spectates again; the result ends the watch.
+ *
  * Test hook: `window.skirmish` is a plain object kept up to date in place
  * (state, ids, the last welcome's `where`, tick, ackSeq, seqs, predicted/
  * server position, score, names, the predictor, the mode description, the
@@ -110,9 +120,10 @@
  * script loaded first) and wasm/ (the predictor). ES modules, no build step.
  */
 
-import { hook, el, S, params, AUTOPLAY, sanitizeName } from "./state.js";
+import { hook, el, S, params, AUTOPLAY, SPECTATE, sanitizeName } from "./state.js";
 import { fetchModes } from "./mode.js";
-import { start, leave, closeByUs, onOnline, onOffline, dropSocket, pageHide } from "./connection.js";
+import { start, leave, closeByUs, onOnline, onOffline, dropSocket, pageHide, follow } from "./connection.js";
+import { initSpectate, showWatchList, watch } from "./spectate.js";
 import { render, worldToScreen, screenToWorld, interpolatedEntities } from "./render.js";
 import { setState, showModes, showLeaderboard } from "./hud.js";
 import { initInput } from "./input.js";
@@ -134,6 +145,7 @@ window.addEventListener("offline", onOffline);
 hook.online = navigator.onLine !== false;
 window.addEventListener("pagehide", pageHide);
 initInput();
+initSpectate();
 
 // Helpers for automated tests (not used by the page itself).
 window.skirmishDebug = {
@@ -173,6 +185,12 @@ window.skirmishDebug = {
   start,
   /** Shows mode's leaderboard in the lobby (what a click on its tab does). */
   showLeaderboard,
+  /** Watches match id (what a click in the lobby's list does), following avatar entity followId (0: the world). */
+  watch,
+  /** While spectating: follows avatar entity id (0: the whole world), as the bar's select does. */
+  follow,
+  /** Reloads the lobby's list of running matches. */
+  showWatchList,
 };
 
 // ---------------------------------------------------------------------------
@@ -194,5 +212,7 @@ fetchModes().then(({ modes, error }) => {
   el.play.disabled = !el.mode.value;
   if (el.mode.value) showLeaderboard(el.mode.value);
   if (hook.state === "lobby") setState("lobby", "lobby: choose a name and press Play");
-  if (AUTOPLAY) start();
+  if (SPECTATE) watch(SPECTATE);
+  else if (AUTOPLAY) start();
 });
+showWatchList();

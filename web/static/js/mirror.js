@@ -118,7 +118,7 @@ export function onSnapshot(msg) {
   if (!S.match) return;
   // Snapshots only count in a match: not after leave/result, nor on a
   // reconnected socket before `matched` says the seat is ours again.
-  if (hook.state !== "playing") return;
+  if (hook.state !== "playing" && hook.state !== "spectating") return;
 
   // [3, tick, ackSeq, flags, updates, then the parts whose flag is set,
   // in flag order: lead, rejects, events, scores, creates, removes].

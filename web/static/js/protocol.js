@@ -19,6 +19,8 @@ export const PROTO_MAX = 3;
 
 // client → server
 export const C_HELLO = 0, C_QUEUE = 1, C_INPUT = 2, C_PING = 3, C_LEAVE = 4, C_INPUTS = 5;
+// spectate [6, matchId, follow]: watch a match read-only (PROTOCOL.md §17)
+export const C_SPECTATE = 6;
 // server → client
 export const S_WELCOME = 0, S_QUEUED = 1, S_MATCHED = 2, S_SNAPSHOT = 3,
   S_RESULT = 4, S_PONG = 5, S_ERROR = 6, S_MOVED = 7;
@@ -41,6 +43,7 @@ export const CLOSE_NAMES = {
 export const REJECT_NAMES = { 1: "bad_direction", 2: "cooldown", 3: "dropped", 4: "invalid", 5: "missing" };
 // error message codes (PROTOCOL.md §5)
 export const E_UNKNOWN_MODE = 1, E_ALREADY_QUEUED = 2, E_NOT_QUEUED = 3, E_SEAT_EXPIRED = 4, E_MATCH_GONE = 5;
+export const E_SPECTATORS_FULL = 7, E_UNKNOWN_MATCH = 8, E_BUSY = 9;
 // welcome's `where`: where the server has the player.
 export const WHERE_LOBBY = 0, WHERE_QUEUED = 1, WHERE_SEATED = 2;
 export const CLOSE_VERSION = 4001, CLOSE_REPLACED = 4003, CLOSE_MOVED = 4007;
@@ -81,13 +84,18 @@ const int = (v, dflt) => (Number.isInteger(n(v)) && (typeof v === "number" || ty
  *   info   = [speed, avatarRadius, interestRadius, [[bit, name, cooldownTicks, aimed]…],
  *             [[type, name, a, b]…], [[name, color]…], [] | [field, min, max]]
  * Returns the plain object describeMode() (mode.js) takes. hasInfo is false
- * when the 12th element is missing (a server of an older version).
+ * when the 12th element is missing (a server of an older version). A
+ * spectator's matched has a 13th element [delayMs, follow] (spectating).
  */
 export function decodeMatched(msg) {
   const schema = arr(msg[7]);
   const info = arr(msg[11]);
   const im = arr(info[6]);
+  const spec = msg.length > 12 && Array.isArray(msg[12]) ? msg[12] : null;
   return {
+    spectating: spec !== null,
+    delayMs: spec ? n(spec[0]) : 0,
+    follow: spec ? n(spec[1]) : 0,
     matchId: String(msg[1]),
     mode: str(msg[2]),
     entityId: n(msg[3]),

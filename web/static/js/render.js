@@ -17,6 +17,7 @@ const INTERP_DELAY_MS = 100;     // render others this far in the past
 // position changes at most this many ticks apart are interpolated across.
 const SPARSE_UPDATE_TICKS = 3;
 const VIEW_SPAN = 1100; // world units visible across the smaller screen side
+const SPECTATE_BARS = 130; // CSS pixels a spectator's status line and bar take (top and bottom)
 const camera = { cx: 0, cy: 0, scale: 1, w: 0, h: 0 };
 
 /** Entities as they were INTERP_DELAY_MS ago, interpolated between snapshots. */
@@ -94,13 +95,15 @@ export function worldToScreen(x, y) {
 export function screenToWorld(sx, sy) {
   return { x: (sx - camera.w / 2) / camera.scale + camera.cx, y: (sy - camera.h / 2) / camera.scale + camera.cy };
 }
-function updateCamera(own) {
+function updateCamera(own, whole = false) {
   const W = S.match ? S.match.worldW : 2000;
   const H = S.match ? S.match.worldH : 2000;
   const minSide = Math.min(camera.w, camera.h) || 1;
   let scale = minSide / VIEW_SPAN;
   const fit = Math.min(camera.w / (W + 80), camera.h / (H + 80));
   if (fit > scale) scale = fit; // the whole world fits: show it all
+  // A spectator watching it all: the whole world, clear of the status line and the bar under it.
+  if (whole) scale = Math.min(camera.w / (W + 80), Math.max(camera.h - SPECTATE_BARS, 100) / (H + 80));
   camera.scale = scale;
   const halfW = camera.w / 2 / scale;
   const halfH = camera.h / 2 / scale;
@@ -116,7 +119,10 @@ export function render() {
   const now = performance.now();
   resizeCanvas();
   const own = S.match ? ownDrawPos(now) : null;
-  updateCamera(own);
+  // A spectator's camera follows the avatar it follows, or shows the whole world.
+  const ents = S.match && S.snapshots.length ? interpolatedEntities(now) : [];
+  const followed = hook.spectating && hook.follow ? ents.find((e) => e.id === hook.follow) || null : null;
+  updateCamera(own || followed, hook.spectating && !followed);
 
   const W = S.match ? S.match.worldW : 2000;
   const H = S.match ? S.match.worldH : 2000;
@@ -151,7 +157,6 @@ export function render() {
   ctx.strokeRect(tl.x, tl.y, W * s, H * s);
 
   if (S.match && S.snapshots.length) {
-    const ents = interpolatedEntities(now);
     // By the kinds' order: largest kinds first, under the smaller ones.
     const kinds = S.match.desc.kinds;
     const order = (e) => (kinds[e.kind] ? kinds[e.kind].order : kinds.length);
@@ -163,8 +168,9 @@ export function render() {
     // Own avatar at its predicted position.
     const latest = S.snapshots[S.snapshots.length - 1].ents.get(S.match.entityId);
     if (latest && own) drawEntity(latest, own.x, own.y, true, now);
+    if (followed) drawFollowed(followed);
     drawAimLine(own);
-    drawMinimap(ents, own);
+    drawMinimap(ents, own || followed);
   }
 
   if (hook.firstDrawMs === null) hook.firstDrawMs = Math.round(now * 10) / 10;
@@ -296,6 +302,20 @@ function drawEntity(e, x, y, isOwn, now) {
     ctx.fillStyle = isOwn ? "#bff5cf" : away ? "#6f7d8a" : "#b8c6d4";
     ctx.fillText(label, p.x, p.y + r + 4);
   }
+}
+
+/** A spectator's followed avatar: a dashed ring around it. */
+function drawFollowed(e) {
+  const k = S.match.desc.kinds[e.kind] || UNKNOWN_KIND;
+  const p = worldToScreen(e.x, e.y);
+  ctx.save();
+  ctx.strokeStyle = "#e8fff0";
+  ctx.setLineDash([5, 4]);
+  ctx.lineWidth = 2;
+  ctx.beginPath();
+  ctx.arc(p.x, p.y, Math.max(2, k.size * camera.scale) + 7, 0, Math.PI * 2);
+  ctx.stroke();
+  ctx.restore();
 }
 
 function formatField(v) {

@@ -7,13 +7,15 @@
 
 export const params = new URLSearchParams(location.search);
 export const AUTOPLAY = params.get("autoplay") === "1" || params.get("autoplay") === "true";
+// ?spectate=MATCHID: watch that match read-only (spectate.js).
+export const SPECTATE = params.get("spectate") || "";
 
 // ---------------------------------------------------------------------------
 // Test hook: a plain object mutated in place as things happen.
 // ---------------------------------------------------------------------------
 
 export const hook = {
-  state: "lobby",       // "lobby" | "connecting" | "queued" | "playing" | "reconnecting" | "moving" | "over"
+  state: "lobby",       // "lobby" | "connecting" | "queued" | "playing" | "spectating" | "reconnecting" | "moving" | "over"
   status: "",           // the status line text
   mode: "",             // the mode to queue for (the lobby's choice; matched's mode in a match)
   name: null,
@@ -90,6 +92,11 @@ export const hook = {
   names: {},                 // entityId -> player name, as far as the page knows them
   firstDrawMs: null,         // performance.now() (ms since navigation start) of the first drawn frame
   firstFrameMs: null,        // … of the first frame drawn with a snapshot
+  spectating: false,         // watching a match read-only (no avatar: entityId 0, no input sent)
+  follow: 0,                 // while spectating: the avatar entity followed (0: the whole world)
+  spectateDelayMs: 0,        // while spectating: how far behind live the match is shown
+  watchList: null,           // the lobby's running matches (GET /v1/matches), null before the first answer
+  watchError: null,          // why GET /v1/matches failed (null: it answered)
 };
 window.skirmish = hook;
 
@@ -129,6 +136,11 @@ export const el = {
   boardBody: document.querySelector("#board tbody"),
   boardNote: $("board-note"),
   notice: $("notice"),
+  spectateBar: $("spectate-bar"),
+  spectateText: $("spectate-text"),
+  spectateFollow: $("spectate-follow"),
+  watchList: $("watch-list"),
+  watchNote: $("watch-note"),
 };
 // ---------------------------------------------------------------------------
 // Match state, shared by the modules (one object so that any module may
