@@ -52,7 +52,10 @@ type LogStore interface {
 
 // LogFile is one log being written.
 type LogFile interface {
-	// Write appends p; the callee must not keep p.
+	// Write appends p; the callee must not keep p. Each p is whole
+	// records ending with a tick's end (or with the end record), the
+	// first one starting with the header: the writes before any one of
+	// them make a valid log, without its end (ErrLogIncomplete).
 	Write(p []byte) error
 	// Close ends the log and makes it available; complete reports that
 	// it has its end record.

@@ -103,6 +103,9 @@ func newMetrics() *metrics {
 	m.reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "skirmish_replay_logs_given_up_total",
 		Help: "Input logs (-record) whose rest a match gave up because their writer fell behind (the part written stays valid, without its end)."},
 		func() float64 { return float64(match.RecordsGivenUp()) }))
+	m.reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "skirmish_replay_logs_cut_total",
+		Help: "Input logs whose Redis copy was cut because it outgrew -record-max-bytes (the part kept stays valid, without its end)."},
+		func() float64 { return float64(ReplayLogsCut()) }))
 	for _, why := range []string{refusedOverload, refusedMaxPlayers} {
 		m.refused.WithLabelValues(why)
 	}

@@ -87,13 +87,20 @@ type Options struct {
 	// CheckpointInterval is how often, in a fleet, each match's state is
 	// written to Redis; default 1 s.
 	CheckpointInterval time.Duration
-	// Record, if set, is the directory where each match's input log is
-	// kept (<matchID>.skrl), and also in Redis when Redis is set; served
-	// at GET /v1/matches/{id}/replay. Empty: matches are not recorded.
+	// Record, if set, records each match's input log, served at GET
+	// /v1/matches/{id}/replay: a directory where each is kept
+	// (<matchID>.skrl), and also in Redis when Redis is set; or RecordRedis
+	// ("redis"), in Redis only, without files (Redis must be set). Empty:
+	// matches are not recorded.
 	Record string
 	// RecordRetention is how long a log is kept: older files are deleted
 	// by a janitor, and Redis copies expire; default 24 h.
 	RecordRetention time.Duration
+	// RecordMaxBytes bounds a log's Redis copy, held in memory until its
+	// match ends: a log that outgrows it is stored cut after its last
+	// whole chunk that fits, without its end record. Files are not
+	// bounded. Default 16 MiB.
+	RecordMaxBytes int
 	// DebugAddr, if set, serves net/http/pprof there (keep it private).
 	DebugAddr string
 	// MetricsAddr, if set, serves /metrics on this address only, instead
@@ -143,6 +150,9 @@ type Options struct {
 
 	// loadWindow overrides the overload signal's window (for tests).
 	loadWindow time.Duration
+	// recordChunk overrides the size of the chunks a match hands its log's
+	// writer (match.Recording.ChunkBytes; for tests).
+	recordChunk int
 }
 
 // Validate reports the first invalid option.
@@ -172,6 +182,10 @@ func (o *Options) Validate() error {
 		return errors.New("max-spectators must be -1 (none), 0 (the default) or positive")
 	case o.SpectateDelay < 0 || o.SpectateDelay > time.Minute:
 		return errors.New("spectate-delay must be positive and at most 1m")
+	case o.RecordMaxBytes < 0:
+		return errors.New("record-max-bytes must be positive")
+	case o.Record == RecordRedis && o.Redis == "":
+		return errors.New(`-record redis records to Redis only, and needs -redis (or REDIS_ADDR); to record to a directory named "redis", write -record ./redis`)
 	}
 	return nil
 }
@@ -211,6 +225,7 @@ func (o *Options) EnsureDefaults() *Options {
 	setDefault(&o.CheckpointInterval, time.Second)
 	setDefault(&o.RecordRetention, 24*time.Hour)
 	setDefault(&o.RewindMax, match.DefaultRewindMax)
+	setDefault(&o.RecordMaxBytes, 16<<20)
 	return o
 }
 
@@ -283,8 +298,9 @@ func (o *Options) RegisterFlags(fs *flag.FlagSet) {
 	fs.StringVar(&o.NodeID, "node-id", "", "name of this node in the fleet and in session records (default: random)")
 	fs.StringVar(&o.PublicURL, "public-url", "", "base URL clients reach this node at, sent to players moved here (default: http://<listen address>)")
 	fs.DurationVar(&o.CheckpointInterval, "checkpoint-interval", d.CheckpointInterval, "with -redis: how often each match's checkpoint is written to Redis")
-	fs.StringVar(&o.Record, "record", "", "record each match's input log in this directory (and in Redis with -redis), served at /v1/matches/{id}/replay; empty: off")
+	fs.StringVar(&o.Record, "record", "", "record each match's input log, served at /v1/matches/{id}/replay: a directory (and also Redis, with -redis), or the word redis for Redis only, without files (needs -redis); empty: off")
 	fs.DurationVar(&o.RecordRetention, "record-retention", d.RecordRetention, "how long recorded input logs are kept (older files are deleted; Redis copies expire)")
+	fs.IntVar(&o.RecordMaxBytes, "record-max-bytes", d.RecordMaxBytes, "largest input log copied to Redis, in bytes (each is held in memory until its match ends); a larger one is stored cut after its last whole 16 KiB chunk that fits, without its end record; files are not bounded")
 	fs.StringVar(&o.LogLevel, "log-level", d.LogLevel, "log level: debug, info, warn or error")
 	fs.StringVar(&o.DebugAddr, "debug-addr", "", "serve net/http/pprof on this address (e.g. 127.0.0.1:6060); empty: off")
 	fs.StringVar(&o.MetricsAddr, "metrics-addr", "", "serve /metrics on this address only (e.g. 127.0.0.1:9090), not on -addr; empty: on -addr")

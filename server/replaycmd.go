@@ -74,7 +74,7 @@ func ReplayFile(path string, w io.Writer) error {
 	}
 	switch {
 	case errors.Is(err, match.ErrLogIncomplete):
-		return fmt.Errorf("%w: the match was still running, or its recording was given up (its store was too slow); the figures above are those of the last recorded tick", err)
+		return fmt.Errorf("%w: the match was still running, or its recording was given up (its store was too slow) or cut (its Redis copy outgrew -record-max-bytes); the figures above are those of the last recorded tick", err)
 	case err != nil:
 		return err
 	}

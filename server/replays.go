@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -23,12 +24,15 @@ import (
 // file <dir>/<matchID>.skrl, written as a hidden temporary file and
 // renamed when the match ends, and, when the server has Redis, also at
 // skirmish:replay:{<matchID>} with the retention as TTL, so that any node
-// of the fleet can serve it. A janitor deletes the files older than the
-// retention, at start and then every retention/24 (at least a second, at
-// most an hour).
+// of the fleet can serve it. Without a dir (-record redis) the logs are
+// in Redis only. The Redis copy is held in memory until its match ends,
+// up to maxBytes (replayFile.Write). A janitor deletes the files older
+// than the retention, at start and then every retention/24 (at least a
+// second, at most an hour).
 type replayStore struct {
-	dir       string // "": no files (Redis only, to serve)
+	dir       string // "": no files (Redis only)
 	retention time.Duration
+	maxBytes  int                   // bound of a log's Redis copy
 	rdb       redis.UniversalClient // nil: no Redis
 	log       *slog.Logger
 
@@ -45,7 +49,17 @@ const (
 	maxMatchID = 128
 )
 
+// RecordRedis, as Options.Record (-record redis), records the logs in
+// Redis only, without files.
+const RecordRedis = "redis"
+
 func replayKey(id string) string { return "skirmish:replay:{" + id + "}" }
+
+var replayLogsCut atomic.Uint64
+
+// ReplayLogsCut counts the logs whose Redis copy was cut because it
+// outgrew Options.RecordMaxBytes.
+func ReplayLogsCut() uint64 { return replayLogsCut.Load() }
 
 // validMatchID reports an ID that can name a replay: 1 to 128 letters,
 // digits, '-', '_' and '.', not starting with '.' (so no path, no hidden
@@ -64,9 +78,10 @@ func validMatchID(id string) bool {
 }
 
 // newReplayStore returns the store of dir (created if missing; "" for
-// none) and rdb (nil for none), and starts its janitor when it has a dir.
-func newReplayStore(dir string, retention time.Duration, rdb redis.UniversalClient, log *slog.Logger) (*replayStore, error) {
-	s := &replayStore{dir: dir, retention: retention, rdb: rdb, log: log,
+// none) and rdb (nil for none), whose Redis copies hold at most maxBytes,
+// and starts its janitor when it has a dir.
+func newReplayStore(dir string, retention time.Duration, maxBytes int, rdb redis.UniversalClient, log *slog.Logger) (*replayStore, error) {
+	s := &replayStore{dir: dir, retention: retention, maxBytes: maxBytes, rdb: rdb, log: log,
 		stop: make(chan struct{}), swept: make(chan struct{}), done: make(chan struct{})}
 	if dir == "" {
 		close(s.swept)
@@ -164,12 +179,29 @@ type replayFile struct {
 	s   *replayStore
 	id  string
 	f   *os.File
-	buf bytes.Buffer
+	mem []byte // the Redis copy: at most s.maxBytes
+	cut bool   // a chunk did not fit in mem: the copy ends before it
 }
 
+// Write appends chunk p to the file, and to the Redis copy while it fits
+// in s.maxBytes. A chunk is whole records ending at a tick's end or with
+// the end record (match.LogFile), so the chunks before the first that
+// does not fit are a valid log, without its end (match.ErrLogIncomplete),
+// as when a match gives up a log whose writer is too slow.
 func (f *replayFile) Write(p []byte) error {
-	if f.s.rdb != nil {
-		f.buf.Write(p)
+	if f.s.rdb != nil && !f.cut {
+		if n := len(f.mem) + len(p); n > f.s.maxBytes {
+			f.cut = true
+			replayLogsCut.Add(1)
+			f.s.log.Warn("replay log cut for Redis: larger than -record-max-bytes", "match", f.id,
+				"kept", len(f.mem), "max", f.s.maxBytes)
+		} else {
+			if n > cap(f.mem) {
+				// Grow as append would, but never past the bound.
+				f.mem = append(make([]byte, 0, min(max(2*cap(f.mem), n), f.s.maxBytes)), f.mem...)
+			}
+			f.mem = append(f.mem, p...)
+		}
 	}
 	if f.f != nil {
 		_, err := f.f.Write(p)
@@ -193,11 +225,18 @@ func (f *replayFile) Close(complete bool) error {
 			errs = append(errs, err)
 		}
 	}
-	if f.s.rdb != nil {
+	switch {
+	case f.s.rdb == nil:
+	case len(f.mem) == 0:
+		// Its first chunk (the header, and a checkpoint for an adopted
+		// match) alone was larger than the bound.
+		errs = append(errs, fmt.Errorf("replay log %s: not copied to Redis: its first chunk is larger than -record-max-bytes (%d)", f.id, f.s.maxBytes))
+	default:
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		errs = append(errs, f.s.rdb.Set(ctx, replayKey(f.id), f.buf.Bytes(), f.s.retention).Err())
+		errs = append(errs, f.s.rdb.Set(ctx, replayKey(f.id), f.mem, f.s.retention).Err())
 		cancel()
 	}
+	f.mem = nil
 	if !complete {
 		f.s.log.Warn("replay log stored incomplete", "match", f.id)
 	}
@@ -205,6 +244,7 @@ func (f *replayFile) Close(complete bool) error {
 }
 
 func (f *replayFile) Abort() {
+	f.mem = nil
 	if f.f != nil {
 		_ = f.f.Close()
 		_ = os.Remove(f.f.Name())

@@ -42,7 +42,7 @@ func TestReplayJanitor(t *testing.T) {
 			}
 		}
 	}
-	st, err := newReplayStore(dir, time.Hour, nil, discardLog)
+	st, err := newReplayStore(dir, time.Hour, 1<<20, nil, discardLog)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -82,7 +82,7 @@ func TestReplayStoreFileAndRedis(t *testing.T) {
 	rdb := redis.NewUniversalClient(&redis.UniversalOptions{Addrs: []string{testRedis(t)}})
 	defer rdb.Close()
 	id := "m-" + NewPlayerID()[2:10] + "-1"
-	st, err := newReplayStore(dir, time.Hour, rdb, discardLog)
+	st, err := newReplayStore(dir, time.Hour, 1<<20, rdb, discardLog)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -115,7 +115,7 @@ func TestReplayStoreFileAndRedis(t *testing.T) {
 		t.Error("a match id with a path was accepted")
 	}
 
-	other, _ := newReplayStore("", time.Hour, rdb, discardLog) // another node
+	other, _ := newReplayStore("", time.Hour, 1<<20, rdb, discardLog) // another node
 	s := &Server{replays: other, log: discardLog}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /v1/matches/{id}/replay", s.handleReplay)
@@ -160,5 +160,49 @@ func TestReplayFileMalformed(t *testing.T) {
 	}
 	if err := ReplayFile(filepath.Join(dir, "none"), io.Discard); err == nil {
 		t.Error("a missing file replays")
+	}
+}
+
+// TestReplayRedisCopyBound: the Redis copy of a log keeps the chunks
+// before the first that would take it past the bound, its memory never
+// exceeds the bound, and the cut is counted; a log whose first chunk
+// alone is too large is not copied, and Close says so.
+func TestReplayRedisCopyBound(t *testing.T) {
+	ctx := context.Background()
+	rdb := redis.NewUniversalClient(&redis.UniversalOptions{Addrs: []string{testRedis(t)}})
+	defer rdb.Close()
+	st, _ := newReplayStore("", time.Hour, 10, rdb, discardLog)
+	id := "m-" + NewPlayerID()[2:10] + "-1"
+	lf, err := st.Create(id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := lf.(*replayFile)
+	cut := ReplayLogsCut()
+	for _, chunk := range []string{"SKRL", "-lo", "g-", "23", "4"} { // 9 bytes fit; "23" does not, nor "4" after it, though it would
+		if err := f.Write([]byte(chunk)); err != nil {
+			t.Fatal(err)
+		}
+		if cap(f.mem) > 10 {
+			t.Fatalf("%d bytes held for a bound of 10", cap(f.mem))
+		}
+	}
+	if got := ReplayLogsCut() - cut; got != 1 {
+		t.Errorf("%d cuts counted, want 1", got)
+	}
+	if err := f.Close(true); err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := rdb.Get(ctx, replayKey(id)).Result(); b != "SKRL-log-" {
+		t.Errorf("redis copy %q, want %q", b, "SKRL-log-")
+	}
+
+	big, _ := st.Create(id + "0")
+	_ = big.Write([]byte("SKRL-header-"))
+	if err := big.Close(true); err == nil || !strings.Contains(err.Error(), "record-max-bytes") {
+		t.Errorf("a log whose first chunk is over the bound: %v", err)
+	}
+	if n := rdb.Exists(ctx, replayKey(id+"0")).Val(); n != 0 {
+		t.Error("a log whose first chunk is over the bound was copied")
 	}
 }

@@ -143,12 +143,17 @@ func New(opts Options) (*Server, error) {
 			TickPhaseGroup: opts.TickPhaseGroup, RewindMax: opts.RewindMax},
 	}
 	if opts.Record != "" || rdb != nil {
-		if s.replays, err = newReplayStore(opts.Record, opts.RecordRetention, rdb, s.log); err != nil {
+		dir := opts.Record
+		if dir == RecordRedis {
+			dir = "" // Redis only (Validate saw that rdb is set)
+		}
+		if s.replays, err = newReplayStore(dir, opts.RecordRetention, opts.RecordMaxBytes, rdb, s.log); err != nil {
 			return nil, err
 		}
 	}
 	if opts.Record != "" {
 		s.record = s.replays.recording(built)
+		s.record.ChunkBytes = opts.recordChunk
 		lcfg.Match.Record = s.record
 	}
 	if s.fleet != nil {
