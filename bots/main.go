@@ -200,6 +200,8 @@ func parseFlags(args []string) (Config, outputs, error) {
 	fs.DurationVar(&cfg.Ramp, "ramp", 2*time.Second, "time over which to start the bots, evenly spaced")
 	fs.Uint64Var(&cfg.Seed, "seed", 0, "seed of the bots' random choices (0: from the clock)")
 	fs.Float64Var(&cfg.Chaos, "chaos", 0, "cut this many connections per bot per minute (F×n a minute, evenly spread, random playing bots, no close frame); the bots reconnect and resume")
+	fs.DurationVar(&cfg.Latency, "latency", 0, "delay every frame of every bot by this much, each way (an injected network latency)")
+	fs.DurationVar(&cfg.Jitter, "jitter", 0, "vary each frame's delay by a value drawn uniformly from [-jitter, +jitter] (never below 0), each way; frames are never reordered (TCP)")
 	fs.BoolVar(&cfg.Soak, "soak", false, "check the server (its /metrics before and after) and the bots after the run; exit 3 if a check fails")
 	fs.StringVar(&out.cpuProfile, "cpuprofile", "", "write a CPU profile of the bots process over the whole run to this file (go tool pprof)")
 	fs.StringVar(&cfg.DebugURL, "debug-url", "", "base URL of the server's -debug-addr (net/http/pprof), where -soak forces a GC before measuring the heap")

@@ -26,8 +26,8 @@ func playingClient(tb testing.TB) (*Client, *netcode.Matched) {
 	m := &netcode.Matched{MatchID: "m-bench", Mode: "arena", Entity: 1, TickRate: 30,
 		WorldW: spec.Width, WorldH: spec.Height, Schema: spec.Schema, EndTick: 1 << 30, Info: spec.Info(30)}
 	c := &Client{reader: netcode.NewReader(), closed: make(chan struct{}), events: make(chan netcode.ServerMsg, 16)}
-	c.out = newDelayLine(0, cloneFrame, func(f frame) { _ = f.ws.WriteMessage(gws.OpcodeBinary, f.b) })
-	c.in = newDelayLine(0, cloneFrame, func(f frame) { c.handle(f.gen, f.b) })
+	c.out = newDelayLine(0, 0, cloneFrame, func(f frame) { _ = f.ws.WriteMessage(gws.OpcodeBinary, f.b) })
+	c.in = newDelayLine(0, 0, cloneFrame, func(f frame) { c.handle(f.gen, f.b) })
 	c.link = &link{gen: 1, welcomed: true, welcome: make(chan struct{}), gone: make(chan struct{})}
 	c.gen = 1
 	c.onMatched(m)

@@ -91,7 +91,11 @@ func (c *Client) onSnapshot(s *netcode.Snapshot) {
 		x, y = c.predict(self, x, y, &c.pending[i])
 	}
 	if c.predOK && !teleported {
-		c.stats.MaxCorrection = max(c.stats.MaxCorrection, math.Hypot(float64(x-c.predX), float64(y-c.predY)))
+		corr := math.Hypot(float64(x-c.predX), float64(y-c.predY))
+		c.stats.MaxCorrection = max(c.stats.MaxCorrection, corr)
+		if corr > 1 {
+			c.stats.CorrectionsOver1u++
+		}
 	}
 	if !c.predOK {
 		// The first snapshot of a match marks the server's tick phase: it
