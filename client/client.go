@@ -163,9 +163,11 @@ type Stats struct {
 	// the process stalled); Drains the sends it postponed to drain the
 	// server's queue after an input missed its tick (see jit).
 	LateSends, Drains int
-	// Frames counts the views taken (View, ViewInto) while playing with a
-	// snapshot to draw; EmptyBuffer those whose render time had no pair of
-	// snapshots around it (others were held at the newest or oldest one).
+	// Frames counts the views taken (View, ViewInto) while playing, once
+	// the snapshots of the view first reached around the render time (the
+	// buffer of a new match or resumed seat filled); EmptyBuffer those
+	// whose render time had no pair of snapshots around it (others were
+	// held at the newest or oldest one).
 	// InterpDelay holds, per frame, how far the render time was behind
 	// the newest snapshot.
 	Frames, EmptyBuffer int
@@ -486,7 +488,8 @@ func (c *Client) ViewInto(v *View) {
 	rt, ok := c.world.clock.advance(time.Now())
 	var d drawn
 	v.Entities, d = c.world.interpolate(v.Entities, rt, c.matched.Entity)
-	if ok && d.ok && c.phase == PhasePlaying {
+	c.world.clock.primed = c.world.clock.primed || (ok && d.ok && !d.empty)
+	if ok && d.ok && c.phase == PhasePlaying && c.world.clock.primed {
 		v.RenderTick, v.RenderFrac = d.viewTime()
 		v.EmptyBuffer = d.empty
 		delay := (float64(c.world.tick) - rt) * c.world.clock.dt

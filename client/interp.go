@@ -53,6 +53,10 @@ type interpClock struct {
 	at       time.Time
 	rate     float64
 	running  bool
+	// primed: a frame found a pair of snapshots around its render time.
+	// Until then the buffer is filling (a new view: the first snapshots
+	// of a match or of a resumed seat), and frames do not count as empty.
+	primed bool
 }
 
 func newInterpClock(tickRate uint32) interpClock {

@@ -185,21 +185,29 @@ func TestViewCountsFrames(t *testing.T) {
 	}
 	newest := c.world.tick
 	var v View
-	// A render time 20 ticks past the newest snapshot: held, empty.
-	c.mu.Lock()
-	c.world.clock = interpClock{dt: c.world.clock.dt, n: 1, base: time.Now(), baseTick: newest + 20, rate: 1}
-	c.mu.Unlock()
-	c.ViewInto(&v)
-	if !v.EmptyBuffer || v.RenderTick != newest || v.RenderFrac != 0 {
-		t.Errorf("view past the newest: empty %v, render %d+%v; want empty at %d", v.EmptyBuffer, v.RenderTick, v.RenderFrac, newest)
+	set := func(baseTick uint32, delay float64, primed bool) {
+		c.mu.Lock()
+		c.world.clock = interpClock{dt: c.world.clock.dt, n: 1, base: time.Now(), baseTick: baseTick, delay: delay, rate: 1, primed: primed}
+		c.mu.Unlock()
 	}
-	// 1.52 ticks behind it: a pair, about 50.7 ms of delay.
-	c.mu.Lock()
-	c.world.clock = interpClock{dt: c.world.clock.dt, n: 1, base: time.Now(), baseTick: newest - 1, delay: 0.52, rate: 1}
-	c.mu.Unlock()
+	// A new view whose render time has not reached its snapshots yet: the
+	// buffer is filling, the frame is not counted.
+	set(newest+20, 0, false)
+	c.ViewInto(&v)
+	if st := c.Stats(); st.Frames != 0 || st.EmptyBuffer != 0 {
+		t.Errorf("a frame before the buffer filled counted: %d frames, %d empty", st.Frames, st.EmptyBuffer)
+	}
+	// 1.52 ticks behind the newest: a pair, about 50.7 ms of delay.
+	set(newest-1, 0.52, false)
 	c.ViewInto(&v)
 	if v.EmptyBuffer || v.RenderTick != newest-2 || math.Abs(float64(v.RenderFrac)-0.48) > 0.01 {
 		t.Errorf("view 1.52 ticks behind: empty %v, render %d+%v; want %d+0.48", v.EmptyBuffer, v.RenderTick, v.RenderFrac, newest-2)
+	}
+	// A render time 20 ticks past the newest snapshot: held, empty.
+	set(newest+20, 0, true)
+	c.ViewInto(&v)
+	if !v.EmptyBuffer || v.RenderTick != newest || v.RenderFrac != 0 {
+		t.Errorf("view past the newest: empty %v, render %d+%v; want empty at %d", v.EmptyBuffer, v.RenderTick, v.RenderFrac, newest)
 	}
 	st := c.Stats()
 	if st.Frames != 2 || st.EmptyBuffer != 1 || st.InterpDelay.Count() != 2 {
@@ -216,12 +224,21 @@ func TestViewCountsFrames(t *testing.T) {
 // selfFrames returns snapshots of match m in which its player's avatar
 // (entity 1) stands at xs[k] (y 100) at tick k, acknowledging seq k+1.
 func selfFrames(m *netcode.Matched, xs []float32, others ...netcode.Entity) [][]byte {
+	return selfFramesHP(m, xs, nil, others...)
+}
+
+// selfFramesHP is selfFrames with the avatar's hp at tick k hp[k] (100
+// past the end of hp).
+func selfFramesHP(m *netcode.Matched, xs []float32, hp []float32, others ...netcode.Entity) [][]byte {
 	v := netcode.NewView(&m.Schema, game.NewArena(game.ArenaConfig{}).Spec().Interest)
 	frames := make([][]byte, len(xs))
 	for k, x := range xs {
 		v.Begin(uint32(k + 1))
 		self := netcode.Entity{ID: 1, Kind: game.KindPlayer, X: x, Y: 100}
 		self.F[game.FieldHP] = 100
+		if k < len(hp) {
+			self.F[game.FieldHP] = hp[k]
+		}
 		v.Consider(&self, 0, 0, true)
 		for i := range others {
 			o := others[i]
@@ -248,6 +265,20 @@ func TestCorrectionsOver1u(t *testing.T) {
 	st := c.Stats()
 	if st.CorrectionsOver1u != 1 || math.Abs(st.MaxCorrection-2.5) > 0.01 {
 		t.Errorf("corrections over 1u %d, max %v; want 1, 2.5", st.CorrectionsOver1u, st.MaxCorrection)
+	}
+	// Inputs predicted ahead of a death are undone: no correction.
+	c, m = playingClient(t)
+	c.predX, c.predY = 100, 100
+	frames := selfFramesHP(m, []float32{100, 100, 100}, []float32{100, 100, 0})
+	c.handle(1, frames[0])
+	c.handle(1, frames[1])
+	c.mu.Lock()
+	c.predX = 110 // as if inputs sent since had moved it
+	c.pending = append(c.pending, netcode.Input{Seq: 10, MoveX: 1}, netcode.Input{Seq: 11, MoveX: 1})
+	c.mu.Unlock()
+	c.handle(1, frames[2])
+	if st := c.Stats(); st.CorrectionsOver1u != 0 {
+		t.Errorf("a death counted as %d corrections", st.CorrectionsOver1u)
 	}
 }
 

@@ -90,7 +90,11 @@ func (c *Client) onSnapshot(s *netcode.Snapshot) {
 	for i := range c.pending {
 		x, y = c.predict(self, x, y, &c.pending[i])
 	}
-	if c.predOK && !teleported {
+	// The server stopping or freeing the avatar by itself (a death, a
+	// revival: immobile or no more) is no more a misprediction than a
+	// teleport: the inputs predicted ahead of it are undone or replayed
+	// differently, which is no correction of the movement.
+	if c.predOK && !teleported && c.srvStill == wasStill {
 		corr := math.Hypot(float64(x-c.predX), float64(y-c.predY))
 		c.stats.MaxCorrection = max(c.stats.MaxCorrection, corr)
 		if corr > 1 {
