@@ -249,6 +249,7 @@ type Client struct {
 	closing atomic.Bool // Close was called
 
 	events chan netcode.ServerMsg
+	now    func() time.Time // the clock views are drawn by; nil: time.Now (tests set it)
 
 	// mu guards what follows: one lock, since a snapshot moves the
 	// prediction, the input schedule and the phase together, and a drop
@@ -485,7 +486,11 @@ func (c *Client) ViewInto(v *View) {
 	if c.matched.TickRate > 0 && c.matched.EndTick > c.world.tick {
 		v.TimeLeft = time.Duration(c.matched.EndTick-c.world.tick) * time.Second / time.Duration(c.matched.TickRate)
 	}
-	rt, ok := c.world.clock.advance(time.Now())
+	now := time.Now
+	if c.now != nil {
+		now = c.now
+	}
+	rt, ok := c.world.clock.advance(now())
 	var d drawn
 	v.Entities, d = c.world.interpolate(v.Entities, rt, c.matched.Entity)
 	c.world.clock.primed = c.world.clock.primed || (ok && d.ok && !d.empty)

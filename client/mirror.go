@@ -110,41 +110,109 @@ func (d drawn) viewTime() (uint32, float32) {
 	return uint32(t), float32(d.rt - t)
 }
 
-// pair returns the snapshots around render time rt (ticks): a at or before
-// it, b after it, and the fraction f of the way from a to b; with an empty
-// buffer, b is the newest (or oldest) snapshot and a is b.
-func (m *mirror) pair(rt float64) (a, b *snap, f float32, d drawn) {
+// sparseTicks: an entity far from the avatar is updated every 3rd tick
+// only (PROTOCOL.md §10), holding still in between; two changes of its
+// position at most this many ticks apart are interpolated across (as the
+// browser's render.js does).
+const sparseTicks = 3
+
+// snapAt returns the snapshot of age k (0: the newest; k < m.n).
+func (m *mirror) snapAt(k int) *snap { return &m.ring[(m.head-k+snapRing)%snapRing] }
+
+// pair returns the ages of the snapshots around render time rt (ticks): ka
+// at or before it, kb after it (ka = kb + 1), and the fraction f of the way
+// from ka to kb; with an empty buffer, kb is the newest (or oldest)
+// snapshot and ka is kb.
+func (m *mirror) pair(rt float64) (ka, kb int, f float32, d drawn) {
 	d.ok = m.n > 0
 	if !d.ok {
-		return nil, nil, 0, d
+		return 0, 0, 0, d
 	}
-	b = &m.ring[m.head]
-	if rt >= float64(b.tick) {
+	if b := m.snapAt(0); rt >= float64(b.tick) {
 		d.rt, d.empty = float64(b.tick), rt > float64(b.tick)
-		return b, b, 0, d
+		return 0, 0, 0, d
 	}
-	for i := 1; i < m.n; i++ {
-		a = &m.ring[(m.head-i+snapRing)%snapRing]
+	for k := 1; k < m.n; k++ {
+		a, b := m.snapAt(k), m.snapAt(k-1)
 		if float64(a.tick) <= rt {
 			d.rt = rt
-			return a, b, float32((rt - float64(a.tick)) / float64(b.tick-a.tick)), d
+			return k, k - 1, float32((rt - float64(a.tick)) / float64(b.tick-a.tick)), d
 		}
-		b = a
 	}
-	d.rt, d.empty = float64(b.tick), true // older than every snapshot held
-	return b, b, 0, d
+	d.rt, d.empty = float64(m.snapAt(m.n-1).tick), true // older than every snapshot held
+	return m.n - 1, m.n - 1, 0, d
+}
+
+// pos returns where the entity id is in the snapshot of age k, looking
+// first at hint (its index there, maybe).
+func (m *mirror) pos(k int, id uint32, hint int) (x, y float32, i int) {
+	es := m.snapAt(k).es
+	if i = index(es, id, hint); i >= 0 {
+		return es[i].X, es[i].Y, i
+	}
+	return 0, 0, -1
+}
+
+// moved reports whether the snapshot of age k changed the position of the
+// entity id (or brought it into view); false for the oldest snapshot
+// held, whose predecessor is gone.
+func (m *mirror) moved(k int, id uint32, hint int) bool {
+	if k+1 >= m.n {
+		return false
+	}
+	x, y, i := m.pos(k, id, hint)
+	if i < 0 {
+		return false
+	}
+	px, py, j := m.pos(k+1, id, i)
+	return j < 0 || px != x || py != y
+}
+
+// place sets e's position (e is the entity as of the snapshot of age kb)
+// at render time rt, between the snapshots of ages ka and kb (f of the
+// way), or across the changes of its position around them when it is
+// updated only every few ticks. hint is its index in snapshot ka, maybe;
+// place returns its index there (-1: not there).
+func (m *mirror) place(e *netcode.Entity, ka, kb int, rt float64, f float32, hint int) int {
+	ax, ay, j := m.pos(ka, e.ID, hint)
+	if j < 0 {
+		return -1 // new in view: as it is
+	}
+	if !m.moved(kb, e.ID, -1) || !m.moved(ka, e.ID, j) {
+		k0 := ka
+		for k0 < m.n-1 && !m.moved(k0, e.ID, j) && m.snapAt(ka).tick-m.snapAt(k0).tick < sparseTicks {
+			k0++
+		}
+		k1 := kb
+		for k1 > 0 && !m.moved(k1, e.ID, -1) && m.snapAt(k1).tick-m.snapAt(kb).tick < sparseTicks {
+			k1--
+		}
+		t0, t1 := m.snapAt(k0).tick, m.snapAt(k1).tick
+		if m.moved(k0, e.ID, j) && m.moved(k1, e.ID, -1) && t1-t0 <= sparseTicks {
+			x0, y0, i0 := m.pos(k0, e.ID, j)
+			x1, y1, i1 := m.pos(k1, e.ID, -1)
+			if i0 >= 0 && i1 >= 0 {
+				g := float32(min(max((rt-float64(t0))/float64(t1-t0), 0), 1))
+				e.X, e.Y = x0+(x1-x0)*g, y0+(y1-y0)*g
+				return j
+			}
+		}
+	}
+	e.X = ax + (e.X-ax)*f
+	e.Y = ay + (e.Y-ay)*f
+	return j
 }
 
 // interpolate appends to dst the entities in view at render time rt
 // (ticks), every one but self placed between the snapshots around it, and
 // self as of the newest snapshot.
 func (m *mirror) interpolate(dst []netcode.Entity, rt float64, self uint32) ([]netcode.Entity, drawn) {
-	a, b, f, d := m.pair(rt)
+	ka, kb, f, d := m.pair(rt)
 	if !d.ok {
 		return dst, d
 	}
 	n := len(dst)
-	dst = append(dst, b.es...)
+	dst = append(dst, m.snapAt(kb).es...)
 	out := dst[n:]
 	hasSelf := false
 	j := 0
@@ -157,16 +225,13 @@ func (m *mirror) interpolate(dst []netcode.Entity, rt float64, self uint32) ([]n
 			}
 			continue
 		}
-		if a == b {
+		if ka == kb {
 			continue
 		}
-		if j = index(a.es, e.ID, j); j < 0 {
+		if j = m.place(e, ka, kb, d.rt, f, j); j < 0 {
 			j = 0
 			continue
 		}
-		p := a.es[j]
-		e.X = p.X + (e.X-p.X)*f
-		e.Y = p.Y + (e.Y-p.Y)*f
 		j++
 	}
 	if !hasSelf && self != 0 {
@@ -180,21 +245,18 @@ func (m *mirror) interpolate(dst []netcode.Entity, rt float64, self uint32) ([]n
 // at returns the entity with id as drawn at render time rt, if it is in
 // view there.
 func (m *mirror) at(id uint32, rt float64) (netcode.Entity, bool) {
-	a, b, f, d := m.pair(rt)
+	ka, kb, f, d := m.pair(rt)
 	if !d.ok {
 		return netcode.Entity{}, false
 	}
-	i := index(b.es, id, -1)
+	es := m.snapAt(kb).es
+	i := index(es, id, -1)
 	if i < 0 {
 		return netcode.Entity{}, false
 	}
-	e := b.es[i]
-	if a != b {
-		if j := index(a.es, id, i); j >= 0 {
-			p := a.es[j]
-			e.X = p.X + (e.X-p.X)*f
-			e.Y = p.Y + (e.Y-p.Y)*f
-		}
+	e := es[i]
+	if ka != kb {
+		m.place(&e, ka, kb, d.rt, f, i)
 	}
 	return e, true
 }

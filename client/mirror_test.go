@@ -72,6 +72,37 @@ func TestMirrorInterpolate(t *testing.T) {
 	}
 }
 
+// An entity updated every 3rd tick only (far from the avatar) slides from
+// one change of its position to the next instead of holding still and
+// jumping; one updated every tick, beside it, moves as before.
+func TestMirrorSparseUpdates(t *testing.T) {
+	ticks := []uint32{10, 11, 12, 13, 14, 15, 16}
+	xs := []float32{0, 0, 0, 30, 30, 30, 60}
+	var ess [][]netcode.Entity
+	for i, x := range xs {
+		ess = append(ess, []netcode.Entity{{ID: 5, X: x}, {ID: 6, X: float32(10 * i)}})
+	}
+	m := ringOf(ticks, ess)
+	for _, c := range []struct {
+		rt   float64
+		x, y float32
+	}{{14.5, 45, 45}, {13, 30, 30}, {15.5, 55, 55}, {13.5, 35, 35}} {
+		got, d := m.interpolate(nil, c.rt, 0)
+		if d.empty || len(got) != 2 || got[0].X != c.x || got[1].X != c.y {
+			t.Errorf("rt %v: %+v, want x %v (sparse) and %v", c.rt, got, c.x, c.y)
+		}
+		if e, ok := m.at(5, c.rt); !ok || e.X != c.x {
+			t.Errorf("at(5, %v) = %+v, want x %v", c.rt, e, c.x)
+		}
+	}
+	// Changes more than 3 ticks apart: an entity that stopped, then went on.
+	m = ringOf([]uint32{10, 11, 12, 13, 14, 15}, [][]netcode.Entity{
+		{{ID: 5, X: 0}}, {{ID: 5, X: 6}}, {{ID: 5, X: 6}}, {{ID: 5, X: 6}}, {{ID: 5, X: 6}}, {{ID: 5, X: 12}}})
+	if got, _ := m.interpolate(nil, 12.5, 0); got[0].X != 6 {
+		t.Errorf("a stopped entity drawn at x %v, want 6", got[0].X)
+	}
+}
+
 // A render time past the newest snapshot, or before the oldest, has no
 // pair around it: the buffer is empty and others are held.
 func TestMirrorEmptyBuffer(t *testing.T) {
@@ -185,9 +216,11 @@ func TestViewCountsFrames(t *testing.T) {
 	}
 	newest := c.world.tick
 	var v View
+	at := time.Now()
+	c.now = func() time.Time { return at }
 	set := func(baseTick uint32, delay float64, primed bool) {
 		c.mu.Lock()
-		c.world.clock = interpClock{dt: c.world.clock.dt, n: 1, base: time.Now(), baseTick: baseTick, delay: delay, rate: 1, primed: primed}
+		c.world.clock = interpClock{dt: c.world.clock.dt, n: 1, base: at, baseTick: baseTick, delay: delay, rate: 1, primed: primed}
 		c.mu.Unlock()
 	}
 	// A new view whose render time has not reached its snapshots yet: the
@@ -298,10 +331,11 @@ func TestAimAtDrawnTarget(t *testing.T) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	// Render time 3.5: the target was at x 206 at tick 3, 209 at 4.
-	c.world.clock = interpClock{dt: c.world.clock.dt, n: 1, base: time.Now(), baseTick: 5, delay: 1.5, rate: 1}
+	at := time.Now()
+	c.world.clock = interpClock{dt: c.world.clock.dt, n: 1, base: at, baseTick: 5, delay: 1.5, rate: 1}
 	c.ctl = Control{Buttons: 1 << 5, AimAt: 7, AimX: 1}
 	in := c.inputs.next()
-	c.aim(&in, time.Now())
+	c.aim(&in, at)
 	if !in.Pressed(5) || in.ViewTick != 3 || math.Abs(float64(in.ViewFrac)-0.5) > 0.01 {
 		t.Fatalf("input %+v: want bit 5 pressed at view time 3 + 0.5", in)
 	}
@@ -312,14 +346,14 @@ func TestAimAtDrawnTarget(t *testing.T) {
 		t.Errorf("aimed shots %v, want 1 at bit 5", c.stats.AimedShots)
 	}
 	in = c.inputs.next() // within the cooldown: not pressed, no view time
-	c.aim(&in, time.Now())
+	c.aim(&in, at)
 	if in.Pressed(5) || in.ViewTick != 0 || c.stats.AimedShots[5] != 1 {
 		t.Errorf("input within the cooldown %+v, shots %v", in, c.stats.AimedShots)
 	}
 	c.inputs.lastUse[5] = 0
 	c.ctl.AimAt = 99 // not in view: the control's aim stands, no shot
 	in = c.inputs.next()
-	c.aim(&in, time.Now())
+	c.aim(&in, at)
 	if !in.Pressed(5) || in.AimX != 1 || in.AimY != 0 || in.ViewTick == 0 || c.stats.AimedShots[5] != 1 {
 		t.Errorf("input at a target out of view %+v, shots %v", in, c.stats.AimedShots)
 	}
