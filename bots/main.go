@@ -24,6 +24,15 @@
 // migrate_death_ms apart). make fleet-drill runs them against a fleet of
 // three nodes and kills or drains one of them mid-run.
 //
+// -latency D -jitter J delays every frame of every bot by D ± J (uniform,
+// never reordering a connection's frames), each way. The report tells how
+// the netcode felt (docs/NETCODE.md): interp_delay_ms (p50, p99: how far
+// behind the newest snapshot the bots drew others, per control update),
+// empty_buffer_pct, corrections_over_1u, and in a mode with an action and
+// an event named "hitscan", hit_ratio (hitscan_hits / hitscan_shots: the
+// shots fired at the target under a bot's crosshair in its own view, and
+// the events naming the bot as the shooter).
+//
 // The bots always reconnect when their connection drops, and resume their
 // seat. -chaos F cuts F×n connections a minute (at random among the playing
 // bots, evenly spread, without a close frame) to exercise that.
