@@ -168,29 +168,33 @@ func (m *mirror) moved(k int, id uint32, hint int) bool {
 	return j < 0 || px != x || py != y
 }
 
-// place sets e's position (e is the entity as of the snapshot of age kb)
-// at render time rt, between the snapshots of ages ka and kb (f of the
-// way), or across the changes of its position around them when it is
-// updated only every few ticks. hint is its index in snapshot ka, maybe;
-// place returns its index there (-1: not there).
-func (m *mirror) place(e *netcode.Entity, ka, kb int, rt float64, f float32, hint int) int {
+// place sets e's position (e is the entity as of the snapshot of age kb,
+// at index ib there) at render time rt, between the snapshots of ages ka
+// and kb (f of the way), or across the changes of its position around
+// them when it is updated only every few ticks. hint is its index in
+// snapshot ka, maybe; place returns its index there (-1: not there). An
+// entity keeps its index from snapshot to snapshot while the view's
+// handles stay put, so every lookup starts at the index it had in the
+// next snapshot: a frame costs about one comparison per entity and
+// snapshot looked at.
+func (m *mirror) place(e *netcode.Entity, ib, ka, kb int, rt float64, f float32, hint int) int {
 	ax, ay, j := m.pos(ka, e.ID, hint)
 	if j < 0 {
 		return -1 // new in view: as it is
 	}
-	if !m.moved(kb, e.ID, -1) || !m.moved(ka, e.ID, j) {
+	if !m.moved(kb, e.ID, ib) || !m.moved(ka, e.ID, j) {
 		k0 := ka
 		for k0 < m.n-1 && !m.moved(k0, e.ID, j) && m.snapAt(ka).tick-m.snapAt(k0).tick < sparseTicks {
 			k0++
 		}
 		k1 := kb
-		for k1 > 0 && !m.moved(k1, e.ID, -1) && m.snapAt(k1).tick-m.snapAt(kb).tick < sparseTicks {
+		for k1 > 0 && !m.moved(k1, e.ID, ib) && m.snapAt(k1).tick-m.snapAt(kb).tick < sparseTicks {
 			k1--
 		}
 		t0, t1 := m.snapAt(k0).tick, m.snapAt(k1).tick
-		if m.moved(k0, e.ID, j) && m.moved(k1, e.ID, -1) && t1-t0 <= sparseTicks {
+		if m.moved(k0, e.ID, j) && m.moved(k1, e.ID, ib) && t1-t0 <= sparseTicks {
 			x0, y0, i0 := m.pos(k0, e.ID, j)
-			x1, y1, i1 := m.pos(k1, e.ID, -1)
+			x1, y1, i1 := m.pos(k1, e.ID, ib)
 			if i0 >= 0 && i1 >= 0 {
 				g := float32(min(max((rt-float64(t0))/float64(t1-t0), 0), 1))
 				e.X, e.Y = x0+(x1-x0)*g, y0+(y1-y0)*g
@@ -215,7 +219,7 @@ func (m *mirror) interpolate(dst []netcode.Entity, rt float64, self uint32) ([]n
 	dst = append(dst, m.snapAt(kb).es...)
 	out := dst[n:]
 	hasSelf := false
-	j := 0
+	off := 0 // an entity's index in ka less its index in kb, as last found
 	for i := range out {
 		e := &out[i]
 		if e.ID == self {
@@ -228,11 +232,9 @@ func (m *mirror) interpolate(dst []netcode.Entity, rt float64, self uint32) ([]n
 		if ka == kb {
 			continue
 		}
-		if j = m.place(e, ka, kb, d.rt, f, j); j < 0 {
-			j = 0
-			continue
+		if j := m.place(e, i, ka, kb, d.rt, f, i+off); j >= 0 {
+			off = j - i
 		}
-		j++
 	}
 	if !hasSelf && self != 0 {
 		if s, ok := m.find(self); ok {
@@ -256,7 +258,7 @@ func (m *mirror) at(id uint32, rt float64) (netcode.Entity, bool) {
 	}
 	e := es[i]
 	if ka != kb {
-		m.place(&e, ka, kb, d.rt, f, i)
+		m.place(&e, i, ka, kb, d.rt, f, i)
 	}
 	return e, true
 }
