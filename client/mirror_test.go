@@ -391,3 +391,20 @@ func TestViewIntoAllocs(t *testing.T) {
 		t.Errorf("%.1f allocations per ViewInto, want none", n)
 	}
 }
+
+// The target delay is clamped to InterpMaxDelay however late snapshots
+// come.
+func TestInterpDelayClamped(t *testing.T) {
+	k := newInterpClock(30)
+	t0 := time.Unix(1000, 0)
+	for tick := uint32(1); tick <= 100; tick++ {
+		late := time.Duration(0)
+		if tick%4 == 0 {
+			late = 2 * time.Second
+		}
+		k.arrive(tick, t0.Add(time.Duration(tick)*time.Second/30+late))
+	}
+	if got := time.Duration(k.delay * k.dt); got < InterpMaxDelay-time.Microsecond || got > InterpMaxDelay+time.Microsecond {
+		t.Errorf("target delay %v under seconds of jitter, want the clamp %v", got, InterpMaxDelay)
+	}
+}
