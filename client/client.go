@@ -131,7 +131,8 @@ type Stats struct {
 	// predicted its avatar after an input and where the server put it.
 	MaxPredictionError float64
 	// MaxCorrection is the largest jump of the predicted avatar when a
-	// snapshot was reconciled.
+	// snapshot was reconciled (but for the jumps the server made by
+	// itself: a teleport, a rejected input, a death or revival).
 	MaxCorrection float64
 	// AckNonMonotonic counts snapshots whose ackSeq went backwards.
 	AckNonMonotonic int
@@ -173,7 +174,9 @@ type Stats struct {
 	Frames, EmptyBuffer int
 	InterpDelay         DelayHist
 	// CorrectionsOver1u counts the reconciliations that moved the
-	// predicted avatar by more than 1 unit (not after a teleport).
+	// predicted avatar by more than 1 unit; like MaxCorrection, it leaves
+	// out the jumps the server made by itself (a teleport, a rejected
+	// input, a death or revival).
 	CorrectionsOver1u int
 	// AimedShots counts, by action bit, the inputs sent that pressed an
 	// aimed action at Control.AimAt's entity and whose ray passed within
@@ -403,13 +406,6 @@ func (c *Client) Stats() Stats {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.stats
-}
-
-// StatsInto is Stats into s, without the copy of a Stats on the way.
-func (c *Client) StatsInto(s *Stats) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	*s = c.stats
 }
 
 // View is a consistent copy of what the client knows.
