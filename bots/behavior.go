@@ -82,8 +82,12 @@ func (w *wander) Control(now time.Time, v *client.View) client.Control {
 }
 
 // fight moves toward the nearest target (see nearestTarget), circles it
-// once close, and presses the mode's actions at it (fire, and whatever
-// else the mode declares; the client keeps to their cooldowns). With no
+// once close, and presses the mode's actions at it (fire, hitscan, and
+// whatever else the mode declares; the client keeps to their cooldowns).
+// Its aimed presses aim at the target under its crosshair in its own view:
+// Control.AimAt has the client aim, when it sends the input, from the
+// bot's predicted position at the target as the bot draws it then
+// (interpolated), and count the shot (hit_ratio). With no
 // target it wanders. It knows nothing of any mode but what matched
 // declares, so it plays any mode. In a mode that declares kinds named
 // "flag" and "base" with a team field, it plays for the flag (see
@@ -113,7 +117,7 @@ func (f *fight) Control(now time.Time, v *client.View) client.Control {
 		mx, my = avoidEdges(float64(self.X), float64(self.Y), mx, my, float64(v.WorldW), float64(v.WorldH))
 		ctl := client.Control{MoveX: float32(mx * moveScale), MoveY: float32(my * moveScale)}
 		if dx, dy := t.X-self.X, t.Y-self.Y; ok && dx*dx+dy*dy <= 2*fightFar*2*fightFar && (dx != 0 || dy != 0) {
-			ctl.Buttons, ctl.AimX, ctl.AimY = allActions(v), dx, dy
+			ctl.Buttons, ctl.AimX, ctl.AimY, ctl.AimAt = allActions(v), dx, dy, t.ID
 		}
 		return ctl
 	}
@@ -138,7 +142,7 @@ func (f *fight) Control(now time.Time, v *client.View) client.Control {
 	}
 	mx, my = unit(mx, my)
 	mx, my = avoidEdges(float64(self.X), float64(self.Y), mx, my, float64(v.WorldW), float64(v.WorldH))
-	ctl := client.Control{MoveX: float32(mx * moveScale), MoveY: float32(my * moveScale), Buttons: allActions(v)}
+	ctl := client.Control{MoveX: float32(mx * moveScale), MoveY: float32(my * moveScale), Buttons: allActions(v), AimAt: t.ID}
 	ctl.AimX, ctl.AimY = float32(dx), float32(dy)
 	if ctl.AimX == 0 && ctl.AimY == 0 {
 		ctl.AimX = 1

@@ -115,8 +115,8 @@ func TestFightFollowsTheDeclaration(t *testing.T) {
 	v := client.View{Phase: client.PhasePlaying, Entity: 1, WorldW: 2000, WorldH: 2000, Self: me,
 		Entities: []netcode.Entity{me, mate, foe}, Schema: netcode.Schema{PosScale: 8, Kinds: kinds}, Info: info}
 	ctl := b.Control(time.Now(), &v)
-	if ctl.Buttons != 1<<2|1<<5 || ctl.AimX != 0 || ctl.AimY != 400 || ctl.Fire {
-		t.Errorf("team mode: control %+v, want tag and dash aimed at the foe (0, 400)", ctl)
+	if ctl.Buttons != 1<<2|1<<5 || ctl.AimX != 0 || ctl.AimY != 400 || ctl.Fire || ctl.AimAt != 3 {
+		t.Errorf("team mode: control %+v, want tag and dash aimed at the foe (0, 400), entity 3", ctl)
 	}
 	v.Info.Actions = nil
 	if ctl := b.Control(time.Now(), &v); ctl.Buttons != 0 || ctl.Fire {
@@ -137,8 +137,8 @@ func TestFightAimsAtNearest(t *testing.T) {
 	v := client.View{Phase: client.PhasePlaying, Entity: 1, WorldW: 2000, WorldH: 2000, Self: me,
 		Entities: []netcode.Entity{far, dead, me, shot, npc}, Schema: arena.Schema, Info: arena.Info(30)}
 	ctl := b.Control(time.Now(), &v)
-	if ctl.Buttons != 1<<game.ArenaFire || ctl.AimX != 0 || ctl.AimY != 500 {
-		t.Errorf("control %+v: want fire aimed at the NPC (0, 500)", ctl)
+	if ctl.Buttons != 1<<game.ArenaFire || ctl.AimX != 0 || ctl.AimY != 500 || ctl.AimAt != 4 {
+		t.Errorf("control %+v: want fire aimed at the NPC (0, 500), entity 4", ctl)
 	}
 	if ctl.MoveY <= 0 {
 		t.Errorf("control %+v: want a move toward the NPC", ctl)

@@ -35,7 +35,14 @@ type bot struct {
 	// hitType is the type of the mode's event named "hit" (its A: the
 	// shooter), +1; 0: the mode declares none.
 	hitType atomic.Int32
-	early   atomic.Bool // the client gave up its connection before the end of the run
+	// hitscanType is the type of the mode's event named "hitscan" (A: the
+	// shooter), +1; 0: none. hitscanBits are the bits of the actions
+	// named "hitscan" of the matches the bot played; hitscans counts the
+	// hitscan events whose A was the bot's avatar (scored shots).
+	hitscanType atomic.Int32
+	hitscanBits atomic.Uint32
+	hitscans    atomic.Int64
+	early       atomic.Bool // the client gave up its connection before the end of the run
 	// matchedAt is when the current match's matched message arrived (unix
 	// ns); staleAcks counts acks of inputs sent before it (see onAck).
 	matchedAt atomic.Int64
@@ -101,6 +108,8 @@ func (b *bot) run(ctx context.Context, at time.Time, rng *rand.Rand) {
 			OnQueued:    b.onQueued,
 			OnMigrated:  b.onMigrated,
 			LocalAddr:   cfg.sourceAddr(b.id), // reconnects keep it
+			Latency:     cfg.Latency,
+			Jitter:      cfg.Jitter,
 		})
 		if err == nil {
 			break
@@ -302,16 +311,29 @@ func (b *bot) onMessage(m *netcode.ServerMsg) {
 		if ev, ok := m.Matched.Info.Event("hit"); ok {
 			b.hitType.Store(int32(ev.Type) + 1)
 		}
+		b.hitscanType.Store(0)
+		if ev, ok := m.Matched.Info.Event("hitscan"); ok {
+			b.hitscanType.Store(int32(ev.Type) + 1)
+		}
+		if a, ok := m.Matched.Info.Action("hitscan"); ok && a.Bit < 8 {
+			b.hitscanBits.Or(1 << a.Bit)
+		}
 		b.r.tickRate.Store(int64(m.Matched.TickRate))
 		b.r.seated(m.Matched.MatchID)
 		b.mu.Lock()
 		b.match = m.Matched.MatchID
 		b.mu.Unlock()
 	case netcode.MsgSnapshot:
-		self, hit := b.self.Load(), b.hitType.Load()
+		self, hit, scan := b.self.Load(), b.hitType.Load(), b.hitscanType.Load()
 		for _, e := range m.Snapshot.Events {
-			if int32(e.Type)+1 == hit && e.A == self {
+			if e.A != self {
+				continue
+			}
+			switch int32(e.Type) + 1 {
+			case hit:
 				b.hits.Add(1)
+			case scan:
+				b.hitscans.Add(1)
 			}
 		}
 	case netcode.MsgPong:
@@ -333,4 +355,17 @@ func (b *bot) onMessage(m *netcode.ServerMsg) {
 		}
 		b.r.fail(b.id, fmt.Errorf("server error %d %s", m.ErrCode, m.ErrText))
 	}
+}
+
+// shots returns the hitscan shots of the bot's client stats s: its aimed
+// presses (at a target under its crosshair in its own view) of the actions
+// named "hitscan" of the matches it played.
+func (b *bot) shots(s *client.Stats) int {
+	bits, n := b.hitscanBits.Load(), 0
+	for i := range s.AimedShots {
+		if bits&(1<<i) != 0 {
+			n += s.AimedShots[i]
+		}
+	}
+	return n
 }

@@ -44,6 +44,10 @@ type Config struct {
 	// per-IP limits see each bot as a client of its own. "off" or empty:
 	// the system's choice.
 	SourceAddrs string
+	// Latency and Jitter delay every frame of every bot, each way: by
+	// Latency plus a value drawn uniformly from [-Jitter, +Jitter] (never
+	// below 0), never reordering a connection's frames (client.Options).
+	Latency, Jitter time.Duration
 	// ControlInterval is how often each bot updates its control; default
 	// 100 ms.
 	ControlInterval time.Duration
@@ -70,6 +74,10 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("-ramp %v: must not be negative", c.Ramp)
 	case c.Chaos < 0 || math.IsNaN(c.Chaos) || math.IsInf(c.Chaos, 0):
 		return fmt.Errorf("-chaos %v: must be 0 or more", c.Chaos)
+	case c.Latency < 0:
+		return fmt.Errorf("-latency %v: must not be negative", c.Latency)
+	case c.Jitter < 0:
+		return fmt.Errorf("-jitter %v: must not be negative", c.Jitter)
 	}
 	for _, n := range c.Nodes() {
 		u, err := url.Parse(n)

@@ -181,6 +181,10 @@ func (r *Report) summaryTables(b *strings.Builder) {
 		{"… shortest per match (no fill wait)", spans(r.QueueMatchMinMS, r.QueueSamples), false},
 		{"max prediction error", strconv.FormatFloat(r.MaxPredError, 'f', 3, 64) + " u", false},
 		{"max correction", strconv.FormatFloat(r.MaxCorrection, 'f', 3, 64) + " u", false},
+		{"corrections over 1 u", itoa(r.CorrectionsOver1u), r.CorrectionsOver1u > 0},
+		{"interpolation delay p50 / p99", fmt.Sprintf("%s / %s ms", f1(r.InterpDelayMS.P50), f1(r.InterpDelayMS.P99)), false},
+		{"empty interpolation buffer", strconv.FormatFloat(r.EmptyBufferPct, 'f', 2, 64) + " % of frames", r.EmptyBufferPct >= 1},
+		{"hitscan hit ratio (shots)", fmt.Sprintf("%s (%d)", strconv.FormatFloat(r.HitRatio, 'f', 3, 64), r.HitscanShots), false},
 	})
 	recon := "–"
 	if r.Reconnects > 0 {

@@ -24,6 +24,15 @@
 // migrate_death_ms apart). make fleet-drill runs them against a fleet of
 // three nodes and kills or drains one of them mid-run.
 //
+// -latency D -jitter J delays every frame of every bot by D ± J (uniform,
+// never reordering a connection's frames), each way. The report tells how
+// the netcode felt (docs/NETCODE.md): interp_delay_ms (p50, p99: how far
+// behind the newest snapshot the bots drew others, per control update),
+// empty_buffer_pct, corrections_over_1u, and in a mode with an action and
+// an event named "hitscan", hit_ratio (hitscan_hits / hitscan_shots: the
+// shots fired at the target under a bot's crosshair in its own view, and
+// the events naming the bot as the shooter).
+//
 // The bots always reconnect when their connection drops, and resume their
 // seat. -chaos F cuts F×n connections a minute (at random among the playing
 // bots, evenly spread, without a close frame) to exercise that.
@@ -200,6 +209,8 @@ func parseFlags(args []string) (Config, outputs, error) {
 	fs.DurationVar(&cfg.Ramp, "ramp", 2*time.Second, "time over which to start the bots, evenly spaced")
 	fs.Uint64Var(&cfg.Seed, "seed", 0, "seed of the bots' random choices (0: from the clock)")
 	fs.Float64Var(&cfg.Chaos, "chaos", 0, "cut this many connections per bot per minute (F×n a minute, evenly spread, random playing bots, no close frame); the bots reconnect and resume")
+	fs.DurationVar(&cfg.Latency, "latency", 0, "delay every frame of every bot by this much, each way (an injected network latency)")
+	fs.DurationVar(&cfg.Jitter, "jitter", 0, "vary each frame's delay by a value drawn uniformly from [-jitter, +jitter] (never below 0), each way; frames are never reordered (TCP)")
 	fs.BoolVar(&cfg.Soak, "soak", false, "check the server (its /metrics before and after) and the bots after the run; exit 3 if a check fails")
 	fs.StringVar(&out.cpuProfile, "cpuprofile", "", "write a CPU profile of the bots process over the whole run to this file (go tool pprof)")
 	fs.StringVar(&cfg.DebugURL, "debug-url", "", "base URL of the server's -debug-addr (net/http/pprof), where -soak forces a GC before measuring the heap")

@@ -10,6 +10,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"skirmish/client"
 )
 
 // maxErrorSamples bounds Report.ErrorSamples.
@@ -112,6 +114,26 @@ type Report struct {
 	ProtocolErrors int     `json:"protocol_errors"`
 	MaxPredError   float64 `json:"max_prediction_error"`
 	MaxCorrection  float64 `json:"max_correction"`
+	// InterpDelayMS are percentiles, over every frame the bots drew (each
+	// control update's view), of how far behind the newest snapshot the
+	// render time of other entities was (adaptive interpolation: about 2
+	// snapshot intervals + 1.25 × the arrival jitter p95). 1 ms buckets:
+	// a figure is the middle of its bucket.
+	InterpDelayMS InterpDelayMS `json:"interp_delay_ms"`
+	// EmptyBufferPct is the share of those frames, in percent, whose
+	// render time had no pair of snapshots around it (others were held).
+	EmptyBufferPct float64 `json:"empty_buffer_pct"`
+	// CorrectionsOver1u counts the reconciliations that moved a bot's
+	// predicted avatar by more than 1 unit.
+	CorrectionsOver1u int `json:"corrections_over_1u"`
+	// HitscanShots counts the inputs that pressed the mode's action named
+	// "hitscan" at a target under the bot's crosshair in its own view
+	// (aimed at the target as the bot drew it); HitscanHits the events
+	// named "hitscan" whose shooter was a bot's avatar; HitRatio the
+	// second over the first (0 without shots).
+	HitscanShots int     `json:"hitscan_shots"`
+	HitscanHits  int     `json:"hitscan_hits"`
+	HitRatio     float64 `json:"hit_ratio"`
 	// CPUS is the CPU time (user and system) the bots process used during
 	// the run; CPUCores the same over the run's duration (1: one core
 	// busy); CPUUsPerBotTick the same per snapshot the bots received (a
@@ -126,6 +148,13 @@ type Report struct {
 	Series []Sample `json:"series"`
 	// Soak holds the checks of -soak; absent without it.
 	Soak *SoakResult `json:"soak,omitempty"`
+}
+
+// InterpDelayMS are percentiles of the interpolation delay in
+// milliseconds.
+type InterpDelayMS struct {
+	P50 float64 `json:"p50"`
+	P99 float64 `json:"p99"`
 }
 
 // SpanMS are percentiles of durations in milliseconds.
@@ -191,6 +220,9 @@ type totals struct {
 	bytesDown, bytesUp                                                          int64
 	cpu                                                                         time.Duration // the process's CPU time over the run
 	maxPredError, maxCorrection                                                 float64
+	frames, emptyBuffer, correctionsOver1u                                      int
+	hitscanShots, hitscanHits                                                   int
+	interpDelay                                                                 client.DelayHist
 	recons                                                                      []time.Duration // reconnect outages
 	queues                                                                      []queueSample   // queue → matched
 	migs                                                                        []migration     // seats resumed elsewhere
@@ -237,6 +269,15 @@ func buildReport(cfg Config, elapsed time.Duration, t totals, matches int, acks 
 		Series:           []Sample{},
 	}
 	r.ReconnectMS = Spans(t.recons)
+	r.InterpDelayMS = InterpDelayMS{P50: t.interpDelay.Percentile(50), P99: t.interpDelay.Percentile(99)}
+	if t.frames > 0 {
+		r.EmptyBufferPct = round3(100 * float64(t.emptyBuffer) / float64(t.frames))
+	}
+	r.CorrectionsOver1u = t.correctionsOver1u
+	r.HitscanShots, r.HitscanHits = t.hitscanShots, t.hitscanHits
+	if t.hitscanShots > 0 {
+		r.HitRatio = round3(float64(t.hitscanHits) / float64(t.hitscanShots))
+	}
 	r.CPUS = round3(t.cpu.Seconds())
 	if s := elapsed.Seconds(); s > 0 {
 		r.CPUCores = round3(t.cpu.Seconds() / s)
@@ -346,7 +387,11 @@ func (r *Report) Summary(w io.Writer) {
 	fmt.Fprintf(w, "ack latency:    p50 %.1fms  p95 %.1fms  p99 %.1fms  (%d samples, %d stale left out)\n", r.AckMS.P50, r.AckMS.P95, r.AckMS.P99, r.AckSamples, r.StaleAcks)
 	fmt.Fprintf(w, "inputs:         %d sent, %d rejected; %d hits; %d sends too late for their tick dropped, %d postponed after a missed tick\n",
 		r.InputsSent, r.Rejected, r.Hits, r.LateSends, r.Drains)
-	fmt.Fprintf(w, "prediction:     max error %.3fu, max correction %.3fu\n", r.MaxPredError, r.MaxCorrection)
+	fmt.Fprintf(w, "prediction:     max error %.3fu, max correction %.3fu, corrections over 1u %d\n", r.MaxPredError, r.MaxCorrection, r.CorrectionsOver1u)
+	fmt.Fprintf(w, "interpolation:  delay p50 %.1fms p99 %.1fms, empty buffer %.2f%% of frames\n", r.InterpDelayMS.P50, r.InterpDelayMS.P99, r.EmptyBufferPct)
+	if r.HitscanShots > 0 {
+		fmt.Fprintf(w, "hitscan:        %d shots, %d scored, hit ratio %.3f\n", r.HitscanShots, r.HitscanHits, r.HitRatio)
+	}
 	fmt.Fprintf(w, "bots CPU:       %.1f%% of one core = %.1f us per bot-tick (%.1fs)\n", 100*r.CPUCores, r.CPUUsPerBotTick, r.CPUS)
 	if r.Chaos > 0 {
 		fmt.Fprintf(w, "chaos:          %g cuts/bot/min, %d connections cut (%d of playing bots)\n", r.Chaos, r.ChaosCuts, r.ChaosCutsPlaying)

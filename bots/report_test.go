@@ -9,6 +9,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"skirmish/client"
+	"skirmish/netcode"
 )
 
 func TestPercentilesKnownSamples(t *testing.T) {
@@ -61,7 +64,8 @@ var (
 	extraKeys = []string{"connected", "seed", "snapshots", "ack_samples", "stale_acks", "hits", "close_codes", "max_correction",
 		"chaos_cuts", "chaos_cuts_playing", "tick_rate", "started_at", "server",
 		"queue_ms", "queue_samples", "queue_match_min_ms", "migrate_ms", "migrate_drain_ms", "migrate_death_ms",
-		"migrated_drain", "migrated_death", "cpu_s", "cpu_cores", "cpu_us_per_bot_tick", "late_sends", "drains", "refused"}
+		"migrated_drain", "migrated_death", "cpu_s", "cpu_cores", "cpu_us_per_bot_tick", "late_sends", "drains", "refused",
+		"interp_delay_ms", "empty_buffer_pct", "corrections_over_1u", "hitscan_shots", "hitscan_hits", "hit_ratio"}
 )
 
 func TestReportJSONKeys(t *testing.T) {
@@ -318,5 +322,79 @@ func TestProcessCPUGrows(t *testing.T) {
 	}
 	if d := processCPU() - before; d < 10*time.Millisecond {
 		t.Errorf("process CPU grew by %v over 50 ms of busy work", d)
+	}
+}
+
+// The interpolation and hitscan figures: percentiles of the bots' summed
+// delay histograms, the share of frames with an empty buffer, the
+// corrections over 1 u and the hit ratio, in the JSON, the summary and the
+// HTML page.
+func TestReportInterpAndHitscan(t *testing.T) {
+	tot := totals{connected: 2, frames: 400, emptyBuffer: 2, correctionsOver1u: 3, hitscanShots: 40, hitscanHits: 30}
+	var a, b client.DelayHist
+	a[60], a[70] = 100, 95
+	b[70], b[200] = 200, 5
+	tot.interpDelay.Add(&a)
+	tot.interpDelay.Add(&b)
+	r := buildReport(Config{N: 2, Mode: "arena"}, 10*time.Second, tot, 1, nil, 0, nil)
+	if r.InterpDelayMS != (InterpDelayMS{P50: 70.5, P99: 200.5}) || r.EmptyBufferPct != 0.5 || r.CorrectionsOver1u != 3 ||
+		r.HitscanShots != 40 || r.HitscanHits != 30 || r.HitRatio != 0.75 {
+		t.Errorf("report %+v %v %v %v %v %v", r.InterpDelayMS, r.EmptyBufferPct, r.CorrectionsOver1u, r.HitscanShots, r.HitscanHits, r.HitRatio)
+	}
+	var js bytes.Buffer
+	if err := r.WriteJSON(&js); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`"interp_delay_ms": {
+    "p50": 70.5,
+    "p99": 200.5
+  }`, `"empty_buffer_pct": 0.5`, `"corrections_over_1u": 3`, `"hit_ratio": 0.75`, `"hitscan_shots": 40`} {
+		if !strings.Contains(js.String(), want) {
+			t.Errorf("JSON lacks %s:\n%s", want, js.String())
+		}
+	}
+	var sum bytes.Buffer
+	r.Summary(&sum)
+	for _, want := range []string{"corrections over 1u 3", "interpolation:  delay p50 70.5ms p99 200.5ms, empty buffer 0.50% of frames",
+		"hitscan:        40 shots, 30 scored, hit ratio 0.750"} {
+		if !strings.Contains(sum.String(), want) {
+			t.Errorf("summary lacks %q:\n%s", want, sum.String())
+		}
+	}
+	var page strings.Builder
+	r.summaryTables(&page)
+	for _, want := range []string{"70.5 / 200.5 ms", "0.50 % of frames", "0.750 (40)", "corrections over 1 u"} {
+		if !strings.Contains(page.String(), want) {
+			t.Errorf("HTML lacks %q", want)
+		}
+	}
+}
+
+// A bot counts the hitscan events its own avatar scored (by the event's
+// name, whatever its type), not others', and its shots are its client's
+// aimed presses of the actions named "hitscan" (by the bit matched
+// declares).
+func TestHitscanAccounting(t *testing.T) {
+	r := &runner{matchIDs: map[string]struct{}{}}
+	b := &bot{r: r, pong: make(chan struct{}, 1)}
+	var m netcode.ServerMsg
+	m.Type = netcode.MsgMatched
+	m.Matched = netcode.Matched{MatchID: "m1", Entity: 7, TickRate: 30, Info: netcode.ModeInfo{
+		Actions: []netcode.Action{{Bit: 0, Name: "fire", Aimed: true}, {Bit: 3, Name: "hitscan", Aimed: true, CooldownTicks: 30}},
+		Events:  []netcode.EventDecl{{Type: 4, Name: "hit"}, {Type: 9, Name: "hitscan"}}}}
+	b.onMessage(&m)
+	m = netcode.ServerMsg{Type: netcode.MsgSnapshot}
+	m.Snapshot.Events = []netcode.Event{{Type: 9, A: 7, B: 2}, {Type: 9, A: 2, B: 7}, {Type: 4, A: 7, B: 3}, {Type: 9, A: 7, B: 3}}
+	b.onMessage(&m)
+	if got := b.hitscans.Load(); got != 2 {
+		t.Errorf("hitscans %d, want 2 (the events whose A is the bot's avatar)", got)
+	}
+	if got := b.hits.Load(); got != 1 {
+		t.Errorf("hits %d, want 1", got)
+	}
+	var st client.Stats
+	st.AimedShots[0], st.AimedShots[3] = 11, 4
+	if got := b.shots(&st); got != 4 {
+		t.Errorf("shots %d, want 4 (bit 3's, not fire's)", got)
 	}
 }

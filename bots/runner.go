@@ -103,6 +103,7 @@ func (r *runner) report(elapsed, cpu time.Duration) Report {
 		t.migs = append(t.migs, b.migs...)
 		b.mu.Unlock()
 		t.hits += int(b.hits.Load())
+		t.hitscanHits += int(b.hitscans.Load())
 		t.staleAcks += int(b.staleAcks.Load())
 		c := b.client.Load()
 		if c == nil {
@@ -130,6 +131,11 @@ func (r *runner) report(elapsed, cpu time.Duration) Report {
 		t.drains += s.Drains
 		t.maxPredError = max(t.maxPredError, s.MaxPredictionError)
 		t.maxCorrection = max(t.maxCorrection, s.MaxCorrection)
+		t.frames += s.Frames
+		t.emptyBuffer += s.EmptyBuffer
+		t.correctionsOver1u += s.CorrectionsOver1u
+		t.interpDelay.Add(&s.InterpDelay)
+		t.hitscanShots += b.shots(&s)
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()

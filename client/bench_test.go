@@ -26,8 +26,8 @@ func playingClient(tb testing.TB) (*Client, *netcode.Matched) {
 	m := &netcode.Matched{MatchID: "m-bench", Mode: "arena", Entity: 1, TickRate: 30,
 		WorldW: spec.Width, WorldH: spec.Height, Schema: spec.Schema, EndTick: 1 << 30, Info: spec.Info(30)}
 	c := &Client{reader: netcode.NewReader(), closed: make(chan struct{}), events: make(chan netcode.ServerMsg, 16)}
-	c.out = newDelayLine(0, cloneFrame, func(f frame) { _ = f.ws.WriteMessage(gws.OpcodeBinary, f.b) })
-	c.in = newDelayLine(0, cloneFrame, func(f frame) { c.handle(f.gen, f.b) })
+	c.out = newDelayLine(0, 0, cloneFrame, func(f frame) { _ = f.ws.WriteMessage(gws.OpcodeBinary, f.b) })
+	c.in = newDelayLine(0, 0, cloneFrame, func(f frame) { c.handle(f.gen, f.b) })
 	c.link = &link{gen: 1, welcomed: true, welcome: make(chan struct{}), gone: make(chan struct{})}
 	c.gen = 1
 	c.onMatched(m)
@@ -163,5 +163,27 @@ func BenchmarkSendInput(b *testing.B) {
 	}
 	if s := c.Stats(); s.InputsSent < b.N {
 		b.Fatalf("%d inputs sent of %d", s.InputsSent, b.N)
+	}
+}
+
+// BenchmarkViewInto is a frame of the client: the render clock and every
+// entity in view interpolated (72 entities, 8 players).
+func BenchmarkViewInto(b *testing.B) {
+	c, m := playingClient(b)
+	for _, f := range snapshotFrames(m, 40) {
+		c.handle(1, f)
+	}
+	// Others drawn 2.5 ticks behind the newest snapshot, between two.
+	at := time.Now()
+	c.now = func() time.Time { return at }
+	c.world.clock = interpClock{dt: c.world.clock.dt, n: 1, base: at, baseTick: c.world.tick - 1, delay: 1.5, rate: 1}
+	var v View
+	c.ViewInto(&v)
+	if v.EmptyBuffer || v.RenderFrac != 0.5 {
+		b.Fatalf("render time %d + %v, empty %v: want between two snapshots", v.RenderTick, v.RenderFrac, v.EmptyBuffer)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		c.ViewInto(&v)
 	}
 }

@@ -15,6 +15,7 @@ package client
 import (
 	"context"
 	"errors"
+	"math"
 	"math/rand/v2"
 	"net/netip"
 	"sync"
@@ -32,6 +33,11 @@ type Options struct {
 	// Latency delays every frame by this much in each direction, to test
 	// prediction under a slow network.
 	Latency time.Duration
+	// Jitter varies each frame's delay: it is Latency plus a value drawn
+	// uniformly from [-Jitter, +Jitter] (never below 0), in each
+	// direction; frames are never reordered (a TCP connection delivers in
+	// order: a frame drawn earlier than the one before it waits for it).
+	Jitter time.Duration
 	// Requeue queues again for the same mode when a match ends.
 	Requeue bool
 	// OnAck is called with the time from sending an input to the first
@@ -103,6 +109,13 @@ type Control struct {
 	// Buttons wants the actions of these bits (netcode.Action.Bit).
 	Buttons    uint8
 	AimX, AimY float32
+	// AimAt, if not 0, is the entity to aim at: an input that presses an
+	// aimed action aims from the avatar's predicted position at that
+	// entity as the client draws it when the input is sent (at the input's
+	// view time), instead of AimX, AimY. Such a press counts in
+	// Stats.AimedShots when the ray passes within the target's radius of
+	// its drawn position.
+	AimAt uint32
 }
 
 // Stats are a client's counters.
@@ -118,7 +131,8 @@ type Stats struct {
 	// predicted its avatar after an input and where the server put it.
 	MaxPredictionError float64
 	// MaxCorrection is the largest jump of the predicted avatar when a
-	// snapshot was reconciled.
+	// snapshot was reconciled (but for the jumps the server made by
+	// itself: a teleport, a rejected input, a death or revival).
 	MaxCorrection float64
 	// AckNonMonotonic counts snapshots whose ackSeq went backwards.
 	AckNonMonotonic int
@@ -150,6 +164,73 @@ type Stats struct {
 	// the process stalled); Drains the sends it postponed to drain the
 	// server's queue after an input missed its tick (see jit).
 	LateSends, Drains int
+	// Frames counts the views taken (View, ViewInto) while playing, once
+	// the snapshots of the view first reached around the render time (the
+	// buffer of a new match or resumed seat filled); EmptyBuffer those
+	// whose render time had no pair of snapshots around it (others were
+	// held at the newest or oldest one).
+	// InterpDelay holds, per frame, how far the render time was behind
+	// the newest snapshot.
+	Frames, EmptyBuffer int
+	InterpDelay         DelayHist
+	// CorrectionsOver1u counts the reconciliations that moved the
+	// predicted avatar by more than 1 unit; like MaxCorrection, it leaves
+	// out the jumps the server made by itself (a teleport, a rejected
+	// input, a death or revival).
+	CorrectionsOver1u int
+	// AimedShots counts, by action bit, the inputs sent that pressed an
+	// aimed action at Control.AimAt's entity and whose ray passed within
+	// its radius at its drawn position.
+	AimedShots [8]int
+}
+
+// DelayHistLen is the number of 1 ms buckets of a DelayHist.
+const DelayHistLen = 512
+
+// DelayHist counts delays in 1 ms buckets: bucket i those in [i, i+1) ms,
+// the last one those from DelayHistLen-1 ms on. Adding a sample or
+// merging histograms allocates nothing.
+type DelayHist [DelayHistLen]uint32
+
+// add counts the delay of ms milliseconds (negative counts as 0).
+func (h *DelayHist) add(ms float64) {
+	i := 0
+	if ms > 0 {
+		i = int(min(ms, DelayHistLen-1))
+	}
+	h[i]++
+}
+
+// Add adds the counts of o to h.
+func (h *DelayHist) Add(o *DelayHist) {
+	for i := range h {
+		h[i] += o[i]
+	}
+}
+
+// Count returns the number of samples.
+func (h *DelayHist) Count() int {
+	n := 0
+	for _, v := range h {
+		n += int(v)
+	}
+	return n
+}
+
+// Percentile returns the nearest-rank p-th percentile (0 < p <= 100) in
+// ms, as the middle of its bucket; 0 without samples.
+func (h *DelayHist) Percentile(p float64) float64 {
+	n := h.Count()
+	if n == 0 {
+		return 0
+	}
+	rank := min(max(int(math.Ceil(p/100*float64(n))), 1), n)
+	for i, v := range h {
+		if rank -= int(v); rank <= 0 {
+			return float64(i) + 0.5
+		}
+	}
+	return DelayHistLen - 0.5
 }
 
 // Client is one player's connection. Its methods are safe for concurrent
@@ -171,6 +252,7 @@ type Client struct {
 	closing atomic.Bool // Close was called
 
 	events chan netcode.ServerMsg
+	now    func() time.Time // the clock views are drawn by; nil: time.Now (tests set it)
 
 	// mu guards what follows: one lock, since a snapshot moves the
 	// prediction, the input schedule and the phase together, and a drop
@@ -216,10 +298,10 @@ func Dial(ctx context.Context, base string, opts Options) (*Client, error) {
 	// Every frame goes out on the connection it was meant for: one sent
 	// just before a drop must not reach the next connection before its
 	// hello.
-	c.out = newDelayLine(opts.Latency, cloneFrame, func(f frame) {
+	c.out = newDelayLine(opts.Latency, opts.Jitter, cloneFrame, func(f frame) {
 		_ = f.ws.WriteMessage(gws.OpcodeBinary, f.b)
 	})
-	c.in = newDelayLine(opts.Latency, cloneFrame, func(f frame) {
+	c.in = newDelayLine(opts.Latency, opts.Jitter, cloneFrame, func(f frame) {
 		if f.closed {
 			c.linkClosed(f.gen, f.code)
 		} else {
@@ -336,7 +418,16 @@ type View struct {
 	WorldW   float32
 	WorldH   float32
 	Tick     uint32
-	AckSeq   uint32
+	// RenderTick and RenderFrac are the render time of Entities: others
+	// are drawn RenderFrac of the way from their state at tick RenderTick
+	// to the next tick's (the view time the client's aimed inputs carry).
+	// InterpDelay is how far that is behind the newest snapshot, and
+	// EmptyBuffer whether no pair of snapshots was around it.
+	RenderTick  uint32
+	RenderFrac  float32
+	InterpDelay time.Duration
+	EmptyBuffer bool
+	AckSeq      uint32
 	// Self is the own avatar as predicted; SelfServer as last received.
 	Self, SelfServer netcode.Entity
 	// Entities is the last snapshot's world, interpolated for others.
@@ -360,7 +451,8 @@ func (c *Client) Phase() Phase {
 }
 
 // View returns the client's current view, with other entities
-// interpolated InterpolationDelay in the past.
+// interpolated at the render time (see interpClock: about two snapshot
+// intervals plus the arrival jitter behind the newest snapshot).
 func (c *Client) View() View {
 	var v View
 	c.ViewInto(&v)
@@ -390,7 +482,25 @@ func (c *Client) ViewInto(v *View) {
 	if c.matched.TickRate > 0 && c.matched.EndTick > c.world.tick {
 		v.TimeLeft = time.Duration(c.matched.EndTick-c.world.tick) * time.Second / time.Duration(c.matched.TickRate)
 	}
-	v.Entities = c.world.interpolate(v.Entities, time.Now().Add(-InterpolationDelay), c.matched.Entity)
+	now := time.Now
+	if c.now != nil {
+		now = c.now
+	}
+	rt, ok := c.world.clock.advance(now())
+	var d drawn
+	v.Entities, d = c.world.interpolate(v.Entities, rt, c.matched.Entity)
+	c.world.clock.primed = c.world.clock.primed || (ok && d.ok && !d.empty)
+	if ok && d.ok && c.phase == PhasePlaying && c.world.clock.primed {
+		v.RenderTick, v.RenderFrac = d.viewTime()
+		v.EmptyBuffer = d.empty
+		delay := (float64(c.world.tick) - rt) * c.world.clock.dt
+		v.InterpDelay = time.Duration(max(delay, 0))
+		c.stats.Frames++
+		c.stats.InterpDelay.add(delay / float64(time.Millisecond))
+		if d.empty {
+			c.stats.EmptyBuffer++
+		}
+	}
 	if self, ok := c.world.find(c.matched.Entity); ok {
 		v.SelfServer = self
 		v.Self = self
@@ -412,9 +522,6 @@ func (c *Client) Score(entity uint32) netcode.Score {
 	}
 	return c.world.m.Score(entity)
 }
-
-// InterpolationDelay is how far in the past other entities are drawn.
-const InterpolationDelay = 100 * time.Millisecond
 
 // handle processes one server frame of connection gen (after the injected
 // latency).

@@ -1,6 +1,7 @@
 package client
 
 import (
+	"math/rand/v2"
 	"sync"
 	"time"
 
@@ -8,17 +9,23 @@ import (
 )
 
 // delayLine hands items to fn in order, each no sooner than delay after it
-// was pushed: an injected network latency. With no delay it calls fn at
-// once, on the caller's goroutine.
+// was pushed, give or take jitter: an injected network latency. Each
+// item's delay is delay plus a jitter drawn uniformly from [-jitter,
+// +jitter] (never below 0), except that an item never overtakes the one
+// pushed before it: a TCP connection delivers in order, so an item drawn
+// earlier than its predecessor waits for it (head-of-line blocking). With
+// neither delay nor jitter it calls fn at once, on the caller's goroutine.
 type delayLine[T any] struct {
-	delay time.Duration
-	fn    func(T)
-	clone func(T) T // copies what an item borrows from its caller
-	mu    sync.Mutex
-	q     []delayed[T]
-	wake  chan struct{}
-	done  chan struct{}
-	once  sync.Once
+	delay  time.Duration
+	jitter time.Duration
+	last   time.Time // when the last item pushed is due
+	fn     func(T)
+	clone  func(T) T // copies what an item borrows from its caller
+	mu     sync.Mutex
+	q      []delayed[T]
+	wake   chan struct{}
+	done   chan struct{}
+	once   sync.Once
 }
 
 type delayed[T any] struct {
@@ -26,23 +33,37 @@ type delayed[T any] struct {
 	v  T
 }
 
-func newDelayLine[T any](delay time.Duration, clone func(T) T, fn func(T)) *delayLine[T] {
-	d := &delayLine[T]{delay: delay, fn: fn, clone: clone, wake: make(chan struct{}, 1), done: make(chan struct{})}
-	if delay > 0 {
+func newDelayLine[T any](delay, jitter time.Duration, clone func(T) T, fn func(T)) *delayLine[T] {
+	d := &delayLine[T]{delay: max(delay, 0), jitter: max(jitter, 0), fn: fn, clone: clone, wake: make(chan struct{}, 1), done: make(chan struct{})}
+	if d.delay > 0 || d.jitter > 0 {
 		go d.run()
 	}
 	return d
 }
 
+// due returns when an item pushed at now is due: now + delay + a jitter
+// drawn from u (uniform in [0, 1)) mapped onto [-jitter, +jitter], at
+// least now, and no sooner than the item pushed before it (last). d.mu is
+// held.
+func (d *delayLine[T]) due(now time.Time, u float64) time.Time {
+	w := d.delay + time.Duration((2*u-1)*float64(d.jitter))
+	at := now.Add(max(w, 0))
+	if at.Before(d.last) {
+		at = d.last
+	}
+	d.last = at
+	return at
+}
+
 // push hands v to fn now, or after the delay; v is cloned only when it
 // must wait, so the caller may reuse what it borrows once push returns.
 func (d *delayLine[T]) push(v T) {
-	if d.delay <= 0 {
+	if d.delay <= 0 && d.jitter <= 0 {
 		d.fn(v)
 		return
 	}
 	d.mu.Lock()
-	d.q = append(d.q, delayed[T]{at: time.Now().Add(d.delay), v: d.clone(v)})
+	d.q = append(d.q, delayed[T]{at: d.due(time.Now(), rand.Float64()), v: d.clone(v)})
 	d.mu.Unlock()
 	select {
 	case d.wake <- struct{}{}:

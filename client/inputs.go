@@ -1,8 +1,10 @@
 package client
 
 import (
+	"math"
 	"time"
 
+	"skirmish/game"
 	"skirmish/netcode"
 )
 
@@ -148,6 +150,7 @@ func (c *Client) sendScheduled(it *schedItem, buf []byte) (next int64, ok bool, 
 	in := c.inputs.next()
 	c.self = c.world.get(c.matched.Entity)
 	c.predX, c.predY = c.predict(&c.self, c.predX, c.predY, &in)
+	c.aim(&in, now)
 	c.inputs.sent(in, now, c.predX, c.predY)
 	c.stats.InputsSent++
 	buf = netcode.AppendInput(buf[:0], &in)
@@ -159,4 +162,72 @@ func (c *Client) sendScheduled(it *schedItem, buf []byte) (next int64, ok bool, 
 		c.out.push(frame{ws: l.ws, b: buf})
 	}
 	return next, true, buf
+}
+
+// aim gives input in, sent at now, its view time if it presses an aimed
+// action: the render time others are drawn at now. With Control.AimAt, it
+// aims from the predicted avatar (after in's move: the server moves, then
+// acts) at that entity as drawn then, and counts the aimed presses whose
+// ray passes within the target's radius (Stats.AimedShots). c.mu is held.
+func (c *Client) aim(in *netcode.Input, now time.Time) {
+	aimed := uint8(0)
+	for _, a := range c.matched.Info.Actions {
+		if a.Aimed && in.Pressed(a.Bit) {
+			aimed |= 1 << a.Bit
+		}
+	}
+	if aimed == 0 {
+		return
+	}
+	rt, ok := c.world.clock.advance(now)
+	if !ok {
+		return
+	}
+	_, _, _, d := c.world.pair(rt)
+	in.ViewTick, in.ViewFrac = d.viewTime()
+	if c.ctl.AimAt == 0 {
+		return
+	}
+	t, ok := c.world.at(c.ctl.AimAt, d.rt)
+	if !ok {
+		return
+	}
+	dx, dy := t.X-c.predX, t.Y-c.predY
+	if !game.ValidAim(dx, dy) || (dx == 0 && dy == 0) {
+		return // no direction: the control's aim stands
+	}
+	in.AimX, in.AimY = dx, dy
+	if rayHits(c.predX, c.predY, dx, dy, t.X, t.Y, c.radiusOf(&t)) {
+		for b := range uint8(8) {
+			if aimed&(1<<b) != 0 {
+				c.stats.AimedShots[b]++
+			}
+		}
+	}
+}
+
+// radiusOf returns the radius of e: its kind's drawn size, or the
+// avatars' radius for a kind without one. c.mu is held.
+func (c *Client) radiusOf(e *netcode.Entity) float32 {
+	if k := c.matched.Schema.Kinds; int(e.Kind) < len(k) && k[e.Kind].Size > 0 {
+		return k[e.Kind].Size
+	}
+	return c.matched.Info.AvatarRadius
+}
+
+// rayHits reports whether the ray from (x, y) along (dx, dy) passes within
+// r of (tx, ty), ahead of its origin (or with its origin within r).
+func rayHits(x, y, dx, dy, tx, ty, r float32) bool {
+	l := math.Hypot(float64(dx), float64(dy))
+	if l == 0 {
+		return false
+	}
+	ux, uy := float64(dx)/l, float64(dy)/l
+	px, py := float64(tx-x), float64(ty-y)
+	along := px*ux + py*uy
+	if along < 0 {
+		return px*px+py*py <= float64(r)*float64(r)
+	}
+	cross := px*uy - py*ux
+	return math.Abs(cross) <= float64(r)
 }

@@ -1,28 +1,45 @@
 package client
 
 import (
+	"math"
 	"time"
 
 	"skirmish/netcode"
 )
 
-// mirror is the client's copy of its view: the netcode Mirror that applies
-// the server's diffs, plus the entities of the last two snapshots so that
-// others can be drawn between them. The entities of a snapshot are in the
-// mirror's handle order, which an entity keeps while it stays in view, so
-// an entity's previous state is found at or near its current index: no
-// map is kept per snapshot.
-type mirror struct {
-	m             *netcode.Mirror
-	prev, cur     []netcode.Entity
-	prevAt, curAt time.Time
-	tick          uint32
-	self          int // index in cur of the entity last found (a hint)
+// snapRing is how many snapshots the mirror keeps to draw others between:
+// at least InterpMaxDelay of them at the usual tick rates (30 Hz: 1 s).
+const snapRing = 32
+
+// snap is the entities of one snapshot, in the mirror's handle order.
+type snap struct {
+	tick uint32
+	es   []netcode.Entity
 }
 
-func newMirror(s *netcode.Schema) mirror {
-	return mirror{m: netcode.NewMirror(s)}
+// mirror is the client's copy of its view: the netcode Mirror that applies
+// the server's diffs, plus the entities of the last snapRing snapshots so
+// that others can be drawn between the two around the render time (see
+// interpClock). The entities of a snapshot are in the mirror's handle
+// order, which an entity keeps while it stays in view, so an entity's
+// previous state is found at or near its current index: no map is kept
+// per snapshot.
+type mirror struct {
+	m     *netcode.Mirror
+	ring  [snapRing]snap
+	n     int // snapshots held
+	head  int // index in ring of the newest
+	tick  uint32
+	self  int // index in the newest of the entity last found (a hint)
+	clock interpClock
 }
+
+func newMirror(s *netcode.Schema, tickRate uint32) mirror {
+	return mirror{m: netcode.NewMirror(s), clock: newInterpClock(tickRate)}
+}
+
+// cur returns the entities of the newest snapshot.
+func (m *mirror) cur() []netcode.Entity { return m.ring[m.head].es }
 
 // apply applies snapshot s, received at at.
 func (m *mirror) apply(s *netcode.Snapshot, at time.Time) error {
@@ -30,9 +47,15 @@ func (m *mirror) apply(s *netcode.Snapshot, at time.Time) error {
 		return err
 	}
 	m.tick = s.Tick
-	m.prev, m.cur = m.cur, m.prev
-	m.prevAt, m.curAt = m.curAt, at
-	m.cur = m.m.AppendEntities(m.cur[:0])
+	next := (m.head + 1) % snapRing
+	if m.n == 0 {
+		next = 0
+	}
+	m.ring[next].tick = s.Tick
+	m.ring[next].es = m.m.AppendEntities(m.ring[next].es[:0])
+	m.head = next
+	m.n = min(m.n+1, snapRing)
+	m.clock.arrive(s.Tick, at)
 	return nil
 }
 
@@ -53,12 +76,13 @@ func index(es []netcode.Entity, id uint32, hint int) int {
 // find returns the entity with id as of the last snapshot, if it is in
 // view.
 func (m *mirror) find(id uint32) (netcode.Entity, bool) {
-	i := index(m.cur, id, m.self)
+	cur := m.cur()
+	i := index(cur, id, m.self)
 	if i < 0 {
 		return netcode.Entity{}, false
 	}
 	m.self = i
-	return m.cur[i], true
+	return cur[i], true
 }
 
 func (m *mirror) get(id uint32) netcode.Entity {
@@ -66,35 +90,175 @@ func (m *mirror) get(id uint32) netcode.Entity {
 	return e
 }
 
-// interpolate appends to dst the entities in view with every one but self
-// placed at time t between the previous and the current snapshot (clamped
-// to them).
-func (m *mirror) interpolate(dst []netcode.Entity, t time.Time, self uint32) []netcode.Entity {
-	n := len(dst)
-	dst = append(dst, m.cur...)
-	out := dst[n:]
-	span := m.curAt.Sub(m.prevAt)
-	if m.prevAt.IsZero() || span <= 0 {
-		return dst
+// drawn is what the mirror draws at a render time: the render time
+// clamped to the snapshots held (in ticks), and whether the buffer was
+// empty there (no pair of snapshots around the render time: others are
+// held at the newest or the oldest snapshot).
+type drawn struct {
+	rt    float64
+	empty bool
+	ok    bool // there is a snapshot
+}
+
+// viewTime returns the render time as an input's view time: the tick and
+// the fraction of the way to the next one. 0, 0 without a snapshot.
+func (d drawn) viewTime() (uint32, float32) {
+	if !d.ok || d.rt < 0 {
+		return 0, 0
 	}
-	// Snapshots arrive about when they are made, so receive times stand in
-	// for server times; t is mapped onto [prevAt, curAt].
-	f := float32(t.Sub(m.prevAt)) / float32(span)
-	f = min(max(f, 0), 1)
-	j := 0
+	t := math.Floor(d.rt)
+	return uint32(t), float32(d.rt - t)
+}
+
+// sparseTicks: an entity far from the avatar is updated every 3rd tick
+// only (PROTOCOL.md §10), holding still in between; two changes of its
+// position at most this many ticks apart are interpolated across (as the
+// browser's render.js does).
+const sparseTicks = 3
+
+// snapAt returns the snapshot of age k (0: the newest; k < m.n).
+func (m *mirror) snapAt(k int) *snap { return &m.ring[(m.head-k+snapRing)%snapRing] }
+
+// pair returns the ages of the snapshots around render time rt (ticks): ka
+// at or before it, kb after it (ka = kb + 1), and the fraction f of the way
+// from ka to kb; with an empty buffer, kb is the newest (or oldest)
+// snapshot and ka is kb.
+func (m *mirror) pair(rt float64) (ka, kb int, f float32, d drawn) {
+	d.ok = m.n > 0
+	if !d.ok {
+		return 0, 0, 0, d
+	}
+	if b := m.snapAt(0); rt >= float64(b.tick) {
+		d.rt, d.empty = float64(b.tick), rt > float64(b.tick)
+		return 0, 0, 0, d
+	}
+	for k := 1; k < m.n; k++ {
+		a, b := m.snapAt(k), m.snapAt(k-1)
+		if float64(a.tick) <= rt {
+			d.rt = rt
+			return k, k - 1, float32((rt - float64(a.tick)) / float64(b.tick-a.tick)), d
+		}
+	}
+	d.rt, d.empty = float64(m.snapAt(m.n-1).tick), true // older than every snapshot held
+	return m.n - 1, m.n - 1, 0, d
+}
+
+// pos returns where the entity id is in the snapshot of age k, looking
+// first at hint (its index there, maybe).
+func (m *mirror) pos(k int, id uint32, hint int) (x, y float32, i int) {
+	es := m.snapAt(k).es
+	if i = index(es, id, hint); i >= 0 {
+		return es[i].X, es[i].Y, i
+	}
+	return 0, 0, -1
+}
+
+// moved reports whether the snapshot of age k changed the position of the
+// entity id (or brought it into view); false for the oldest snapshot
+// held, whose predecessor is gone.
+func (m *mirror) moved(k int, id uint32, hint int) bool {
+	if k+1 >= m.n {
+		return false
+	}
+	x, y, i := m.pos(k, id, hint)
+	if i < 0 {
+		return false
+	}
+	px, py, j := m.pos(k+1, id, i)
+	return j < 0 || px != x || py != y
+}
+
+// place sets e's position (e is the entity as of the snapshot of age kb,
+// at index ib there) at render time rt, between the snapshots of ages ka
+// and kb (f of the way), or across the changes of its position around
+// them when it is updated only every few ticks. hint is its index in
+// snapshot ka, maybe; place returns its index there (-1: not there). An
+// entity keeps its index from snapshot to snapshot while the view's
+// handles stay put, so every lookup starts at the index it had in the
+// next snapshot: a frame costs about one comparison per entity and
+// snapshot looked at.
+func (m *mirror) place(e *netcode.Entity, ib, ka, kb int, rt float64, f float32, hint int) int {
+	ax, ay, j := m.pos(ka, e.ID, hint)
+	if j < 0 {
+		return -1 // new in view: as it is
+	}
+	if !m.moved(kb, e.ID, ib) || !m.moved(ka, e.ID, j) {
+		k0 := ka
+		for k0 < m.n-1 && !m.moved(k0, e.ID, j) && m.snapAt(ka).tick-m.snapAt(k0).tick < sparseTicks {
+			k0++
+		}
+		k1 := kb
+		for k1 > 0 && !m.moved(k1, e.ID, ib) && m.snapAt(k1).tick-m.snapAt(kb).tick < sparseTicks {
+			k1--
+		}
+		t0, t1 := m.snapAt(k0).tick, m.snapAt(k1).tick
+		if m.moved(k0, e.ID, j) && m.moved(k1, e.ID, ib) && t1-t0 <= sparseTicks {
+			x0, y0, i0 := m.pos(k0, e.ID, j)
+			x1, y1, i1 := m.pos(k1, e.ID, ib)
+			if i0 >= 0 && i1 >= 0 {
+				g := float32(min(max((rt-float64(t0))/float64(t1-t0), 0), 1))
+				e.X, e.Y = x0+(x1-x0)*g, y0+(y1-y0)*g
+				return j
+			}
+		}
+	}
+	e.X = ax + (e.X-ax)*f
+	e.Y = ay + (e.Y-ay)*f
+	return j
+}
+
+// interpolate appends to dst the entities in view at render time rt
+// (ticks), every one but self placed between the snapshots around it, and
+// self as of the newest snapshot.
+func (m *mirror) interpolate(dst []netcode.Entity, rt float64, self uint32) ([]netcode.Entity, drawn) {
+	ka, kb, f, d := m.pair(rt)
+	if !d.ok {
+		return dst, d
+	}
+	n := len(dst)
+	dst = append(dst, m.snapAt(kb).es...)
+	out := dst[n:]
+	hasSelf := false
+	off := 0 // an entity's index in ka less its index in kb, as last found
 	for i := range out {
 		e := &out[i]
 		if e.ID == self {
+			hasSelf = true
+			if s, ok := m.find(self); ok {
+				*e = s
+			}
 			continue
 		}
-		if j = index(m.prev, e.ID, j); j < 0 {
-			j = 0
+		if ka == kb {
 			continue
 		}
-		p := m.prev[j]
-		e.X = p.X + (e.X-p.X)*f
-		e.Y = p.Y + (e.Y-p.Y)*f
-		j++
+		if j := m.place(e, i, ka, kb, d.rt, f, i+off); j >= 0 {
+			off = j - i
+		}
 	}
-	return dst
+	if !hasSelf && self != 0 {
+		if s, ok := m.find(self); ok {
+			dst = append(dst, s)
+		}
+	}
+	return dst, d
+}
+
+// at returns the entity with id as drawn at render time rt, if it is in
+// view there.
+func (m *mirror) at(id uint32, rt float64) (netcode.Entity, bool) {
+	ka, kb, f, d := m.pair(rt)
+	if !d.ok {
+		return netcode.Entity{}, false
+	}
+	es := m.snapAt(kb).es
+	i := index(es, id, -1)
+	if i < 0 {
+		return netcode.Entity{}, false
+	}
+	e := es[i]
+	if ka != kb {
+		m.place(&e, i, ka, kb, d.rt, f, i)
+	}
+	return e, true
 }

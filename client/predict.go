@@ -90,8 +90,16 @@ func (c *Client) onSnapshot(s *netcode.Snapshot) {
 	for i := range c.pending {
 		x, y = c.predict(self, x, y, &c.pending[i])
 	}
-	if c.predOK && !teleported {
-		c.stats.MaxCorrection = max(c.stats.MaxCorrection, math.Hypot(float64(x-c.predX), float64(y-c.predY)))
+	// The server stopping or freeing the avatar by itself (a death, a
+	// revival: immobile or no more) is no more a misprediction than a
+	// teleport: the inputs predicted ahead of it are undone or replayed
+	// differently, which is no correction of the movement.
+	if c.predOK && !teleported && c.srvStill == wasStill {
+		corr := math.Hypot(float64(x-c.predX), float64(y-c.predY))
+		c.stats.MaxCorrection = max(c.stats.MaxCorrection, corr)
+		if corr > 1 {
+			c.stats.CorrectionsOver1u++
+		}
 	}
 	if !c.predOK {
 		// The first snapshot of a match marks the server's tick phase: it

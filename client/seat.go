@@ -36,7 +36,7 @@ func (c *Client) onMatched(m *netcode.Matched) {
 	c.fullTries = 0
 	c.phase = PhasePlaying
 	c.stats.Matches++
-	c.world = newMirror(&c.matched.Schema)
+	c.world = newMirror(&c.matched.Schema, c.matched.TickRate)
 	c.inputs.seat(&c.matched)
 	c.unmeasured, c.predOK, c.srvOK, c.srvStill = c.seq, false, false, false
 }
@@ -61,7 +61,7 @@ func (c *Client) resume(m *netcode.Matched) {
 		c.seatNode = c.link.key
 	}
 	c.lostAt = time.Time{}
-	c.world = newMirror(&c.matched.Schema)
+	c.world = newMirror(&c.matched.Schema, c.matched.TickRate)
 	c.inputs.resume(m.AckSeq)
 	c.predOK, c.srvOK = false, false
 	c.unmeasured = c.seq // predicted before the outage: not held to the measure

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"skirmish/client"
 	"skirmish/netcode"
 )
 
@@ -28,6 +29,14 @@ func TestJSMirrorsNetcode(t *testing.T) {
 		"MAX_BATCH":              netcode.MaxBatch,
 		"RESEND_WINDOW":          netcode.InputQueue,
 		"RESEND_WINDOW_RESTORED": netcode.ReplayQueue,
+		// The adaptive interpolation (client/interp.go, mirror.js).
+		"INTERP_INTERVALS":    client.InterpIntervals,
+		"INTERP_JITTER_MUL":   client.InterpJitterMul,
+		"INTERP_WINDOW":       client.InterpWindow,
+		"INTERP_MAX_SKEW":     client.InterpMaxSkew,
+		"INTERP_GAIN":         client.InterpGain,
+		"INTERP_SNAP_TICKS":   client.InterpSnapTicks,
+		"INTERP_MAX_DELAY_MS": float64(client.InterpMaxDelay / time.Millisecond),
 	}
 	// The browser's timers fire later and less evenly than the Go
 	// client's, so its margin may grow larger and one jitter sample
@@ -35,7 +44,7 @@ func TestJSMirrorsNetcode(t *testing.T) {
 	browserOnly := map[string]float64{"JIT_MAX_TARGET_US": 15000, "JIT_MAX_SAMPLE_US": 10000}
 	got := map[string]float64{}
 	re := regexp.MustCompile(`(?m)^(?:export )?const ([A-Z_]+) = ([0-9.]+|[A-Z_]+);`)
-	for _, f := range []string{"prediction.js", "state.js", "connection.js"} {
+	for _, f := range []string{"prediction.js", "state.js", "connection.js", "mirror.js"} {
 		src, err := os.ReadFile("static/js/" + f)
 		if err != nil {
 			t.Fatal(err)

@@ -10,7 +10,7 @@ after(h.cleanup);
 
 /**
  * In the page: the nearest other NPC or player, led by its estimated motion
- * (the last snapshot vs. what is drawn ~100 ms in the past), as a screen
+ * (the last snapshot vs. what is drawn interpDelayMs in the past), as a screen
  * point over the canvas; null if none is clickable.
  */
 function aimPoint(shotSpeed) {
@@ -32,7 +32,8 @@ function aimPoint(shotSpeed) {
   const { e, d } = best;
   const p = past.get(e.id);
   let vx = 0, vy = 0;
-  if (p && Math.hypot(e.x - p.x, e.y - p.y) < 40) { vx = (e.x - p.x) / 0.1; vy = (e.y - p.y) / 0.1; }
+  const behind = Math.max(s.interpDelayMs || 0, 20) / 1000; // how far in the past others are drawn
+  if (p && Math.hypot(e.x - p.x, e.y - p.y) < 40) { vx = (e.x - p.x) / behind; vy = (e.y - p.y) / behind; }
   const t = d / shotSpeed + 0.05; // flight time plus about one input's delay
   const scr = window.skirmishDebug.worldToScreen(e.x + vx * t, e.y + vy * t);
   if (scr.x < 5 || scr.y < 5 || scr.x > innerWidth - 5 || scr.y > innerHeight - 5) return null;
@@ -51,6 +52,15 @@ test("clicking fires, and aiming at the nearest NPC or bot scores", async (t) =>
     // One click, anywhere on the canvas: a shot goes out and is accepted.
     await page.mouse.click(640, 300);
     await h.waitForHook(page, "a shot fired and acknowledged", (s) => s.shotsFired >= 1 && s.ackSeq >= s.lastSeq - 1);
+    // The aimed input carried its view time: a tick the page held, a
+    // fraction in [0, 1); frames are drawn at the adaptive render time.
+    const v = await page.evaluate(() => {
+      const s = window.skirmish;
+      return { view: s.lastView, tick: s.tick, frames: s.frames, delay: s.interpDelayMs };
+    });
+    assert.ok(Array.isArray(v.view) && v.view[0] > 0 && v.view[0] <= v.tick && v.tick - v.view[0] < 30 &&
+      v.view[1] >= 0 && v.view[1] < 1, `view time ${JSON.stringify(v)}`);
+    assert.ok(v.frames > 0 && v.delay !== null && v.delay >= 0 && v.delay <= 600, `frames ${JSON.stringify(v)}`);
 
     const deadline = Date.now() + 20000;
     let clicks = 1;

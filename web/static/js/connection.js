@@ -1026,7 +1026,7 @@ function resume(ackSeq, matchTick, endTick, d) {
 
 /**
  * Sends what the window allows of the resend queue, in `inputs` frames
- * ([5, [[seq, mx, my, buttons, aimX, aimY], …]], at most MAX_BATCH each,
+ * ([5, [[seq, mx, my, buttons, aimX, aimY, viewTick?, viewFrac?], …]], at most MAX_BATCH each,
  * seqs increasing): at most resendWindow inputs sent again and not yet
  * acknowledged, so that none overflows the seat's input queue; more go
  * as acks come. Inputs acknowledged meanwhile are skipped.
@@ -1041,7 +1041,9 @@ export function flushResends() {
   let room = S.resendWindow - inFlight;
   while (S.resendQueue.length && room > 0) {
     const batch = S.resendQueue.slice(0, Math.min(room, MAX_BATCH));
-    if (!send([C_INPUTS, batch.map((p) => [p.seq, p.mx, p.my, p.buttons, p.aimX, p.aimY])])) return;
+    const fields = (p) => (p.viewTick ? [p.seq, p.mx, p.my, p.buttons, p.aimX, p.aimY, p.viewTick, p.viewFrac]
+      : [p.seq, p.mx, p.my, p.buttons, p.aimX, p.aimY]);
+    if (!send([C_INPUTS, batch.map(fields)])) return;
     S.resendQueue.splice(0, batch.length);
     const now = performance.now();
     for (const p of batch) S.sentRing[p.seq % SENT_RING] = { seq: p.seq, at: now };

@@ -1,7 +1,7 @@
 /*
  * Input devices: the keyboard (WASD / arrows; 1..7 for the mode's declared
  * actions other than "fire", in their order), the mouse (aim; click or
- * hold for the action "fire") and touch (a drag that starts on the
+ * hold for the action "fire", right-click for the action "hitscan") and touch (a drag that starts on the
  * left third of the screen moves like a joystick; a touch elsewhere aims
  * there and acts while held).
  */
@@ -108,6 +108,13 @@ export function initInput() {
     input.mouseScreen = { x: ev.clientX, y: ev.clientY };
   });
   canvas.addEventListener("mousedown", (ev) => {
+    if (ev.button === 2) {
+      // The right button: the action named "hitscan", where the mode declares one.
+      input.mouseScreen = { x: ev.clientX, y: ev.clientY };
+      const a = hook.state === "playing" && S.match ? S.match.desc.actions.find((x) => x.name === "hitscan") : null;
+      if (a) S.actQueued.add(a.bit);
+      return;
+    }
     if (ev.button !== 0) return;
     act(ev.clientX, ev.clientY);
   });

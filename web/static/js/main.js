@@ -33,7 +33,7 @@
  *      page says so and predicts in JavaScript: "js"), reconciliation on
  *      every snapshot (drop pending inputs with seq <= ackSeq, replay the
  *      rest on the server position), and interpolation of every other
- *      entity ~100 ms in the past. A snapshot that does not fit the mirror
+ *      entity at an adaptive render time (about 2 snapshot intervals + 1.25 × the arrival jitter p95 in the past). A snapshot that does not fit the mirror
  *      (unknown handle, create over a live one) is recorded in
  *      window.skirmish.errors and forces a reconnect (which brings a full
  *      view).
@@ -169,7 +169,7 @@ window.skirmishDebug = {
   forgetView() {
     S.ents = [];
   },
-  /** Other entities as drawn now (interpolated ~100 ms in the past). */
+  /** Other entities as drawn now (at the render time: about two snapshot intervals plus the arrival jitter in the past). */
   interpolated() {
     return interpolatedEntities(performance.now());
   },

@@ -16,6 +16,120 @@ import { resync, flushResends, timeLeftAt } from "./connection.js";
 
 const SNAPSHOT_BUFFER_MS = 1000; // how much snapshot history to keep
 
+// Adaptive interpolation, as the Go client's (client/interp.go; web's
+// TestJSMirrorsNetcode checks these equal its constants). Others are drawn
+// at a render time in server ticks that runs behind the server's estimated
+// present by INTERP_INTERVALS snapshot intervals + INTERP_JITTER_MUL × the
+// p95 of the snapshots' arrival jitter over the last INTERP_WINDOW
+// arrivals (an arrival's offset against the tick clock, above the
+// window's smallest), clamped to [1 interval, INTERP_MAX_DELAY_MS]. The
+// render clock runs up to INTERP_MAX_SKEW faster or slower than the page's
+// clock (INTERP_GAIN per tick of error) until it meets its target; only an
+// error beyond INTERP_SNAP_TICKS moves it at once.
+export const INTERP_INTERVALS = 2;
+export const INTERP_JITTER_MUL = 1.25;
+export const INTERP_WINDOW = 64;
+export const INTERP_MAX_SKEW = 0.05;
+export const INTERP_GAIN = 0.1;
+export const INTERP_SNAP_TICKS = 15;
+export const INTERP_MAX_DELAY_MS = 500;
+
+const clock = {
+  dtMs: 1000 / 30, base: 0, baseTick: 0, offs: [], next: 0, minOff: 0, jitter: 0, delay: INTERP_INTERVALS,
+  newest: 0, rt: 0, at: 0, rate: 1, running: false, primed: false,
+};
+
+/** Starts the render clock over (a new view: its buffer is empty). */
+function resetInterp() {
+  clock.dtMs = 1000 / (S.match && S.match.tickRate > 0 ? S.match.tickRate : 30);
+  clock.offs = [];
+  clock.next = 0;
+  clock.running = false;
+  clock.primed = false;
+  clock.rate = 1;
+}
+
+/** Records the arrival of the snapshot of tick at now (ms). */
+function observeArrival(tick, now) {
+  const k = clock;
+  if (k.offs.length === 0) {
+    k.base = now;
+    k.baseTick = tick;
+  } else if (tick <= k.newest) {
+    return;
+  }
+  k.newest = tick;
+  const off = now - k.base - (tick - k.baseTick) * k.dtMs;
+  if (k.offs.length < INTERP_WINDOW) k.offs.push(off);
+  else k.offs[k.next] = off;
+  k.next = (k.next + 1) % INTERP_WINDOW;
+  const s = k.offs.slice().sort((a, b) => a - b);
+  k.minOff = s[0];
+  k.jitter = s[Math.ceil(0.95 * s.length) - 1] - k.minOff;
+  const d = (INTERP_INTERVALS * k.dtMs + INTERP_JITTER_MUL * k.jitter) / k.dtMs;
+  k.delay = Math.min(Math.max(d, 1), INTERP_MAX_DELAY_MS / k.dtMs);
+  hook.interpTargetMs = Math.round(k.delay * k.dtMs * 10) / 10;
+  hook.arrivalJitterMs = Math.round(k.jitter * 10) / 10;
+}
+
+/**
+ * Moves the render clock to now (ms) and returns the render time in ticks
+ * (null before the first snapshot of the view).
+ */
+export function renderTime(now) {
+  const k = clock;
+  if (k.offs.length === 0) return null;
+  const target = k.baseTick + (now - k.base - k.minOff) / k.dtMs - k.delay;
+  if (!k.running) {
+    k.rt = target;
+    k.at = now;
+    k.rate = 1;
+    k.running = true;
+    return k.rt;
+  }
+  if (now > k.at) {
+    k.rt += ((now - k.at) / k.dtMs) * k.rate;
+    k.at = now;
+  }
+  const e = target - k.rt;
+  if (Math.abs(e) > INTERP_SNAP_TICKS) {
+    k.rt = target;
+    k.rate = 1;
+    return k.rt;
+  }
+  k.rate = 1 + Math.min(Math.max(INTERP_GAIN * e, -INTERP_MAX_SKEW), INTERP_MAX_SKEW);
+  return k.rt;
+}
+
+/**
+ * Counts a frame drawn at render time rt (ticks), empty when no pair of
+ * snapshots was around it: hook.frames, hook.emptyFrames (once the view's
+ * buffer first filled), hook.interpDelayMs (how far behind the newest
+ * snapshot the render time is).
+ */
+export function noteFrame(rt, empty) {
+  if (!empty) clock.primed = true;
+  if (!clock.primed || !S.snapshots.length) return;
+  hook.frames += 1;
+  if (empty) hook.emptyFrames += 1;
+  const newest = S.snapshots[S.snapshots.length - 1].tick;
+  hook.interpDelayMs = Math.round(Math.max(0, (newest - rt) * clock.dtMs) * 10) / 10;
+}
+
+/**
+ * The view time an aimed input carries: the render time others are drawn
+ * at now, clamped to the snapshots held, as [tick, fraction]; null before
+ * the first snapshot.
+ */
+export function viewTime(now) {
+  const rt = renderTime(now);
+  const n = S.snapshots.length;
+  if (rt === null || n === 0) return null;
+  const r = Math.min(Math.max(rt, S.snapshots[0].tick), S.snapshots[n - 1].tick);
+  const tick = Math.floor(r);
+  return [tick, r - tick];
+}
+
 export function clearMirror() {
   S.ents = [];
   S.byId = new Map();
@@ -177,6 +291,7 @@ export function onSnapshot(msg) {
   }
 
   showEvents(events);
+  noteTracers(events, now);
 
   // Input-to-ack time of every input this snapshot acknowledges first.
   if (ackSeq > hook.ackSeq) {
@@ -203,7 +318,9 @@ export function onSnapshot(msg) {
   const own = view.get(S.match.entityId);
   if (own) reconcile(own, now);
 
-  // Interpolation buffer (positions by entity id).
+  // Interpolation buffer (positions by entity id), and the render clock.
+  if (!S.snapshots.length) resetInterp();
+  observeArrival(tick, now);
   S.snapshots.push({ t: now, tick, ents: view, moved });
   while (S.snapshots.length > 2 && now - S.snapshots[1].t > SNAPSHOT_BUFFER_MS) S.snapshots.shift();
 
@@ -240,6 +357,15 @@ export function onSnapshot(msg) {
     lead,
     entities: list,
   };
+}
+
+/** Keeps the mode's "hitscan" events to draw: a brief line from A to B. */
+function noteTracers(events, now) {
+  const d = S.match.desc.events.find((e) => e.name === "hitscan");
+  if (!d) return;
+  for (const ev of events) {
+    if (Array.isArray(ev) && num(ev[0]) === d.type) S.tracers.push({ a: num(ev[1]), b: num(ev[2]), at: now });
+  }
 }
 
 /** Number of handle groups in a (valid) flat updates array. */

@@ -11,6 +11,7 @@ import { send, flushResends, isWelcomed, socketOpen } from "./connection.js";
 import { recordError, showNotice } from "./hud.js";
 import { input, readMove, mouseWorld } from "./input.js";
 import { isImmobile } from "./mode.js";
+import { viewTime } from "./mirror.js";
 
 // Just-in-time inputs (PROTOCOL.md §11): netcode/seq.go's constants,
 // which web/mirror_test.go holds these to, but for the two marked
@@ -401,10 +402,20 @@ function tickInput(now) {
     hook.lastAim = [aimX, aimY];
   }
 
+  // An aimed input carries its view time: the tick and fraction others
+  // are drawn at now (elements 8 and 9 of the input; PROTOCOL.md).
+  const view = aimed ? viewTime(now) : null;
   S.seq += 1;
   if (hook.seatFirstSeq === null) hook.seatFirstSeq = S.seq;
-  send([C_INPUT, S.seq, mx, my, buttons, aimX, aimY]);
   const sent = { seq: S.seq, mx, my, buttons, aimX, aimY, at: now };
+  if (view && view[0] > 0) {
+    sent.viewTick = view[0];
+    sent.viewFrac = view[1];
+    hook.lastView = view;
+    send([C_INPUT, S.seq, mx, my, buttons, aimX, aimY, view[0], view[1]]);
+  } else {
+    send([C_INPUT, S.seq, mx, my, buttons, aimX, aimY]);
+  }
   S.pending.push(sent);
   keepInput(sent, now);
   S.sentRing[S.seq % SENT_RING] = { seq: S.seq, at: performance.now() };

@@ -1,6 +1,7 @@
 /*
  * Rendering: the camera following the own avatar, the world, every other
- * entity interpolated ~100 ms in the past, the own avatar at its predicted
+ * entity interpolated at the render time (mirror.js: about two snapshot
+ * intervals plus the arrival jitter behind the newest), the own avatar at its predicted
  * position, the aim line and the minimap, each entity drawn from its kind
  * in the mode description (shape, colour or its team's, size, label,
  * marks; a player's immobile avatar dimmed).
@@ -9,10 +10,11 @@
 import { hook, S, canvas, ctx, clamp, lerp } from "./state.js";
 import { isImmobile, teamOf } from "./mode.js";
 import { ownDrawPos } from "./prediction.js";
+import { renderTime, noteFrame } from "./mirror.js";
 import { updateHud, renderFeed, displayName } from "./hud.js";
 import { input } from "./input.js";
 
-const INTERP_DELAY_MS = 100;     // render others this far in the past
+const TRACER_MS = 150;           // a hitscan event's line shows this long
 // Entities far from the avatar are updated every 3rd tick only (§10): two
 // position changes at most this many ticks apart are interpolated across.
 const SPARSE_UPDATE_TICKS = 3;
@@ -20,15 +22,26 @@ const VIEW_SPAN = 1100; // world units visible across the smaller screen side
 const SPECTATE_BARS = 130; // CSS pixels a spectator's status line and bar take (top and bottom)
 const camera = { cx: 0, cy: 0, scale: 1, w: 0, h: 0 };
 
-/** Entities as they were INTERP_DELAY_MS ago, interpolated between snapshots. */
-export function interpolatedEntities(now) {
+/**
+ * Entities as they were at the render time (mirror.js's renderTime, in
+ * ticks), interpolated between the snapshots around it; a frame drawn
+ * (count) is counted, and whether no pair was around it (held).
+ */
+export function interpolatedEntities(now, count = false) {
   const n = S.snapshots.length;
   if (n === 0) return [];
-  const rt = now - INTERP_DELAY_MS;
-  if (n === 1 || rt <= S.snapshots[0].t) return Array.from(S.snapshots[0].ents.values());
+  const rt = renderTime(now);
+  if (rt === null) return [];
+  const first = S.snapshots[0];
+  const last = S.snapshots[n - 1];
+  if (rt < first.tick || rt > last.tick || n === 1) {
+    if (count) noteFrame(rt, rt !== last.tick);
+    return Array.from((rt < first.tick ? first : last).ents.values()); // no pair: hold
+  }
+  if (count) noteFrame(rt, false);
+  if (rt === last.tick) return Array.from(last.ents.values());
   let i = n - 1;
-  while (i > 0 && S.snapshots[i].t > rt) i--;
-  if (i === n - 1) return Array.from(S.snapshots[n - 1].ents.values()); // no newer one: hold the last
+  while (i > 0 && S.snapshots[i].tick > rt) i--;
   const a = S.snapshots[i];
   const b = S.snapshots[i + 1];
   const out = [];
@@ -57,8 +70,8 @@ export function interpolatedEntities(now) {
       out.push(eb);
       continue;
     }
-    const span = sb.t - sa.t;
-    const t = span > 0 ? clamp((rt - sa.t) / span, 0, 1) : 1;
+    const span = sb.tick - sa.tick;
+    const t = span > 0 ? clamp((rt - sa.tick) / span, 0, 1) : 1;
     // A jump of more than 300 u between two snapshots is a respawn/teleport: don't slide.
     if (Math.abs(ebb.x - ea.x) + Math.abs(ebb.y - ea.y) > 300) {
       out.push(t < 0.5 ? ea : eb);
@@ -120,7 +133,7 @@ export function render() {
   resizeCanvas();
   const own = S.match ? ownDrawPos(now) : null;
   // A spectator's camera follows the avatar it follows, or shows the whole world.
-  const ents = S.match && S.snapshots.length ? interpolatedEntities(now) : [];
+  const ents = S.match && S.snapshots.length ? interpolatedEntities(now, true) : [];
   const followed = hook.spectating && hook.follow ? ents.find((e) => e.id === hook.follow) || null : null;
   updateCamera(own || followed, hook.spectating && !followed);
 
@@ -170,6 +183,7 @@ export function render() {
     if (latest && own) drawEntity(latest, own.x, own.y, true, now);
     if (followed) drawFollowed(followed);
     drawAimLine(own);
+    drawTracers(ents, own, now);
     drawMinimap(ents, own || followed);
   }
 
@@ -178,6 +192,34 @@ export function render() {
   updateHud();
   renderFeed();
   requestAnimationFrame(render);
+}
+
+/**
+ * The mode's "hitscan" events of the last TRACER_MS: a line from the
+ * shooter to the target as drawn (the own avatar at its predicted
+ * position), fading out.
+ */
+function drawTracers(ents, own, now) {
+  while (S.tracers.length && now - S.tracers[0].at > TRACER_MS) S.tracers.shift();
+  if (!S.tracers.length) return;
+  const at = (id) => {
+    if (id === S.match.entityId) return own;
+    const e = ents.find((x) => x.id === id);
+    return e ? e : null;
+  };
+  ctx.lineWidth = 2;
+  for (const tr of S.tracers) {
+    const a = at(tr.a);
+    const b = at(tr.b);
+    if (!a || !b) continue;
+    const pa = worldToScreen(a.x, a.y);
+    const pb = worldToScreen(b.x, b.y);
+    ctx.strokeStyle = `rgba(255, 240, 160, ${(1 - (now - tr.at) / TRACER_MS).toFixed(3)})`;
+    ctx.beginPath();
+    ctx.moveTo(pa.x, pa.y);
+    ctx.lineTo(pb.x, pb.y);
+    ctx.stroke();
+  }
 }
 
 /** #rrggbb scaled by f (0: black, 1: itself). */

@@ -57,6 +57,12 @@ export const hook = {
   shotsFired: 0,
   lastAim: null,             // [aimX, aimY] of the last input that fired: (0, 0) or a unit vector
   pendingInputs: 0,
+  frames: 0,                 // frames drawn with a render time (once the view's snapshot buffer filled)
+  emptyFrames: 0,            // … of which had no pair of snapshots around the render time (others held)
+  interpDelayMs: null,       // how far the last frame's render time was behind the newest snapshot
+  interpTargetMs: null,      // the delay the render clock aims at: 2 intervals + 1.25 × arrivalJitterMs
+  arrivalJitterMs: null,     // p95 of the snapshots' arrival jitter over the last 64
+  lastView: null,            // [tick, fraction]: the view time of the last aimed input
   rejects: 0,                // total rejected inputs
   rejectsByCode: {},
   rttMs: null,
@@ -184,6 +190,7 @@ export const S = {
   inputLoopAwaitsSnapshot: false,
   sentRing: new Array(SENT_RING),
   hitFlash: new Map(),  // entityId -> time of the last event that names it as its b
+  tracers: [],          // "hitscan" events to draw: {a, b, at} (shooter, target, arrival ms)
 };
 
 // ---------------------------------------------------------------------------
