@@ -137,8 +137,8 @@ func TestFightAimsAtNearest(t *testing.T) {
 	v := client.View{Phase: client.PhasePlaying, Entity: 1, WorldW: 2000, WorldH: 2000, Self: me,
 		Entities: []netcode.Entity{far, dead, me, shot, npc}, Schema: arena.Schema, Info: arena.Info(30)}
 	ctl := b.Control(time.Now(), &v)
-	if ctl.Buttons != 1<<game.ArenaFire || ctl.AimX != 0 || ctl.AimY != 500 || ctl.AimAt != 4 {
-		t.Errorf("control %+v: want fire aimed at the NPC (0, 500), entity 4", ctl)
+	if ctl.Buttons != 1<<game.ArenaFire|1<<game.ArenaHitscan || ctl.AimX != 0 || ctl.AimY != 500 || ctl.AimAt != 4 {
+		t.Errorf("control %+v: want fire and hitscan aimed at the NPC (0, 500), entity 4", ctl)
 	}
 	if ctl.MoveY <= 0 {
 		t.Errorf("control %+v: want a move toward the NPC", ctl)

@@ -37,7 +37,7 @@ func init() {
 	Register(Def{
 		Name:  "arena",
 		Title: "Arena",
-		Doc:   "Free-for-all: move, shoot, score a point for every hit on a player or an NPC; a hitscan (second button) hits players instantly.",
+		Doc:   "Free-for-all: move, shoot, score a point for every hit on a player or an NPC; a hitscan (second button) hits at once, where the shooter saw its target.",
 		Options: []Option{
 			{Name: "players", Doc: "seats of a match", Default: 8, Min: 1, Max: 4096},
 			{Name: "npcs", Doc: "wandering NPCs of a match (0 or -1: none)", Default: 64, Min: -1, Max: 65536},
@@ -113,9 +113,10 @@ func arenaHitscan(cfg ArenaConfig) Hitscan {
 
 // Arena is the built-in free-for-all mode: players move, shoot projectiles
 // and score a point for every hit on a player or an NPC. The hitscan (bit
-// ArenaHitscan, cooldown 1 s, aimed) hits the nearest other living player
-// on its ray, up to the interest radius, where the shooter saw them (at
-// the input's view time, rewound): a point, 34 hp and EventHitscan.
+// ArenaHitscan, cooldown 1 s, aimed) hits what a shot could (the nearest
+// other living player or NPC on its ray), up to the interest radius, where
+// the shooter saw it (at the input's view time, rewound): a point and
+// EventHitscan; a player loses 34 hp, an NPC goes elsewhere.
 type Arena struct {
 	cfg  ArenaConfig
 	spec Spec
@@ -250,12 +251,15 @@ func (r *arenaRules) Apply(w *World, p *Player, in *netcode.Input) uint8 {
 	}
 	if e := w.Get(p.Entity); e != nil && r.spec.CanMove(&e.Entity) {
 		fx, fy := r.Face(seat)
-		if t := r.beam.Fire(w, seat, e, in, fx, fy, func(t *Entity) bool {
-			return t.Kind == KindPlayer && t.Owner != seat && t.F[FieldHP] > 0
-		}); t != nil {
+		if t := r.beam.Fire(w, seat, e, in, fx, fy, func(t *Entity) bool { return shotCanHit(seat, t) }); t != nil {
 			p.Score++
 			w.Emit(EventHitscan, p.Entity, t.ID)
-			r.WoundBy(w, t, p.Entity, r.beam.hs.Damage)
+			if t.Kind == KindNPC { // as a shot's hit: it goes elsewhere
+				t.X, t.Y = w.RandomPoint(arenaNPCSize)
+				r.newHeading(w, t)
+			} else {
+				r.WoundBy(w, t, p.Entity, r.beam.hs.Damage)
+			}
 		}
 	}
 	return netcode.RejectNone

@@ -626,3 +626,36 @@ func TestAdvanceWithinTheShotsLife(t *testing.T) {
 		}
 	}
 }
+
+// The hitscan hits what a projectile could: an NPC on the ray, nearer
+// than the player behind it, takes the hit (a point, the event) and goes
+// elsewhere, as after a projectile's hit.
+func TestArenaHitscanHitsNPCs(t *testing.T) {
+	w, r, shooter, target := duel(t, 6)
+	npc := w.Spawn(KindNPC, 200, 500)
+	npc.Radius = arenaNPCSize
+	npc.F[FieldHP] = 1
+	id := npc.ID
+	place(w, shooter, 100, 500)
+	place(w, target, 300, 500)
+	endTick(w)
+	in := netcode.Input{Seq: 1, Buttons: 1 << ArenaHitscan, AimX: 1}
+	if code := r.Apply(w, shooter, &in); code != netcode.RejectNone {
+		t.Fatalf("hitscan rejected: %d", code)
+	}
+	var hits []netcode.Event
+	for _, ev := range w.Events {
+		if ev.Type == EventHitscan {
+			hits = append(hits, ev)
+		}
+	}
+	if len(hits) != 1 || hits[0].A != shooter.Entity || hits[0].B != id {
+		t.Fatalf("hitscan events %+v, want one on the NPC %d", hits, id)
+	}
+	if shooter.Score != 1 || w.Get(target.Entity).F[FieldHP] != arenaMaxHP {
+		t.Errorf("score %d, player behind the NPC at %v hp", shooter.Score, w.Get(target.Entity).F[FieldHP])
+	}
+	if e := w.Get(id); e.X == 200 && e.Y == 500 {
+		t.Error("the NPC hit stayed where it was")
+	}
+}
