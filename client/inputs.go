@@ -167,8 +167,9 @@ func (c *Client) sendScheduled(it *schedItem, buf []byte) (next int64, ok bool, 
 // aim gives input in, sent at now, its view time if it presses an aimed
 // action: the render time others are drawn at now. With Control.AimAt, it
 // aims from the predicted avatar (after in's move: the server moves, then
-// acts) at that entity as drawn then, and counts the aimed presses whose
-// ray passes within the target's radius (Stats.AimedShots). c.mu is held.
+// acts) at that entity as drawn then, and counts the aimed presses of a
+// living avatar whose ray passes within the target's radius
+// (Stats.AimedShots). c.mu is held.
 func (c *Client) aim(in *netcode.Input, now time.Time) {
 	aimed := uint8(0)
 	for _, a := range c.matched.Info.Actions {
@@ -197,6 +198,10 @@ func (c *Client) aim(in *netcode.Input, now time.Time) {
 		return // no direction: the control's aim stands
 	}
 	in.AimX, in.AimY = dx, dy
+	// An avatar that is gone or cannot move (dead) fires nothing: no shot.
+	if _, alive := c.world.find(c.matched.Entity); !alive || c.matched.Info.Immobile.Holds(&c.self) {
+		return
+	}
 	if rayHits(c.predX, c.predY, dx, dy, t.X, t.Y, c.radiusOf(&t)) {
 		for b := range uint8(8) {
 			if aimed&(1<<b) != 0 {

@@ -107,6 +107,10 @@ func (d drawn) viewTime() (uint32, float32) {
 		return 0, 0
 	}
 	t := math.Floor(d.rt)
+	if t < 1 {
+		// Tick 0 cannot be named (0: not given): the nearest time that can.
+		return 1, 0
+	}
 	return uint32(t), float32(d.rt - t)
 }
 
@@ -197,13 +201,12 @@ func (m *mirror) place(e *netcode.Entity, ib, ka, kb int, rt float64, f float32,
 			x1, y1, i1 := m.pos(k1, e.ID, ib)
 			if i0 >= 0 && i1 >= 0 {
 				g := float32(min(max((rt-float64(t0))/float64(t1-t0), 0), 1))
-				e.X, e.Y = x0+(x1-x0)*g, y0+(y1-y0)*g
+				e.X, e.Y = netcode.Lerp(x0, y0, x1, y1, g)
 				return j
 			}
 		}
 	}
-	e.X = ax + (e.X-ax)*f
-	e.Y = ay + (e.Y-ay)*f
+	e.X, e.Y = netcode.Lerp(ax, ay, e.X, e.Y, f)
 	return j
 }
 

@@ -357,6 +357,24 @@ func TestAimAtDrawnTarget(t *testing.T) {
 	if !in.Pressed(5) || in.AimX != 1 || in.AimY != 0 || in.ViewTick == 0 || c.stats.AimedShots[5] != 1 {
 		t.Errorf("input at a target out of view %+v, shots %v", in, c.stats.AimedShots)
 	}
+	// A dead avatar (the mode's immobility holds) is aimed but fires
+	// nothing the server could score: no shot.
+	c.inputs.lastUse[5] = 0
+	c.ctl.AimAt = 7
+	c.matched.Info.Immobile = &netcode.Immobile{Field: game.FieldHP, Min: 0, Max: 0}
+	c.self = c.world.get(c.matched.Entity)
+	c.self.F[game.FieldHP] = 0
+	in = c.inputs.next()
+	c.aim(&in, at)
+	if !in.Pressed(5) || in.ViewTick != 3 || c.stats.AimedShots[5] != 1 {
+		t.Errorf("input of a dead avatar %+v, shots %v", in, c.stats.AimedShots)
+	}
+	c.inputs.lastUse[5] = 0
+	c.self.F[game.FieldHP] = 100
+	in = c.inputs.next()
+	if c.aim(&in, at); c.stats.AimedShots[5] != 2 {
+		t.Errorf("input of a living avatar %+v, shots %v", in, c.stats.AimedShots)
+	}
 }
 
 func TestRayHits(t *testing.T) {

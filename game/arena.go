@@ -104,17 +104,18 @@ var arenaGun = Gun{Fire: ArenaFire, Cooldown: ArenaCooldown, Kind: KindProjectil
 	Speed: arenaShotSpeed, Life: arenaShotLife, Radius: arenaShotSize,
 	HP: FieldHP, MaxHP: arenaMaxHP, Damage: arenaHitDamage, Respawn: arenaRespawn}
 
-// arenaHitscan is the arena's second weapon; its range is the interest
-// radius (what a player sees).
+// arenaHitscan is the arena's second weapon; its range is as far as a
+// player sees: the interest radius, up to where entities leave the view.
 func arenaHitscan(cfg ArenaConfig) Hitscan {
+	in := netcode.Interest{Radius: cfg.InterestRadius}.WithDefaults()
 	return Hitscan{Fire: ArenaHitscan, Name: "hitscan", Cooldown: ArenaHitscanCooldown,
-		Range: cfg.InterestRadius, Damage: arenaHitscanDamage}
+		Range: in.QueryRadius(), Damage: arenaHitscanDamage}
 }
 
 // Arena is the built-in free-for-all mode: players move, shoot projectiles
 // and score a point for every hit on a player or an NPC. The hitscan (bit
 // ArenaHitscan, cooldown 1 s, aimed) hits what a shot could (the nearest
-// other living player or NPC on its ray), up to the interest radius, where
+// other living player or NPC on its ray), as far as a player sees, where
 // the shooter saw it (at the input's view time, rewound): a point and
 // EventHitscan; a player loses 34 hp, an NPC goes elsewhere.
 type Arena struct {
@@ -232,9 +233,9 @@ func (r *arenaRules) Leave(w *World, p *Player) {
 	r.RemoveShots(w, p.Seat)
 }
 
-// Apply moves, fires the gun (its shot advanced for the shooter's
-// latency) and the hitscan. An input that cannot do all it asks is
-// rejected whole.
+// Apply moves, fires the hitscan, then the gun (its shot advanced for
+// the shooter's latency). An input that cannot do all it asks is rejected
+// whole.
 func (r *arenaRules) Apply(w *World, p *Player, in *netcode.Input) uint8 {
 	if reject := r.beam.Check(w, p.Seat, in); reject != netcode.RejectNone {
 		return reject
@@ -244,11 +245,8 @@ func (r *arenaRules) Apply(w *World, p *Player, in *netcode.Input) uint8 {
 		return reject
 	}
 	seat := p.Seat
-	if shot != nil {
-		if t := r.Advance(w, shot, in, func(t *Entity) bool { return shotCanHit(seat, t) }); t != nil {
-			r.hit(w, shot, t)
-		}
-	}
+	// The hitscan first: it strikes at once, before the shot fired with it
+	// flies (and maybe kills its target).
 	if e := w.Get(p.Entity); e != nil && r.spec.CanMove(&e.Entity) {
 		fx, fy := r.Face(seat)
 		if t := r.beam.Fire(w, seat, e, in, fx, fy, func(t *Entity) bool { return shotCanHit(seat, t) }); t != nil {
@@ -260,6 +258,11 @@ func (r *arenaRules) Apply(w *World, p *Player, in *netcode.Input) uint8 {
 			} else {
 				r.WoundBy(w, t, p.Entity, r.beam.hs.Damage)
 			}
+		}
+	}
+	if shot != nil {
+		if t := r.Advance(w, shot, in, func(t *Entity) bool { return shotCanHit(seat, t) }); t != nil {
+			r.hit(w, shot, t)
 		}
 	}
 	return netcode.RejectNone

@@ -166,15 +166,15 @@ func at(a, b *histEntry, frac float32, s int32, id uint32) (x, y, r float32, ok 
 	x, y, r = p.X, p.Y, p.Radius
 	if b != nil && int(s) < len(b.ents) && b.ents[s].ID == id {
 		q := b.ents[s]
-		x += (q.X - x) * frac
-		y += (q.Y - y) * frac
+		x, y = netcode.Lerp(x, y, q.X, q.Y, frac)
 	}
 	return x, y, r, true
 }
 
 // Rewound returns where entity id was at view time v (bounded as Bound
-// does), as a client drawing v saw it: linearly between its places at the
-// end of ticks v.Tick and v.Tick+1. ok is false for an entity that is not
+// does), as a client drawing v saw it: between its places at the end of
+// ticks v.Tick and v.Tick+1 as netcode.Lerp puts it (a slide, or for a
+// jump such as a respawn the nearer end). ok is false for an entity that is not
 // in the world now or was not at v.Tick (it did not exist then: it cannot
 // be hit at that time). A world that kept no state yet (before its first
 // EndTick) answers with the entity's current place. After a restore, the
@@ -234,8 +234,7 @@ func (w *World) RayCast(x, y, dx, dy, length, radius float32, v View, accept fun
 		cx, cy := p.X, p.Y // as at computes them
 		if b != nil && s < len(b.ents) && b.ents[s].ID == p.ID {
 			q := &b.ents[s]
-			cx += (q.X - cx) * frac
-			cy += (q.Y - cy) * frac
+			cx, cy = netcode.Lerp(cx, cy, q.X, q.Y, frac)
 		}
 		if r := p.Radius + radius; cx+r < minX || cx-r > maxX || cy+r < minY || cy-r > maxY {
 			continue

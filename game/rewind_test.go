@@ -118,6 +118,18 @@ func TestRewoundInterpolates(t *testing.T) {
 			t.Errorf("at %+v: (%v, %v) %v, want (%v, %v)", tc.v, x, y, ok, tc.x, tc.y)
 		}
 	}
+	// A jump (a respawn) is not slid across, as clients draw it
+	// (netcode.Lerp): the nearer end.
+	w.Get(id).X = 1000
+	endTick(w) // tick 5: x 1000
+	for _, tc := range []struct {
+		frac float32
+		x    float32
+	}{{0.4, 220}, {0.6, 1000}} {
+		if x, _, ok := w.Rewound(id, View{4, tc.frac}); !ok || x != tc.x {
+			t.Errorf("across the jump at 4 + %v: x %v, want %v", tc.frac, x, tc.x)
+		}
+	}
 }
 
 // ViewOf bounds an input's view time to [now - Rewind, now]; it is the

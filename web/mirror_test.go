@@ -37,6 +37,8 @@ func TestJSMirrorsNetcode(t *testing.T) {
 		"INTERP_GAIN":         client.InterpGain,
 		"INTERP_SNAP_TICKS":   client.InterpSnapTicks,
 		"INTERP_MAX_DELAY_MS": float64(client.InterpMaxDelay / time.Millisecond),
+		// Jumps are drawn as the server rewinds them (netcode.Lerp).
+		"JUMP_DISTANCE": netcode.JumpDistance,
 	}
 	// The browser's timers fire later and less evenly than the Go
 	// client's, so its margin may grow larger and one jitter sample
@@ -44,7 +46,7 @@ func TestJSMirrorsNetcode(t *testing.T) {
 	browserOnly := map[string]float64{"JIT_MAX_TARGET_US": 15000, "JIT_MAX_SAMPLE_US": 10000}
 	got := map[string]float64{}
 	re := regexp.MustCompile(`(?m)^(?:export )?const ([A-Z_]+) = ([0-9.]+|[A-Z_]+);`)
-	for _, f := range []string{"prediction.js", "state.js", "connection.js", "mirror.js"} {
+	for _, f := range []string{"prediction.js", "state.js", "connection.js", "mirror.js", "render.js"} {
 		src, err := os.ReadFile("static/js/" + f)
 		if err != nil {
 			t.Fatal(err)

@@ -127,6 +127,8 @@ export function viewTime(now) {
   if (rt === null || n === 0) return null;
   const r = Math.min(Math.max(rt, S.snapshots[0].tick), S.snapshots[n - 1].tick);
   const tick = Math.floor(r);
+  // Tick 0 cannot be named (0: not given): the nearest time that can.
+  if (tick < 1) return [1, 0];
   return [tick, r - tick];
 }
 

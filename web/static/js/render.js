@@ -18,6 +18,7 @@ const TRACER_MS = 150;           // a hitscan event's line shows this long
 // Entities far from the avatar are updated every 3rd tick only (§10): two
 // position changes at most this many ticks apart are interpolated across.
 const SPARSE_UPDATE_TICKS = 3;
+const JUMP_DISTANCE = 300; // |dx| + |dy| beyond which a move is a jump, not slid across (netcode.JumpDistance)
 const VIEW_SPAN = 1100; // world units visible across the smaller screen side
 const SPECTATE_BARS = 130; // CSS pixels a spectator's status line and bar take (top and bottom)
 const camera = { cx: 0, cy: 0, scale: 1, w: 0, h: 0 };
@@ -72,8 +73,8 @@ export function interpolatedEntities(now, count = false) {
     }
     const span = sb.tick - sa.tick;
     const t = span > 0 ? clamp((rt - sa.tick) / span, 0, 1) : 1;
-    // A jump of more than 300 u between two snapshots is a respawn/teleport: don't slide.
-    if (Math.abs(ebb.x - ea.x) + Math.abs(ebb.y - ea.y) > 300) {
+    // A jump (a respawn, a teleport) is not slid across: netcode.Lerp.
+    if (Math.abs(ebb.x - ea.x) + Math.abs(ebb.y - ea.y) > JUMP_DISTANCE) {
       out.push(t < 0.5 ? ea : eb);
       continue;
     }
