@@ -5,8 +5,8 @@
 // view included) a second behind the live match, and follows one player
 // (the bar's select, then key 0 back to the whole world), each switch
 // answered by a full view of the new choice. Screenshots:
-// /tmp/spectate.png (whole world) and /tmp/spectate-follow.png (following
-// a bot), and screenshots/17-spectate*.png.
+// screenshots/17-spectate.png (whole world) and 17-spectate-follow.png
+// (following a bot).
 import { test, after } from "node:test";
 import assert from "node:assert/strict";
 import { createRequire } from "node:module";
@@ -74,7 +74,6 @@ test("spectating a bots' match: listed, read-only, delayed, whole world and foll
       { timeout: 15000 });
     const whole = await checkWatch(page, server, listed.id, sent, "?spectate");
     await h.sleep(300);
-    await page.screenshot({ path: "/tmp/spectate.png" });
     await h.screenshot(page, NAME);
 
     // Follow a bot: the bar's select. The view is a full one of the
@@ -96,7 +95,6 @@ test("spectating a bots' match: listed, read-only, delayed, whole world and foll
     const bar = await page.textContent("#spectate-bar");
     assert.match(bar, /following /);
     assert.ok(!/whole world$/.test((await page.textContent("#spectate-text")).trim()), `the bar names the followed bot: ${bar}`);
-    await page.screenshot({ path: "/tmp/spectate-follow.png" });
     await h.screenshot(page, `${NAME}-follow`);
 
     // Key 0: the whole world again.
