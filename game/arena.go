@@ -29,7 +29,7 @@ const (
 	EventKill    = 2 // A: the shooter's avatar, B: the player killed
 	EventRespawn = 3 // A: the avatar that respawned
 	// EventHitscan is a hitscan hit. A: the shooter's avatar, B: the
-	// avatar hit.
+	// entity hit (a player's avatar or an NPC).
 	EventHitscan = 4
 )
 

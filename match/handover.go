@@ -133,10 +133,10 @@ func (m *Match) moveAway(url string) {
 			}
 		}
 	}
-	// Spectators are in the lobby: they may watch it at its new host.
-	watched := m.watchers()
-	m.endSpectators(netcode.AppendError(nil, netcode.ErrMatchGone))
-	m.notify(lobbyEvent{kind: evMovedAway, m: m, moved: players, watched: watched})
+	// Spectators are in the lobby: they may watch it at its new host (the
+	// lobby tells them, match_gone).
+	m.dropSpectators()
+	m.notify(lobbyEvent{kind: evMovedAway, m: m, moved: players})
 	m.obs.MatchEnded(m.spec.Name, OutcomeMoved)
 	m.log.Info("match moved away", "to", url, "players", len(players), "tick", m.world.Tick)
 }

@@ -110,11 +110,16 @@ type entry struct {
 	fleetAt   time.Time
 	// watching is the running match the player spectates (spectate.go).
 	watching *Match
+	// unwatching is the match of a watch that ended, until that match
+	// confirms it sends the player nothing more (evUnwatched, or its
+	// end): a spectate or queue request meanwhile waits in next, so that
+	// no frame of the old match follows the answer to the new request.
+	unwatching *Match
 	// leaving is set from a leave until the match frees the seat; a
 	// queue request meanwhile waits in next and is handled then, rather
 	// than refused as already_queued.
 	leaving bool
-	next    *lobbyReq
+	next    *lobbyReq // see leaving and unwatching
 }
 
 // idle reports a player with nothing left on this node: they are forgotten.
@@ -377,6 +382,8 @@ func (l *Lobby) handle(r lobbyReq) {
 		switch {
 		case !ok:
 			post(r.out, netcode.AppendError(nil, netcode.ErrUnknownMode))
+		case e.unwatching != nil:
+			l.hold(e, r)
 		case e.watching != nil:
 			post(r.out, netcode.AppendError(nil, netcode.ErrBusy))
 		case e.leaving && e.next == nil:
@@ -408,6 +415,10 @@ func (l *Lobby) handle(r lobbyReq) {
 		}
 		if e.watching != nil {
 			l.unwatch(e) // no answer, as for any leave that succeeds
+			return
+		}
+		if e.unwatching != nil && e.next != nil {
+			e.next = nil // the request waiting for the unwatch is cancelled
 			return
 		}
 		if !e.busy() || e.leaving {

@@ -141,6 +141,9 @@ func (m *Match) end(outcome uint8) {
 		return
 	}
 	m.ended = true
+	// The log's end hash is of the state before Result, which may write
+	// (ctf sets teams): as the replay takes it.
+	hash, hashErr := m.logHash()
 	var standings []netcode.Standing
 	if m.rules != nil && outcome == netcode.OutcomeNormal {
 		if err := m.safely(func() { standings = m.rules.Result(m.world) }); err != nil {
@@ -150,7 +153,10 @@ func (m *Match) end(outcome uint8) {
 	if standings == nil && outcome != netcode.OutcomeError {
 		standings = game.Standings(m.world)
 	}
-	m.endRecording(outcome, standings)
+	if hashErr != nil {
+		outcome = netcode.OutcomeError
+	}
+	m.endRecording(outcome, standings, hash)
 	// The lobby learns of the end first, so that a player who queues again
 	// on the result finds the match over. Every seated player who is
 	// connected gets the result on the connection their seat is bound to;
@@ -171,14 +177,14 @@ func (m *Match) end(outcome uint8) {
 		ended = append(ended, endedSeat{p: p, sent: sent})
 		m.hooks.Unseated(p, m.ID, why)
 	}
-	m.notify(lobbyEvent{kind: evEnded, m: m, ended: ended, result: frame, watched: m.watchers()})
+	m.notify(lobbyEvent{kind: evEnded, m: m, ended: ended, result: frame})
 	m.hooks.Ended(m.ID, m.spec.Name, outcome, standings)
 	for _, s := range ended {
 		if s.sent != nil {
 			post(s.sent, frame)
 		}
 	}
-	m.endSpectators(frame)
+	m.dropSpectators() // the lobby sends them the result
 	m.obs.MatchEnded(m.spec.Name, outcome)
 	m.log.Info("match ended", "outcome", outcome, "players", len(ended), "ticks", m.world.Tick)
 	for _, s := range ended {

@@ -23,8 +23,10 @@ type running struct {
 	mode    game.Mode
 	free    int
 	players map[*entry]bool // sent to the match: joining or seated
-	// watchers are the spectators of the match (made on the first)
-	watchers map[*entry]bool
+	// watchers are the spectators of the match (made on the first);
+	// unwatching those whose watch ended, until the match confirms it
+	// (entry.unwatching)
+	watchers, unwatching map[*entry]bool
 }
 
 type evKind uint8
@@ -35,6 +37,8 @@ const (
 	evEnded
 	evFill
 	evMovedAway
+	// evUnwatched: the match dropped spectator p (after ctlUnspectate).
+	evUnwatched
 )
 
 type lobbyEvent struct {
@@ -45,8 +49,6 @@ type lobbyEvent struct {
 	result []byte      // evEnded: the result frame
 	f      *forming
 	moved  []*Player // evMovedAway: the players seated at the move
-	// evEnded, evMovedAway: the spectators the match sent the end's frame
-	watched []*Player
 }
 
 // endedSeat is a player seated at a match's end, and the connection their
@@ -253,7 +255,8 @@ func (l *Lobby) event(ev lobbyEvent) {
 			return
 		}
 		l.dropRunning(ev.m)
-		l.unwatchAll(r, ev.watched, ev.result)
+		l.unwatchAll(r, ev.result)
+		l.unwatchedAll(r, ev.m)
 		seated := make(map[*Player]*Outbox, len(ev.ended))
 		for _, s := range ev.ended {
 			seated[s.p] = s.sent
@@ -284,13 +287,27 @@ func (l *Lobby) event(ev lobbyEvent) {
 		for _, s := range ev.ended {
 			l.stepped(StepEndHandled, s.p)
 		}
+	case evUnwatched:
+		r := l.running[ev.m]
+		if r == nil {
+			return // the match ended or moved: that confirmed every unwatch
+		}
+		for e := range r.unwatching {
+			if e.p == ev.p {
+				delete(r.unwatching, e)
+				if e.unwatching == ev.m {
+					l.unwatched(e)
+				}
+			}
+		}
 	case evMovedAway:
 		r := l.running[ev.m]
 		if r == nil {
 			return
 		}
 		l.dropRunning(ev.m)
-		l.unwatchAll(r, ev.watched, netcode.AppendError(nil, netcode.ErrMatchGone))
+		l.unwatchAll(r, netcode.AppendError(nil, netcode.ErrMatchGone))
+		l.unwatchedAll(r, ev.m)
 		for e := range r.players {
 			e.match = nil
 			l.release(e)

@@ -272,14 +272,20 @@ func writeLog(store LogStore, id string, full <-chan []byte, free chan<- []byte,
 
 // endRecording closes the log with the match's tick count, state hash,
 // outcome and standings.
-func (m *Match) endRecording(outcome uint8, standings []netcode.Standing) {
+func (m *Match) endRecording(outcome uint8, standings []netcode.Standing, hash uint64) {
 	if m.rec == nil {
 		return
 	}
-	var hash uint64
-	if err := m.safely(func() { hash = StateHash(m.world, m.rules) }); err != nil {
-		outcome = netcode.OutcomeError
-	}
 	m.rec.end(m.world.Tick, hash, outcome, standings)
 	m.rec = nil
+}
+
+// logHash is the state hash of the log's end record (0 when the match is
+// not recorded); an error is a panic of the rules while hashing.
+func (m *Match) logHash() (hash uint64, err error) {
+	if m.rec == nil || m.rules == nil {
+		return 0, nil
+	}
+	err = m.safely(func() { hash = StateHash(m.world, m.rules) })
+	return hash, err
 }

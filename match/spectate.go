@@ -1,7 +1,6 @@
 package match
 
 import (
-	"slices"
 	"sort"
 	"time"
 
@@ -106,6 +105,8 @@ func (m *Match) spectate(p *Player, out *Outbox, follow uint32) {
 
 // unspectate ends p's watch of the match, if p watches it.
 func (m *Match) unspectate(p *Player) {
+	// Whether or not p was still here, the match sends p nothing more.
+	defer m.notify(lobbyEvent{kind: evUnwatched, m: m, p: p})
 	for i, sp := range m.specs {
 		if sp.p != p {
 			continue
@@ -167,10 +168,16 @@ func (m *Match) sendSpectators() {
 	m.obs.FramesSent(frames, bytes)
 }
 
+// maxWholeWorld is the most entities a whole-world view holds: a view
+// indexes its entities with 16 bits, and a frame of more would be larger
+// than a spectator's link should carry 30 times a second.
+const maxWholeWorld = 4096
+
 // spectatorView computes sp's view of the recorded frame f into buf: the
 // entities within the interest radius of the followed avatar, as a
 // player's view (the avatar always in it), or every entity when it
-// follows no one or its avatar is not in the frame.
+// follows no one or its avatar is not in the frame (in a world of more
+// than maxWholeWorld entities: those within the radius of its centre).
 func (m *Match) spectatorView(sp *spectator, f *delayedFrame, buf []byte) []byte {
 	v := sp.view
 	v.Begin(f.tick)
@@ -183,13 +190,20 @@ func (m *Match) spectatorView(sp *spectator, f *delayedFrame, buf []byte) []byte
 			}
 		}
 	}
+	// The whole world, up to maxWholeWorld entities; a larger world is
+	// seen from its centre, as a player there would see it.
+	whole := self == nil && len(f.ents) <= maxWholeWorld
+	cx, cy := m.world.Width/2, m.world.Height/2
+	if self != nil {
+		cx, cy = self.X, self.Y
+	}
 	for i := range f.ents {
 		e := &f.ents[i]
-		if self == nil {
+		if whole {
 			v.Consider(&e.Entity, e.slot, 0, false)
 			continue
 		}
-		dx, dy := e.X-self.X, e.Y-self.Y
+		dx, dy := e.X-cx, e.Y-cy
 		v.Consider(&e.Entity, e.slot, dx*dx+dy*dy, e == self)
 	}
 	v.Finish()
@@ -208,22 +222,11 @@ func (m *Match) spectatorView(sp *spectator, f *delayedFrame, buf []byte) []byte
 	return v.AppendSnapshot(buf, &h)
 }
 
-// watchers returns the players watching the match, for the lobby's end
-// event: those the end's frame reaches.
-func (m *Match) watchers() []*Player {
-	ps := make([]*Player, len(m.specs))
-	for i, sp := range m.specs {
-		ps[i] = sp.p
-	}
-	return ps
-}
-
-// endSpectators sends every spectator frame (the result, or match_gone)
-// and forgets them.
-func (m *Match) endSpectators(frame []byte) {
-	for _, sp := range m.specs {
-		post(sp.out, frame)
-	}
+// dropSpectators forgets the spectators of a match that ends or moves
+// away. The lobby sends the end's frame (the result, or match_gone) to
+// those still watching when it learns of the end, after every frame the
+// match sent them; one whose watch ended before gets none.
+func (m *Match) dropSpectators() {
 	m.specs = m.specs[:0]
 }
 
@@ -245,6 +248,9 @@ func (l *Lobby) spectate(e *entry, r lobbyReq) {
 		run = l.running[m]
 	}
 	switch {
+	case e.unwatching != nil:
+		l.hold(e, r)
+		return
 	case e.busy() || e.leaving:
 		post(r.out, netcode.AppendError(nil, netcode.ErrBusy))
 		return
@@ -255,7 +261,13 @@ func (l *Lobby) spectate(e *entry, r lobbyReq) {
 		m.deliver(ctlMsg{kind: ctlSpectate, p: e.p, out: r.out, follow: r.follow})
 		return
 	}
-	l.unwatch(e) // watching another match: that watch ends
+	if e.watching != nil {
+		// Watching another match: that watch ends, and this request is
+		// handled once that match sends nothing more.
+		l.unwatch(e)
+		l.hold(e, r)
+		return
+	}
 	if len(run.watchers) >= max(l.cfg.Match.MaxSpectators, 0) {
 		post(r.out, netcode.AppendError(nil, netcode.ErrSpectatorsFull))
 		return
@@ -278,19 +290,55 @@ func (l *Lobby) unwatch(e *entry) {
 	e.watching = nil
 	if r := l.running[m]; r != nil {
 		delete(r.watchers, e)
+		if r.unwatching == nil {
+			r.unwatching = make(map[*entry]bool)
+		}
+		r.unwatching[e] = true
+		e.unwatching = m
 	}
 	l.nSpectators.Add(-1)
 	m.deliver(ctlMsg{kind: ctlUnspectate, p: e.p})
 }
 
-// unwatchAll forgets the spectators of r's match, which ended and sent
-// frame (the result, or match_gone) to those it had, served. A spectate
-// the match never took (it came after the end) gets frame here.
-func (l *Lobby) unwatchAll(r *running, served []*Player, frame []byte) {
+// hold keeps request r of e, whose watch is ending, until its match
+// confirms it (unwatched); a second request meanwhile is refused as busy.
+func (l *Lobby) hold(e *entry, r lobbyReq) {
+	if e.next != nil {
+		post(r.out, netcode.AppendError(nil, netcode.ErrBusy))
+		return
+	}
+	e.next = &r
+}
+
+// unwatched is called when the match of e's ended watch sends e nothing
+// more: the request that waited for it is handled now.
+func (l *Lobby) unwatched(e *entry) {
+	e.unwatching = nil
+	if r := e.next; r != nil {
+		e.next = nil
+		l.handle(*r)
+	}
+}
+
+// unwatchedAll: r's match m ended or moved away, so it sends nothing more
+// to the spectators whose watch ended.
+func (l *Lobby) unwatchedAll(r *running, m *Match) {
+	for e := range r.unwatching {
+		if e.unwatching == m {
+			l.unwatched(e)
+		}
+	}
+	clear(r.unwatching)
+}
+
+// unwatchAll forgets the spectators of r's match, which ended (or moved
+// away): each still watching gets frame, the result (or match_gone),
+// after every frame the match sent it.
+func (l *Lobby) unwatchAll(r *running, frame []byte) {
 	for e := range r.watchers {
 		e.watching = nil
 		l.nSpectators.Add(-1)
-		if e.connected && !slices.Contains(served, e.p) {
+		if e.connected {
 			post(e.p.Out(), frame)
 		}
 		l.release(e)

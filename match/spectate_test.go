@@ -240,24 +240,24 @@ func TestSpectatorRules(t *testing.T) {
 	if c := errOf(s0); c != netcode.ErrBusy {
 		t.Fatalf("a spectator queueing: error %v, want busy", c)
 	}
-	// s0 leaves (no answer) and may queue; its place goes to extra.
+	// s0 leaves (no answer) and may queue, once the match has let it go
+	// (the queue waits for that); its place goes to extra.
 	l.Leave(s0, s0.Out())
 	l.Queue(s0, s0.Out(), "arena")
-	l.sync()
 	queued := false
-	for _, f := range drain(s0) {
-		var msg netcode.ServerMsg
-		if err := netcode.NewReader().DecodeServer(f, &msg, nil); err != nil {
-			continue
+	waitFor(t, func() bool {
+		for _, f := range drain(s0) {
+			var msg netcode.ServerMsg
+			if err := netcode.NewReader().DecodeServer(f, &msg, nil); err != nil {
+				continue
+			}
+			if msg.Type == netcode.MsgError {
+				t.Fatalf("error %v after leaving", msg.ErrText)
+			}
+			queued = queued || msg.Type == netcode.MsgQueued
 		}
-		if msg.Type == netcode.MsgError {
-			t.Fatalf("error %v after leaving", msg.ErrText)
-		}
-		queued = queued || msg.Type == netcode.MsgQueued
-	}
-	if !queued {
-		t.Fatal("a spectator who left could not queue")
-	}
+		return queued
+	})
 	l.Spectate(extra, extra.Out(), m.ID, 0)
 	l.sync()
 	if got := l.Matches(); got[0].Spectators != DefaultMaxSpectators {
@@ -400,5 +400,93 @@ func BenchmarkTickSpectators(b *testing.B) {
 				tick()
 			}
 		})
+	}
+}
+
+// A spectator who switches to another match as the first one ends gets
+// nothing of the first after the answer to the switch: the switch waits
+// until that match sends it nothing more, and only the lobby sends the
+// end's result, to those still watching.
+func TestSpectatorSwitchAtTheEnd(t *testing.T) {
+	for range 20 {
+		l, _, m, _, _, mode := spectateLobby(t, Config{SpectateDelay: 100 * time.Millisecond})
+		c, d := attached(t, l, "c"), attached(t, l, "d")
+		l.Queue(c, c.Out(), "arena")
+		l.Queue(d, d.Out(), "arena")
+		waitFor(t, func() bool { return c.Match() != nil && d.Match() != nil })
+		m2 := c.Match()
+		s := attached(t, l, "s")
+		l.Spectate(s, s.Out(), m.ID, 0)
+		waitFor(t, func() bool { return len(s.Out().Frames()) > 0 }) // matched of m
+		m.Stop()
+		l.Spectate(s, s.Out(), m2.ID, 0)
+		<-m.Done()
+		var got []netcode.ServerMsg
+		waitFor(t, func() bool {
+			got = append(got, frames(t, s, &mode.Spec().Schema)...)
+			for _, f := range got {
+				if f.Type == netcode.MsgMatched && f.Matched.MatchID == m2.ID {
+					return true
+				}
+			}
+			return false
+		})
+		l.sync()
+		got = append(got, frames(t, s, &mode.Spec().Schema)...)
+		switched := false
+		for _, f := range got {
+			switch {
+			case f.Type == netcode.MsgMatched && f.Matched.MatchID == m2.ID:
+				switched = true
+			case switched && f.Type != netcode.MsgSnapshot:
+				t.Fatalf("after the switch to %s: message %d", m2.ID, f.Type)
+			}
+		}
+		if l.Spectators() != 1 {
+			t.Fatalf("spectators %d, want 1 (of %s)", l.Spectators(), m2.ID)
+		}
+		l.Close(context.Background())
+	}
+}
+
+// A whole-world spectator of a world of more than maxWholeWorld entities
+// sees it from its centre, within the interest radius, rather than every
+// entity (a view holds at most 65,535).
+func TestWholeWorldViewBounded(t *testing.T) {
+	mode := game.NewArena(game.ArenaConfig{Players: 2, NPCs: maxWholeWorld + 500, Width: 8000, Height: 8000})
+	p := newTestPlayer("p0")
+	m, _ := testMatch(t, mode, p)
+	s := newTestPlayer("s")
+	m.spectate(s, s.Out(), 0)
+	r := netcode.NewReader()
+	mir := netcode.NewMirror(&mode.Spec().Schema)
+	var msg netcode.ServerMsg
+	seen := 0
+	for range m.delayTicks + 2 {
+		m.tick()
+		for len(s.Out().Frames()) > 0 {
+			f := <-s.Out().Frames()
+			if err := r.DecodeServer(f.B, &msg, &mode.Spec().Schema); err != nil {
+				t.Fatal(err)
+			}
+			if msg.Type == netcode.MsgSnapshot {
+				if err := mir.Apply(&msg.Snapshot); err != nil {
+					t.Fatal(err)
+				}
+				seen = mir.Len()
+			}
+			s.Out().Release(f)
+		}
+		drain(p)
+	}
+	radius := mode.Spec().Interest.Radius
+	if seen == 0 || seen > maxWholeWorld {
+		t.Fatalf("the whole-world view of %d entities holds %d", maxWholeWorld+502, seen)
+	}
+	for _, e := range mir.AppendEntities(nil) {
+		dx, dy := e.X-4000, e.Y-4000
+		if dx*dx+dy*dy > radius*radius*1.2*1.2 {
+			t.Fatalf("entity %d at (%v, %v): beyond the radius of the centre", e.ID, e.X, e.Y)
+		}
 	}
 }

@@ -95,7 +95,10 @@ func (r *Reader) DecodeClient(frame []byte, m *ClientMsg) error {
 			return errTruncated
 		}
 		d.input(&m.Input)
-		if n >= 9 {
+		switch {
+		case n == 8: // a view tick without its fraction
+			d.fail(errTruncated)
+		case n >= 9:
 			need = 9
 			d.viewTime(&m.Input)
 		}

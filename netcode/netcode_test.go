@@ -70,6 +70,9 @@ func TestClientFramesFromOtherEncoders(t *testing.T) {
 	if b, _ := msgpack.Marshal([]any{2, 9, 0, 0, 0, 0, 0, 5, math.NaN()}); r.DecodeClient(b, &m) == nil {
 		t.Error("NaN view fraction accepted")
 	}
+	if b, _ := msgpack.Marshal([]any{2, 9, 0, 0, 0, 0, 0, 5}); r.DecodeClient(b, &m) == nil {
+		t.Error("a view tick without its fraction accepted")
+	}
 	// The view time of an input is its own: a later input without one has
 	// none, in a batch too, where inputs with and without mix.
 	if err := r.DecodeClient(AppendInput(nil, &Input{Seq: 10}), &m); err != nil || m.Input.ViewTick != 0 {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"os"
@@ -38,6 +39,11 @@ type replayStore struct {
 
 	stop     chan struct{}
 	stopOnce sync.Once
+	// writing holds the names of the temporary files of logs still being
+	// written (their matches run): the janitor leaves them alone, however
+	// long ago their last chunk was.
+	writingMu sync.Mutex
+	writing   map[string]bool
 	swept    chan struct{} // the janitor's first sweep is done
 	done     chan struct{}
 }
@@ -146,7 +152,7 @@ func (s *replayStore) sweep(now time.Time) {
 			continue
 		}
 		info, err := e.Info()
-		if err != nil || now.Sub(info.ModTime()) < s.retention {
+		if err != nil || now.Sub(info.ModTime()) < s.retention || s.isWriting(name) {
 			continue
 		}
 		if err := os.Remove(filepath.Join(s.dir, name)); err == nil {
@@ -169,6 +175,7 @@ func (s *replayStore) Create(id string) (match.LogFile, error) {
 		if f.f, err = os.CreateTemp(s.dir, "."+id+".*"+tmpSuffix); err != nil {
 			return nil, err
 		}
+		s.setWriting(filepath.Base(f.f.Name()), true)
 	}
 	return f, nil
 }
@@ -210,9 +217,31 @@ func (f *replayFile) Write(p []byte) error {
 	return nil
 }
 
+// isWriting reports whether name is the temporary file of a log being
+// written; setWriting says it is, or no longer is.
+func (s *replayStore) isWriting(name string) bool {
+	s.writingMu.Lock()
+	defer s.writingMu.Unlock()
+	return s.writing[name]
+}
+
+func (s *replayStore) setWriting(name string, on bool) {
+	s.writingMu.Lock()
+	defer s.writingMu.Unlock()
+	if !on {
+		delete(s.writing, name)
+		return
+	}
+	if s.writing == nil {
+		s.writing = make(map[string]bool)
+	}
+	s.writing[name] = true
+}
+
 func (f *replayFile) Close(complete bool) error {
 	var errs []error
 	if f.f != nil {
+		defer f.s.setWriting(filepath.Base(f.f.Name()), false)
 		err := f.f.Chmod(0o644) // CreateTemp's is 0600
 		if cerr := f.f.Close(); err == nil {
 			err = cerr
@@ -248,21 +277,30 @@ func (f *replayFile) Abort() {
 	if f.f != nil {
 		_ = f.f.Close()
 		_ = os.Remove(f.f.Name())
+		f.s.setWriting(filepath.Base(f.f.Name()), false)
 	}
 }
 
 var errNoReplay = errors.New("no replay")
 
-// open returns the log of match id: its file if young enough, or else its
-// Redis copy; errNoReplay if neither.
-func (s *replayStore) open(ctx context.Context, id string) (*bytes.Reader, time.Time, error) {
+// memLog is a Redis copy of a log, served from memory (it is at most
+// -record-max-bytes).
+type memLog struct{ *bytes.Reader }
+
+func (memLog) Close() error { return nil }
+
+// open returns the log of match id, for the caller to close: its file if
+// young enough (read as it is served, never whole into memory), or else
+// its Redis copy; errNoReplay if neither.
+func (s *replayStore) open(ctx context.Context, id string) (io.ReadSeekCloser, time.Time, error) {
 	if s.dir != "" {
-		b, err := os.ReadFile(filepath.Join(s.dir, id+replaySuffix))
+		f, err := os.Open(filepath.Join(s.dir, id+replaySuffix))
 		if err == nil {
-			st, serr := os.Stat(filepath.Join(s.dir, id+replaySuffix))
+			st, serr := f.Stat()
 			if serr == nil && time.Since(st.ModTime()) < s.retention {
-				return bytes.NewReader(b), st.ModTime(), nil
+				return f, st.ModTime(), nil
 			}
+			_ = f.Close()
 		} else if !errors.Is(err, os.ErrNotExist) {
 			return nil, time.Time{}, err
 		}
@@ -276,7 +314,7 @@ func (s *replayStore) open(ctx context.Context, id string) (*bytes.Reader, time.
 		case err != nil:
 			return nil, time.Time{}, err
 		default:
-			return bytes.NewReader(b), time.Time{}, nil
+			return memLog{bytes.NewReader(b)}, time.Time{}, nil
 		}
 	}
 	return nil, time.Time{}, errNoReplay
@@ -305,6 +343,7 @@ func (s *Server) handleReplay(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusServiceUnavailable, "store_unavailable")
 		return
 	}
+	defer body.Close()
 	w.Header().Set("Content-Type", "application/octet-stream")
 	w.Header().Set("Content-Disposition", `attachment; filename="`+id+replaySuffix+`"`)
 	w.Header().Set("Cache-Control", "max-age=60")

@@ -54,8 +54,10 @@ func TestReplayJanitor(t *testing.T) {
 			t.Errorf("%s: deleted %v, want %v", name, gone, deleted)
 		}
 	}
-	if _, _, err := st.open(context.Background(), "m-a-3"); err != nil {
+	if b, _, err := st.open(context.Background(), "m-a-3"); err != nil {
 		t.Errorf("a fresh log: %v", err)
+	} else {
+		b.Close()
 	}
 	// m-a-3 ages past the retention: not served, then swept.
 	p := filepath.Join(dir, "m-a-3.skrl")
@@ -68,6 +70,26 @@ func TestReplayJanitor(t *testing.T) {
 	st.sweep(time.Now())
 	if _, err := os.Stat(p); !os.IsNotExist(err) {
 		t.Errorf("m-a-3.skrl not swept: %v", err)
+	}
+	// The temporary file of a log still being written (a long match, idle
+	// for longer than the retention) is left alone; it becomes the log.
+	f, err := st.Create("m-a-5")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Write([]byte("SKRL")); err != nil {
+		t.Fatal(err)
+	}
+	tmp := f.(*replayFile).f.Name()
+	if err := os.Chtimes(tmp, old, old); err != nil {
+		t.Fatal(err)
+	}
+	st.sweep(time.Now())
+	if err := f.Close(true); err != nil {
+		t.Fatalf("the log of a running match, after a sweep: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "m-a-5.skrl")); err != nil {
+		t.Errorf("m-a-5.skrl: %v", err)
 	}
 }
 
