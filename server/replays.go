@@ -44,8 +44,8 @@ type replayStore struct {
 	// long ago their last chunk was.
 	writingMu sync.Mutex
 	writing   map[string]bool
-	swept    chan struct{} // the janitor's first sweep is done
-	done     chan struct{}
+	swept     chan struct{} // the janitor's first sweep is done
+	done      chan struct{}
 }
 
 const (
