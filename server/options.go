@@ -292,7 +292,7 @@ func (o *Options) RegisterFlags(fs *flag.FlagSet) {
 	fs.DurationVar(&o.SessionTTL, "session-ttl", d.SessionTTL, "lifetime of an unused session (it slides with use)")
 	fs.DurationVar(&o.SeatGrace, "seat-grace", d.SeatGrace, "how long a disconnected player's seat and avatar are held for them to reconnect")
 	fs.IntVar(&o.MaxSpectators, "max-spectators", d.MaxSpectators, "spectators each match takes (-1: none)")
-	fs.DurationVar(&o.SpectateDelay, "spectate-delay", d.SpectateDelay, "how far behind live spectators see a match (so they cannot feed live positions to a player)")
+	fs.DurationVar(&o.SpectateDelay, "spectate-delay", d.SpectateDelay, "how far behind live spectators see a match, so they cannot feed live positions to a player (0: the default; there is no live spectating)")
 	fs.StringVar(&o.Redis, "redis", os.Getenv("REDIS_ADDR"), "Redis address(es): sessions, leaderboards and the fleet of nodes sharing it (env REDIS_ADDR); empty: one node, in-process")
 	fs.StringVar(&o.RedisMaster, "redis-master", "", "Sentinel master name, when -redis lists Sentinels")
 	fs.StringVar(&o.NodeID, "node-id", "", "name of this node in the fleet and in session records (default: random)")
