@@ -38,8 +38,8 @@ type snap struct {
 type mirror struct {
 	m     *netcode.Mirror
 	ring  []snap // ringLen(tick rate) of them
-	n     int // snapshots held
-	head  int // index in ring of the newest
+	n     int    // snapshots held
+	head  int    // index in ring of the newest
 	tick  uint32
 	self  int // index in the newest of the entity last found (a hint)
 	clock interpClock
