@@ -448,29 +448,60 @@ func TestAimAtDrawnTarget(t *testing.T) {
 		t.Errorf("input within the cooldown %+v, shots %v", in, c.stats.AimedShots)
 	}
 	c.inputs.lastUse[5] = 0
-	c.ctl.AimAt = 99 // not in view: the control's aim stands, no shot
+	c.ctl.AimAt = 99 // not in view: not pressed (no uncounted shot), its cooldown given back
 	in = c.inputs.next()
-	c.aim(&in, at)
-	if !in.Pressed(5) || in.AimX != 1 || in.AimY != 0 || in.ViewTick == 0 || c.stats.AimedShots[5] != 1 {
-		t.Errorf("input at a target out of view %+v, shots %v", in, c.stats.AimedShots)
+	if !in.Pressed(5) {
+		t.Fatalf("input %+v: want bit 5 pressed before aim", in)
+	}
+	if c.aim(&in, at); in.Pressed(5) || in.ViewTick != 0 || c.stats.AimedShots[5] != 1 || c.inputs.lastUse[5] != 0 {
+		t.Errorf("input at a target out of view %+v, shots %v, last use %d", in, c.stats.AimedShots, c.inputs.lastUse[5])
+	}
+	// The target dead in the newest snapshot (drawn alive at the render
+	// time): not pressed either, and no shot.
+	c.ctl.AimAt = 7
+	cur := c.world.cur()
+	i := index(cur, 7, -1)
+	cur[i].F[game.FieldHP] = 0
+	in = c.inputs.next()
+	if c.aim(&in, at); in.Pressed(5) || in.ViewTick != 0 || c.stats.AimedShots[5] != 1 || c.inputs.lastUse[5] != 0 {
+		t.Errorf("input at a dead target %+v, shots %v, last use %d", in, c.stats.AimedShots, c.inputs.lastUse[5])
+	}
+	cur[i].F[game.FieldHP] = 100
+	// The next input presses it at once: a shot.
+	in = c.inputs.next()
+	if c.aim(&in, at); !in.Pressed(5) || in.ViewTick != 3 || c.stats.AimedShots[5] != 2 {
+		t.Errorf("input after the presses given back %+v, shots %v", in, c.stats.AimedShots)
 	}
 	// A dead avatar (the mode's immobility holds) is aimed but fires
 	// nothing the server could score: no shot.
 	c.inputs.lastUse[5] = 0
-	c.ctl.AimAt = 7
-	c.matched.Info.Immobile = &netcode.Immobile{Field: game.FieldHP, Min: 0, Max: 0}
 	c.self = c.world.get(c.matched.Entity)
 	c.self.F[game.FieldHP] = 0
 	in = c.inputs.next()
 	c.aim(&in, at)
-	if !in.Pressed(5) || in.ViewTick != 3 || c.stats.AimedShots[5] != 1 {
+	if !in.Pressed(5) || in.ViewTick != 3 || c.stats.AimedShots[5] != 2 {
 		t.Errorf("input of a dead avatar %+v, shots %v", in, c.stats.AimedShots)
 	}
 	c.inputs.lastUse[5] = 0
 	c.self.F[game.FieldHP] = 100
 	in = c.inputs.next()
-	if c.aim(&in, at); c.stats.AimedShots[5] != 2 {
+	if c.aim(&in, at); c.stats.AimedShots[5] != 3 {
 		t.Errorf("input of a living avatar %+v, shots %v", in, c.stats.AimedShots)
+	}
+}
+
+// A new match's seat forgets Control.AimAt: an entity id of the last
+// match is never aimed at in the next.
+func TestSeatForgetsAimAt(t *testing.T) {
+	c, m := playingClient(t)
+	c.SetControl(Control{Buttons: 1, AimAt: 7})
+	m2 := *m
+	m2.MatchID = "m-next"
+	c.onMatched(&m2)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.ctl.AimAt != 0 || c.ctl.Buttons != 1 {
+		t.Errorf("control after a new seat %+v, want AimAt 0 (the rest kept)", c.ctl)
 	}
 }
 
