@@ -49,8 +49,14 @@ func newMirror(s *netcode.Schema, tickRate uint32) mirror {
 	return mirror{m: netcode.NewMirror(s), ring: make([]snap, ringLen(tickRate)), clock: newInterpClock(tickRate)}
 }
 
-// cur returns the entities of the newest snapshot.
-func (m *mirror) cur() []netcode.Entity { return m.ring[m.head].es }
+// cur returns the entities of the newest snapshot (none before a match:
+// the zero mirror has no ring).
+func (m *mirror) cur() []netcode.Entity {
+	if m.n == 0 {
+		return nil
+	}
+	return m.ring[m.head].es
+}
 
 // apply applies snapshot s, received at at.
 func (m *mirror) apply(s *netcode.Snapshot, at time.Time) error {
