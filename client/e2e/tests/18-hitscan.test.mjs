@@ -5,7 +5,8 @@
 // fraction others were drawn at, in the range of the snapshots received,
 // behind the newest by the adaptive delay); other inputs carry none. A
 // scored "hitscan" event draws a brief line from the shooter to its
-// target. Snapshots come at 30 Hz, the target moving 3 u a tick.
+// target. Snapshots come at 30 Hz, the target moving 3 u a tick. Once the
+// connection drops, frames are no longer counted.
 import { test, after } from "node:test";
 import assert from "node:assert/strict";
 import { createRequire } from "node:module";
@@ -124,6 +125,19 @@ test("hitscan: right-click presses it with the view time; a scored one is drawn 
     const line = await seen;
     assert.ok(line, "no line drawn from the shooter to the target");
     await page.waitForFunction(() => /you hitscan bob/.test(document.getElementById("feed").textContent));
+
+    // The connection drops: while reconnecting (the match and its
+    // snapshots still held, no new one coming) frames are not counted,
+    // as the Go client counts only while playing.
+    const old = sock;
+    old.ws.close({ code: 4006, reason: "hello_timeout" });
+    await h.waitForHook(page, "reconnecting", (s) => s.state === "reconnecting" || s.state === "connecting");
+    const f0 = await h.hook(page);
+    await h.sleep(300);
+    const f1 = await h.hook(page);
+    assert.ok(f1.state !== "playing", `state ${f1.state}`);
+    assert.equal(f1.frames, f0.frames, `frames counted out of play (${f0.state} -> ${f1.state})`);
+    assert.equal(f1.emptyFrames, f0.emptyFrames, "empty frames counted out of play");
   } finally {
     if (ticker) clearInterval(ticker);
     await h.screenshot(page, NAME);
