@@ -87,7 +87,8 @@ func (w *wander) Control(now time.Time, v *client.View) client.Control {
 // Its aimed presses aim at the target under its crosshair in its own view:
 // Control.AimAt has the client aim, when it sends the input, from the
 // bot's predicted position at the target as the bot draws it then
-// (interpolated), and count the shot (hit_ratio). With no
+// (interpolated), and count the shot (hit_ratio); a target it cannot
+// draw then, or dead in the newest snapshot, gets no press. With no
 // target it wanders. It knows nothing of any mode but what matched
 // declares, so it plays any mode. In a mode that declares kinds named
 // "flag" and "base" with a team field, it plays for the flag (see

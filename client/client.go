@@ -114,7 +114,13 @@ type Control struct {
 	// entity as the client draws it when the input is sent (at the input's
 	// view time), instead of AimX, AimY. Such a press counts in
 	// Stats.AimedShots when the ray passes within the target's radius of
-	// its drawn position.
+	// its drawn position. When the target cannot be aimed at (it is not
+	// drawn at the input's view time, it stands on the avatar, or it is
+	// dead in the newest snapshot: the mode's immobility rule holds for
+	// it), the input presses none of the aimed actions, and their
+	// cooldowns are given back so the next input may press them. A new
+	// match (matched of another match) resets AimAt to 0: its entity ids
+	// are not the last match's.
 	AimAt uint32
 }
 

@@ -23,6 +23,7 @@ type inputs struct {
 	info     *netcode.ModeInfo // the mode's actions (the Client's matched.Info)
 	fireBit  int               // bit of the action named "fire" (-1: none)
 	lastUse  [8]uint32         // by action bit: seq of the last input that pressed it
+	prevUse  [8]uint32         // by action bit: lastUse before the last input pressed it (see unpress)
 	jit      jit
 	matchGen int // generation of the schedule: a new one ends the last
 }
@@ -41,7 +42,8 @@ func (in *inputs) seat(m *netcode.Matched) {
 	in.pending = in.pending[:0]
 	in.seq = netcode.SeatSeq(in.seq, m.AckSeq)
 	in.ack = m.AckSeq
-	in.lastUse = [8]uint32{}
+	in.lastUse, in.prevUse = [8]uint32{}, [8]uint32{}
+	in.ctl.AimAt = 0          // an entity of the last match is never aimed at
 	in.hist.reset(m.TickRate) // no input of another match is ever sent again
 	in.matchGen++
 }
@@ -88,10 +90,22 @@ func (in *inputs) next() netcode.Input {
 		}
 		if last := in.lastUse[a.Bit]; last == 0 || in.seq-last >= a.CooldownTicks {
 			ni.Buttons |= 1 << a.Bit
-			in.lastUse[a.Bit] = in.seq
+			in.prevUse[a.Bit], in.lastUse[a.Bit] = last, in.seq
 		}
 	}
 	return ni
+}
+
+// unpress takes back the presses of the bits in mask from ni, the last
+// input next returned: it does not press them, and their cooldowns are as
+// if it never had, so that the next input may press them.
+func (in *inputs) unpress(ni *netcode.Input, mask uint8) {
+	for b := range uint8(8) {
+		if mask&(1<<b) != 0 && ni.Pressed(b) && in.lastUse[b] == ni.Seq {
+			in.lastUse[b] = in.prevUse[b]
+		}
+	}
+	ni.Buttons &^= mask
 }
 
 // sent records input ni as sent at at, predicted to leave the avatar at
@@ -149,8 +163,11 @@ func (c *Client) sendScheduled(it *schedItem, buf []byte) (next int64, ok bool, 
 	now := time.Now()
 	in := c.inputs.next()
 	c.self = c.world.get(c.matched.Entity)
-	c.predX, c.predY = c.predict(&c.self, c.predX, c.predY, &in)
-	c.aim(&in, now)
+	x, y := c.predX, c.predY
+	c.predX, c.predY = c.predict(&c.self, x, y, &in)
+	if c.aim(&in, now) {
+		c.predX, c.predY = c.predict(&c.self, x, y, &in) // as sent
+	}
 	c.inputs.sent(in, now, c.predX, c.predY)
 	c.stats.InputsSent++
 	buf = netcode.AppendInput(buf[:0], &in)
@@ -169,8 +186,13 @@ func (c *Client) sendScheduled(it *schedItem, buf []byte) (next int64, ok bool, 
 // aims from the predicted avatar (after in's move: the server moves, then
 // acts) at that entity as drawn then, and counts the aimed presses of a
 // living avatar whose ray passes within the target's radius
-// (Stats.AimedShots). c.mu is held.
-func (c *Client) aim(in *netcode.Input, now time.Time) {
+// (Stats.AimedShots). When the target cannot be aimed at (it is not drawn
+// at the render time, the direction is degenerate, or it is dead in the
+// newest snapshot: the mode's immobility rule holds for it), in presses
+// none of its aimed actions (their cooldowns are given back) and carries
+// no view time: no shot goes out that is not counted. It reports whether
+// it took presses back. c.mu is held.
+func (c *Client) aim(in *netcode.Input, now time.Time) (unpressed bool) {
 	aimed := uint8(0)
 	for _, a := range c.matched.Info.Actions {
 		if a.Aimed && in.Pressed(a.Bit) {
@@ -178,29 +200,31 @@ func (c *Client) aim(in *netcode.Input, now time.Time) {
 		}
 	}
 	if aimed == 0 {
-		return
+		return false
 	}
 	rt, ok := c.world.clock.advance(now)
-	if !ok {
-		return
+	var d drawn
+	if ok {
+		_, _, _, d = c.world.pair(rt)
+		in.ViewTick, in.ViewFrac = d.viewTime()
 	}
-	_, _, _, d := c.world.pair(rt)
-	in.ViewTick, in.ViewFrac = d.viewTime()
 	if c.ctl.AimAt == 0 {
-		return
+		return false
 	}
-	t, ok := c.world.at(c.ctl.AimAt, d.rt)
-	if !ok {
-		return
+	var t netcode.Entity
+	if ok {
+		t, ok = c.world.at(c.ctl.AimAt, d.rt)
 	}
 	dx, dy := t.X-c.predX, t.Y-c.predY
-	if !game.ValidAim(dx, dy) || (dx == 0 && dy == 0) {
-		return // no direction: the control's aim stands
+	if !ok || !game.ValidAim(dx, dy) || (dx == 0 && dy == 0) || c.deadNow(c.ctl.AimAt) {
+		c.inputs.unpress(in, aimed)
+		in.ViewTick, in.ViewFrac = 0, 0
+		return true
 	}
 	in.AimX, in.AimY = dx, dy
 	// An avatar that is gone or cannot move (dead) fires nothing: no shot.
 	if _, alive := c.world.find(c.matched.Entity); !alive || c.matched.Info.Immobile.Holds(&c.self) {
-		return
+		return false
 	}
 	if rayHits(c.predX, c.predY, dx, dy, t.X, t.Y, c.radiusOf(&t)) {
 		for b := range uint8(8) {
@@ -209,6 +233,16 @@ func (c *Client) aim(in *netcode.Input, now time.Time) {
 			}
 		}
 	}
+	return false
+}
+
+// deadNow reports whether the entity id is dead in the newest snapshot
+// (the mode's immobility rule holds for it): the server judges a shot
+// against the living now. c.mu is held.
+func (c *Client) deadNow(id uint32) bool {
+	cur := c.world.cur()
+	i := index(cur, id, -1)
+	return i >= 0 && c.matched.Info.Immobile.Holds(&cur[i])
 }
 
 // radiusOf returns the radius of e: its kind's drawn size, or the

@@ -21,7 +21,8 @@ import (
 //
 //	InterpIntervals snapshot intervals + InterpJitterMul × jitter p95
 //
-// clamped to [1 interval, InterpMaxDelay]. The render clock does not jump
+// at most InterpMaxDelay and at least 1 interval (which wins at tick
+// rates below 2 Hz). The render clock does not jump
 // to its target: it runs up to InterpMaxSkew faster or slower than the
 // wall clock (InterpGain per tick of error) until it meets it, so entities
 // never visibly jump. Only an error beyond InterpSnapTicks (the first
@@ -81,7 +82,7 @@ func (k *interpClock) arrive(tick uint32, at time.Time) {
 	k.minOff = s[0]
 	k.jitter = s[int(math.Ceil(0.95*float64(k.n)))-1] - k.minOff
 	d := (InterpIntervals*k.dt + InterpJitterMul*k.jitter) / k.dt
-	k.delay = min(max(d, 1), float64(InterpMaxDelay)/k.dt)
+	k.delay = max(min(d, float64(InterpMaxDelay)/k.dt), 1) // 1 interval wins below 2 Hz
 }
 
 // target returns where the render clock should be at now, in ticks.

@@ -7,9 +7,20 @@ import (
 	"skirmish/netcode"
 )
 
-// snapRing is how many snapshots the mirror keeps to draw others between:
-// at least InterpMaxDelay of them at the usual tick rates (30 Hz: 1 s).
-const snapRing = 32
+// maxTickRate is the highest tick rate a server runs (match.Config).
+const maxTickRate = 128
+
+// ringLen returns how many snapshots the mirror keeps to draw others
+// between at tickRate: InterpMaxDelay of them (the largest target delay),
+// plus sparseTicks (the changes of an entity updated every few ticks
+// around the render time), InterpSnapTicks (how far the render clock may
+// lag its target before it jumps) and the pair's older end; at least 32
+// (about 1 s at 30 Hz). At 128 Hz: 84.
+func ringLen(tickRate uint32) int {
+	r := min(max(tickRate, 1), maxTickRate)
+	n := int(math.Ceil(float64(r)*InterpMaxDelay.Seconds())) + sparseTicks + InterpSnapTicks + 2
+	return max(n, 32)
+}
 
 // snap is the entities of one snapshot, in the mirror's handle order.
 type snap struct {
@@ -18,7 +29,7 @@ type snap struct {
 }
 
 // mirror is the client's copy of its view: the netcode Mirror that applies
-// the server's diffs, plus the entities of the last snapRing snapshots so
+// the server's diffs, plus the entities of the last ringLen snapshots so
 // that others can be drawn between the two around the render time (see
 // interpClock). The entities of a snapshot are in the mirror's handle
 // order, which an entity keeps while it stays in view, so an entity's
@@ -26,20 +37,26 @@ type snap struct {
 // per snapshot.
 type mirror struct {
 	m     *netcode.Mirror
-	ring  [snapRing]snap
-	n     int // snapshots held
-	head  int // index in ring of the newest
+	ring  []snap // ringLen(tick rate) of them
+	n     int    // snapshots held
+	head  int    // index in ring of the newest
 	tick  uint32
 	self  int // index in the newest of the entity last found (a hint)
 	clock interpClock
 }
 
 func newMirror(s *netcode.Schema, tickRate uint32) mirror {
-	return mirror{m: netcode.NewMirror(s), clock: newInterpClock(tickRate)}
+	return mirror{m: netcode.NewMirror(s), ring: make([]snap, ringLen(tickRate)), clock: newInterpClock(tickRate)}
 }
 
-// cur returns the entities of the newest snapshot.
-func (m *mirror) cur() []netcode.Entity { return m.ring[m.head].es }
+// cur returns the entities of the newest snapshot (none before a match:
+// the zero mirror has no ring).
+func (m *mirror) cur() []netcode.Entity {
+	if m.n == 0 {
+		return nil
+	}
+	return m.ring[m.head].es
+}
 
 // apply applies snapshot s, received at at.
 func (m *mirror) apply(s *netcode.Snapshot, at time.Time) error {
@@ -47,14 +64,14 @@ func (m *mirror) apply(s *netcode.Snapshot, at time.Time) error {
 		return err
 	}
 	m.tick = s.Tick
-	next := (m.head + 1) % snapRing
+	next := (m.head + 1) % len(m.ring)
 	if m.n == 0 {
 		next = 0
 	}
 	m.ring[next].tick = s.Tick
 	m.ring[next].es = m.m.AppendEntities(m.ring[next].es[:0])
 	m.head = next
-	m.n = min(m.n+1, snapRing)
+	m.n = min(m.n+1, len(m.ring))
 	m.clock.arrive(s.Tick, at)
 	return nil
 }
@@ -116,12 +133,13 @@ func (d drawn) viewTime() (uint32, float32) {
 
 // sparseTicks: an entity far from the avatar is updated every 3rd tick
 // only (PROTOCOL.md §10), holding still in between; two changes of its
-// position at most this many ticks apart are interpolated across (as the
-// browser's render.js does).
+// position at most this many ticks apart are interpolated across, and
+// past its last change it is moved on while its next one is due (see
+// extrapolate; the browser's interp.js does the same).
 const sparseTicks = 3
 
 // snapAt returns the snapshot of age k (0: the newest; k < m.n).
-func (m *mirror) snapAt(k int) *snap { return &m.ring[(m.head-k+snapRing)%snapRing] }
+func (m *mirror) snapAt(k int) *snap { return &m.ring[(m.head-k+len(m.ring))%len(m.ring)] }
 
 // pair returns the ages of the snapshots around render time rt (ticks): ka
 // at or before it, kb after it (ka = kb + 1), and the fraction f of the way
@@ -205,14 +223,72 @@ func (m *mirror) place(e *netcode.Entity, ib, ka, kb int, rt float64, f float32,
 				return j
 			}
 		}
+		if m.extrapolate(e, k0, rt, j) {
+			return j
+		}
 	}
 	e.X, e.Y = netcode.Lerp(ax, ay, e.X, e.Y, f)
 	return j
 }
 
+// extrapolate places e at render time rt ahead of its last change of
+// position, when that change (in the snapshot of age k0, at tick t0, at or
+// before rt; hint its index there, maybe) is the newest held and its next
+// one is still due: an entity updated every few ticks only would
+// otherwise hold still until its next change arrives, then jump. The
+// velocity is that from its previous change (tick tp, t0 − tp <=
+// sparseTicks), and the next change is due at t0 + (t0 − tp): only while
+// the newest snapshot is before that is e moved on, by rt − t0 (at most
+// sparseTicks ticks). No extrapolation across a jump (netcode.JumpDistance),
+// nor without a previous change within sparseTicks: e holds. It reports
+// whether it placed e. The browser's interp.js does the same.
+func (m *mirror) extrapolate(e *netcode.Entity, k0 int, rt float64, hint int) bool {
+	if k0 >= m.n || !m.moved(k0, e.ID, hint) {
+		return false
+	}
+	t0 := m.snapAt(k0).tick
+	if m.snapAt(0).tick-t0 >= sparseTicks {
+		return false
+	}
+	x0, y0, i0 := m.pos(k0, e.ID, hint)
+	kp := k0 + 1
+	for kp < m.n && t0-m.snapAt(kp).tick <= sparseTicks && !m.moved(kp, e.ID, i0) {
+		kp++
+	}
+	if kp >= m.n || t0-m.snapAt(kp).tick > sparseTicks {
+		return false // no previous change within sparseTicks: hold
+	}
+	gap := t0 - m.snapAt(kp).tick
+	if m.snapAt(0).tick-t0 >= gap {
+		return false // its next change was due and did not come: it stopped
+	}
+	for k := 0; k < k0; k++ {
+		if m.moved(k, e.ID, i0) {
+			return false // a later change arrived
+		}
+	}
+	xp, yp, ip := m.pos(kp, e.ID, i0)
+	dx, dy := x0-xp, y0-yp
+	if ip < 0 || abs32(dx)+abs32(dy) > netcode.JumpDistance {
+		return false
+	}
+	s := float32(min(max(rt-float64(t0), 0), sparseTicks) / float64(gap))
+	e.X, e.Y = x0+dx*s, y0+dy*s
+	return true
+}
+
+func abs32(v float32) float32 {
+	if v < 0 {
+		return -v
+	}
+	return v
+}
+
 // interpolate appends to dst the entities in view at render time rt
-// (ticks), every one but self placed between the snapshots around it, and
-// self as of the newest snapshot.
+// (ticks), every one but self placed between the snapshots around it (at
+// or past the newest, as of the newest, but for an entity updated every
+// few ticks that place moves on: see extrapolate), and self as of the
+// newest snapshot.
 func (m *mirror) interpolate(dst []netcode.Entity, rt float64, self uint32) ([]netcode.Entity, drawn) {
 	ka, kb, f, d := m.pair(rt)
 	if !d.ok {
@@ -232,8 +308,8 @@ func (m *mirror) interpolate(dst []netcode.Entity, rt float64, self uint32) ([]n
 			}
 			continue
 		}
-		if ka == kb {
-			continue
+		if ka == kb && kb != 0 {
+			continue // older than every snapshot held: as it is
 		}
 		if j := m.place(e, i, ka, kb, d.rt, f, i+off); j >= 0 {
 			off = j - i
@@ -260,7 +336,7 @@ func (m *mirror) at(id uint32, rt float64) (netcode.Entity, bool) {
 		return netcode.Entity{}, false
 	}
 	e := es[i]
-	if ka != kb {
+	if ka != kb || kb == 0 {
 		m.place(&e, i, ka, kb, d.rt, f, i)
 	}
 	return e, true

@@ -14,7 +14,7 @@ import (
 // ringOf returns a mirror holding snapshots of the given ticks and entity
 // lists, the last one the newest.
 func ringOf(ticks []uint32, ess [][]netcode.Entity) mirror {
-	m := mirror{clock: newInterpClock(30)}
+	m := mirror{clock: newInterpClock(30), ring: make([]snap, ringLen(30))}
 	for i := range ticks {
 		m.head = i
 		m.ring[i] = snap{tick: ticks[i], es: ess[i]}
@@ -103,6 +103,103 @@ func TestMirrorSparseUpdates(t *testing.T) {
 	}
 }
 
+// sparseRing returns a mirror holding ticks from..to of entity 5, at x
+// xs(tick) (y 0), the last the newest.
+func sparseRing(from, to uint32, xs func(uint32) float32) mirror {
+	var ticks []uint32
+	var ess [][]netcode.Entity
+	for t := from; t <= to; t++ {
+		ticks = append(ticks, t)
+		ess = append(ess, []netcode.Entity{{ID: 5, X: xs(t)}})
+	}
+	return ringOf(ticks, ess)
+}
+
+// An entity updated every 3rd tick whose next change has not arrived yet
+// is moved on at the velocity of its last two changes (instead of holding
+// still and then jumping), at most while its next change is due; then
+// the slide between its changes takes over, from where it was drawn.
+func TestMirrorSparseExtrapolates(t *testing.T) {
+	// Updated at 4, 7, 10 moving 10 u/tick; ticks 4..12 held.
+	every3 := func(t uint32) float32 { return float32((t-4)/3) * 30 }
+	m := sparseRing(4, 12, every3)
+	for _, c := range []struct {
+		rt float64
+		x  float32
+	}{{10.5, 65}, {10.9, 69}, {11, 70}, {12, 80}, {13, 80}, {9.5, 55}} {
+		got, _ := m.interpolate(nil, c.rt, 0)
+		if len(got) != 1 || math.Abs(float64(got[0].X-c.x)) > 1e-3 {
+			t.Errorf("rt %v: %+v, want x %v", c.rt, got, c.x)
+		}
+		if e, ok := m.at(5, c.rt); !ok || math.Abs(float64(e.X-c.x)) > 1e-3 {
+			t.Errorf("at(5, %v) = %+v, want x %v", c.rt, e, c.x)
+		}
+	}
+	// Its next change arrives (tick 13, x 90): the slide from 10 to 13
+	// draws it where the extrapolation did.
+	m = sparseRing(4, 13, every3)
+	if got, _ := m.interpolate(nil, 10.5, 0); math.Abs(float64(got[0].X-65)) > 1e-3 {
+		t.Errorf("with the next change: x %v at 10.5, want 65", got[0].X)
+	}
+	// The next change was due at 13 and tick 13 did not move it: it
+	// stopped, and holds.
+	m = sparseRing(4, 13, func(t uint32) float32 { return float32((min(t, 12)-4)/3) * 30 })
+	if got, _ := m.interpolate(nil, 11.5, 0); got[0].X != 60 {
+		t.Errorf("a stopped entity drawn at x %v, want 60", got[0].X)
+	}
+	// Updated every tick up to 10, then still: its next change was due at
+	// 11, so it holds (no overshoot).
+	m = sparseRing(4, 12, func(t uint32) float32 { return float32(min(t, 10)) * 10 })
+	if got, _ := m.interpolate(nil, 10.5, 0); got[0].X != 100 {
+		t.Errorf("an entity that stopped drawn at x %v, want 100", got[0].X)
+	}
+	// Across a jump (a respawn: 30 -> 500): no extrapolation.
+	m = sparseRing(4, 12, func(t uint32) float32 { return []float32{0, 0, 0, 30, 30, 30, 500, 500, 500}[t-4] })
+	if got, _ := m.interpolate(nil, 10.5, 0); got[0].X != 500 {
+		t.Errorf("after a jump: x %v, want 500", got[0].X)
+	}
+	// No previous change within 3 ticks (6 -> 10): it holds.
+	m = sparseRing(4, 12, func(t uint32) float32 { return []float32{0, 0, 10, 10, 10, 10, 40, 40, 40}[t-4] })
+	if got, _ := m.interpolate(nil, 10.5, 0); got[0].X != 40 {
+		t.Errorf("without a previous change within 3 ticks: x %v, want 40", got[0].X)
+	}
+}
+
+// The ring holds the largest target delay at the highest tick rate plus
+// the changes of a sparse entity around it, and the target delay is never
+// below 1 interval, even where InterpMaxDelay is shorter.
+func TestMirrorRingCoversMaxDelay(t *testing.T) {
+	m := mirror{clock: newInterpClock(128), ring: make([]snap, ringLen(128))}
+	for tick := uint32(1); tick <= 300; tick++ {
+		m.head = (m.head + 1) % len(m.ring)
+		m.ring[m.head] = snap{tick: tick}
+		m.n = min(m.n+1, len(m.ring))
+	}
+	back := math.Ceil(128*InterpMaxDelay.Seconds()) + sparseTicks + 1
+	if _, _, _, d := m.pair(300 - back); d.empty {
+		t.Errorf("%v ticks behind the newest at 128 Hz: no pair in a ring of %d", back, len(m.ring))
+	}
+	k := newInterpClock(1)
+	t0 := time.Unix(1000, 0)
+	for tick := uint32(1); tick <= 10; tick++ {
+		k.arrive(tick, t0.Add(time.Duration(tick)*time.Second))
+	}
+	if k.delay != 1 {
+		t.Errorf("target delay %v ticks at 1 Hz, want 1: InterpMaxDelay is shorter than the floor of 1 interval", k.delay)
+	}
+	k = newInterpClock(1)
+	for tick := uint32(1); tick <= 100; tick++ {
+		late := time.Duration(0)
+		if tick%4 == 0 {
+			late = 5 * time.Second
+		}
+		k.arrive(tick, t0.Add(time.Duration(tick)*time.Second+late))
+	}
+	if k.delay != 1 {
+		t.Errorf("target delay %v ticks at 1 Hz under seconds of jitter, want 1 (the floor)", k.delay)
+	}
+}
+
 // A render time past the newest snapshot, or before the oldest, has no
 // pair around it: the buffer is empty and others are held.
 func TestMirrorEmptyBuffer(t *testing.T) {
@@ -131,7 +228,7 @@ func expectedDelay(dt, p95 float64) float64 { return 2*dt + 1.25*p95 }
 // when the jitter grows, it moves to the new delay smoothly.
 func TestInterpClockConverges(t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 4))
-	m := mirror{clock: newInterpClock(30)}
+	m := mirror{clock: newInterpClock(30), ring: make([]snap, ringLen(30))}
 	k := &m.clock
 	dt := k.dt
 	t0 := time.Unix(1000, 0)
@@ -164,9 +261,9 @@ func TestInterpClockConverges(t *testing.T) {
 	for now := t0; now.Before(t0.Add(30 * time.Second)); now = now.Add(frame) {
 		for next < len(arrivals) && !arrivals[next].at.After(now) {
 			a := arrivals[next]
-			m.ring[(m.head+1)%snapRing] = snap{tick: a.tick}
-			m.head = (m.head + 1) % snapRing
-			m.n = min(m.n+1, snapRing)
+			m.ring[(m.head+1)%len(m.ring)] = snap{tick: a.tick}
+			m.head = (m.head + 1) % len(m.ring)
+			m.n = min(m.n+1, len(m.ring))
 			m.tick = a.tick
 			k.arrive(a.tick, a.at)
 			next++
@@ -351,29 +448,60 @@ func TestAimAtDrawnTarget(t *testing.T) {
 		t.Errorf("input within the cooldown %+v, shots %v", in, c.stats.AimedShots)
 	}
 	c.inputs.lastUse[5] = 0
-	c.ctl.AimAt = 99 // not in view: the control's aim stands, no shot
+	c.ctl.AimAt = 99 // not in view: not pressed (no uncounted shot), its cooldown given back
 	in = c.inputs.next()
-	c.aim(&in, at)
-	if !in.Pressed(5) || in.AimX != 1 || in.AimY != 0 || in.ViewTick == 0 || c.stats.AimedShots[5] != 1 {
-		t.Errorf("input at a target out of view %+v, shots %v", in, c.stats.AimedShots)
+	if !in.Pressed(5) {
+		t.Fatalf("input %+v: want bit 5 pressed before aim", in)
+	}
+	if c.aim(&in, at); in.Pressed(5) || in.ViewTick != 0 || c.stats.AimedShots[5] != 1 || c.inputs.lastUse[5] != 0 {
+		t.Errorf("input at a target out of view %+v, shots %v, last use %d", in, c.stats.AimedShots, c.inputs.lastUse[5])
+	}
+	// The target dead in the newest snapshot (drawn alive at the render
+	// time): not pressed either, and no shot.
+	c.ctl.AimAt = 7
+	cur := c.world.cur()
+	i := index(cur, 7, -1)
+	cur[i].F[game.FieldHP] = 0
+	in = c.inputs.next()
+	if c.aim(&in, at); in.Pressed(5) || in.ViewTick != 0 || c.stats.AimedShots[5] != 1 || c.inputs.lastUse[5] != 0 {
+		t.Errorf("input at a dead target %+v, shots %v, last use %d", in, c.stats.AimedShots, c.inputs.lastUse[5])
+	}
+	cur[i].F[game.FieldHP] = 100
+	// The next input presses it at once: a shot.
+	in = c.inputs.next()
+	if c.aim(&in, at); !in.Pressed(5) || in.ViewTick != 3 || c.stats.AimedShots[5] != 2 {
+		t.Errorf("input after the presses given back %+v, shots %v", in, c.stats.AimedShots)
 	}
 	// A dead avatar (the mode's immobility holds) is aimed but fires
 	// nothing the server could score: no shot.
 	c.inputs.lastUse[5] = 0
-	c.ctl.AimAt = 7
-	c.matched.Info.Immobile = &netcode.Immobile{Field: game.FieldHP, Min: 0, Max: 0}
 	c.self = c.world.get(c.matched.Entity)
 	c.self.F[game.FieldHP] = 0
 	in = c.inputs.next()
 	c.aim(&in, at)
-	if !in.Pressed(5) || in.ViewTick != 3 || c.stats.AimedShots[5] != 1 {
+	if !in.Pressed(5) || in.ViewTick != 3 || c.stats.AimedShots[5] != 2 {
 		t.Errorf("input of a dead avatar %+v, shots %v", in, c.stats.AimedShots)
 	}
 	c.inputs.lastUse[5] = 0
 	c.self.F[game.FieldHP] = 100
 	in = c.inputs.next()
-	if c.aim(&in, at); c.stats.AimedShots[5] != 2 {
+	if c.aim(&in, at); c.stats.AimedShots[5] != 3 {
 		t.Errorf("input of a living avatar %+v, shots %v", in, c.stats.AimedShots)
+	}
+}
+
+// A new match's seat forgets Control.AimAt: an entity id of the last
+// match is never aimed at in the next.
+func TestSeatForgetsAimAt(t *testing.T) {
+	c, m := playingClient(t)
+	c.SetControl(Control{Buttons: 1, AimAt: 7})
+	m2 := *m
+	m2.MatchID = "m-next"
+	c.onMatched(&m2)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.ctl.AimAt != 0 || c.ctl.Buttons != 1 {
+		t.Errorf("control after a new seat %+v, want AimAt 0 (the rest kept)", c.ctl)
 	}
 }
 

@@ -46,7 +46,7 @@ func TestJSMirrorsNetcode(t *testing.T) {
 	browserOnly := map[string]float64{"JIT_MAX_TARGET_US": 15000, "JIT_MAX_SAMPLE_US": 10000}
 	got := map[string]float64{}
 	re := regexp.MustCompile(`(?m)^(?:export )?const ([A-Z_]+) = ([0-9.]+|[A-Z_]+);`)
-	for _, f := range []string{"prediction.js", "state.js", "connection.js", "mirror.js", "render.js"} {
+	for _, f := range []string{"prediction.js", "state.js", "connection.js", "mirror.js", "render.js", "interp.js"} {
 		src, err := os.ReadFile("static/js/" + f)
 		if err != nil {
 			t.Fatal(err)

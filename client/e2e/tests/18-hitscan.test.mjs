@@ -5,7 +5,9 @@
 // fraction others were drawn at, in the range of the snapshots received,
 // behind the newest by the adaptive delay); other inputs carry none. A
 // scored "hitscan" event draws a brief line from the shooter to its
-// target. Snapshots come at 30 Hz, the target moving 3 u a tick.
+// target. Snapshots come at 30 Hz, the target moving 3 u a tick. A shot
+// while moving aims from where the input's move leaves the avatar. Once
+// the connection drops, frames are no longer counted.
 import { test, after } from "node:test";
 import assert from "node:assert/strict";
 import { createRequire } from "node:module";
@@ -101,6 +103,42 @@ test("hitscan: right-click presses it with the view time; a scored one is drawn 
     await h.sleep(300);
     assert.equal(inputs().filter((m) => m[4] !== 0).length, 1, "one shot per click");
 
+    // Aimed from where the input's move leaves the avatar (the server
+    // moves, then acts; as the Go client): holding S, a right-click 60 u
+    // right of the avatar. As each frame leaves, the page records the
+    // prediction before the input and the world point under the mouse.
+    const own = (await h.hook(page)).predicted;
+    const click = await page.evaluate((p) => window.skirmishDebug.worldToScreen(p.x + 60, p.y), own);
+    await page.evaluate((c) => {
+      window.__sends = [];
+      const send = WebSocket.prototype.send;
+      WebSocket.prototype.send = function (data) {
+        window.__sends.push({ bytes: Array.from(new Uint8Array(data)), pred: { ...window.skirmish.predicted },
+          mouse: window.skirmishDebug.screenToWorld(c.x, c.y) });
+        return send.call(this, data);
+      };
+    }, click);
+    await page.mouse.move(click.x, click.y);
+    await page.keyboard.down("s");
+    await h.sleep(1000); // the cooldown (30 ticks) since the first shot
+    await page.mouse.click(click.x, click.y, { button: "right" });
+    await until("a second hitscan input", () => inputs().filter((m) => m[4] === 1 << HITSCAN_BIT).length === 2);
+    await page.keyboard.up("s");
+    const sends = await page.evaluate(() => window.__sends);
+    const rec = sends.map((r) => ({ ...r, msg: decode(Buffer.from(r.bytes)) }))
+      .find((r) => r.msg[0] === 2 && r.msg[4] === 1 << HITSCAN_BIT);
+    assert.ok(rec, "the moving shot was recorded as it left");
+    const [mx, my] = [rec.msg[2], rec.msg[3]];
+    assert.ok(my > 0.9, `the shot's input moves down: ${mx}, ${my}`);
+    const step = 200 / 30; // speed / tick rate
+    const unit = (dx, dy) => { const l = Math.hypot(dx, dy); return [dx / l, dy / l]; };
+    const after = unit(rec.mouse.x - (rec.pred.x + mx * step), rec.mouse.y - (rec.pred.y + my * step));
+    const before = unit(rec.mouse.x - rec.pred.x, rec.mouse.y - rec.pred.y);
+    const aim = [rec.msg[5], rec.msg[6]];
+    assert.ok(Math.hypot(after[0] - before[0], after[1] - before[1]) > 0.05, "the move changes the aim enough to tell");
+    assert.ok(Math.hypot(aim[0] - after[0], aim[1] - after[1]) < 0.01, // the mouse event rounds the point a little
+      `aim ${aim} from after the move (${after}), not from before it (${before})`);
+
     // A scored hitscan: a line from the own avatar to bob, for a moment.
     clearInterval(ticker);
     ticker = null;
@@ -124,6 +162,19 @@ test("hitscan: right-click presses it with the view time; a scored one is drawn 
     const line = await seen;
     assert.ok(line, "no line drawn from the shooter to the target");
     await page.waitForFunction(() => /you hitscan bob/.test(document.getElementById("feed").textContent));
+
+    // The connection drops: while reconnecting (the match and its
+    // snapshots still held, no new one coming) frames are not counted,
+    // as the Go client counts only while playing.
+    const old = sock;
+    old.ws.close({ code: 4006, reason: "hello_timeout" });
+    await h.waitForHook(page, "reconnecting", (s) => s.state === "reconnecting" || s.state === "connecting");
+    const f0 = await h.hook(page);
+    await h.sleep(300);
+    const f1 = await h.hook(page);
+    assert.ok(f1.state !== "playing", `state ${f1.state}`);
+    assert.equal(f1.frames, f0.frames, `frames counted out of play (${f0.state} -> ${f1.state})`);
+    assert.equal(f1.emptyFrames, f0.emptyFrames, "empty frames counted out of play");
   } finally {
     if (ticker) clearInterval(ticker);
     await h.screenshot(page, NAME);

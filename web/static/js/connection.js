@@ -664,6 +664,7 @@ function forgetMatch() {
   S.pred = null;
   S.prevPred = null;
   S.snapshots = [];
+  S.tracers = [];
   S.fireQueued = false;
   S.actQueued.clear();
   clearMirror();
@@ -882,6 +883,7 @@ function onMatched(msg) {
   hook.lastSnapshot = null; // it described the old seat's view
   if (!sameMatch) {
     S.hitFlash.clear();
+    S.tracers = [];
     clearNames();
     hook.snapshots = 0;
     hook.inputsSent = 0;
@@ -949,6 +951,7 @@ function onSpectating(m) {
   S.scoresVersion += 1;
   if (!sameMatch) {
     S.hitFlash.clear();
+    S.tracers = [];
     clearNames();
     hook.snapshots = 0;
     hook.fullViews = 0;

@@ -5,7 +5,7 @@
  * prediction and the HUD; the buffer the renderer interpolates.
  */
 
-import { hook, S, num, SENT_RING, ACK_EWMA } from "./state.js";
+import { hook, S, num, SENT_RING, ACK_EWMA, TRACER_MS } from "./state.js";
 import {
   UPDATE_XY, SNAP_FIXED, SNAP_RESET, SNAP_LEAD, SNAP_REJECTS, SNAP_EVENTS, SNAP_SCORES, SNAP_CREATES, SNAP_REMOVES,
   decodeScore,
@@ -22,7 +22,7 @@ const SNAPSHOT_BUFFER_MS = 1000; // how much snapshot history to keep
 // present by INTERP_INTERVALS snapshot intervals + INTERP_JITTER_MUL × the
 // p95 of the snapshots' arrival jitter over the last INTERP_WINDOW
 // arrivals (an arrival's offset against the tick clock, above the
-// window's smallest), clamped to [1 interval, INTERP_MAX_DELAY_MS]. The
+// window's smallest), at most INTERP_MAX_DELAY_MS and at least 1 interval. The
 // render clock runs up to INTERP_MAX_SKEW faster or slower than the page's
 // clock (INTERP_GAIN per tick of error) until it meets its target; only an
 // error beyond INTERP_SNAP_TICKS moves it at once.
@@ -67,7 +67,7 @@ function observeArrival(tick, now) {
   k.minOff = s[0];
   k.jitter = s[Math.ceil(0.95 * s.length) - 1] - k.minOff;
   const d = (INTERP_INTERVALS * k.dtMs + INTERP_JITTER_MUL * k.jitter) / k.dtMs;
-  k.delay = Math.min(Math.max(d, 1), INTERP_MAX_DELAY_MS / k.dtMs);
+  k.delay = Math.max(Math.min(d, INTERP_MAX_DELAY_MS / k.dtMs), 1); // 1 interval wins below 2 Hz
   hook.interpTargetMs = Math.round(k.delay * k.dtMs * 10) / 10;
   hook.arrivalJitterMs = Math.round(k.jitter * 10) / 10;
 }
@@ -361,8 +361,13 @@ export function onSnapshot(msg) {
   };
 }
 
-/** Keeps the mode's "hitscan" events to draw: a brief line from A to B. */
+/**
+ * Keeps the mode's "hitscan" events to draw: a brief line from A to B,
+ * for TRACER_MS (older ones go here too, so that they never pile up while
+ * no frame is drawn: a hidden tab).
+ */
 function noteTracers(events, now) {
+  while (S.tracers.length && now - S.tracers[0].at > TRACER_MS) S.tracers.shift();
   const d = S.match.desc.events.find((e) => e.name === "hitscan");
   if (!d) return;
   for (const ev of events) {

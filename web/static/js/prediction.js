@@ -391,8 +391,12 @@ function tickInput(now) {
       S.actQueued.delete(a.bit);
     }
   }
+  // This input's move, predicted once: the server moves the avatar, then
+  // acts, so an aimed action aims from the stepped position (as the Go
+  // client), and the prediction below takes it.
+  const stepped = S.pred && !S.ownDead ? stepMove(S.pred.x, S.pred.y, mx, my) : S.pred;
   if (aimed) {
-    const from = S.pred || hook.server;
+    const from = stepped || hook.server;
     const aim = mouseWorld();
     if (aim) {
       const dir = aimDirection(aim.x - from.x, aim.y - from.y);
@@ -423,7 +427,7 @@ function tickInput(now) {
   // Prediction.
   if (S.pred && !S.ownDead) {
     S.prevPred = S.pred;
-    S.pred = stepMove(S.pred.x, S.pred.y, mx, my);
+    S.pred = stepped;
     hook.predicted = { x: S.pred.x, y: S.pred.y };
   } else if (S.pred) {
     S.prevPred = S.pred;

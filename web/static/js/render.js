@@ -7,81 +7,31 @@
  * marks; a player's immobile avatar dimmed).
  */
 
-import { hook, S, canvas, ctx, clamp, lerp } from "./state.js";
+import { hook, S, canvas, ctx, clamp, TRACER_MS } from "./state.js";
 import { isImmobile, teamOf } from "./mode.js";
 import { ownDrawPos } from "./prediction.js";
 import { renderTime, noteFrame } from "./mirror.js";
+import { entitiesAt } from "./interp.js";
 import { updateHud, renderFeed, displayName } from "./hud.js";
 import { input } from "./input.js";
 
-const TRACER_MS = 150;           // a hitscan event's line shows this long
-// Entities far from the avatar are updated every 3rd tick only (§10): two
-// position changes at most this many ticks apart are interpolated across.
-const SPARSE_UPDATE_TICKS = 3;
-const JUMP_DISTANCE = 300; // |dx| + |dy| beyond which a move is a jump, not slid across (netcode.JumpDistance)
 const VIEW_SPAN = 1100; // world units visible across the smaller screen side
 const SPECTATE_BARS = 130; // CSS pixels a spectator's status line and bar take (top and bottom)
 const camera = { cx: 0, cy: 0, scale: 1, w: 0, h: 0 };
 
 /**
  * Entities as they were at the render time (mirror.js's renderTime, in
- * ticks), interpolated between the snapshots around it; a frame drawn
- * (count) is counted, and whether no pair was around it (held).
+ * ticks), placed between the snapshots around it (interp.js, as the Go
+ * client); a frame drawn (count) is counted, and whether no pair was
+ * around it (held).
  */
 export function interpolatedEntities(now, count = false) {
   const n = S.snapshots.length;
   if (n === 0) return [];
   const rt = renderTime(now);
   if (rt === null) return [];
-  const first = S.snapshots[0];
-  const last = S.snapshots[n - 1];
-  if (rt < first.tick || rt > last.tick || n === 1) {
-    if (count) noteFrame(rt, rt !== last.tick);
-    return Array.from((rt < first.tick ? first : last).ents.values()); // no pair: hold
-  }
-  if (count) noteFrame(rt, false);
-  if (rt === last.tick) return Array.from(last.ents.values());
-  let i = n - 1;
-  while (i > 0 && S.snapshots[i].tick > rt) i--;
-  const a = S.snapshots[i];
-  const b = S.snapshots[i + 1];
-  const out = [];
-  for (const eb of b.ents.values()) {
-    let sa = a;
-    let sb = b;
-    // An entity updated only every few ticks (far from the avatar) holds
-    // still between its updates: slide it from one position change to the
-    // next instead, when they are at most SPARSE_UPDATE_TICKS apart.
-    if (!b.moved.has(eb.id) || !a.moved.has(eb.id)) {
-      let k0 = i;
-      while (k0 > 0 && !S.snapshots[k0].moved.has(eb.id) && a.tick - S.snapshots[k0].tick < SPARSE_UPDATE_TICKS) k0--;
-      let k1 = i + 1;
-      while (k1 < n - 1 && !S.snapshots[k1].moved.has(eb.id) && S.snapshots[k1].tick - b.tick < SPARSE_UPDATE_TICKS) k1++;
-      const s0 = S.snapshots[k0];
-      const s1 = S.snapshots[k1];
-      if (s0.moved.has(eb.id) && s1.moved.has(eb.id) && s1.tick - s0.tick <= SPARSE_UPDATE_TICKS &&
-          s0.ents.has(eb.id) && s1.ents.has(eb.id)) {
-        sa = s0;
-        sb = s1;
-      }
-    }
-    const ea = sa.ents.get(eb.id);
-    const ebb = sb.ents.get(eb.id) || eb;
-    if (!ea || ea.kind !== ebb.kind) {
-      out.push(eb);
-      continue;
-    }
-    const span = sb.tick - sa.tick;
-    const t = span > 0 ? clamp((rt - sa.tick) / span, 0, 1) : 1;
-    // A jump (a respawn, a teleport) is not slid across: netcode.Lerp.
-    if (Math.abs(ebb.x - ea.x) + Math.abs(ebb.y - ea.y) > JUMP_DISTANCE) {
-      out.push(t < 0.5 ? ea : eb);
-      continue;
-    }
-    out.push({ id: eb.id, kind: eb.kind, kindName: eb.kindName,
-      x: lerp(ea.x, ebb.x, t), y: lerp(ea.y, ebb.y, t), fields: eb.fields });
-  }
-  return out;
+  if (count) noteFrame(rt, rt < S.snapshots[0].tick || rt > S.snapshots[n - 1].tick);
+  return entitiesAt(S.snapshots, rt);
 }
 
 // ---------------------------------------------------------------------------
@@ -134,7 +84,10 @@ export function render() {
   resizeCanvas();
   const own = S.match ? ownDrawPos(now) : null;
   // A spectator's camera follows the avatar it follows, or shows the whole world.
-  const ents = S.match && S.snapshots.length ? interpolatedEntities(now, true) : [];
+  // Frames count only in a match or while watching one (not after a
+  // result, nor while reconnecting or moving), as the Go client's.
+  const counted = hook.state === "playing" || hook.state === "spectating";
+  const ents = S.match && S.snapshots.length ? interpolatedEntities(now, counted) : [];
   const followed = hook.spectating && hook.follow ? ents.find((e) => e.id === hook.follow) || null : null;
   updateCamera(own || followed, hook.spectating && !followed);
 

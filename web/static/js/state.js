@@ -155,6 +155,7 @@ export const el = {
 
 // Send times of recent inputs, for the input-to-ack measure: seq % SENT_RING -> {seq, at}.
 export const SENT_RING = 256;
+export const TRACER_MS = 150;     // a hitscan event's line shows this long (S.tracers keeps them that long)
 export const ACK_EWMA = 0.1;      // moving average factor of the input-to-ack time
 export const RESEND_WINDOW = 8;   // inputs sent again and not yet acknowledged, at most (a held seat)
 
@@ -190,7 +191,7 @@ export const S = {
   inputLoopAwaitsSnapshot: false,
   sentRing: new Array(SENT_RING),
   hitFlash: new Map(),  // entityId -> time of the last event that names it as its b
-  tracers: [],          // "hitscan" events to draw: {a, b, at} (shooter, target, arrival ms)
+  tracers: [],          // "hitscan" events to draw: {a, b, at} (shooter, target, arrival ms), the last TRACER_MS
 };
 
 // ---------------------------------------------------------------------------
