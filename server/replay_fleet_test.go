@@ -30,27 +30,7 @@ func TestRecordedMatchServedByAnotherNode(t *testing.T) {
 	dir := t.TempDir()
 	_, baseA := startServer(t, Options{Redis: addr, Record: dir, FillTimeout: 300 * time.Millisecond,
 		ModeOpts: []string{"arena.duration=1s"}, RankedMinPlayers: 1})
-	var mu sync.Mutex
-	var matchID string
-	var result []netcode.Standing
-	opts := client.Options{OnMessage: func(m *netcode.ServerMsg) {
-		mu.Lock()
-		defer mu.Unlock()
-		switch m.Type {
-		case netcode.MsgMatched:
-			matchID = m.Matched.MatchID
-		case netcode.MsgResult:
-			result = append([]netcode.Standing(nil), m.Standings...)
-		}
-	}}
-	c1 := playing(t, baseA, opts)
-	c2 := playing(t, baseA, client.Options{})
-	c1.SetControl(client.Control{MoveX: 1, Fire: true, AimX: 1})
-	c2.SetControl(client.Control{MoveY: -1, Fire: true, AimY: 1})
-	waitUntil(t, 10*time.Second, func() bool { mu.Lock(); defer mu.Unlock(); return result != nil })
-	mu.Lock()
-	id, sent := matchID, result
-	mu.Unlock()
+	id, sent := playRecorded(t, baseA)
 	path := filepath.Join(dir, id+".skrl")
 	waitUntil(t, 5*time.Second, func() bool { _, err := os.Stat(path); return err == nil })
 	data, err := os.ReadFile(path)

@@ -882,20 +882,12 @@ function onMatched(msg) {
   hook.entities = 0;
   hook.lastSnapshot = null; // it described the old seat's view
   if (!sameMatch) {
-    S.hitFlash.clear();
-    S.tracers = [];
-    clearNames();
-    hook.snapshots = 0;
+    forgetMatchView();
     hook.inputsSent = 0;
     hook.shotsFired = 0;
     hook.rejects = 0;
     hook.rejectsByCode = {};
-    hook.fullViews = 0;
     hook.score = 0;
-    hook.scores = {};
-    hook.away = {};
-    hook.outcome = null;
-    hook.standings = null;
     hook.ackMs = null;
     hook.lastAckMs = null;
     hook.leadUs = null;
@@ -919,6 +911,23 @@ function onMatched(msg) {
   // The input loop starts at the first snapshot (see onSnapshot).
   stopInputLoop();
   S.inputLoopAwaitsSnapshot = true;
+}
+
+/**
+ * Forgets what the page shows of the match it drew before (a player's or
+ * a spectator's): hit flashes, tracers, names, scores and the counters of
+ * its view.
+ */
+function forgetMatchView() {
+  S.hitFlash.clear();
+  S.tracers = [];
+  clearNames();
+  hook.snapshots = 0;
+  hook.fullViews = 0;
+  hook.scores = {};
+  hook.away = {};
+  hook.outcome = null;
+  hook.standings = null;
 }
 
 /**
@@ -949,17 +958,7 @@ function onSpectating(m) {
   S.snapshots = [];
   clearMirror();
   S.scoresVersion += 1;
-  if (!sameMatch) {
-    S.hitFlash.clear();
-    S.tracers = [];
-    clearNames();
-    hook.snapshots = 0;
-    hook.fullViews = 0;
-    hook.scores = {};
-    hook.away = {};
-    hook.outcome = null;
-    hook.standings = null;
-  }
+  if (!sameMatch) forgetMatchView();
   hook.lastSnapshot = null;
   hook.entities = 0;
   hook.spectating = true;
